@@ -1,0 +1,283 @@
+//! wasmnet's compute core: the exported C ABI, one thin `extern "C"` shim per kernel.
+//!
+//! Each shim turns the pointers TypeScript passes (offsets into this module's
+//! linear memory) into slices and calls a safe kernel. TypeScript validates
+//! every shape before it calls, and every pointer comes from `wn_alloc` with
+//! at least the length given here; that is the contract each `// SAFETY:`
+//! below relies on. A null (0) pointer marks an optional output as absent.
+
+pub mod activation;
+pub mod conv;
+pub mod dense;
+pub mod gemm;
+pub mod loss;
+pub mod mem;
+pub mod optim;
+pub mod pool;
+pub mod simd;
+
+use activation::Activation;
+use conv::ConvShape;
+use gemm::MatRef;
+use pool::PoolShape;
+
+/// # Safety
+/// `p` must point to `len` readable floats (or `len` must be 0).
+unsafe fn view<'a, T>(p: *const T, len: usize) -> &'a [T] {
+    if len == 0 {
+        &[]
+    } else {
+        core::slice::from_raw_parts(p, len)
+    }
+}
+
+/// # Safety
+/// `p` must point to `len` writable floats not aliased by any other slice in use (or `len` must be 0).
+unsafe fn view_mut<'a, T>(p: *mut T, len: usize) -> &'a mut [T] {
+    if len == 0 {
+        &mut []
+    } else {
+        core::slice::from_raw_parts_mut(p, len)
+    }
+}
+
+/// # Safety
+/// As `view_mut`, where `p` is not null.
+unsafe fn optional_mut<'a, T>(p: *mut T, len: usize) -> Option<&'a mut [T]> {
+    if p.is_null() {
+        None
+    } else {
+        Some(view_mut(p, len))
+    }
+}
+
+// ---------------------------------------------------------------- memory
+
+#[no_mangle]
+pub extern "C" fn wn_alloc(bytes: usize) -> *mut u8 {
+    mem::allocate(bytes)
+}
+
+/// # Safety
+/// `ptr` must come from `wn_alloc(bytes)` and not have been freed.
+#[no_mangle]
+pub unsafe extern "C" fn wn_free(ptr: *mut u8, bytes: usize) {
+    // SAFETY: forwarded contract.
+    mem::release(ptr, bytes)
+}
+
+/// Floats of scratch space the GEMM-based kernels take as `ws`.
+#[no_mangle]
+pub extern "C" fn wn_gemm_workspace_len() -> usize {
+    gemm::WORKSPACE_LEN
+}
+
+/// # Safety
+/// `src` holds `src_rows·row_len` floats, `index` `count` u32 values below `src_rows`, `dst` `count·row_len` floats.
+#[no_mangle]
+pub unsafe extern "C" fn wn_gather_rows(src: *const f32, src_rows: usize, row_len: usize, index: *const u32, count: usize, dst: *mut f32) {
+    // SAFETY: lengths as documented; src and dst are distinct allocations.
+    let (s, idx, d) = (view(src, src_rows * row_len), view(index, count), view_mut(dst, count * row_len));
+    mem::gather_rows(s, row_len, idx, d)
+}
+
+// ---------------------------------------------------------------- gemm / dense
+
+/// `C (+)= op(A)·op(B)` with `A[i][p] = a[i*rsa + p*csa]`, `B[p][j] = b[p*rsb + j*csb]`.
+///
+/// # Safety
+/// `a`, `b` hold `a_len`, `b_len` floats covering every strided index; `c` holds
+/// `(m-1)·ldc + n` floats and overlaps neither; `ws` holds `wn_gemm_workspace_len()` floats.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_gemm(
+    m: usize, n: usize, k: usize,
+    a: *const f32, a_len: usize, rsa: usize, csa: usize,
+    b: *const f32, b_len: usize, rsb: usize, csb: usize,
+    c: *mut f32, ldc: usize, accumulate: u32, ws: *mut f32,
+) {
+    // SAFETY: lengths as documented; gemm itself checks that the strides stay inside them.
+    let am = MatRef { data: view(a, a_len), rows: m, cols: k, row_stride: rsa, col_stride: csa };
+    let bm = MatRef { data: view(b, b_len), rows: k, cols: n, row_stride: rsb, col_stride: csb };
+    let c_len = if m == 0 || n == 0 { 0 } else { (m - 1) * ldc + n };
+    gemm::gemm(am, bm, view_mut(c, c_len), ldc, accumulate != 0, view_mut(ws, gemm::WORKSPACE_LEN))
+}
+
+/// # Safety
+/// `z` holds `rows·cols` floats, `b` `cols` floats.
+#[no_mangle]
+pub unsafe extern "C" fn wn_add_row_bias(z: *mut f32, rows: usize, cols: usize, b: *const f32) {
+    // SAFETY: lengths as documented; distinct allocations.
+    dense::add_row_bias(view_mut(z, rows * cols), view(b, cols))
+}
+
+/// # Safety
+/// `m` holds `rows·cols` floats, `out` `cols` floats.
+#[no_mangle]
+pub unsafe extern "C" fn wn_column_sums(m: *const f32, rows: usize, cols: usize, out: *mut f32) {
+    // SAFETY: lengths as documented; distinct allocations.
+    dense::column_sums(view(m, rows * cols), view_mut(out, cols))
+}
+
+// ---------------------------------------------------------------- convolution
+
+/// Floats of `cols` scratch one convolution needs (per image; reused across the batch).
+#[no_mangle]
+pub extern "C" fn wn_conv2d_cols_len(c: usize, h: usize, w: usize, fh: usize, fw: usize) -> usize {
+    ConvShape { n: 1, c, h, w, m: 1, fh, fw }.cols_len()
+}
+
+/// # Safety
+/// Buffers hold: a `n·c·h·w`, f `m·c·fh·fw`, b `m`, z `n·m·zh·zw`, cols `wn_conv2d_cols_len`, ws the GEMM workspace.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_conv2d_forward(
+    n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
+    a: *const f32, f: *const f32, b: *const f32, z: *mut f32, cols: *mut f32, ws: *mut f32,
+) {
+    let s = ConvShape { n, c, h, w, m, fh, fw };
+    // SAFETY: lengths as documented; z, cols and ws are distinct allocations.
+    conv::conv2d_forward(
+        &s,
+        view(a, n * c * h * w),
+        view(f, m * s.col_rows()),
+        view(b, m),
+        view_mut(z, n * m * s.out_pixels()),
+        view_mut(cols, s.cols_len()),
+        view_mut(ws, gemm::WORKSPACE_LEN),
+    )
+}
+
+/// # Safety
+/// As `wn_conv2d_forward`, plus delta `n·m·zh·zw`, df `m·c·fh·fw`, db `m`, da `n·c·h·w` or null, dcols like cols.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_conv2d_backward(
+    n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
+    a: *const f32, f: *const f32, delta: *const f32,
+    df: *mut f32, db: *mut f32, da: *mut f32, cols: *mut f32, dcols: *mut f32, ws: *mut f32,
+) {
+    let s = ConvShape { n, c, h, w, m, fh, fw };
+    // SAFETY: lengths as documented; every output is its own allocation.
+    conv::conv2d_backward(
+        &s,
+        view(a, n * c * h * w),
+        view(f, m * s.col_rows()),
+        view(delta, n * m * s.out_pixels()),
+        view_mut(df, m * s.col_rows()),
+        view_mut(db, m),
+        optional_mut(da, n * c * h * w),
+        view_mut(cols, s.cols_len()),
+        view_mut(dcols, s.cols_len()),
+        view_mut(ws, gemm::WORKSPACE_LEN),
+    )
+}
+
+// ---------------------------------------------------------------- pooling
+
+/// # Safety
+/// a `n·c·h·w` floats, out `n·c·(h/ph)·(w/pw)` floats, mask `n·c·h·w` bytes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_maxpool_forward(
+    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize,
+    a: *const f32, out: *mut f32, mask: *mut u8,
+) {
+    let s = PoolShape { n, c, h, w, ph, pw };
+    // SAFETY: lengths as documented; distinct allocations.
+    pool::maxpool_forward(&s, view(a, n * c * h * w), view_mut(out, n * c * s.oh() * s.ow()), view_mut(mask, n * c * h * w))
+}
+
+/// # Safety
+/// delta `n·c·(h/ph)·(w/pw)` floats, mask `n·c·h·w` bytes, da `n·c·h·w` floats.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_maxpool_backward(
+    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize,
+    delta: *const f32, mask: *const u8, strict: u32, da: *mut f32,
+) {
+    let s = PoolShape { n, c, h, w, ph, pw };
+    // SAFETY: lengths as documented; distinct allocations.
+    pool::maxpool_backward(&s, view(delta, n * c * s.oh() * s.ow()), view(mask, n * c * h * w), strict != 0, view_mut(da, n * c * h * w))
+}
+
+// ---------------------------------------------------------------- activations
+
+fn activation_kind(id: u32) -> Activation {
+    match Activation::from_id(id) {
+        Some(a) => a,
+        None => panic!("unknown activation id"),
+    }
+}
+
+/// # Safety
+/// z and a hold `len` floats each and are distinct.
+#[no_mangle]
+pub unsafe extern "C" fn wn_activation_forward(kind: u32, z: *const f32, a: *mut f32, len: usize, cols: usize) {
+    // SAFETY: lengths as documented.
+    activation::activation_forward(activation_kind(kind), view(z, len), view_mut(a, len), cols)
+}
+
+/// # Safety
+/// z, a, delta and out hold `len` floats each; out is distinct from the others.
+#[no_mangle]
+pub unsafe extern "C" fn wn_activation_backward(kind: u32, z: *const f32, a: *const f32, delta: *const f32, out: *mut f32, len: usize, cols: usize) {
+    // SAFETY: lengths as documented.
+    activation::activation_backward(activation_kind(kind), view(z, len), view(a, len), view(delta, len), view_mut(out, len), cols)
+}
+
+// ---------------------------------------------------------------- losses
+
+/// # Safety
+/// yhat and y hold `rows·cols` floats; grad likewise or null.
+#[no_mangle]
+pub unsafe extern "C" fn wn_cross_entropy(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32) -> f64 {
+    // SAFETY: lengths as documented; grad is its own allocation.
+    loss::cross_entropy(view(yhat, rows * cols), view(y, rows * cols), rows, optional_mut(grad, rows * cols))
+}
+
+/// # Safety
+/// As `wn_cross_entropy`.
+#[no_mangle]
+pub unsafe extern "C" fn wn_mean_squared_error(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32) -> f64 {
+    // SAFETY: lengths as documented; grad is its own allocation.
+    loss::mean_squared_error(view(yhat, rows * cols), view(y, rows * cols), rows, optional_mut(grad, rows * cols))
+}
+
+/// # Safety
+/// yhat, y and out hold `rows·cols` floats; out is distinct.
+#[no_mangle]
+pub unsafe extern "C" fn wn_softmax_cross_entropy_delta(yhat: *const f32, y: *const f32, rows: usize, cols: usize, out: *mut f32) {
+    // SAFETY: lengths as documented.
+    loss::softmax_cross_entropy_delta(view(yhat, rows * cols), view(y, rows * cols), rows, view_mut(out, rows * cols))
+}
+
+/// # Safety
+/// yhat and y hold `rows·cols` floats.
+#[no_mangle]
+pub unsafe extern "C" fn wn_count_correct(yhat: *const f32, y: *const f32, rows: usize, cols: usize) -> u32 {
+    // SAFETY: lengths as documented.
+    loss::count_correct(view(yhat, rows * cols), view(y, rows * cols), cols)
+}
+
+// ---------------------------------------------------------------- optimizers
+
+/// # Safety
+/// p, g (and velocity, unless null) hold `len` floats; p and velocity are distinct from everything else.
+#[no_mangle]
+pub unsafe extern "C" fn wn_sgd(p: *mut f32, g: *const f32, velocity: *mut f32, len: usize, lr: f32, momentum: f32) {
+    // SAFETY: lengths as documented.
+    optim::sgd(view_mut(p, len), view(g, len), optional_mut(velocity, len), lr, momentum)
+}
+
+/// # Safety
+/// p, g, m, v hold `len` floats each, pairwise distinct.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_adam(
+    p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, len: usize,
+    lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32,
+) {
+    // SAFETY: lengths as documented.
+    optim::adam(view_mut(p, len), view(g, len), view_mut(m, len), view_mut(v, len), lr, beta1, beta2, eps, bc1, bc2)
+}

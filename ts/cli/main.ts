@@ -1,0 +1,1 @@
+console.log("wasmnet cli: coming");

@@ -1,0 +1,65 @@
+/**
+ * Errors wasmnet throws on purpose. Every message names the argument, what
+ * was expected and what was given, so a user never has to read a stack trace.
+ */
+export class WasmnetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A shape, size or length that does not fit. */
+export class ShapeError extends WasmnetError {}
+
+/** A value outside its allowed range (a learning rate, a batch size, NaN in data, …). */
+export class ValueError extends WasmnetError {}
+
+/** A layer, network or buffer used after `dispose()`. */
+export class DisposedError extends WasmnetError {}
+
+/** `init()` has not finished, or the WebAssembly module could not be loaded. */
+export class InitError extends WasmnetError {}
+
+/** Formats a value for an error message: arrays as [a, b], strings quoted. */
+export function show(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return String(value);
+}
+
+/** Throws a ValueError unless `value` is an integer in [min, max]. */
+export function checkInt(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in [${min}, ${max}]`;
+    throw new ValueError(`${name} must be ${range}, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Throws a ValueError unless `value` is a finite number > 0 (or ≥ 0 with `allowZero`). */
+export function checkPositive(name: string, value: unknown, allowZero = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new ValueError(`${name} must be a finite number ${allowZero ? '≥ 0' : '> 0'}, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Throws a ValueError unless `value` is a finite number in [min, max). */
+export function checkRange(name: string, value: unknown, min: number, maxExclusive: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value >= maxExclusive) {
+    throw new ValueError(`${name} must be a number in [${min}, ${maxExclusive}), got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Throws a ShapeError unless `shape` is an array of `length` positive integers. */
+export function checkShape(name: string, shape: unknown, length: number, what: string): number[] {
+  if (!Array.isArray(shape) || shape.length !== length || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new ShapeError(`${name} must be ${what} (${length} positive integers), got ${show(shape)}`);
+  }
+  return shape as number[];
+}

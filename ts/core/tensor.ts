@@ -1,0 +1,78 @@
+import { ShapeError, ValueError, show } from './errors.js';
+
+/**
+ * An n-dimensional array of float32 in ordinary JavaScript memory, row-major
+ * (the last index moves fastest), as numpy stores it. Tensors are how data
+ * enters and leaves wasmnet; the layers copy them into WebAssembly memory.
+ */
+export class Tensor {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+
+  constructor(data: Float32Array | ArrayLike<number>, shape: readonly number[]) {
+    if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new ShapeError(`shape must be a non-empty array of non-negative integers, got ${show(shape)}`);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data === null || data === undefined || typeof (data as ArrayLike<number>).length !== 'number') {
+      throw new ValueError(`data must be a Float32Array (or an array of numbers), got ${show(data)}`);
+    }
+    if (data.length !== size) {
+      throw new ShapeError(`data has ${data.length} values but shape ${show(shape)} needs ${size}`);
+    }
+    this.data = data instanceof Float32Array ? data : Float32Array.from(data);
+    this.shape = Object.freeze([...shape]);
+  }
+
+  /** A tensor of zeros. */
+  static zeros(shape: readonly number[]): Tensor {
+    return new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  }
+
+  /** One-hot rows `[labels.length, classes]` from integer labels. */
+  static oneHot(labels: ArrayLike<number>, classes: number): Tensor {
+    const out = new Float32Array(labels.length * classes);
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i];
+      if (!Number.isInteger(l) || l < 0 || l >= classes) {
+        throw new ValueError(`labels[${i}] must be an integer in [0, ${classes - 1}], got ${show(l)}`);
+      }
+      out[i * classes + l] = 1;
+    }
+    return new Tensor(out, [labels.length, classes]);
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Same data, another shape of the same size (no copy). */
+  reshape(shape: readonly number[]): Tensor {
+    return new Tensor(this.data, shape);
+  }
+
+  /** Samples `start` to `end` (exclusive) along the first axis (no copy). */
+  slice(start: number, end: number): Tensor {
+    const per = this.shape.slice(1).reduce((a, b) => a * b, 1);
+    const s = Math.max(0, Math.min(start, this.shape[0]));
+    const e = Math.max(s, Math.min(end, this.shape[0]));
+    return new Tensor(this.data.subarray(s * per, e * per), [e - s, ...this.shape.slice(1)]);
+  }
+
+  /** Index of the largest value in each row of a 2-D tensor (first wins ties). */
+  argmax(): Int32Array {
+    if (this.shape.length !== 2) throw new ShapeError(`argmax needs a 2-D tensor, got shape ${show(this.shape)}`);
+    const [n, k] = this.shape;
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (this.data[i * k + j] > this.data[i * k + best]) best = j;
+      out[i] = best;
+    }
+    return out;
+  }
+}
+
+export function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,142 @@
+/**
+ * Loading the WebAssembly core, and its export table.
+ *
+ * The core is `crate/` compiled for wasm32 with SIMD: a plain C ABI, so the
+ * table below is the whole binding. All pointers are byte offsets into the
+ * module's memory, all sizes element counts; 0 is the null pointer.
+ */
+import { InitError } from './errors.js';
+
+type Ptr = number;
+
+/** The functions `crate/src/lib.rs` exports, typed. */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  wn_alloc(bytes: number): Ptr;
+  wn_free(ptr: Ptr, bytes: number): void;
+  wn_gemm_workspace_len(): number;
+  wn_gather_rows(src: Ptr, srcRows: number, rowLen: number, index: Ptr, count: number, dst: Ptr): void;
+  wn_gemm(
+    m: number, n: number, k: number,
+    a: Ptr, aLen: number, rsa: number, csa: number,
+    b: Ptr, bLen: number, rsb: number, csb: number,
+    c: Ptr, ldc: number, accumulate: number, ws: Ptr,
+  ): void;
+  wn_add_row_bias(z: Ptr, rows: number, cols: number, b: Ptr): void;
+  wn_column_sums(m: Ptr, rows: number, cols: number, out: Ptr): void;
+  wn_conv2d_cols_len(c: number, h: number, w: number, fh: number, fw: number): number;
+  wn_conv2d_forward(
+    n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
+    a: Ptr, f: Ptr, b: Ptr, z: Ptr, cols: Ptr, ws: Ptr,
+  ): void;
+  wn_conv2d_backward(
+    n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
+    a: Ptr, f: Ptr, delta: Ptr, df: Ptr, db: Ptr, da: Ptr, cols: Ptr, dcols: Ptr, ws: Ptr,
+  ): void;
+  wn_maxpool_forward(n: number, c: number, h: number, w: number, ph: number, pw: number, a: Ptr, out: Ptr, mask: Ptr): void;
+  wn_maxpool_backward(
+    n: number, c: number, h: number, w: number, ph: number, pw: number,
+    delta: Ptr, mask: Ptr, strict: number, da: Ptr,
+  ): void;
+  wn_activation_forward(kind: number, z: Ptr, a: Ptr, len: number, cols: number): void;
+  wn_activation_backward(kind: number, z: Ptr, a: Ptr, delta: Ptr, out: Ptr, len: number, cols: number): void;
+  wn_cross_entropy(yhat: Ptr, y: Ptr, rows: number, cols: number, grad: Ptr): number;
+  wn_mean_squared_error(yhat: Ptr, y: Ptr, rows: number, cols: number, grad: Ptr): number;
+  wn_softmax_cross_entropy_delta(yhat: Ptr, y: Ptr, rows: number, cols: number, out: Ptr): void;
+  wn_count_correct(yhat: Ptr, y: Ptr, rows: number, cols: number): number;
+  wn_sgd(p: Ptr, g: Ptr, velocity: Ptr, len: number, lr: number, momentum: number): void;
+  wn_adam(
+    p: Ptr, g: Ptr, m: Ptr, v: Ptr, len: number,
+    lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number,
+  ): void;
+}
+
+/** Where the `.wasm` comes from: a URL or path, its bytes, a fetch Response, or a compiled module. */
+export type WasmSource = string | URL | ArrayBuffer | Uint8Array | Response | WebAssembly.Module;
+
+export interface InitOptions {
+  /** Overrides where the core is loaded from; by default `wasmnet.wasm` beside this module. */
+  wasm?: WasmSource;
+}
+
+let exportsTable: KernelExports | null = null;
+let loading: Promise<KernelExports> | null = null;
+
+/** The file name the build puts beside the JavaScript bundles. */
+export const WASM_FILE = 'wasmnet.wasm';
+
+/**
+ * Loads and instantiates the WebAssembly core once; later calls return at once.
+ * Node reads the file beside the package's module; browsers fetch it
+ * (`instantiateStreaming`, falling back to `arrayBuffer` when the server
+ * sends another MIME type).
+ */
+export function init(options: InitOptions = {}): Promise<KernelExports> {
+  if (exportsTable) return Promise.resolve(exportsTable);
+  if (!loading) {
+    loading = instantiate(options.wasm).then(
+      (k) => (exportsTable = k),
+      (err: unknown) => {
+        loading = null;
+        throw err instanceof InitError ? err : new InitError(`could not load the wasmnet WebAssembly core: ${(err as Error)?.message ?? err}`);
+      },
+    );
+  }
+  return loading;
+}
+
+/** Whether `init()` has finished. */
+export function isInitialized(): boolean {
+  return exportsTable !== null;
+}
+
+/** The export table; throws a clear error before `init()` has finished. */
+export function kernels(): KernelExports {
+  if (!exportsTable) throw new InitError('wasmnet is not initialized: call `await init()` once before building layers or networks');
+  return exportsTable;
+}
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+function defaultLocation(): URL {
+  return new URL(`./${WASM_FILE}`, import.meta.url);
+}
+
+async function instantiate(source: WasmSource | undefined): Promise<KernelExports> {
+  const module = await compile(source ?? defaultLocation());
+  const instance = await WebAssembly.instantiate(module, {});
+  const k = instance.exports as unknown as KernelExports;
+  if (typeof k.wn_alloc !== 'function' || !(k.memory instanceof WebAssembly.Memory)) {
+    throw new InitError('the loaded WebAssembly module is not the wasmnet core (wn_alloc or memory missing)');
+  }
+  return k;
+}
+
+async function compile(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source as BufferSource);
+  if (typeof Response !== 'undefined' && source instanceof Response) return compileResponse(source);
+  const url = typeof source === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(source) && isNode() ? source : new URL(String(source), import.meta.url);
+  if (isNode() && (typeof url === 'string' || url.protocol === 'file:')) {
+    // Kept out of browser bundles: only reached in Node, through a dynamic import.
+    const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
+    const bytes = await fs.readFile(url);
+    return WebAssembly.compile(bytes);
+  }
+  return compileResponse(await fetch(url));
+}
+
+async function compileResponse(response: Response): Promise<WebAssembly.Module> {
+  if (!response.ok) throw new InitError(`fetching ${response.url || 'the wasm file'} failed: HTTP ${response.status}`);
+  if (typeof WebAssembly.compileStreaming === 'function') {
+    try {
+      return await WebAssembly.compileStreaming(response.clone());
+    } catch {
+      // Servers that send a MIME type other than application/wasm: compile the bytes instead.
+    }
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}

@@ -1,0 +1,163 @@
+/**
+ * Gradient checking: backpropagation against central differences
+ * (C(p + ε) − C(p − ε)) / 2ε, for every parameter tensor and the input.
+ *
+ * For a network, C is its loss on (x, y). For a layer or an activation on its
+ * own, C = Σ r ⊙ output with fixed random weights r (or `y`, if given): then
+ * ∂C/∂output = r is the delta fed to `backprop`. For a loss, C = loss(x, y).
+ *
+ * The error of a tensor is max_i |g_i − ĝ_i| / max(max_i |g_i|, max_i |ĝ_i|):
+ * the worst entry, relative to the tensor's largest gradient (an entrywise
+ * relative error is meaningless where a gradient is 0). The arithmetic is
+ * float32, so with ε = 1e-3 expect errors around 1e-4 to 1e-3; a wrong
+ * formula gives errors near 1.
+ *
+ * Kinks: where ReLU or max pooling is not differentiable within ε of the
+ * point, the difference quotient measures the kink, not the gradient. So the
+ * one-sided quotients at +ε and −ε are compared first: where they differ by
+ * more than 1 % of the tensor's gradient scale, the entry is skipped and
+ * counted in `skipped`. A wrong backprop formula is still caught: where the
+ * function is smooth both sides agree with each other, and not with it.
+ */
+import type { Activation } from './activations.js';
+import { ValueError, checkInt, checkPositive, show } from './core/errors.js';
+import { Rng } from './core/rng.js';
+import { Tensor } from './core/tensor.js';
+import { Layer } from './layers/layer.js';
+import { Loss } from './losses.js';
+import { SequentialNet } from './network.js';
+
+export interface GradientCheckOptions {
+  /** Step ε of the central difference (default 1e-3). */
+  eps?: number;
+  /** Entries checked per tensor, chosen at random when the tensor is larger (default 30). */
+  samples?: number;
+  /** Seed for choosing entries and for the weights r (default 1). */
+  seed?: number;
+}
+
+export interface TensorCheck {
+  name: string;
+  /** The relative error described above. */
+  error: number;
+  /** max_i |g_i − ĝ_i|. */
+  maxAbsError: number;
+  /** Entries compared. */
+  checked: number;
+  /** Entries left out because a kink lies within ε (the slopes at +ε and −ε disagree). */
+  skipped: number;
+}
+
+/** Disagreement of the one-sided slopes, relative to the gradient scale, that marks a kink. */
+const KINK = 1e-2;
+
+export interface GradientCheckResult {
+  /** Error per tensor name (`layers.0.f`, `w`, `input`, …). */
+  errors: Record<string, number>;
+  /** The largest of `errors`. */
+  maxError: number;
+  tensors: TensorCheck[];
+}
+
+type Checkable = SequentialNet | Layer | Activation | Loss;
+
+interface Probe {
+  /** C at the current values. */
+  cost(): number;
+  /** Tensors to check: their live values, and backprop's gradient (computed once, up front). */
+  tensors: { name: string; values: () => Float32Array; grad: Float32Array; afterEdit?: () => void }[];
+}
+
+export function gradientCheck(target: Checkable, x: Tensor, y?: Tensor, options: GradientCheckOptions = {}): GradientCheckResult {
+  const eps = checkPositive('gradientCheck eps', options.eps ?? 1e-3);
+  const samples = checkInt('gradientCheck samples', options.samples ?? 30);
+  const rng = new Rng(options.seed ?? 1);
+  if (!(x instanceof Tensor)) throw new ValueError(`gradientCheck x must be a Tensor, got ${show(x)}`);
+  const probe = makeProbe(target, new Tensor(x.data.slice(), x.shape), y, rng);
+  const tensors: TensorCheck[] = [];
+  for (const t of probe.tensors) {
+    const n = t.grad.length;
+    const idx = n <= samples ? [...Array(n).keys()] : pickDistinct(n, samples, rng);
+    // One-sided quotients at ±ε; their mean is the central difference.
+    const sided = (i: number): [number, number] => {
+      const base = probe.cost();
+      const values = t.values();
+      const original = values[i];
+      values[i] = original + eps;
+      t.afterEdit?.();
+      const plus = probe.cost();
+      t.values()[i] = original - eps;
+      t.afterEdit?.();
+      const minus = probe.cost();
+      t.values()[i] = original;
+      t.afterEdit?.();
+      return [(plus - base) / eps, (base - minus) / eps];
+    };
+    const quotients = idx.map(sided);
+    let scale = 0;
+    idx.forEach((i, q) => (scale = Math.max(scale, Math.abs(quotients[q][0]), Math.abs(quotients[q][1]), Math.abs(t.grad[i]))));
+    let maxAbs = 0;
+    let skipped = 0;
+    idx.forEach((i, q) => {
+      const [right, left] = quotients[q];
+      // A kink within ε (ReLU at 0, a change of max-pooling winner) makes the slopes on
+      // either side differ by the jump; the central difference then measures the kink.
+      if (Math.abs(right - left) > KINK * scale) {
+        skipped++;
+        return;
+      }
+      maxAbs = Math.max(maxAbs, Math.abs((right + left) / 2 - t.grad[i]));
+    });
+    tensors.push({ name: t.name, error: scale === 0 ? 0 : maxAbs / scale, maxAbsError: maxAbs, checked: idx.length - skipped, skipped });
+  }
+  const errors = Object.fromEntries(tensors.map((t) => [t.name, t.error]));
+  return { errors, maxError: Math.max(0, ...tensors.map((t) => t.error)), tensors };
+}
+
+function makeProbe(target: Checkable, x: Tensor, y: Tensor | undefined, rng: Rng): Probe {
+  if (target instanceof SequentialNet) {
+    if (!y) throw new ValueError('gradientCheck of a network needs labels y');
+    const { inputGradient } = target.computeGradients(x, y);
+    return {
+      cost: () => target.lossOn(x, y),
+      tensors: [
+        ...target.parameters().map((p) => ({ name: p.name, values: () => p.value.view(), grad: p.grad.toArray() })),
+        { name: 'input', values: () => x.data, grad: inputGradient.data.slice() },
+      ],
+    };
+  }
+  if (target instanceof Loss) {
+    if (!y) throw new ValueError('gradientCheck of a loss needs labels y');
+    return {
+      cost: () => target.evaluate(x, y),
+      tensors: [{ name: 'input', values: () => x.data, grad: target.gradient(x, y).data.slice() }],
+    };
+  }
+  // A layer or an activation: C = Σ r ⊙ output.
+  const out = target.evaluate(x);
+  const r = y ?? new Tensor(Float32Array.from({ length: out.size }, () => rng.normal()), out.shape);
+  if (r.shape.join() !== out.shape.join()) {
+    throw new ValueError(`gradientCheck: y (the weights r) must have the output's shape ${show(out.shape)}, got ${show(r.shape)}`);
+  }
+  const inputGrad = target.backprop(r).data.slice();
+  const params = target instanceof Layer ? target.parameters() : [];
+  return {
+    cost: () => dot(target.evaluate(x).data, r.data),
+    tensors: [
+      ...params.map((p) => ({ name: p.name, values: () => p.value.view(), grad: p.grad.toArray() })),
+      { name: 'input', values: () => x.data, grad: inputGrad },
+    ],
+  };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function pickDistinct(n: number, k: number, rng: Rng): number[] {
+  const chosen = new Set<number>();
+  while (chosen.size < k) chosen.add(rng.int(n));
+  return [...chosen].sort((a, b) => a - b);
+}

@@ -1,0 +1,19 @@
+/**
+ * wasmnet: convolutional neural networks in Node and browsers, with the
+ * course "Mathematics of Neural Networks"' layers on a Rust → WebAssembly SIMD core.
+ */
+export { init, isInitialized, WASM_FILE, type InitOptions, type WasmSource } from './core/wasm.js';
+export { Tensor } from './core/tensor.js';
+export { Rng } from './core/rng.js';
+export { WasmnetError, ShapeError, ValueError, DisposedError, InitError } from './core/errors.js';
+export { Activation, Identity, ReLU, Sigmoid, Tanh, SoftMax, activationByName, type ActivationName } from './activations.js';
+export { Loss, CrossEntropy, MeanSquaredError, lossByName, type LossName } from './losses.js';
+export { Optimizer, SGD, Adam, optimizerFromConfig, type OptimizerConfig, type Parameter } from './optimizers.js';
+export { Initializer, RandnAverage } from './initializers.js';
+export { Layer, type LayerKind, type NamedParameter } from './layers/layer.js';
+export { Conv2DLayer, type Conv2DOptions } from './layers/conv2d.js';
+export { Pool2DLayer, type Pool2DOptions } from './layers/pool2d.js';
+export { FlattenLayer } from './layers/flatten.js';
+export { DenseLayer, type DenseOptions } from './layers/dense.js';
+export { SequentialNet, type SequentialNetOptions, type TrainOptions, type EpochStats, type BatchInfo } from './network.js';
+export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, type TensorCheck } from './gradcheck.js';

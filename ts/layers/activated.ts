@@ -1,0 +1,127 @@
+/**
+ * The part Conv2D and Dense share: parameters updated by an optimizer, and an
+ * activation applied to z = (linear map of the input) + bias.
+ */
+import { type Activation, ReLU } from '../activations.js';
+import { ShapeError, ValueError, checkInt, show } from '../core/errors.js';
+import { type F32Array, allocF32, growableF32 } from '../core/memory.js';
+import { Rng } from '../core/rng.js';
+import { kernels } from '../core/wasm.js';
+import { type Initializer, RandnAverage } from '../initializers.js';
+import { type Optimizer, SGD } from '../optimizers.js';
+import { Layer, type NamedParameter } from './layer.js';
+
+export interface ActivatedLayerOptions {
+  /** Activation φ, default ReLU. */
+  afun?: Activation;
+  /** Optimizer, default `new SGD()`. */
+  optim?: Optimizer;
+  /** Initializer for the weights, default `new RandnAverage()`. */
+  initializer?: Initializer;
+  /** Seed for the initial weights of a layer built on its own. */
+  seed?: number;
+  /** Generator to draw the initial weights from (a network passes its own, seeded by the network's seed). */
+  rng?: Rng;
+}
+
+export abstract class ActivatedLayer extends Layer {
+  readonly afun: Activation;
+  readonly optim: Optimizer;
+  readonly initializer: Initializer;
+
+  /** z of the last forward pass, `[n, ...outputShape]`. */
+  protected readonly zBuf = growableF32();
+  /** a = φ(z). */
+  protected readonly aBuf = growableF32();
+  /** ∂C/∂z of the last backward pass. */
+  protected readonly dzBuf = growableF32();
+  /** ∂C/∂input of the last backward pass. */
+  protected readonly daBuf = growableF32();
+  private readonly params: NamedParameter[] = [];
+
+  protected constructor(options: ActivatedLayerOptions, kind: string) {
+    super();
+    const { afun = new ReLU(), optim = new SGD(), initializer = new RandnAverage() } = options ?? {};
+    if (!afun || typeof (afun as Activation).id !== 'number') throw new ValueError(`${kind} afun must be an Activation (ReLU, SoftMax, …), got ${show(afun)}`);
+    if (!optim || typeof (optim as Optimizer).update !== 'function') throw new ValueError(`${kind} optim must be an Optimizer (SGD, Adam), got ${show(optim)}`);
+    if (!initializer || typeof (initializer as Initializer).wfun !== 'function') throw new ValueError(`${kind} initializer must be an Initializer, got ${show(initializer)}`);
+    this.afun = afun;
+    this.optim = optim;
+    this.initializer = initializer;
+    if (options?.seed !== undefined) checkInt(`${kind} seed`, options.seed, 0, 2 ** 32 - 1);
+  }
+
+  /** The generator for the initial weights: `rng`, else one seeded with `seed`, else the initializer's own. */
+  protected static weightRng(options: ActivatedLayerOptions): Rng | undefined {
+    return options?.rng ?? (options?.seed !== undefined ? new Rng(options.seed) : undefined);
+  }
+
+  /** Allocates a parameter and its gradient, fills it and registers it with the optimizer. */
+  protected addParameter(name: string, values: Float32Array): NamedParameter {
+    const value = allocF32(values.length);
+    const grad = allocF32(values.length);
+    value.set(values);
+    const p = { name, value, grad };
+    this.params.push(p);
+    this.optim.register(p);
+    return p;
+  }
+
+  /** Copies `values` into parameter `p`, checking the length. */
+  protected assign(p: NamedParameter, values: ArrayLike<number>): void {
+    this.assertAlive();
+    if (!values || values.length !== p.value.length) {
+      throw new ShapeError(`${this.kind}.${p.name} must get ${p.value.length} values, got ${values?.length}`);
+    }
+    p.value.set(values);
+  }
+
+  override parameters(): NamedParameter[] {
+    return [...this.params];
+  }
+
+  override update(): void {
+    this.assertAlive();
+    this.optim.update(this.params);
+  }
+
+  /** Applies φ to the first `len` values of z into a. */
+  protected activate(len: number, cols: number): F32Array {
+    const a = this.aBuf.ensure(len);
+    kernels().wn_activation_forward(this.afun.id, this.zBuf.current.ptr, a.ptr, len, cols);
+    return a;
+  }
+
+  /**
+   * The buffer a network may write ∂C/∂z into directly (SoftMax +
+   * cross-entropy), before calling `backwardFromDeltaZ`.
+   */
+  deltaZBuffer(): F32Array {
+    return this.dzBuf.ensure(this.outputLength());
+  }
+
+  override backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
+    this.assertAlive();
+    const len = this.outputLength();
+    const dz = this.dzBuf.ensure(len);
+    kernels().wn_activation_backward(this.afun.id, this.zBuf.current.ptr, this.aBuf.current.ptr, delta.ptr, dz.ptr, len, this.outShape![this.outShape!.length - 1]);
+    return this.backwardFromDeltaZ(wantInputGrad);
+  }
+
+  /** The backward pass from ∂C/∂z in `deltaZBuffer()`. */
+  abstract backwardFromDeltaZ(wantInputGrad: boolean): F32Array | null;
+
+  /** Floats of the output for the current batch. */
+  protected outputLength(): number {
+    return this.batch * this.outShape!.reduce((x, y) => x * y, 1);
+  }
+
+  protected override freeBuffers(): void {
+    for (const p of this.params) {
+      this.optim.release(p);
+      p.value.free();
+      p.grad.free();
+    }
+    for (const b of [this.zBuf, this.aBuf, this.dzBuf, this.daBuf]) b.free();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The course's `DenseLayer`: z = a·w + b with `w` `[inputSize, outputSize]`
+ * row-major, then φ(z). Products go through the SIMD GEMM (`crate/src/gemm.rs`).
+ */
+import { ShapeError, checkInt, show } from '../core/errors.js';
+import { type F32Array, gemmWorkspace } from '../core/memory.js';
+import { kernels } from '../core/wasm.js';
+import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
+import type { NamedParameter } from './layer.js';
+
+export type DenseOptions = ActivatedLayerOptions;
+
+export class DenseLayer extends ActivatedLayer {
+  readonly kind = 'Dense' as const;
+  readonly inputSize: number;
+  readonly outputSize: number;
+  private readonly wParam: NamedParameter;
+  private readonly bParam: NamedParameter;
+
+  constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
+    super(options, 'Dense');
+    this.inputSize = checkInt('Dense inputSize', inputSize);
+    this.outputSize = checkInt('Dense outputSize', outputSize);
+    this.inShape = [inputSize];
+    this.outShape = [outputSize];
+    const w = this.initializer.wfun(inputSize, outputSize, ActivatedLayer.weightRng(options));
+    for (let i = 0; i < w.length; i++) w[i] *= this.afun.factor;
+    this.wParam = this.addParameter('w', w);
+    this.bParam = this.addParameter('b', new Float32Array(outputSize));
+  }
+
+  /** The weights `[inputSize, outputSize]`, row-major, a live view of wasm memory. */
+  get w(): Float32Array {
+    return this.wParam.value.view();
+  }
+  set w(values: ArrayLike<number>) {
+    this.assign(this.wParam, values);
+  }
+  /** The biases `[outputSize]`, a live view. */
+  get b(): Float32Array {
+    return this.bParam.value.view();
+  }
+  set b(values: ArrayLike<number>) {
+    this.assign(this.bParam, values);
+  }
+  /** ∂C/∂w from the last backprop (overwritten, never accumulated). */
+  get dw(): Float32Array {
+    return this.wParam.grad.view();
+  }
+  /** ∂C/∂b from the last backprop. */
+  get db(): Float32Array {
+    return this.bParam.grad.view();
+  }
+
+  build(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 1 || inputShape[0] !== this.inputSize) {
+      const hint = inputShape.length > 1 ? ' (add a Flatten layer before a dense layer)' : '';
+      throw new ShapeError(`Dense expects input samples of shape [${this.inputSize}], got ${show(inputShape)}${hint}`);
+    }
+    return [this.outputSize];
+  }
+
+  forwardBuffer(input: F32Array, n: number): F32Array {
+    this.assertAlive();
+    const k = kernels();
+    const [nin, nout] = [this.inputSize, this.outputSize];
+    this.batch = n;
+    this.input = input;
+    const z = this.zBuf.ensure(n * nout);
+    const w = this.wParam.value;
+    // z (n × out) = a (n × in) · w (in × out), then + b per row
+    k.wn_gemm(n, nout, nin, input.ptr, n * nin, nin, 1, w.ptr, w.length, nout, 1, z.ptr, nout, 0, gemmWorkspace());
+    k.wn_add_row_bias(z.ptr, n, nout, this.bParam.value.ptr);
+    return this.activate(n * nout, nout);
+  }
+
+  backwardFromDeltaZ(wantInputGrad: boolean): F32Array | null {
+    this.assertAlive();
+    const k = kernels();
+    const [nin, nout, n] = [this.inputSize, this.outputSize, this.batch];
+    const dz = this.dzBuf.current;
+    const a = this.input!;
+    const w = this.wParam.value;
+    const ws = gemmWorkspace();
+    // dw (in × out) = aᵀ (in × n) · dz (n × out)
+    k.wn_gemm(nin, nout, n, a.ptr, n * nin, 1, nin, dz.ptr, n * nout, nout, 1, this.wParam.grad.ptr, nout, 0, ws);
+    // db = Σ_rows dz
+    k.wn_column_sums(dz.ptr, n, nout, this.bParam.grad.ptr);
+    if (!wantInputGrad) return null;
+    // da (n × in) = dz (n × out) · wᵀ (out × in)
+    const da = this.daBuf.ensure(n * nin);
+    k.wn_gemm(n, nin, nout, dz.ptr, n * nout, nout, 1, w.ptr, w.length, 1, nout, da.ptr, nin, 0, ws);
+    return da;
+  }
+}

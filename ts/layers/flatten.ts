@@ -1,0 +1,48 @@
+/**
+ * The course's `FlattenLayer`: `[n, c, h, w]` → `[n, c·h·w]` for the dense
+ * layers after it. NCHW is already that layout in memory, so the passes hand
+ * the same buffer through without copying.
+ */
+import { ShapeError, show } from '../core/errors.js';
+import type { F32Array } from '../core/memory.js';
+import { Layer } from './layer.js';
+
+export class FlattenLayer extends Layer {
+  readonly kind = 'Flatten' as const;
+
+  /** `[n, c, h, w]` of the last input, or null before the first evaluate. */
+  get shape(): readonly number[] | null {
+    return this.inShape && this.input ? [this.batch, ...this.inShape] : null;
+  }
+
+  build(inputShape: readonly number[]): number[] {
+    if (inputShape.length < 1 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new ShapeError(`Flatten expects input samples with positive dimensions, got ${show(inputShape)}`);
+    }
+    this.inShape = [...inputShape];
+    this.outShape = [inputShape.reduce((a, b) => a * b, 1)];
+    this.input = null;
+    return [...this.outShape];
+  }
+
+  protected override get shapeAgnostic(): boolean {
+    return true;
+  }
+
+  forwardBuffer(input: F32Array, n: number): F32Array {
+    this.assertAlive();
+    this.batch = n;
+    this.input = input;
+    return input;
+  }
+
+  backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
+    this.assertAlive();
+    return wantInputGrad ? delta : null;
+  }
+
+  /** Does nothing: flattening has no parameters. */
+  override update(): void {}
+
+  protected freeBuffers(): void {}
+}

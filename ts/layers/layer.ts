@@ -1,0 +1,124 @@
+/**
+ * What every layer shares: the Tensor-level `evaluate`/`backprop`/`update`
+ * of the course, on top of buffer-level passes that a network chains without
+ * leaving wasm memory.
+ */
+import { DisposedError, ShapeError, show } from '../core/errors.js';
+import { type F32Array, growableF32 } from '../core/memory.js';
+import { Tensor, product } from '../core/tensor.js';
+import type { Parameter } from '../optimizers.js';
+
+export type LayerKind = 'Conv2D' | 'Pool2D' | 'Flatten' | 'Dense';
+
+/** A parameter tensor with the name it has on its layer (`f`, `b`, `w`). */
+export interface NamedParameter extends Parameter {
+  name: string;
+}
+
+export abstract class Layer {
+  abstract readonly kind: LayerKind;
+
+  /** Shape of one input sample (without the batch axis), once known. */
+  protected inShape: number[] | null = null;
+  /** Shape of one output sample, once known. */
+  protected outShape: number[] | null = null;
+  /** Samples in the last forward pass. */
+  protected batch = 0;
+  /** The input of the last forward pass (owned by the previous layer, or `hostInput`). */
+  protected input: F32Array | null = null;
+  private readonly hostInput = growableF32();
+  private readonly hostDelta = growableF32();
+  private disposed = false;
+
+  /** Per-sample input shape, or null before the layer has seen its input. */
+  get inputShape(): readonly number[] | null {
+    return this.inShape;
+  }
+
+  /** Per-sample output shape, or null before the layer has seen its input. */
+  get outputShape(): readonly number[] | null {
+    return this.outShape;
+  }
+
+  /**
+   * Fixes the per-sample input shape and returns the output shape; throws a
+   * ShapeError if the layer cannot take that input. Networks call it when a
+   * layer is added; shape-agnostic layers call it on each new input shape.
+   */
+  abstract build(inputShape: readonly number[]): number[];
+
+  /** Forward pass over `n` samples in `input`; returns the buffer holding the output. */
+  abstract forwardBuffer(input: F32Array, n: number): F32Array;
+
+  /**
+   * Backward pass for the last forward pass: `delta` = ∂C/∂output. Sets the
+   * parameter gradients (overwriting them) and returns ∂C/∂input, or null
+   * when `wantInputGrad` is false (the first layer of a network).
+   */
+  abstract backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null;
+
+  /** The trainable tensors with their gradients (none for pooling and flatten). */
+  parameters(): NamedParameter[] {
+    return [];
+  }
+
+  /** Applies the optimizer to the parameters, using the gradients of the last `backprop`. */
+  update(): void {}
+
+  /** The forward pass: `a` is `[n, ...inputShape]`; returns `[n, ...outputShape]`. */
+  evaluate(a: Tensor): Tensor {
+    this.assertAlive();
+    if (!(a instanceof Tensor)) throw new ShapeError(`${this.kind}.evaluate: a must be a Tensor, got ${show(a)}`);
+    const sample = a.shape.slice(1);
+    if (!this.inShape || (this.shapeAgnostic && sample.join() !== this.inShape.join())) this.build(sample);
+    if (a.shape.length !== this.inShape!.length + 1 || sample.join() !== this.inShape!.join()) {
+      throw new ShapeError(`${this.kind}.evaluate: a must have shape [n, ${this.inShape!.join(', ')}], got ${show(a.shape)}`);
+    }
+    const n = a.shape[0];
+    const buf = this.hostInput.ensure(Math.max(1, a.size));
+    buf.set(a.data);
+    const out = this.forwardBuffer(buf, n);
+    const size = n * product(this.outShape!);
+    return new Tensor(out.view().slice(0, size), [n, ...this.outShape!]);
+  }
+
+  /** The backward pass: `delta` = ∂C/∂output of the last `evaluate`; returns ∂C/∂input. */
+  backprop(delta: Tensor): Tensor {
+    this.assertAlive();
+    if (!this.input || !this.outShape) throw new ShapeError(`${this.kind}.backprop needs a preceding evaluate()`);
+    const expected = [this.batch, ...this.outShape];
+    if (!(delta instanceof Tensor) || delta.shape.join() !== expected.join()) {
+      throw new ShapeError(`${this.kind}.backprop: delta must have shape ${show(expected)} (the last output's), got ${show(delta?.shape)}`);
+    }
+    const buf = this.hostDelta.ensure(Math.max(1, delta.size));
+    buf.set(delta.data);
+    const out = this.backwardBuffer(buf, true)!;
+    const size = this.batch * product(this.inShape!);
+    return new Tensor(out.view().slice(0, size), [this.batch, ...this.inShape!]);
+  }
+
+  /** Whether `evaluate` re-derives the input shape from each input (pooling, flatten). */
+  protected get shapeAgnostic(): boolean {
+    return false;
+  }
+
+  /** Frees the layer's wasm memory and its optimizer state. Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.hostInput.free();
+    this.hostDelta.free();
+    this.input = null;
+    this.freeBuffers();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  protected abstract freeBuffers(): void;
+
+  protected assertAlive(): void {
+    if (this.disposed) throw new DisposedError(`this ${this.kind} layer was disposed`);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The course's `Pool2DLayer`: max pooling over non-overlapping `[ph, pw]`
+ * areas. Rows and columns that do not fill an area are cropped (gradient 0).
+ * Ties: with `strict = false` (the course's default) every tied maximum gets
+ * the whole delta; with `strict = true` the delta is divided by the number of
+ * maxima. Kernel: `crate/src/pool.rs`.
+ */
+import { ShapeError, checkShape, show } from '../core/errors.js';
+import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
+import { kernels } from '../core/wasm.js';
+import { Layer } from './layer.js';
+
+export interface Pool2DOptions {
+  /** Divide an area's delta among tied maxima (default false, as the course). */
+  strict?: boolean;
+}
+
+export class Pool2DLayer extends Layer {
+  readonly kind = 'Pool2D' as const;
+  readonly area: readonly [number, number];
+  readonly strict: boolean;
+  private readonly out = growableF32();
+  private readonly maskBuf = growableU8();
+  private readonly da = growableF32();
+
+  constructor(area: readonly [number, number], { strict = false }: Pool2DOptions = {}) {
+    super();
+    const [ph, pw] = checkShape('Pool2D area', area, 2, 'the pooling area [ph, pw]');
+    this.area = [ph, pw];
+    this.strict = Boolean(strict);
+  }
+
+  /** `[n, c, h, w]` of the last input, or null before the first evaluate. */
+  get shape(): readonly number[] | null {
+    return this.inShape && this.input ? [this.batch, ...this.inShape] : null;
+  }
+
+  /** 1 where an input held its area's maximum in the last evaluate (shape `shape`), a live view. */
+  get mask(): Uint8Array | null {
+    if (!this.shape) return null;
+    return this.maskBuf.current.view().subarray(0, this.shape.reduce((a, b) => a * b, 1));
+  }
+
+  build(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 3) {
+      throw new ShapeError(`Pool2D expects input samples of shape [c, h, w], got ${show(inputShape)}`);
+    }
+    const [c, h, w] = inputShape;
+    const [ph, pw] = this.area;
+    if (ph > h || pw > w) {
+      throw new ShapeError(`Pool2D area ${show(this.area)} is larger than its ${h}×${w} input`);
+    }
+    this.inShape = [c, h, w];
+    this.outShape = [c, Math.floor(h / ph), Math.floor(w / pw)];
+    this.input = null;
+    return [...this.outShape];
+  }
+
+  protected override get shapeAgnostic(): boolean {
+    return true;
+  }
+
+  forwardBuffer(input: F32Array, n: number): F32Array {
+    this.assertAlive();
+    const [c, h, w] = this.inShape!;
+    const [ph, pw] = this.area;
+    this.batch = n;
+    this.input = input;
+    const out = this.out.ensure(n * this.outShape!.reduce((a, b) => a * b, 1));
+    const mask = this.maskBuf.ensure(n * c * h * w);
+    kernels().wn_maxpool_forward(n, c, h, w, ph, pw, input.ptr, out.ptr, mask.ptr);
+    return out;
+  }
+
+  backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
+    this.assertAlive();
+    if (!wantInputGrad) return null;
+    const [c, h, w] = this.inShape!;
+    const [ph, pw] = this.area;
+    const n = this.batch;
+    const da = this.da.ensure(n * c * h * w);
+    kernels().wn_maxpool_backward(n, c, h, w, ph, pw, delta.ptr, this.maskBuf.current.ptr, this.strict ? 1 : 0, da.ptr);
+    return da;
+  }
+
+  /** Does nothing: a pooling layer has no parameters to learn. It exists so a network can update every layer alike. */
+  override update(): void {}
+
+  protected freeBuffers(): void {
+    this.out.free();
+    this.maskBuf.free();
+    this.da.free();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Losses, averaged over the batch (summed over a sample's outputs):
+ * cross-entropy C = −(1/n) Σ_i Σ_k y_ik ln ŷ_ik, and
+ * mean squared error C = (1/n) Σ_i ½‖ŷ_i − y_i‖².
+ * Kernels: `crate/src/loss.rs`.
+ */
+import { ShapeError, show } from './core/errors.js';
+import { growableF32 } from './core/memory.js';
+import { Tensor } from './core/tensor.js';
+import { kernels } from './core/wasm.js';
+
+export type LossName = 'CrossEntropy' | 'MeanSquaredError';
+
+export abstract class Loss {
+  abstract readonly name: LossName;
+  private readonly bufs = [growableF32(), growableF32(), growableF32()];
+
+  /** The loss and, when `grad` is not 0, ∂C/∂ŷ written there. Pointers into wasm memory. */
+  abstract compute(yhat: number, y: number, rows: number, cols: number, grad: number): number;
+
+  /** C(ŷ, y) for 2-D tensors `[n, outputs]`. */
+  evaluate(yhat: Tensor, y: Tensor): number {
+    return this.run(yhat, y, false).loss;
+  }
+
+  /** ∂C/∂ŷ. */
+  gradient(yhat: Tensor, y: Tensor): Tensor {
+    return this.run(yhat, y, true).grad!;
+  }
+
+  private run(yhat: Tensor, y: Tensor, wantGrad: boolean): { loss: number; grad?: Tensor } {
+    if (yhat.shape.length !== 2 || y.shape.join() !== yhat.shape.join()) {
+      throw new ShapeError(`${this.name}: yhat and y must be 2-D tensors of one shape [n, outputs], got ${show(yhat.shape)} and ${show(y.shape)}`);
+    }
+    const [rows, cols] = yhat.shape;
+    if (rows === 0) throw new ShapeError(`${this.name}: the batch is empty`);
+    const [pb, yb, gb] = this.bufs.map((b) => b.ensure(yhat.size));
+    pb.set(yhat.data);
+    yb.set(y.data);
+    const loss = this.compute(pb.ptr, yb.ptr, rows, cols, wantGrad ? gb.ptr : 0);
+    return { loss, grad: wantGrad ? new Tensor(gb.view().slice(0, yhat.size), yhat.shape) : undefined };
+  }
+
+  dispose(): void {
+    this.bufs.forEach((b) => b.free());
+  }
+}
+
+export class CrossEntropy extends Loss {
+  readonly name = 'CrossEntropy' as const;
+  compute(yhat: number, y: number, rows: number, cols: number, grad: number): number {
+    return kernels().wn_cross_entropy(yhat, y, rows, cols, grad);
+  }
+}
+
+export class MeanSquaredError extends Loss {
+  readonly name = 'MeanSquaredError' as const;
+  compute(yhat: number, y: number, rows: number, cols: number, grad: number): number {
+    return kernels().wn_mean_squared_error(yhat, y, rows, cols, grad);
+  }
+}
+
+export function lossByName(name: string): Loss {
+  if (name === 'CrossEntropy') return new CrossEntropy();
+  if (name === 'MeanSquaredError') return new MeanSquaredError();
+  throw new ShapeError(`unknown loss ${show(name)}: expected CrossEntropy or MeanSquaredError`);
+}

@@ -1,0 +1,401 @@
+/**
+ * The course's `SequentialNet`: layers applied in order, trained by
+ * mini-batch backpropagation. Shapes are inferred layer by layer as layers
+ * are added; a batch never leaves wasm memory between layers.
+ */
+import { ActivationId } from './activations.js';
+import { DisposedError, ShapeError, ValueError, checkInt, show } from './core/errors.js';
+import { type F32Array, allocF32, allocU32, growableF32 } from './core/memory.js';
+import { Rng, randomSeed } from './core/rng.js';
+import { Tensor, product } from './core/tensor.js';
+import { kernels } from './core/wasm.js';
+import { CrossEntropy, type Loss, MeanSquaredError } from './losses.js';
+import { ActivatedLayer } from './layers/activated.js';
+import { Conv2DLayer, type Conv2DOptions } from './layers/conv2d.js';
+import { DenseLayer, type DenseOptions } from './layers/dense.js';
+import { FlattenLayer } from './layers/flatten.js';
+import type { Layer, NamedParameter } from './layers/layer.js';
+import { Pool2DLayer, type Pool2DOptions } from './layers/pool2d.js';
+
+export interface SequentialNetOptions {
+  /** Loss; default cross-entropy when the last layer's activation is SoftMax, else mean squared error. */
+  loss?: Loss;
+  /** Seeds the initial weights and the shuffling: one seed, one trained network, bit for bit. */
+  seed?: number;
+}
+
+export interface BatchInfo {
+  epoch: number;
+  /** Batch index within the epoch, from 0. */
+  batch: number;
+  batches: number;
+  /** Samples in this batch. */
+  size: number;
+  loss: number;
+  accuracy: number;
+}
+
+export interface EpochStats {
+  /** Epoch number, from 1. */
+  epoch: number;
+  /** Mean training loss over the epoch's batches, weighted by batch size. */
+  loss: number;
+  /** Training accuracy over the epoch (argmax of output = argmax of label), measured during the pass. */
+  accuracy: number;
+  seconds: number;
+  imagesPerSecond: number;
+  /** Loss and accuracy on `validationData`, when given. */
+  valLoss?: number;
+  valAccuracy?: number;
+}
+
+export interface TrainOptions {
+  /** Samples per gradient step (default 32); the last batch of an epoch may be smaller. */
+  batchSize?: number;
+  /** Passes over the data (default 1). */
+  epochs?: number;
+  /** Reshuffle the samples before each epoch (default true), from the network's seeded generator. */
+  shuffle?: boolean;
+  /** `[x, y]` evaluated after every epoch. */
+  validationData?: readonly [Tensor, Tensor];
+  onBatch?: (info: BatchInfo) => void;
+  onEpoch?: (stats: EpochStats) => void;
+}
+
+/** Yield to the event loop at most this often while training, so pages and progress bars stay alive. */
+const YIELD_MS = 50;
+
+export class SequentialNet {
+  readonly inputShape: readonly number[];
+  readonly seed: number;
+  readonly layers: Layer[] = [];
+  private readonly explicitLoss: Loss | null;
+  private readonly initRng: Rng;
+  private readonly shuffleRng: Rng;
+  private shapeNow: number[];
+  private readonly inputBuf = growableF32();
+  private readonly labelBuf = growableF32();
+  private readonly gradBuf = growableF32();
+  private disposed = false;
+
+  constructor(inputShape: readonly number[], { loss, seed }: SequentialNetOptions = {}) {
+    if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new ShapeError(`SequentialNet inputShape must be a non-empty array of positive integers such as [1, 28, 28], got ${show(inputShape)}`);
+    }
+    if (loss !== undefined && !(loss instanceof CrossEntropy || loss instanceof MeanSquaredError)) {
+      throw new ValueError(`SequentialNet loss must be a CrossEntropy or MeanSquaredError, got ${show(loss)}`);
+    }
+    this.inputShape = Object.freeze([...inputShape]);
+    this.seed = seed === undefined ? randomSeed() : checkInt('SequentialNet seed', seed, 0, 2 ** 32 - 1);
+    this.initRng = new Rng(this.seed);
+    this.shuffleRng = new Rng((this.seed ^ 0x5bd1e995) >>> 0);
+    this.explicitLoss = loss ?? null;
+    this.shapeNow = [...inputShape];
+  }
+
+  /** Per-sample output shape of the last layer added (the input shape while there is none). */
+  get outputShape(): readonly number[] {
+    return this.shapeNow;
+  }
+
+  /** The loss `train` minimizes. */
+  get loss(): Loss {
+    if (this.explicitLoss) return this.explicitLoss;
+    return this.endsInSoftMax() ? (this.defaultCE ??= new CrossEntropy()) : (this.defaultMSE ??= new MeanSquaredError());
+  }
+  private defaultCE?: CrossEntropy;
+  private defaultMSE?: MeanSquaredError;
+
+  /** Appends a layer, checking that it takes the current output shape. */
+  add<L extends Layer>(layer: L): L {
+    this.assertAlive();
+    this.shapeNow = layer.build(this.shapeNow);
+    this.layers.push(layer);
+    return layer;
+  }
+
+  /** Conv2D with `fshape = [m, fh, fw]` on the current `[c, h, w]` output. */
+  addConv2D(fshape: readonly [number, number, number], options: Conv2DOptions = {}): Conv2DLayer {
+    const s = this.shapeNow;
+    if (s.length !== 3) {
+      throw new ShapeError(`addConv2D needs a [c, h, w] input, but the network's output so far has shape ${show(s)}`);
+    }
+    return this.add(new Conv2DLayer([s[0], s[1], s[2]], fshape, { rng: this.initRng, ...options }));
+  }
+
+  /** Max pooling over `area = [ph, pw]`. */
+  addPool2D(area: readonly [number, number], options: Pool2DOptions = {}): Pool2DLayer {
+    return this.add(new Pool2DLayer(area, options));
+  }
+
+  addFlatten(): FlattenLayer {
+    return this.add(new FlattenLayer());
+  }
+
+  /** A dense layer with `outputSize` outputs on the current (flat) output. */
+  addDense(outputSize: number, options: DenseOptions = {}): DenseLayer {
+    const s = this.shapeNow;
+    if (s.length !== 1) {
+      throw new ShapeError(`addDense needs a flat input, but the network's output so far has shape ${show(s)}: call addFlatten() first`);
+    }
+    return this.add(new DenseLayer(s[0], outputSize, { rng: this.initRng, ...options }));
+  }
+
+  /** Every trainable tensor, named `layers.<i>.<name>`. */
+  parameters(): NamedParameter[] {
+    return this.layers.flatMap((l, i) => l.parameters().map((p) => ({ ...p, name: `layers.${i}.${p.name}` })));
+  }
+
+  /** The forward pass for `x` `[n, ...inputShape]`, in batches of `batchSize` (default 1000); returns `[n, ...outputShape]`. */
+  evaluate(x: Tensor, { batchSize = 1000 }: { batchSize?: number } = {}): Tensor {
+    this.assertReady();
+    const n = this.checkInput('x', x);
+    checkInt('batchSize', batchSize);
+    const inLen = product(this.inputShape);
+    const outLen = product(this.shapeNow);
+    const result = new Float32Array(n * outLen);
+    for (let start = 0; start < n; start += batchSize) {
+      const m = Math.min(batchSize, n - start);
+      const buf = this.inputBuf.ensure(m * inLen);
+      buf.set(x.data.subarray(start * inLen, (start + m) * inLen));
+      const out = this.forward(buf, m);
+      result.set(out.view().subarray(0, m * outLen), start * outLen);
+    }
+    return new Tensor(result, [n, ...this.shapeNow]);
+  }
+
+  /** The loss on `(x, y)` without training (one batch). */
+  lossOn(x: Tensor, y: Tensor): number {
+    this.assertReady();
+    const n = this.checkPair(x, y);
+    const out = this.forward(this.upload(this.inputBuf, x), n);
+    return this.loss.compute(out.ptr, this.upload(this.labelBuf, y).ptr, n, product(this.shapeNow), 0);
+  }
+
+  /**
+   * Backpropagation on one batch without updating: sets every layer's
+   * gradients (`df`, `db`, `dw`) and returns the loss and ∂C/∂x.
+   */
+  computeGradients(x: Tensor, y: Tensor): { loss: number; inputGradient: Tensor } {
+    this.assertReady();
+    const n = this.checkPair(x, y);
+    const xb = this.upload(this.inputBuf, x);
+    const yb = this.upload(this.labelBuf, y);
+    this.forward(xb, n);
+    const { loss, inputGrad } = this.backward(yb, n, true, rowsAreDistributions(y));
+    return { loss, inputGradient: new Tensor(inputGrad!.view().slice(0, x.size), x.shape) };
+  }
+
+  /**
+   * Mini-batch training. `x` is `[n, ...inputShape]`, `y` `[n, ...outputShape]`
+   * (one-hot rows for classification). The data is copied into wasm memory
+   * once; each batch is gathered there. Resolves to one entry per epoch.
+   */
+  async train(x: Tensor, y: Tensor, options: TrainOptions = {}): Promise<EpochStats[]> {
+    this.assertReady();
+    const { batchSize = 32, epochs = 1, shuffle = true, validationData, onBatch, onEpoch } = options;
+    const n = this.checkPair(x, y);
+    checkInt('batchSize', batchSize);
+    checkInt('epochs', epochs);
+    if (validationData) {
+      if (!Array.isArray(validationData) || validationData.length !== 2) {
+        throw new ValueError(`validationData must be [x, y], got ${show(validationData)}`);
+      }
+      this.checkPair(validationData[0], validationData[1]);
+    }
+    const k = kernels();
+    const inLen = product(this.inputShape);
+    const outLen = product(this.shapeNow);
+    const fused = rowsAreDistributions(y);
+    const xs = allocF32(x.size);
+    const ys = allocF32(y.size);
+    const order = allocU32(n);
+    const history: EpochStats[] = [];
+    try {
+      xs.set(x.data);
+      ys.set(y.data);
+      const perm = new Uint32Array(n);
+      for (let i = 0; i < n; i++) perm[i] = i;
+      const batches = Math.ceil(n / batchSize);
+      let lastYield = Date.now();
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const started = performance.now();
+        if (shuffle) this.shuffleRng.shuffle(perm);
+        order.set(perm);
+        let lossSum = 0;
+        let correct = 0;
+        for (let b = 0; b < batches; b++) {
+          const start = b * batchSize;
+          const m = Math.min(batchSize, n - start);
+          const xb = this.inputBuf.ensure(m * inLen);
+          const yb = this.labelBuf.ensure(m * outLen);
+          k.wn_gather_rows(xs.ptr, n, inLen, order.ptr + 4 * start, m, xb.ptr);
+          k.wn_gather_rows(ys.ptr, n, outLen, order.ptr + 4 * start, m, yb.ptr);
+          const out = this.forward(xb, m);
+          const right = k.wn_count_correct(out.ptr, yb.ptr, m, outLen);
+          const { loss } = this.backward(yb, m, false, fused);
+          if (!Number.isFinite(loss)) {
+            throw new ValueError(`training diverged: the loss is ${loss} at epoch ${epoch}, batch ${b + 1} of ${batches}; the weights are those before this batch (lower the learning rate or check the data for NaN or huge values)`);
+          }
+          for (const layer of this.layers) layer.update();
+          lossSum += loss * m;
+          correct += right;
+          onBatch?.({ epoch, batch: b, batches, size: m, loss, accuracy: right / m });
+          if (Date.now() - lastYield > YIELD_MS) {
+            await new Promise((r) => setTimeout(r, 0));
+            this.assertReady();
+            lastYield = Date.now();
+          }
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const stats: EpochStats = { epoch, loss: lossSum / n, accuracy: correct / n, seconds, imagesPerSecond: n / seconds };
+        if (validationData) {
+          const [vx, vy] = validationData;
+          const v = this.measure(vx, vy);
+          stats.valLoss = v.loss;
+          stats.valAccuracy = v.accuracy;
+        }
+        history.push(stats);
+        onEpoch?.(stats);
+      }
+    } finally {
+      xs.free();
+      ys.free();
+      order.free();
+    }
+    return history;
+  }
+
+  /** Loss and accuracy on `(x, y)`, evaluated in batches of `batchSize` (default 1000). */
+  measure(x: Tensor, y: Tensor, { batchSize = 1000 }: { batchSize?: number } = {}): { loss: number; accuracy: number } {
+    this.assertReady();
+    const n = this.checkPair(x, y);
+    checkInt('batchSize', batchSize);
+    const k = kernels();
+    const inLen = product(this.inputShape);
+    const outLen = product(this.shapeNow);
+    let lossSum = 0;
+    let correct = 0;
+    for (let start = 0; start < n; start += batchSize) {
+      const m = Math.min(batchSize, n - start);
+      const xb = this.inputBuf.ensure(m * inLen);
+      const yb = this.labelBuf.ensure(m * outLen);
+      xb.set(x.data.subarray(start * inLen, (start + m) * inLen));
+      yb.set(y.data.subarray(start * outLen, (start + m) * outLen));
+      const out = this.forward(xb, m);
+      lossSum += this.loss.compute(out.ptr, yb.ptr, m, outLen, 0) * m;
+      correct += k.wn_count_correct(out.ptr, yb.ptr, m, outLen);
+    }
+    return { loss: lossSum / n, accuracy: correct / n };
+  }
+
+  /** Frees all wasm memory of the network and its layers. Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const l of this.layers) l.dispose();
+    for (const b of [this.inputBuf, this.labelBuf, this.gradBuf]) b.free();
+    this.explicitLoss?.dispose();
+    this.defaultCE?.dispose();
+    this.defaultMSE?.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private forward(input: F32Array, n: number): F32Array {
+    let buf = input;
+    for (const layer of this.layers) buf = layer.forwardBuffer(buf, n);
+    this.lastOut = buf;
+    return buf;
+  }
+  private lastOut: F32Array | null = null;
+
+  /**
+   * Loss and backpropagation through every layer for the last forward pass.
+   * With a SoftMax output, cross-entropy and label rows that sum to 1, ∂C/∂z
+   * is (ŷ − y)/n directly: exact where ŷ underflows, and one pass cheaper.
+   */
+  private backward(labels: F32Array, n: number, wantInputGrad: boolean, labelsAreDistributions: boolean): { loss: number; inputGrad: F32Array | null } {
+    const k = kernels();
+    const last = this.layers[this.layers.length - 1];
+    const outLen = product(this.shapeNow);
+    const loss = this.loss;
+    const yhat = this.lastOut!;
+    let delta: F32Array | null;
+    let value: number;
+    if (labelsAreDistributions && loss instanceof CrossEntropy && last instanceof ActivatedLayer && last.afun.id === ActivationId.SoftMax) {
+      value = loss.compute(yhat.ptr, labels.ptr, n, outLen, 0);
+      k.wn_softmax_cross_entropy_delta(yhat.ptr, labels.ptr, n, outLen, last.deltaZBuffer().ptr);
+      delta = last.backwardFromDeltaZ(wantInputGrad || this.layers.length > 1);
+    } else {
+      const grad = this.gradBuf.ensure(n * outLen);
+      value = loss.compute(yhat.ptr, labels.ptr, n, outLen, grad.ptr);
+      delta = last.backwardBuffer(grad, wantInputGrad || this.layers.length > 1);
+    }
+    for (let i = this.layers.length - 2; i >= 0; i--) {
+      delta = this.layers[i].backwardBuffer(delta!, wantInputGrad || i > 0);
+    }
+    return { loss: value, inputGrad: delta };
+  }
+
+  private upload(target: ReturnType<typeof growableF32>, t: Tensor): F32Array {
+    const buf = target.ensure(Math.max(1, t.size));
+    buf.set(t.data);
+    return buf;
+  }
+
+  private checkInput(name: string, x: Tensor): number {
+    if (!(x instanceof Tensor)) throw new ShapeError(`${name} must be a Tensor, got ${show(x)}`);
+    const want = [...this.inputShape];
+    if (x.shape.length !== want.length + 1 || x.shape.slice(1).join() !== want.join()) {
+      throw new ShapeError(`${name} must have shape [n, ${want.join(', ')}] to fit the network's input, got ${show(x.shape)}`);
+    }
+    if (x.shape[0] === 0) throw new ShapeError(`${name} has no samples`);
+    return x.shape[0];
+  }
+
+  private checkPair(x: Tensor, y: Tensor): number {
+    const n = this.checkInput('x', x);
+    if (!(y instanceof Tensor)) throw new ShapeError(`y must be a Tensor, got ${show(y)}`);
+    const want = [n, ...this.shapeNow];
+    if (y.shape.join() !== want.join()) {
+      const what = y.shape[0] !== n ? `x has ${n} samples` : `the network's output is ${show([...this.shapeNow])} per sample`;
+      throw new ShapeError(`y must have shape ${show(want)} (${what}), got ${show(y.shape)}`);
+    }
+    return n;
+  }
+
+  private endsInSoftMax(): boolean {
+    const last = this.layers[this.layers.length - 1];
+    return last instanceof ActivatedLayer && last.afun.id === ActivationId.SoftMax;
+  }
+
+  private assertAlive(): void {
+    if (this.disposed) throw new DisposedError('this SequentialNet was disposed');
+  }
+
+  private assertReady(): void {
+    this.assertAlive();
+    if (this.layers.length === 0) throw new ShapeError('the network has no layers: add some with addConv2D, addPool2D, addFlatten, addDense');
+  }
+}
+
+/** Whether every row of a 2-D label tensor sums to 1 (one-hot or probabilities), within float rounding. */
+function rowsAreDistributions(y: Tensor): boolean {
+  const cols = y.shape[y.shape.length - 1];
+  const d = y.data;
+  for (let r = 0; r < d.length; r += cols) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) {
+      const v = d[r + j];
+      if (v < 0) return false;
+      s += v;
+    }
+    if (Math.abs(s - 1) > 1e-6) return false;
+  }
+  return true;
+}
