@@ -5,6 +5,7 @@
 export { init, isInitialized, WASM_FILE, type InitOptions, type WasmSource } from './core/wasm.js';
 export { Tensor } from './core/tensor.js';
 export { Rng } from './core/rng.js';
+export { WasmArray, allocF32, type F32Array } from './core/memory.js';
 export { WasmnetError, ShapeError, ValueError, DisposedError, InitError } from './core/errors.js';
 export { Activation, Identity, ReLU, Sigmoid, Tanh, SoftMax, activationByName, type ActivationName } from './activations.js';
 export { Loss, CrossEntropy, MeanSquaredError, lossByName, type LossName } from './losses.js';
@@ -17,3 +18,7 @@ export { FlattenLayer } from './layers/flatten.js';
 export { DenseLayer, type DenseOptions } from './layers/dense.js';
 export { SequentialNet, type SequentialNetOptions, type TrainOptions, type EpochStats, type BatchInfo } from './network.js';
 export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, type TensorCheck } from './gradcheck.js';
+export { readIdx, isGzip, type IdxFile, type IdxData } from './data/idx.js';
+export { parseNpy, parseNpz, loadNpz, type NpyArray } from './data/npz.js';
+export { loadMnist, mnistFromIdx, MNIST_FILES, type MnistData, type LoadMnistOptions } from './data/mnist.js';
+export { courseCnn } from './models.js';

@@ -3,13 +3,15 @@
  * mini-batch backpropagation. Shapes are inferred layer by layer as layers
  * are added; a batch never leaves wasm memory between layers.
  */
-import { ActivationId } from './activations.js';
+import { ActivationId, activationByName } from './activations.js';
 import { DisposedError, ShapeError, ValueError, checkInt, show } from './core/errors.js';
 import { type F32Array, allocF32, allocU32, growableF32 } from './core/memory.js';
 import { Rng, randomSeed } from './core/rng.js';
 import { Tensor, product } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
-import { CrossEntropy, type Loss, MeanSquaredError } from './losses.js';
+import { CrossEntropy, type Loss, MeanSquaredError, lossByName } from './losses.js';
+import { optimizerFromConfig } from './optimizers.js';
+import { type LayerSpec, type ModelHeader, MODEL_VERSION, decodeModel, encodeModel } from './persistence.js';
 import { ActivatedLayer } from './layers/activated.js';
 import { Conv2DLayer, type Conv2DOptions } from './layers/conv2d.js';
 import { DenseLayer, type DenseOptions } from './layers/dense.js';
@@ -289,6 +291,53 @@ export class SequentialNet {
     return { loss: lossSum / n, accuracy: correct / n };
   }
 
+  /**
+   * The network as one self-describing file (see `ts/persistence.ts`):
+   * architecture, activations, loss, optimizer settings and weights, with a
+   * checksum. `meta` is stored as given (e.g. accuracy, epochs).
+   */
+  save(meta?: Record<string, unknown>): Uint8Array {
+    this.assertReady();
+    const params = this.parameters();
+    const header: ModelHeader = {
+      format: 'wasmnet-model',
+      version: MODEL_VERSION,
+      inputShape: [...this.inputShape],
+      seed: this.seed,
+      loss: this.loss.name,
+      layers: this.layers.map(layerSpec),
+      tensors: params.map((p) => ({ name: p.name, length: p.value.length })),
+      meta,
+    };
+    return encodeModel(header, params.map((p) => p.value.view()));
+  }
+
+  /** Rebuilds a network saved with `save()`; it predicts bit-identically. Throws a ValueError on a damaged or foreign file. */
+  static load(bytes: Uint8Array): SequentialNet {
+    const { header, tensors } = decodeModel(bytes);
+    let net: SequentialNet | null = null;
+    try {
+      net = new SequentialNet(header.inputShape, { seed: header.seed, loss: lossByName(header.loss) });
+      for (const spec of header.layers) addFromSpec(net, spec);
+      const params = net.parameters();
+      const names = params.map((p) => p.name).join();
+      if (names !== header.tensors.map((t) => t.name).join()) {
+        throw new ValueError(`the model file's tensors (${header.tensors.map((t) => t.name).join(', ')}) do not match its layers (${names})`);
+      }
+      params.forEach((p, i) => {
+        if (tensors[i].length !== p.value.length) {
+          throw new ValueError(`the model file's ${p.name} has ${tensors[i].length} values, the layer needs ${p.value.length}`);
+        }
+        p.value.set(tensors[i]);
+      });
+      return net;
+    } catch (e) {
+      net?.dispose();
+      if (e instanceof ValueError) throw e;
+      throw new ValueError(`the model file describes an invalid network: ${(e as Error).message}`);
+    }
+  }
+
   /** Frees all wasm memory of the network and its layers. Safe to call twice. */
   dispose(): void {
     if (this.disposed) return;
@@ -381,6 +430,33 @@ export class SequentialNet {
   private assertReady(): void {
     this.assertAlive();
     if (this.layers.length === 0) throw new ShapeError('the network has no layers: add some with addConv2D, addPool2D, addFlatten, addDense');
+  }
+}
+
+function layerSpec(layer: Layer): LayerSpec {
+  if (layer instanceof Conv2DLayer) return { kind: 'Conv2D', fshape: [...layer.fshape], afun: layer.afun.name, optim: layer.optim.config() };
+  if (layer instanceof Pool2DLayer) return { kind: 'Pool2D', area: [...layer.area], strict: layer.strict };
+  if (layer instanceof FlattenLayer) return { kind: 'Flatten' };
+  if (layer instanceof DenseLayer) return { kind: 'Dense', outputSize: layer.outputSize, afun: layer.afun.name, optim: layer.optim.config() };
+  throw new ValueError(`cannot save a layer of kind ${show((layer as Layer).kind)}`);
+}
+
+function addFromSpec(net: SequentialNet, spec: LayerSpec): void {
+  switch (spec?.kind) {
+    case 'Conv2D':
+      net.addConv2D(spec.fshape, { afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim) });
+      return;
+    case 'Pool2D':
+      net.addPool2D(spec.area, { strict: spec.strict });
+      return;
+    case 'Flatten':
+      net.addFlatten();
+      return;
+    case 'Dense':
+      net.addDense(spec.outputSize, { afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim) });
+      return;
+    default:
+      throw new ValueError(`unknown layer kind ${show((spec as { kind?: unknown })?.kind)}`);
   }
 }
 

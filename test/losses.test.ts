@@ -1,0 +1,64 @@
+// Losses (crate/src/loss.rs, ts/losses.ts) against test/reference/losses.ts.
+import { describe, expect, it } from 'vitest';
+import { CrossEntropy, MeanSquaredError, Rng, ShapeError, SoftMax, Tensor, gradientCheck } from 'wasmnet';
+import { crossEntropy, meanSquaredError } from './reference/losses.js';
+import { expectClose, uniform } from './helpers/util.js';
+
+function probabilities(n: number, k: number, rng: Rng): Tensor {
+  const s = new SoftMax();
+  const p = s.evaluate(uniform([n, k], rng, -3, 3));
+  s.dispose();
+  return p;
+}
+
+describe('losses against the reference (mean over the batch)', () => {
+  for (const [n, k] of [[1, 2], [7, 10], [33, 5]]) {
+    it(`cross-entropy, ${n} × ${k}`, () => {
+      const rng = new Rng(n + k);
+      const yhat = probabilities(n, k, rng);
+      const y = Tensor.oneHot(Array.from({ length: n }, () => rng.int(k)), k);
+      const loss = new CrossEntropy();
+      const ref = crossEntropy(yhat.data, y.data, n);
+      expect(loss.evaluate(yhat, y)).toBeCloseTo(ref.loss, 5);
+      expectClose(loss.gradient(yhat, y).data, ref.grad, 1e-6);
+      loss.dispose();
+    });
+    it(`mean squared error, ${n} × ${k}`, () => {
+      const rng = new Rng(n * k);
+      const yhat = uniform([n, k], rng);
+      const y = uniform([n, k], rng);
+      const loss = new MeanSquaredError();
+      const ref = meanSquaredError(yhat.data, y.data, n);
+      expect(loss.evaluate(yhat, y)).toBeCloseTo(ref.loss, 5);
+      expectClose(loss.gradient(yhat, y).data, ref.grad, 1e-6);
+      loss.dispose();
+    });
+  }
+
+  it('cross-entropy of a perfect prediction is 0 and of a uniform one is ln k', () => {
+    const loss = new CrossEntropy();
+    const y = Tensor.oneHot([2, 0], 4);
+    expect(loss.evaluate(y, y)).toBe(0);
+    expect(loss.evaluate(new Tensor(new Float32Array(8).fill(0.25), [2, 4]), y)).toBeCloseTo(Math.log(4), 6);
+    loss.dispose();
+  });
+
+  it('rejects mismatched shapes', () => {
+    const loss = new MeanSquaredError();
+    expect(() => loss.evaluate(Tensor.zeros([2, 3]), Tensor.zeros([2, 4]))).toThrow(ShapeError);
+    loss.dispose();
+  });
+});
+
+describe('loss gradient checks (ε = 1e-3)', () => {
+  it('cross-entropy within 1e-3', () => {
+    const rng = new Rng(3);
+    const result = gradientCheck(new CrossEntropy(), probabilities(4, 5, rng), Tensor.oneHot([0, 4, 2, 2], 5));
+    expect(result.errors.input).toBeLessThan(1e-3);
+  });
+  it('mean squared error within 1e-3', () => {
+    const rng = new Rng(4);
+    const result = gradientCheck(new MeanSquaredError(), uniform([4, 5], rng), uniform([4, 5], rng));
+    expect(result.errors.input).toBeLessThan(1e-3);
+  });
+});

