@@ -39,9 +39,11 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
   const { dir, limit, testLimit } = options;
   if (dir !== undefined && dir.endsWith('.npz')) return fromNpz(await loadNpz(dir), dir, limit, testLimit);
   const folder = dir ?? (await mnistDataPackageDir());
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-    Object.values(MNIST_FILES).map((f) => readIdxFile(folder, f)),
-  );
+  // One after another, so a folder missing several files reports the first in order.
+  const trainImages = await readIdxFile(folder, MNIST_FILES.trainImages);
+  const trainLabels = await readIdxFile(folder, MNIST_FILES.trainLabels);
+  const testImages = await readIdxFile(folder, MNIST_FILES.testImages);
+  const testLabels = await readIdxFile(folder, MNIST_FILES.testLabels);
   const train = toSplit(trainImages, trainLabels, limit);
   const test = toSplit(testImages, testLabels, testLimit);
   return { xTrain: train.x, yTrain: train.y, labelsTrain: train.labels, xTest: test.x, yTest: test.y, labelsTest: test.labels };
