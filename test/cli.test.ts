@@ -4,7 +4,10 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { PNG } from 'pngjs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadMnist } from 'wasmnet';
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -20,26 +23,76 @@ async function wasmnet(...args: string[]): Promise<{ code: number; stdout: strin
 }
 
 describe('wasmnet command', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmnet-cli-'));
+  const model = join(dir, 'model.wnet');
+  const picture = join(dir, 'result.png');
+  let trained: { code: number; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    trained = await wasmnet('train', '--limit', '1000', '--test-limit', '300', '--epochs', '3', '--batch-size', '50', '--json', '--save', model, '--png', picture);
+  });
+
   it('trains on a few MNIST digits, prints one JSON object with --json, and saves the model', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wasmnet-cli-'));
-    const model = join(dir, 'model.wnet');
-    const r = await wasmnet('train', '--limit', '300', '--test-limit', '200', '--epochs', '2', '--batch-size', '50', '--json', '--save', model);
+    const r = trained;
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
-    expect(result.epochs).toBe(2);
-    expect(result.history).toHaveLength(2);
-    expect(result.testAccuracy).toBeGreaterThan(0.4);
+    expect(result.epochs).toBe(3);
+    expect(result.history).toHaveLength(3);
+    expect(result.testAccuracy).toBeGreaterThan(0.7);
     expect(result.imagesPerSecond).toBeGreaterThan(0);
-    expect(r.stderr).toMatch(/epoch 2\/2: loss/);
+    expect(r.stderr).toMatch(/epoch 3\/3: loss/);
     expect(existsSync(model)).toBe(true);
-    expect(readdirSync(dir)).toEqual(['model.wnet']); // no temporary file left behind
+    expect(readdirSync(dir).sort()).toEqual(['model.wnet', 'result.png']); // no temporary file left behind
 
-    const e = await wasmnet('eval', '--model', model, '--test-limit', '200', '--json');
+    const e = await wasmnet('eval', '--model', model, '--test-limit', '300', '--json');
     expect(e.code).toBe(0);
     const evaluation = JSON.parse(e.stdout);
     expect(evaluation.testAccuracy).toBeCloseTo(result.testAccuracy, 10);
-    expect(evaluation.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(200);
+    expect(evaluation.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(300);
+  });
+
+  it('writes --png as a valid picture of the expected size', () => {
+    const png = PNG.sync.read(readFileSync(picture));
+    // 8 columns of 96-pixel cells and a 440-pixel chart column, 4 rows of digits or two charts
+    expect([png.width, png.height]).toEqual([20 + 8 * 96 + 30 + 440 + 20, 60 + 2 * 250 + 20]);
+    let dark = 0;
+    for (let i = 0; i < png.data.length; i += 4) if (png.data[i] < 128) dark++;
+    expect(dark).toBeGreaterThan(10000); // digits, text and curves were drawn
+  });
+
+  it('predicts pictures of digits drawn dark on light, at any size', async () => {
+    const { xTest, labelsTest } = await loadMnist({ limit: 0, testLimit: 20 });
+    const files: string[] = [];
+    for (const k of [0, 1, 2, 3, 4, 5]) {
+      // 4× larger, inverted (black ink on white paper), in an 8-pixel margin
+      const size = 28 * 4 + 16;
+      const png = new PNG({ width: size, height: size });
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) {
+          const sx = Math.floor((x - 8) / 4);
+          const sy = Math.floor((y - 8) / 4);
+          const v = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? xTest.data[k * 784 + sy * 28 + sx] : 0;
+          const o = 4 * (y * size + x);
+          png.data[o] = png.data[o + 1] = png.data[o + 2] = Math.round(255 * (1 - v));
+          png.data[o + 3] = 255;
+        }
+      const file = join(dir, `digit-${labelsTest[k]}-${k}.png`);
+      writeFileSync(file, PNG.sync.write(png));
+      files.push(file);
+    }
+    const r = await wasmnet('predict', '--model', model, '--json', ...files);
+    expect(r.code).toBe(0);
+    const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(answers).toHaveLength(6);
+    for (const a of answers) expect(a.probabilities.reduce((s: number, p: number) => s + p, 0)).toBeCloseTo(1, 5);
+    const right = answers.filter((a, i) => a.digit === labelsTest[i]).length;
+    expect(right).toBeGreaterThanOrEqual(4);
+    const text = await wasmnet('predict', '--model', model, files[0]);
+    expect(text.stdout).toMatch(/digit-7-0.png: \d {2}\(\d+\.\d %\)/);
+    const notPng = await wasmnet('predict', '--model', model, model);
+    expect(notPng.code).toBe(1);
+    expect(notPng.stderr).toMatch(/cannot read .*model.wnet as a PNG image/);
   });
 
   it('shows digits with "Label is X, guess is Y" like the course listing', async () => {

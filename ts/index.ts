@@ -22,3 +22,4 @@ export { readIdx, isGzip, type IdxFile, type IdxData } from './data/idx.js';
 export { parseNpy, parseNpz, loadNpz, type NpyArray } from './data/npz.js';
 export { loadMnist, mnistFromIdx, MNIST_FILES, type MnistData, type LoadMnistOptions } from './data/mnist.js';
 export { courseCnn } from './models.js';
+export { prepareDigit } from './data/digits.js';

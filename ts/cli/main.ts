@@ -5,8 +5,11 @@
 import { randomInt } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { type EpochStats, Rng, SequentialNet, Tensor, WasmnetError, courseCnn, init, loadMnist } from '../index.js';
+import { parseArgs } from 'node:util';
+import { PNG } from 'pngjs';
+import { type EpochStats, Rng, SequentialNet, Tensor, WasmnetError, courseCnn, init, loadMnist, prepareDigit } from '../index.js';
 import { UsageError, intOption, numberOption, parse } from './args.js';
+import { resultPicture } from './picture.js';
 import { ProgressBar, drawDigits, formatSeconds } from './terminal.js';
 
 const HELP = `wasmnet — convolutional networks on a Rust → WebAssembly SIMD core
@@ -14,6 +17,7 @@ const HELP = `wasmnet — convolutional networks on a Rust → WebAssembly SIMD 
 Usage:
   wasmnet train [options]          train the course's CNN on MNIST
   wasmnet eval --model <file>      test accuracy and confusion matrix of a saved model
+  wasmnet predict --model <file> <image.png …>   class and probabilities for pictures of digits
   wasmnet <command> --help         options of a command
 `;
 
@@ -32,7 +36,23 @@ Options:
   --limit <n>            use only the first n training images
   --test-limit <n>       use only the first n test images
   --save <file>          write the trained model there (atomically)
+  --png <file>           write a picture: test digits with label and guess (wrong ones
+                         framed in red) and the loss and accuracy curves
   --json                 print one JSON object with the results on stdout, nothing else
+  -h, --help             this text
+`;
+
+const PREDICT_HELP = `wasmnet predict — classify pictures of digits with a saved model
+
+Usage: wasmnet predict --model <file> <image.png …>
+
+Each PNG (any size, dark-on-light or light-on-dark) is turned into an
+MNIST-like 28×28 input: grayscale, cropped to the strokes, scaled to 20 pixels,
+centred by its centre of mass.
+
+Options:
+  --model <file>         a model written by 'wasmnet train --save'
+  --json                 one JSON object per image on stdout
   -h, --help             this text
 `;
 
@@ -54,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'train') return train(rest);
   if (command === 'eval') return evaluate(rest);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train or eval (see wasmnet --help)`);
+  if (command === 'predict') return predict(rest);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train, eval or predict (see wasmnet --help)`);
 }
 
 async function train(argv: string[]): Promise<number> {
@@ -67,6 +88,7 @@ async function train(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     'test-limit': { type: 'string' },
     save: { type: 'string' },
+    png: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -96,6 +118,7 @@ async function train(argv: string[]): Promise<number> {
   let epochStart = performance.now();
   let seen = 0;
   let runningLoss = 0;
+  const batchLosses: number[] = [];
   const trainStart = performance.now();
   const history: EpochStats[] = await net.train(data.xTrain, data.yTrain, {
     batchSize,
@@ -108,6 +131,7 @@ async function train(argv: string[]): Promise<number> {
         runningLoss = 0;
       }
       seen += b.size;
+      batchLosses.push(b.loss);
       runningLoss = b.batch === 0 ? b.loss : 0.9 * runningLoss + 0.1 * b.loss;
       const secs = (performance.now() - epochStart) / 1000;
       const rate = seen / secs;
@@ -135,6 +159,20 @@ async function train(argv: string[]): Promise<number> {
     const bytes = net.save({ testAccuracy, epochs, batchSize, lr, trainImages: n, savedAt: new Date().toISOString() });
     await writeAtomically(o.save, bytes);
     log(`saved the model to ${o.save} (${bytes.length} bytes)`);
+  }
+
+  if (o.png) {
+    const rng = new Rng(seed + 1);
+    const wrong = [...guess.keys()].filter((i) => guess[i] !== data.labelsTest[i]);
+    const picks = new Set<number>();
+    for (let i = 0; i < 8 && wrong.length > 0; i++) picks.add(wrong[rng.int(wrong.length)]);
+    while (picks.size < Math.min(32, guess.length)) picks.add(rng.int(guess.length));
+    const png = resultPicture({
+      images: data.xTest.data, labels: data.labelsTest, guesses: guess, picks: [...picks].sort((a, b) => a - b),
+      batchLosses, history, testAccuracy,
+    });
+    await writeAtomically(o.png, png);
+    log(`wrote ${o.png}`);
   }
 
   if (json) {
@@ -185,6 +223,50 @@ async function evaluate(argv: string[]): Promise<number> {
   }
   net.dispose();
   return 0;
+}
+
+async function predict(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parseWithFiles(argv);
+  if (o.help) {
+    process.stdout.write(PREDICT_HELP);
+    return 0;
+  }
+  if (!o.model) throw new UsageError('--model <file> is required (a file written by wasmnet train --save)');
+  if (positionals.length === 0) throw new UsageError('give at least one PNG image to classify: wasmnet predict --model <file> <image.png …>');
+  await init();
+  const net = SequentialNet.load(await readModelFile(o.model));
+  if (net.inputShape.join() !== '1,28,28' || net.outputShape.join() !== '10') {
+    net.dispose();
+    throw new WasmnetError(`${o.model} is not a 28×28 digit classifier (input ${net.inputShape.join('×')}, output ${net.outputShape.join('×')})`);
+  }
+  for (const file of positionals) {
+    let png: PNG;
+    try {
+      png = PNG.sync.read(await readFile(file));
+    } catch (e) {
+      throw new WasmnetError(`cannot read ${file} as a PNG image: ${(e as Error).message}`);
+    }
+    const input = prepareDigit(png.data, png.width, png.height);
+    const p = Array.from(net.evaluate(new Tensor(input, [1, 1, 28, 28])).data);
+    const digit = p.indexOf(Math.max(...p));
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify({ file, digit, probabilities: p })}\n`);
+    } else {
+      process.stdout.write(`${file}: ${digit}  (${(100 * p[digit]).toFixed(1)} %)\n`);
+      p.forEach((v, d) => process.stdout.write(`  ${d} ${'█'.repeat(Math.round(v * 40)).padEnd(40)} ${(100 * v).toFixed(1).padStart(5)} %\n`));
+    }
+  }
+  net.dispose();
+  return 0;
+}
+
+function parseWithFiles(argv: string[]) {
+  const options = { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 async function readModelFile(path: string): Promise<Uint8Array> {
