@@ -11,4 +11,12 @@ RUSTC="$WASM_RUSTC" "$WASM_CARGO" test --quiet --release -p wasmnet-kernels
 echo "== typecheck" >&2
 npx tsc --noEmit -p .
 echo "== vitest" >&2
-npx vitest run "$@"
+mkdir -p .cache
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json "$@" || status=$?
+# One plain closing line for CI: "vitest: N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".cache/vitest.json", "utf8"));
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit $status
