@@ -28,6 +28,7 @@ export abstract class Activation {
 
   /** φ(z), elementwise (SoftMax: over the last axis). */
   evaluate(z: Tensor): Tensor {
+    if (!(z instanceof Tensor)) throw new ShapeError(`${this.name}.evaluate: z must be a Tensor, got ${show(z)}`);
     const k = kernels();
     const n = z.size;
     const zb = this.zBuf.ensure(n);
@@ -42,8 +43,8 @@ export abstract class Activation {
   backprop(delta: Tensor): Tensor {
     const shape = this.lastShape;
     if (!shape) throw new ShapeError(`${this.name}.backprop needs a preceding evaluate()`);
-    if (delta.shape.join() !== shape.join()) {
-      throw new ShapeError(`${this.name}.backprop: delta must have the shape of the last input ${show(shape)}, got ${show(delta.shape)}`);
+    if (!(delta instanceof Tensor) || delta.shape.join() !== shape.join()) {
+      throw new ShapeError(`${this.name}.backprop: delta must be a Tensor of the last input's shape ${show(shape)}, got ${show(delta instanceof Tensor ? delta.shape : delta)}`);
     }
     const n = delta.size;
     const db = this.dBuf.ensure(n);

@@ -19,8 +19,8 @@
  * counted in `skipped`. A wrong backprop formula is still caught: where the
  * function is smooth both sides agree with each other, and not with it.
  */
-import type { Activation } from './activations.js';
-import { ValueError, checkInt, checkPositive, show } from './core/errors.js';
+import { Activation } from './activations.js';
+import { ValueError, checkInt, checkPositive, optionsObject, show } from './core/errors.js';
 import { Rng } from './core/rng.js';
 import { Tensor } from './core/tensor.js';
 import { Layer } from './layers/layer.js';
@@ -69,10 +69,15 @@ interface Probe {
 }
 
 export function gradientCheck(target: Checkable, x: Tensor, y?: Tensor, options: GradientCheckOptions = {}): GradientCheckResult {
-  const eps = checkPositive('gradientCheck eps', options.eps ?? 1e-3);
-  const samples = checkInt('gradientCheck samples', options.samples ?? 30);
-  const rng = new Rng(options.seed ?? 1);
+  const o = optionsObject('gradientCheck options', options);
+  const eps = checkPositive('gradientCheck eps', o.eps ?? 1e-3);
+  const samples = checkInt('gradientCheck samples', o.samples ?? 30);
+  const rng = new Rng(checkInt('gradientCheck seed', o.seed ?? 1, 0, 2 ** 32 - 1));
+  if (!(target instanceof SequentialNet || target instanceof Layer || target instanceof Activation || target instanceof Loss)) {
+    throw new ValueError(`gradientCheck needs a SequentialNet, a layer, an activation or a loss, got ${show(target)}`);
+  }
   if (!(x instanceof Tensor)) throw new ValueError(`gradientCheck x must be a Tensor, got ${show(x)}`);
+  if (y !== undefined && !(y instanceof Tensor)) throw new ValueError(`gradientCheck y must be a Tensor or undefined, got ${show(y)}`);
   const probe = makeProbe(target, new Tensor(x.data.slice(), x.shape), y, rng);
   const tensors: TensorCheck[] = [];
   for (const t of probe.tensors) {

@@ -6,7 +6,8 @@ export { init, isInitialized, WASM_FILE, type InitOptions, type WasmSource } fro
 export { Tensor } from './core/tensor.js';
 export { Rng } from './core/rng.js';
 export { WasmArray, allocF32, type F32Array } from './core/memory.js';
-export { WasmnetError, ShapeError, ValueError, DisposedError, InitError } from './core/errors.js';
+export { WasmnetError, ShapeError, ValueError, DisposedError, InitError, OutOfMemoryError } from './core/errors.js';
+export { wasmBytesInUse, MEMORY_LIMIT } from './core/memory.js';
 export { Activation, Identity, ReLU, Sigmoid, Tanh, SoftMax, activationByName, type ActivationName } from './activations.js';
 export { Loss, CrossEntropy, MeanSquaredError, lossByName, type LossName } from './losses.js';
 export { Optimizer, SGD, Adam, optimizerFromConfig, type OptimizerConfig, type Parameter } from './optimizers.js';

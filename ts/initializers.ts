@@ -3,6 +3,7 @@
  * 1 over the average fan, 2/(fan_in + fan_out) (Glorot/Xavier normal). The
  * layer then multiplies by its activation's `factor`.
  */
+import { checkInt, optionsObject } from './core/errors.js';
 import { Rng, randomSeed } from './core/rng.js';
 
 export abstract class Initializer {
@@ -16,9 +17,10 @@ export class RandnAverage extends Initializer {
   private readonly rng: Rng;
 
   /** `seed` is used when a layer does not pass its network's generator. */
-  constructor({ seed }: { seed?: number } = {}) {
+  constructor(options: { seed?: number } = {}) {
     super();
-    this.rng = new Rng(seed ?? randomSeed());
+    const { seed } = optionsObject('RandnAverage options', options);
+    this.rng = new Rng(seed === undefined ? randomSeed() : checkInt('RandnAverage seed', seed, 0, 2 ** 32 - 1));
   }
 
   /** fan_in = c·fh·fw, fan_out = m·fh·fw, as Keras and PyTorch count a convolution's fans. */

@@ -29,6 +29,9 @@ export abstract class Loss {
   }
 
   private run(yhat: Tensor, y: Tensor, wantGrad: boolean): { loss: number; grad?: Tensor } {
+    if (!(yhat instanceof Tensor) || !(y instanceof Tensor)) {
+      throw new ShapeError(`${this.name}: yhat and y must be Tensors, got ${show(yhat)} and ${show(y)}`);
+    }
     if (yhat.shape.length !== 2 || y.shape.join() !== yhat.shape.join()) {
       throw new ShapeError(`${this.name}: yhat and y must be 2-D tensors of one shape [n, outputs], got ${show(yhat.shape)} and ${show(y.shape)}`);
     }

@@ -1,5 +1,6 @@
 /** Ready-made networks. */
 import { ReLU, SoftMax } from './activations.js';
+import { optionsObject } from './core/errors.js';
 import { Adam } from './optimizers.js';
 import { SequentialNet } from './network.js';
 
@@ -8,7 +9,8 @@ import { SequentialNet } from './network.js';
  * max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax, each trained
  * with Adam(lr) (the course uses 0.001), cross-entropy loss.
  */
-export function courseCnn({ seed, lr = 0.001 }: { seed?: number; lr?: number } = {}): SequentialNet {
+export function courseCnn(options: { seed?: number; lr?: number } = {}): SequentialNet {
+  const { seed, lr = 0.001 } = optionsObject('courseCnn options', options);
   const net = new SequentialNet([1, 28, 28], { seed });
   net.addConv2D([32, 3, 3], { afun: new ReLU(), optim: new Adam(lr) });
   net.addPool2D([2, 2]);

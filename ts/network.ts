@@ -4,8 +4,8 @@
  * are added; a batch never leaves wasm memory between layers.
  */
 import { ActivationId, activationByName } from './activations.js';
-import { DisposedError, ShapeError, ValueError, checkInt, show } from './core/errors.js';
-import { type F32Array, allocF32, allocU32, growableF32 } from './core/memory.js';
+import { DisposedError, ShapeError, ValueError, checkFiniteValues, checkInt, optionsObject, show } from './core/errors.js';
+import { type F32Array, allocF32, allocU32, ensureFits, growableF32 } from './core/memory.js';
 import { Rng, randomSeed } from './core/rng.js';
 import { Tensor, product } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
@@ -16,7 +16,7 @@ import { ActivatedLayer } from './layers/activated.js';
 import { Conv2DLayer, type Conv2DOptions } from './layers/conv2d.js';
 import { DenseLayer, type DenseOptions } from './layers/dense.js';
 import { FlattenLayer } from './layers/flatten.js';
-import type { Layer, NamedParameter } from './layers/layer.js';
+import { Layer, type NamedParameter } from './layers/layer.js';
 import { Pool2DLayer, type Pool2DOptions } from './layers/pool2d.js';
 
 export interface SequentialNetOptions {
@@ -80,7 +80,8 @@ export class SequentialNet {
   private readonly gradBuf = growableF32();
   private disposed = false;
 
-  constructor(inputShape: readonly number[], { loss, seed }: SequentialNetOptions = {}) {
+  constructor(inputShape: readonly number[], options: SequentialNetOptions = {}) {
+    const { loss, seed } = optionsObject('SequentialNet options', options);
     if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
       throw new ShapeError(`SequentialNet inputShape must be a non-empty array of positive integers such as [1, 28, 28], got ${show(inputShape)}`);
     }
@@ -111,6 +112,9 @@ export class SequentialNet {
   /** Appends a layer, checking that it takes the current output shape. */
   add<L extends Layer>(layer: L): L {
     this.assertAlive();
+    if (!(layer instanceof Layer)) throw new ValueError(`add needs a layer (Conv2DLayer, Pool2DLayer, FlattenLayer, DenseLayer), got ${show(layer)}`);
+    if (layer.isDisposed) throw new DisposedError(`add: this ${layer.kind} layer was disposed`);
+    if (this.layers.includes(layer)) throw new ValueError(`add: this ${layer.kind} layer is already in the network; create a new layer instead`);
     this.shapeNow = layer.build(this.shapeNow);
     this.layers.push(layer);
     return layer;
@@ -122,7 +126,7 @@ export class SequentialNet {
     if (s.length !== 3) {
       throw new ShapeError(`addConv2D needs a [c, h, w] input, but the network's output so far has shape ${show(s)}`);
     }
-    return this.add(new Conv2DLayer([s[0], s[1], s[2]], fshape, { rng: this.initRng, ...options }));
+    return this.add(new Conv2DLayer([s[0], s[1], s[2]], fshape, { rng: this.initRng, ...optionsObject('addConv2D options', options) }));
   }
 
   /** Max pooling over `area = [ph, pw]`. */
@@ -140,7 +144,7 @@ export class SequentialNet {
     if (s.length !== 1) {
       throw new ShapeError(`addDense needs a flat input, but the network's output so far has shape ${show(s)}: call addFlatten() first`);
     }
-    return this.add(new DenseLayer(s[0], outputSize, { rng: this.initRng, ...options }));
+    return this.add(new DenseLayer(s[0], outputSize, { rng: this.initRng, ...optionsObject('addDense options', options) }));
   }
 
   /** Every trainable tensor, named `layers.<i>.<name>`. */
@@ -149,10 +153,12 @@ export class SequentialNet {
   }
 
   /** The forward pass for `x` `[n, ...inputShape]`, in batches of `batchSize` (default 1000); returns `[n, ...outputShape]`. */
-  evaluate(x: Tensor, { batchSize = 1000 }: { batchSize?: number } = {}): Tensor {
+  evaluate(x: Tensor, options: { batchSize?: number } = {}): Tensor {
     this.assertReady();
+    const { batchSize = 1000 } = optionsObject('evaluate options', options);
     const n = this.checkInput('x', x);
     checkInt('batchSize', batchSize);
+    this.reserveBatches(Math.min(n, batchSize), 'evaluate');
     const inLen = product(this.inputShape);
     const outLen = product(this.shapeNow);
     const result = new Float32Array(n * outLen);
@@ -195,16 +201,23 @@ export class SequentialNet {
    */
   async train(x: Tensor, y: Tensor, options: TrainOptions = {}): Promise<EpochStats[]> {
     this.assertReady();
-    const { batchSize = 32, epochs = 1, shuffle = true, validationData, onBatch, onEpoch } = options;
+    const { batchSize = 32, epochs = 1, shuffle = true, validationData, onBatch, onEpoch } = optionsObject('train options', options);
     const n = this.checkPair(x, y);
     checkInt('batchSize', batchSize);
     checkInt('epochs', epochs);
-    if (validationData) {
+    if (typeof shuffle !== 'boolean') throw new ValueError(`shuffle must be true or false, got ${show(shuffle)}`);
+    if (onBatch !== undefined && typeof onBatch !== 'function') throw new ValueError(`onBatch must be a function, got ${show(onBatch)}`);
+    if (onEpoch !== undefined && typeof onEpoch !== 'function') throw new ValueError(`onEpoch must be a function, got ${show(onEpoch)}`);
+    if (validationData !== undefined) {
       if (!Array.isArray(validationData) || validationData.length !== 2) {
         throw new ValueError(`validationData must be [x, y], got ${show(validationData)}`);
       }
-      this.checkPair(validationData[0], validationData[1]);
+      this.checkPair(validationData[0], validationData[1], 'validationData');
     }
+    const params = this.parameters();
+    const paramFloats = params.reduce((s, p) => s + p.value.length, 0);
+    // Dataset, shuffled order, a checkpoint of the weights and the batch buffers, refused up front.
+    ensureFits(4 * (x.size + y.size + n + paramFloats) + this.batchBytes(Math.min(n, batchSize)), `training on ${n} samples in batches of ${batchSize}`);
     const k = kernels();
     const inLen = product(this.inputShape);
     const outLen = product(this.shapeNow);
@@ -212,6 +225,7 @@ export class SequentialNet {
     const xs = allocF32(x.size);
     const ys = allocF32(y.size);
     const order = allocU32(n);
+    const checkpoint = allocF32(paramFloats);
     const history: EpochStats[] = [];
     try {
       xs.set(x.data);
@@ -236,10 +250,18 @@ export class SequentialNet {
           const out = this.forward(xb, m);
           const right = k.wn_count_correct(out.ptr, yb.ptr, m, outLen);
           const { loss } = this.backward(yb, m, false, fused);
-          if (!Number.isFinite(loss)) {
-            throw new ValueError(`training diverged: the loss is ${loss} at epoch ${epoch}, batch ${b + 1} of ${batches}; the weights are those before this batch (lower the learning rate or check the data for NaN or huge values)`);
-          }
+          const where = `at epoch ${epoch}, batch ${b + 1} of ${batches}`;
+          const advice = 'the network keeps the weights it had before this batch; lower the learning rate or check the data for huge values';
+          if (!Number.isFinite(loss)) throw new ValueError(`training stopped: the loss is ${loss} ${where}; ${advice}`);
+          const badGrad = params.find((p) => !k.wn_all_finite(p.grad.ptr, p.grad.length));
+          if (badGrad) throw new ValueError(`training stopped: the gradient of ${badGrad.name} is not finite ${where}; ${advice}`);
+          this.copyParameters(params, checkpoint, 'save');
           for (const layer of this.layers) layer.update();
+          const badValue = params.find((p) => !k.wn_all_finite(p.value.ptr, p.value.length));
+          if (badValue) {
+            this.copyParameters(params, checkpoint, 'restore');
+            throw new ValueError(`training stopped: the update made ${badValue.name} overflow ${where}; ${advice}`);
+          }
           lossSum += loss * m;
           correct += right;
           onBatch?.({ epoch, batch: b, batches, size: m, loss, accuracy: right / m });
@@ -264,15 +286,18 @@ export class SequentialNet {
       xs.free();
       ys.free();
       order.free();
+      checkpoint.free();
     }
     return history;
   }
 
   /** Loss and accuracy on `(x, y)`, evaluated in batches of `batchSize` (default 1000). */
-  measure(x: Tensor, y: Tensor, { batchSize = 1000 }: { batchSize?: number } = {}): { loss: number; accuracy: number } {
+  measure(x: Tensor, y: Tensor, options: { batchSize?: number } = {}): { loss: number; accuracy: number } {
     this.assertReady();
+    const { batchSize = 1000 } = optionsObject('measure options', options);
     const n = this.checkPair(x, y);
     checkInt('batchSize', batchSize);
+    this.reserveBatches(Math.min(n, batchSize), 'measure');
     const k = kernels();
     const inLen = product(this.inputShape);
     const outLen = product(this.shapeNow);
@@ -391,6 +416,28 @@ export class SequentialNet {
     return { loss: value, inputGrad: delta };
   }
 
+  /** Copies every parameter into `checkpoint` ('save') or back ('restore'): a memmove inside wasm memory. */
+  private copyParameters(params: NamedParameter[], checkpoint: F32Array, direction: 'save' | 'restore'): void {
+    const store = checkpoint.view();
+    let offset = 0;
+    for (const p of params) {
+      const v = p.value.view();
+      if (direction === 'save') store.set(v, offset);
+      else v.set(store.subarray(offset, offset + v.length));
+      offset += v.length;
+    }
+  }
+
+  /** Bytes of the batch buffers of every layer and of the network for `n` samples. */
+  private batchBytes(n: number): number {
+    const io = 4 * n * (product(this.inputShape) + 2 * product(this.shapeNow));
+    return this.layers.reduce((s, l) => s + l.batchBytes(n), io);
+  }
+
+  private reserveBatches(n: number, what: string): void {
+    ensureFits(this.batchBytes(n), `${what} in batches of ${n}`);
+  }
+
   private upload(target: ReturnType<typeof growableF32>, t: Tensor): F32Array {
     const buf = target.ensure(Math.max(1, t.size));
     buf.set(t.data);
@@ -404,16 +451,23 @@ export class SequentialNet {
       throw new ShapeError(`${name} must have shape [n, ${want.join(', ')}] to fit the network's input, got ${show(x.shape)}`);
     }
     if (x.shape[0] === 0) throw new ShapeError(`${name} has no samples`);
+    checkFiniteValues(name, x.data, product(want));
     return x.shape[0];
   }
 
-  private checkPair(x: Tensor, y: Tensor): number {
-    const n = this.checkInput('x', x);
-    if (!(y instanceof Tensor)) throw new ShapeError(`y must be a Tensor, got ${show(y)}`);
+  private checkPair(x: Tensor, y: Tensor, prefix = ''): number {
+    const [xn, yn] = prefix ? [`${prefix}[0]`, `${prefix}[1]`] : ['x', 'y'];
+    const n = this.checkInput(xn, x);
+    if (!(y instanceof Tensor)) throw new ShapeError(`${yn} must be a Tensor, got ${show(y)}`);
     const want = [n, ...this.shapeNow];
     if (y.shape.join() !== want.join()) {
-      const what = y.shape[0] !== n ? `x has ${n} samples` : `the network's output is ${show([...this.shapeNow])} per sample`;
-      throw new ShapeError(`y must have shape ${show(want)} (${what}), got ${show(y.shape)}`);
+      const what = y.shape[0] !== n ? `${xn} has ${n} samples` : `the network's output is ${show([...this.shapeNow])} per sample`;
+      throw new ShapeError(`${yn} must have shape ${show(want)} (${what}), got ${show(y.shape)}`);
+    }
+    checkFiniteValues(yn, y.data, product(this.shapeNow));
+    if (this.loss instanceof CrossEntropy) {
+      const neg = y.data.findIndex((v) => v < 0);
+      if (neg >= 0) throw new ValueError(`${yn} must hold labels ≥ 0 for cross-entropy (one-hot rows or probabilities), but index ${neg} is ${y.data[neg]}`);
     }
     return n;
   }

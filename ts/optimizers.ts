@@ -3,7 +3,7 @@
  * Adam's moments and step count) is kept per parameter tensor, in wasm
  * memory, created when a layer registers the tensor. Kernels: `crate/src/optim.rs`.
  */
-import { ValueError, checkPositive, checkRange } from './core/errors.js';
+import { ValueError, checkPositive, checkRange, optionsObject } from './core/errors.js';
 import { allocF32, type F32Array } from './core/memory.js';
 import { kernels } from './core/wasm.js';
 
@@ -29,6 +29,8 @@ export abstract class Optimizer {
   abstract release(p: Parameter): void;
   /** Settings, for model files. */
   abstract config(): OptimizerConfig;
+  /** Arrays of state kept per parameter tensor (each as long as the tensor). */
+  abstract readonly stateArrays: number;
   /** A fresh optimizer with the same settings and no state. */
   abstract clone(): Optimizer;
 }
@@ -39,8 +41,13 @@ export class SGD extends Optimizer {
   readonly momentum: number;
   private readonly velocity = new Map<F32Array, F32Array>();
 
-  constructor(lr = 0.01, { momentum = 0 }: { momentum?: number } = {}) {
+  get stateArrays(): number {
+    return this.momentum > 0 ? 1 : 0;
+  }
+
+  constructor(lr = 0.01, options: { momentum?: number } = {}) {
     super();
+    const { momentum = 0 } = optionsObject('SGD options', options);
     this.lr = checkPositive('SGD lr', lr);
     this.momentum = checkRange('SGD momentum', momentum, 0, 1);
   }
@@ -90,9 +97,11 @@ export class Adam extends Optimizer {
   readonly beta2: number;
   readonly eps: number;
   private readonly state = new Map<F32Array, AdamState>();
+  readonly stateArrays = 2;
 
-  constructor(lr = 0.001, { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 }: { beta1?: number; beta2?: number; eps?: number } = {}) {
+  constructor(lr = 0.001, options: { beta1?: number; beta2?: number; eps?: number } = {}) {
     super();
+    const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = optionsObject('Adam options', options);
     this.lr = checkPositive('Adam lr', lr);
     this.beta1 = checkRange('Adam beta1', beta1, 0, 1);
     this.beta2 = checkRange('Adam beta2', beta2, 0, 1);

@@ -81,6 +81,16 @@ pub unsafe extern "C" fn wn_gather_rows(src: *const f32, src_rows: usize, row_le
     mem::gather_rows(s, row_len, idx, d)
 }
 
+/// 1 when all `len` floats at `p` are finite, else 0.
+///
+/// # Safety
+/// `p` holds `len` floats.
+#[no_mangle]
+pub unsafe extern "C" fn wn_all_finite(p: *const f32, len: usize) -> u32 {
+    // SAFETY: length as documented.
+    mem::all_finite(view(p, len)) as u32
+}
+
 // ---------------------------------------------------------------- gemm / dense
 
 /// `C (+)= op(A)·op(B)` with `A[i][p] = a[i*rsa + p*csa]`, `B[p][j] = b[p*rsb + j*csb]`.

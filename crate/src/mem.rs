@@ -36,3 +36,46 @@ pub fn gather_rows(src: &[f32], row_len: usize, index: &[u32], dst: &mut [f32]) 
         dst[r * row_len..(r + 1) * row_len].copy_from_slice(&src[i * row_len..(i + 1) * row_len]);
     }
 }
+
+/// Whether every value is finite (no NaN, no ±∞): x·0 is 0 exactly for finite x.
+pub fn all_finite(values: &[f32]) -> bool {
+    let mut bad = 0.0f32;
+    let whole = values.len() - values.len() % crate::simd::LANES;
+    let mut acc = crate::simd::F32x4::zero();
+    let zero = crate::simd::F32x4::zero();
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: i + 4 <= whole <= values.len().
+        let v = unsafe { crate::simd::F32x4::load(values.as_ptr().add(i)) };
+        // NaN·0 and ∞·0 are NaN, and NaN survives the sum.
+        acc = acc.add(v.mul(zero));
+        i += crate::simd::LANES;
+    }
+    for &v in &values[whole..] {
+        bad += v * 0.0;
+    }
+    let mut lanes = [0.0f32; 4];
+    // SAFETY: `lanes` holds four floats.
+    unsafe { acc.store(lanes.as_mut_ptr()) };
+    (lanes.iter().sum::<f32>() + bad) == 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_finite_finds_nan_and_infinities_anywhere() {
+        let mut v = vec![1.0f32; 11];
+        assert!(all_finite(&v));
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in [0, 5, 10] {
+                v[at] = bad;
+                assert!(!all_finite(&v));
+                v[at] = f32::MAX;
+            }
+        }
+        assert!(all_finite(&v));
+        assert!(all_finite(&[]));
+    }
+}

@@ -18,6 +18,9 @@ export class ValueError extends WasmnetError {}
 /** A layer, network or buffer used after `dispose()`. */
 export class DisposedError extends WasmnetError {}
 
+/** A network, dataset or buffer that would not fit in WebAssembly's 4 GiB memory. */
+export class OutOfMemoryError extends WasmnetError {}
+
 /** `init()` has not finished, or the WebAssembly module could not be loaded. */
 export class InitError extends WasmnetError {}
 
@@ -62,4 +65,24 @@ export function checkShape(name: string, shape: unknown, length: number, what: s
     throw new ShapeError(`${name} must be ${what} (${length} positive integers), got ${show(shape)}`);
   }
   return shape as number[];
+}
+
+/** An options argument: undefined or null mean "all defaults"; anything but a plain object is an error. */
+export function optionsObject<T extends object>(name: string, value: T | null | undefined): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValueError(`${name} must be an options object, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Throws a ValueError unless every value of `data` is a finite number; names the first bad index. */
+export function checkFiniteValues(name: string, data: ArrayLike<number>, perSample = 0): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      const where = perSample > 0 ? ` (sample ${Math.floor(i / perSample)}, offset ${i % perSample})` : '';
+      throw new ValueError(`${name} must hold finite numbers, but index ${i}${where} is ${show(v)}`);
+    }
+  }
 }

@@ -6,7 +6,7 @@
  * it made before the memory last grew: `view()` checks and rebuilds. Hold a
  * view only until your next call into wasmnet.
  */
-import { DisposedError, WasmnetError } from './errors.js';
+import { DisposedError, OutOfMemoryError } from './errors.js';
 import { kernels } from './wasm.js';
 
 type TypedArray = Float32Array | Uint8Array | Uint32Array;
@@ -18,11 +18,43 @@ interface TypedArrayCtor<T extends TypedArray> {
 
 /** Frees buffers whose owner forgot `dispose()`; a safety net, not the plan. */
 const leaked = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) => {
+  liveBytes -= bytes;
   kernels().wn_free(ptr, bytes);
 });
 
-/** Largest single allocation wasm32's 4 GiB address space could hold. */
-const MAX_BYTES = 2 ** 32 - 2 ** 16;
+/**
+ * What wasmnet may allocate in all: wasm32's 4 GiB less room for the
+ * module's own data, stack and allocator overhead.
+ */
+export const MEMORY_LIMIT = 2 ** 32 - 2 ** 26;
+
+/** Bytes held by live `WasmArray`s. */
+let liveBytes = 0;
+
+/** Bytes of WebAssembly memory wasmnet's arrays hold now. */
+export function wasmBytesInUse(): number {
+  return liveBytes;
+}
+
+/** Human-readable byte count. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 2 ** 20) return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
+  if (bytes < 2 ** 30) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/**
+ * Throws an OutOfMemoryError, before anything is allocated, unless `bytes`
+ * more fit in WebAssembly memory. `what` names the thing that needs them.
+ */
+export function ensureFits(bytes: number, what: string): void {
+  if (!(liveBytes + bytes <= MEMORY_LIMIT)) {
+    throw new OutOfMemoryError(
+      `${what} needs ${formatBytes(bytes)} of WebAssembly memory, but only ${formatBytes(Math.max(0, MEMORY_LIMIT - liveBytes))} of its 4 GiB are free` +
+        (liveBytes > 0 ? ` (${formatBytes(liveBytes)} in use: dispose() networks you no longer need)` : ''),
+    );
+  }
+}
 
 export class WasmArray<T extends TypedArray> {
   /** Byte offset of the first element in wasm memory (0 for an empty array). */
@@ -34,16 +66,18 @@ export class WasmArray<T extends TypedArray> {
 
   constructor(ctor: TypedArrayCtor<T>, length: number) {
     const bytes = length * ctor.BYTES_PER_ELEMENT;
-    if (bytes > MAX_BYTES) {
-      throw new WasmnetError(`cannot allocate ${length} × ${ctor.name} (${bytes} bytes): more than WebAssembly's 4 GiB memory`);
-    }
+    ensureFits(bytes, `an array of ${length} × ${ctor.name}`);
     this.ctor = ctor;
     this.length = length;
-    this.ptr = bytes === 0 ? 0 : kernels().wn_alloc(bytes);
+    // Pointers above 2 GiB come back from wasm as negative i32: read them unsigned.
+    this.ptr = bytes === 0 ? 0 : kernels().wn_alloc(bytes) >>> 0;
     if (bytes > 0 && this.ptr === 0) {
-      throw new WasmnetError(`out of WebAssembly memory: could not allocate ${bytes} bytes`);
+      throw new OutOfMemoryError(`out of WebAssembly memory: the engine refused to grow it for ${formatBytes(bytes)} more`);
     }
-    if (bytes > 0) leaked.register(this, { ptr: this.ptr, bytes }, this);
+    if (bytes > 0) {
+      liveBytes += bytes;
+      leaked.register(this, { ptr: this.ptr, bytes }, this);
+    }
   }
 
   get byteLength(): number {
@@ -81,6 +115,7 @@ export class WasmArray<T extends TypedArray> {
     this.cached = null;
     if (this.ptr !== 0) {
       leaked.unregister(this);
+      liveBytes -= this.byteLength;
       kernels().wn_free(this.ptr, this.byteLength);
     }
   }
@@ -113,7 +148,7 @@ export class Growable<T extends TypedArray> {
 
   /** The array; throws if `ensure` was never called (a bug in the caller, not user error). */
   get current(): WasmArray<T> {
-    if (!this.array) throw new WasmnetError('internal: buffer used before it was sized');
+    if (!this.array) throw new DisposedError('this buffer was disposed or never sized');
     return this.array;
   }
 

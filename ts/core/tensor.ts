@@ -1,4 +1,4 @@
-import { ShapeError, ValueError, show } from './errors.js';
+import { ShapeError, ValueError, checkInt, show } from './errors.js';
 
 /**
  * An n-dimensional array of float32 in ordinary JavaScript memory, row-major
@@ -26,11 +26,18 @@ export class Tensor {
 
   /** A tensor of zeros. */
   static zeros(shape: readonly number[]): Tensor {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new ShapeError(`shape must be an array of non-negative integers, got ${show(shape)}`);
+    }
     return new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
   }
 
   /** One-hot rows `[labels.length, classes]` from integer labels. */
   static oneHot(labels: ArrayLike<number>, classes: number): Tensor {
+    checkInt('oneHot classes', classes);
+    if (!labels || typeof labels !== 'object' || typeof labels.length !== 'number') {
+      throw new ValueError(`oneHot labels must be an array of integers, got ${show(labels)}`);
+    }
     const out = new Float32Array(labels.length * classes);
     for (let i = 0; i < labels.length; i++) {
       const l = labels[i];
@@ -48,11 +55,15 @@ export class Tensor {
 
   /** Same data, another shape of the same size (no copy). */
   reshape(shape: readonly number[]): Tensor {
+    if (!Array.isArray(shape)) throw new ShapeError(`reshape needs a shape array, got ${show(shape)}`);
     return new Tensor(this.data, shape);
   }
 
   /** Samples `start` to `end` (exclusive) along the first axis (no copy). */
-  slice(start: number, end: number): Tensor {
+  slice(start: number, end: number = this.shape[0]): Tensor {
+    if (typeof start !== 'number' || typeof end !== 'number' || Number.isNaN(start) || Number.isNaN(end)) {
+      throw new ValueError(`slice needs numeric start and end, got ${show(start)} and ${show(end)}`);
+    }
     const per = this.shape.slice(1).reduce((a, b) => a * b, 1);
     const s = Math.max(0, Math.min(start, this.shape[0]));
     const e = Math.max(s, Math.min(end, this.shape[0]));

@@ -5,7 +5,7 @@
  * table below is the whole binding. All pointers are byte offsets into the
  * module's memory, all sizes element counts; 0 is the null pointer.
  */
-import { InitError } from './errors.js';
+import { InitError, WasmnetError } from './errors.js';
 
 type Ptr = number;
 
@@ -15,6 +15,7 @@ export interface KernelExports {
   wn_alloc(bytes: number): Ptr;
   wn_free(ptr: Ptr, bytes: number): void;
   wn_gemm_workspace_len(): number;
+  wn_all_finite(p: Ptr, len: number): number;
   wn_gather_rows(src: Ptr, srcRows: number, rowLen: number, index: Ptr, count: number, dst: Ptr): void;
   wn_gemm(
     m: number, n: number, k: number,
@@ -73,8 +74,11 @@ export const WASM_FILE = 'wasmnet.wasm';
  */
 export function init(options: InitOptions = {}): Promise<KernelExports> {
   if (exportsTable) return Promise.resolve(exportsTable);
+  if (options !== undefined && options !== null && typeof options !== 'object') {
+    return Promise.reject(new InitError(`init options must be an object such as { wasm: url }, got ${typeof options}`));
+  }
   if (!loading) {
-    loading = instantiate(options.wasm).then(
+    loading = instantiate(options?.wasm).then(
       (k) => (exportsTable = k),
       (err: unknown) => {
         loading = null;
@@ -108,11 +112,39 @@ function defaultLocation(): URL {
 async function instantiate(source: WasmSource | undefined): Promise<KernelExports> {
   const module = await compile(source ?? defaultLocation());
   const instance = await WebAssembly.instantiate(module, {});
-  const k = instance.exports as unknown as KernelExports;
-  if (typeof k.wn_alloc !== 'function' || !(k.memory instanceof WebAssembly.Memory)) {
+  const raw = instance.exports as Record<string, unknown>;
+  if (typeof raw.wn_alloc !== 'function' || !(raw.memory instanceof WebAssembly.Memory)) {
     throw new InitError('the loaded WebAssembly module is not the wasmnet core (wn_alloc or memory missing)');
   }
-  return k;
+  return guarded(raw) as unknown as KernelExports;
+}
+
+/**
+ * The export table with every function wrapped so that a WebAssembly trap
+ * (a kernel's internal check failing) surfaces as a WasmnetError naming the
+ * kernel, never as a raw `RuntimeError: unreachable`. The TypeScript side
+ * validates first, so this is a safety net, not the way errors are reported.
+ */
+function guarded(raw: Record<string, unknown>): Record<string, unknown> {
+  const table: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== 'function') {
+      table[name] = value;
+      continue;
+    }
+    const fn = value as (...args: number[]) => number;
+    table[name] = (...args: number[]) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) {
+          throw new WasmnetError(`internal error in the wasm kernel ${name} (${e.message}); the arguments passed validation, so this is a wasmnet bug: please report it`);
+        }
+        throw e;
+      }
+    };
+  }
+  return table;
 }
 
 async function compile(source: WasmSource): Promise<WebAssembly.Module> {

@@ -35,6 +35,9 @@ export function isGzip(bytes: Uint8Array): boolean {
 export function readIdx(bytes: Uint8Array, name = 'IDX data'): IdxFile {
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`readIdx: bytes must be a Uint8Array, got ${typeof bytes}`);
   if (isGzip(bytes)) {
+    // gzip's trailer states the inflated size; a damaged one must not make us allocate gigabytes.
+    const claimed = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : 0;
+    if (claimed > 1032 * bytes.length + 1024) throw new ValueError(`${name}: corrupt gzip data (claims ${claimed} bytes from ${bytes.length})`);
     try {
       bytes = gunzipSync(bytes);
     } catch (e) {

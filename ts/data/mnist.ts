@@ -2,7 +2,7 @@
  * MNIST as the course uses it: images `[n, 1, 28, 28]` scaled to [0, 1],
  * labels one-hot `[n, 10]` and as integers.
  */
-import { ValueError } from '../core/errors.js';
+import { ValueError, checkInt, optionsObject, show } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { type IdxFile, readIdx } from './idx.js';
 import { type NpyArray, loadNpz } from './npz.js';
@@ -36,7 +36,10 @@ export const MNIST_FILES = {
 
 /** Loads MNIST in Node (see `LoadMnistOptions`). */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistData> {
-  const { dir, limit, testLimit } = options;
+  const { dir, limit, testLimit } = optionsObject('loadMnist options', options);
+  if (dir !== undefined && typeof dir !== 'string') throw new ValueError(`loadMnist dir must be a path string, got ${show(dir)}`);
+  if (limit !== undefined) checkInt('loadMnist limit', limit, 0);
+  if (testLimit !== undefined) checkInt('loadMnist testLimit', testLimit, 0);
   if (dir !== undefined && dir.endsWith('.npz')) return fromNpz(await loadNpz(dir), dir, limit, testLimit);
   const folder = dir ?? (await mnistDataPackageDir());
   // One after another, so a folder missing several files reports the first in order.

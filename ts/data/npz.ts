@@ -3,7 +3,10 @@
  * `parseNpz` works on bytes anywhere; `loadNpz` reads a file in Node.
  */
 import { unzipSync } from 'fflate';
-import { ValueError } from '../core/errors.js';
+import { ValueError, show } from '../core/errors.js';
+
+/** Largest array entry accepted (2 GiB): more than any wasm network can use. */
+const MAX_ENTRY = 2 ** 31;
 
 export interface NpyArray {
   shape: number[];
@@ -30,6 +33,7 @@ const DTYPES: Record<string, { size: number; read: Reader }> = {
 
 /** Parses one `.npy` file. */
 export function parseNpy(bytes: Uint8Array, name = 'npy data'): NpyArray {
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`${name}: bytes must be a Uint8Array, got ${show(bytes)}`);
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new ValueError(`${name}: not a .npy array (bad magic)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -61,10 +65,21 @@ export function parseNpy(bytes: Uint8Array, name = 'npy data'): NpyArray {
 
 /** Parses a `.npz` archive into its arrays, keyed by name without `.npy`. */
 export function parseNpz(bytes: Uint8Array, name = 'npz data'): Record<string, NpyArray> {
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`${name}: bytes must be a Uint8Array, got ${show(bytes)}`);
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(bytes);
+    // A damaged header could claim any size: refuse entries deflate could not have produced
+    // from their compressed size (its ratio is at most 1032:1) before inflating anything.
+    files = unzipSync(bytes, {
+      filter: (f) => {
+        if (f.originalSize > 1032 * f.size + 1024 || f.originalSize > MAX_ENTRY) {
+          throw new ValueError(`${name}: entry ${f.name} claims ${f.originalSize} bytes from ${f.size} compressed: damaged archive`);
+        }
+        return f.name.endsWith('.npy');
+      },
+    });
   } catch (e) {
+    if (e instanceof ValueError) throw e;
     throw new ValueError(`${name}: not a readable .npz (zip) archive (${(e as Error).message})`);
   }
   const out: Record<string, NpyArray> = {};

@@ -3,8 +3,8 @@
  * activation applied to z = (linear map of the input) + bias.
  */
 import { type Activation, ReLU } from '../activations.js';
-import { ShapeError, ValueError, checkInt, show } from '../core/errors.js';
-import { type F32Array, allocF32, growableF32 } from '../core/memory.js';
+import { ShapeError, ValueError, checkFiniteValues, checkInt, optionsObject, show } from '../core/errors.js';
+import { type F32Array, allocF32, ensureFits, growableF32 } from '../core/memory.js';
 import { Rng } from '../core/rng.js';
 import { kernels } from '../core/wasm.js';
 import { type Initializer, RandnAverage } from '../initializers.js';
@@ -41,7 +41,7 @@ export abstract class ActivatedLayer extends Layer {
 
   protected constructor(options: ActivatedLayerOptions, kind: string) {
     super();
-    const { afun = new ReLU(), optim = new SGD(), initializer = new RandnAverage() } = options ?? {};
+    const { afun = new ReLU(), optim = new SGD(), initializer = new RandnAverage() } = optionsObject(`${kind} options`, options);
     if (!afun || typeof (afun as Activation).id !== 'number') throw new ValueError(`${kind} afun must be an Activation (ReLU, SoftMax, …), got ${show(afun)}`);
     if (!optim || typeof (optim as Optimizer).update !== 'function') throw new ValueError(`${kind} optim must be an Optimizer (SGD, Adam), got ${show(optim)}`);
     if (!initializer || typeof (initializer as Initializer).wfun !== 'function') throw new ValueError(`${kind} initializer must be an Initializer, got ${show(initializer)}`);
@@ -49,11 +49,23 @@ export abstract class ActivatedLayer extends Layer {
     this.optim = optim;
     this.initializer = initializer;
     if (options?.seed !== undefined) checkInt(`${kind} seed`, options.seed, 0, 2 ** 32 - 1);
+    if (options?.rng !== undefined && !(options.rng instanceof Rng)) throw new ValueError(`${kind} rng must be an Rng, got ${show(options.rng)}`);
   }
 
   /** The generator for the initial weights: `rng`, else one seeded with `seed`, else the initializer's own. */
   protected static weightRng(options: ActivatedLayerOptions): Rng | undefined {
     return options?.rng ?? (options?.seed !== undefined ? new Rng(options.seed) : undefined);
+  }
+
+  /** Refuses, before allocating, parameters of `floats` values (plus gradients, optimizer state and `scratchFloats`) that would not fit. */
+  protected reserveParameters(floats: number, scratchFloats: number, what: string): void {
+    ensureFits(4 * (floats * (2 + this.optim.stateArrays) + scratchFloats), what);
+  }
+
+  batchBytes(n: number): number {
+    const inLen = this.inShape!.reduce((x, y) => x * y, 1);
+    const outLen = this.outShape!.reduce((x, y) => x * y, 1);
+    return 4 * n * (3 * outLen + inLen);
   }
 
   /** Allocates a parameter and its gradient, fills it and registers it with the optimizer. */
@@ -70,9 +82,11 @@ export abstract class ActivatedLayer extends Layer {
   /** Copies `values` into parameter `p`, checking the length. */
   protected assign(p: NamedParameter, values: ArrayLike<number>): void {
     this.assertAlive();
-    if (!values || values.length !== p.value.length) {
-      throw new ShapeError(`${this.kind}.${p.name} must get ${p.value.length} values, got ${values?.length}`);
+    if (!values || typeof values !== 'object' || values.length !== p.value.length) {
+      const given = values && typeof values === 'object' && typeof values.length === 'number' ? values.length : show(values);
+      throw new ShapeError(`${this.kind}.${p.name} must get ${p.value.length} values, got ${given}`);
     }
+    checkFiniteValues(`${this.kind}.${p.name}`, values);
     p.value.set(values);
   }
 

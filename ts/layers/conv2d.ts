@@ -38,11 +38,12 @@ export class Conv2DLayer extends ActivatedLayer {
     this.fshape = [m, fh, fw];
     this.inShape = [c, h, w];
     this.outShape = [m, h - fh + 1, w - fw + 1];
+    const colsLen = kernels().wn_conv2d_cols_len(c, h, w, fh, fw);
+    this.reserveParameters(m * c * fh * fw + m, 2 * colsLen, `Conv2D with input [${c}, ${h}, ${w}] and filters [${m}, ${fh}, ${fw}]`);
     const f = this.initializer.ffun(m, c, fh, fw, ActivatedLayer.weightRng(options));
     for (let i = 0; i < f.length; i++) f[i] *= this.afun.factor;
     this.fParam = this.addParameter('f', f);
     this.bParam = this.addParameter('b', new Float32Array(m));
-    const colsLen = kernels().wn_conv2d_cols_len(c, h, w, fh, fw);
     this.cols = allocF32(colsLen);
     this.dcols = allocF32(colsLen);
   }

@@ -23,6 +23,7 @@ export class DenseLayer extends ActivatedLayer {
     this.outputSize = checkInt('Dense outputSize', outputSize);
     this.inShape = [inputSize];
     this.outShape = [outputSize];
+    this.reserveParameters(inputSize * outputSize + outputSize, 0, `Dense ${inputSize} → ${outputSize}`);
     const w = this.initializer.wfun(inputSize, outputSize, ActivatedLayer.weightRng(options));
     for (let i = 0; i < w.length; i++) w[i] *= this.afun.factor;
     this.wParam = this.addParameter('w', w);

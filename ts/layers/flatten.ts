@@ -41,6 +41,11 @@ export class FlattenLayer extends Layer {
     return wantInputGrad ? delta : null;
   }
 
+  /** Flatten passes its input's buffer through: nothing of its own. */
+  batchBytes(): number {
+    return 0;
+  }
+
   /** Does nothing: flattening has no parameters. */
   override update(): void {}
 

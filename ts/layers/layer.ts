@@ -57,6 +57,9 @@ export abstract class Layer {
    */
   abstract backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null;
 
+  /** Bytes of WebAssembly memory the layer's batch buffers take for `n` samples (for refusing too large a batch up front). */
+  abstract batchBytes(n: number): number;
+
   /** The trainable tensors with their gradients (none for pooling and flatten). */
   parameters(): NamedParameter[] {
     return [];

@@ -5,7 +5,7 @@
  * the whole delta; with `strict = true` the delta is divided by the number of
  * maxima. Kernel: `crate/src/pool.rs`.
  */
-import { ShapeError, checkShape, show } from '../core/errors.js';
+import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core/errors.js';
 import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import { Layer } from './layer.js';
@@ -23,11 +23,13 @@ export class Pool2DLayer extends Layer {
   private readonly maskBuf = growableU8();
   private readonly da = growableF32();
 
-  constructor(area: readonly [number, number], { strict = false }: Pool2DOptions = {}) {
+  constructor(area: readonly [number, number], options: Pool2DOptions = {}) {
     super();
+    const { strict = false } = optionsObject('Pool2D options', options);
+    if (typeof strict !== 'boolean') throw new ValueError(`Pool2D strict must be true or false, got ${show(strict)}`);
     const [ph, pw] = checkShape('Pool2D area', area, 2, 'the pooling area [ph, pw]');
     this.area = [ph, pw];
-    this.strict = Boolean(strict);
+    this.strict = strict;
   }
 
   /** `[n, c, h, w]` of the last input, or null before the first evaluate. */
@@ -81,6 +83,12 @@ export class Pool2DLayer extends Layer {
     const da = this.da.ensure(n * c * h * w);
     kernels().wn_maxpool_backward(n, c, h, w, ph, pw, delta.ptr, this.maskBuf.current.ptr, this.strict ? 1 : 0, da.ptr);
     return da;
+  }
+
+  batchBytes(n: number): number {
+    const inLen = this.inShape!.reduce((x, y) => x * y, 1);
+    const outLen = this.outShape!.reduce((x, y) => x * y, 1);
+    return n * (4 * outLen + inLen + 4 * inLen);
   }
 
   /** Does nothing: a pooling layer has no parameters to learn. It exists so a network can update every layer alike. */
