@@ -13,5 +13,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // test/memory.test.ts measures the JS heap and FinalizationRegistry clean-up after explicit collections.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
   },
 });

@@ -1,7 +1,17 @@
-// The memory rule (ts/core/memory.ts): members always hand out a valid view, even after memory.grow.
+// The memory rule (ts/core/memory.ts): valid views after memory.grow, and memory that stays flat.
 import { describe, expect, it } from 'vitest';
-import { Conv2DLayer, DisposedError, Rng, SequentialNet, allocF32 } from 'wasmnet';
+import { Conv2DLayer, DisposedError, Rng, SequentialNet, Tensor, allocF32, courseCnn, gradientCheck, init, wasmBytesInUse } from 'wasmnet';
 import { uniform } from './helpers/util.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Collects garbage and lets FinalizationRegistry callbacks run. */
+async function collect(): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    gc?.();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 describe('wasm memory views', () => {
   it('a member view taken before memory grows is stale; the member itself stays valid', () => {
@@ -17,33 +27,55 @@ describe('wasm memory views', () => {
     conv.dispose();
   });
 
-  it('dispose() returns memory for reuse: build/train/dispose cycles do not grow memory', async () => {
-    const rng = new Rng(1);
-    const x = uniform([20, 1, 10, 10], rng);
-    const y = uniform([20, 3], rng, 0, 1);
-    const cycle = async () => {
-      const net = new SequentialNet([1, 10, 10], { seed: 1 });
-      net.addConv2D([4, 3, 3]);
-      net.addPool2D([2, 2]);
-      net.addFlatten();
-      net.addDense(3);
-      await net.train(x, y, { batchSize: 8, epochs: 1 });
-      net.evaluate(x);
-      net.dispose();
-    };
-    await cycle();
-    const memory = (await import('wasmnet')).init;
-    const k = await memory();
-    const size = k.memory.buffer.byteLength;
-    for (let i = 0; i < 20; i++) await cycle();
-    expect(k.memory.buffer.byteLength).toBe(size);
-  });
-
   it('a disposed layer refuses to work', () => {
     const conv = new Conv2DLayer([1, 5, 5], [2, 3, 3]);
     conv.dispose();
     expect(() => conv.f).toThrow(DisposedError);
     expect(() => conv.evaluate(uniform([1, 1, 5, 5], new Rng(1)))).toThrow(/Conv2D layer was disposed/);
     conv.dispose(); // twice is fine
+  });
+});
+
+describe('memory stays flat', () => {
+  it('40 cycles of build, train, evaluate, gradientCheck and dispose: wasm memory returns to its level, the JS heap stays bounded', async () => {
+    expect(gc, 'run with --expose-gc (vitest.config.ts)').toBeTypeOf('function');
+    const rng = new Rng(1);
+    const x = uniform([40, 1, 28, 28], rng, 0, 1);
+    const y = Tensor.oneHot(Array.from({ length: 40 }, () => rng.int(10)), 10);
+    const cycle = async () => {
+      const net = courseCnn({ seed: 2 });
+      await net.train(x, y, { batchSize: 16, epochs: 1 });
+      net.evaluate(x);
+      net.measure(x, y);
+      gradientCheck(net, x.slice(0, 2), y.slice(0, 2), { samples: 3 });
+      const restored = SequentialNet.load(net.save());
+      restored.evaluate(x.slice(0, 4));
+      restored.dispose();
+      net.dispose();
+    };
+    await cycle();
+    await collect();
+    const k = await init();
+    const wasmLevel = wasmBytesInUse();
+    const grown = k.memory.buffer.byteLength;
+    const heap = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 40; i++) await cycle();
+    await collect();
+    expect(wasmBytesInUse()).toBe(wasmLevel);
+    expect(k.memory.buffer.byteLength).toBe(grown); // freed memory was reused, never grown again
+    expect(process.memoryUsage().heapUsed - heap).toBeLessThan(16 * 2 ** 20);
+  });
+
+  it('networks that were never disposed are freed by the FinalizationRegistry', async () => {
+    await collect();
+    const level = wasmBytesInUse();
+    for (let i = 0; i < 20; i++) {
+      const net = courseCnn({ seed: i }); // ~6.5 MiB of weights, gradients and Adam state each
+      net.evaluate(Tensor.zeros([8, 1, 28, 28]));
+    }
+    expect(wasmBytesInUse() - level).toBeGreaterThan(20 * 6 * 2 ** 20);
+    // The engine may keep the last network or two reachable a while longer; the other ~18 must go.
+    for (let i = 0; i < 20 && wasmBytesInUse() - level > 16 * 2 ** 20; i++) await collect();
+    expect(wasmBytesInUse() - level).toBeLessThan(16 * 2 ** 20);
   });
 });

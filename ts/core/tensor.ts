@@ -29,7 +29,7 @@ export class Tensor {
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new ShapeError(`shape must be an array of non-negative integers, got ${show(shape)}`);
     }
-    return new Tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    return new Tensor(new Float32Array(checkSize(shape.reduce((a, b) => a * b, 1), shape)), shape);
   }
 
   /** One-hot rows `[labels.length, classes]` from integer labels. */
@@ -38,7 +38,7 @@ export class Tensor {
     if (!labels || typeof labels !== 'object' || typeof labels.length !== 'number') {
       throw new ValueError(`oneHot labels must be an array of integers, got ${show(labels)}`);
     }
-    const out = new Float32Array(labels.length * classes);
+    const out = new Float32Array(checkSize(labels.length * classes, [labels.length, classes]));
     for (let i = 0; i < labels.length; i++) {
       const l = labels[i];
       if (!Number.isInteger(l) || l < 0 || l >= classes) {
@@ -82,6 +82,14 @@ export class Tensor {
     }
     return out;
   }
+}
+
+/** Most values one tensor may hold (4 GiB of float32, WebAssembly's whole memory). */
+export const MAX_TENSOR_SIZE = 2 ** 30;
+
+function checkSize(size: number, shape: readonly number[]): number {
+  if (size > MAX_TENSOR_SIZE) throw new ShapeError(`shape ${show(shape)} has ${size} values, more than the ${MAX_TENSOR_SIZE} a tensor may hold`);
+  return size;
 }
 
 export function product(shape: readonly number[]): number {

@@ -5,12 +5,18 @@
  * 20 pixels, centred by its centre of mass. Works in browsers (canvas
  * ImageData) and in Node (decoded PNGs).
  */
+import { ValueError, checkInt, show } from '../core/errors.js';
 
 /**
  * `rgba`: width·height·4 bytes (ImageData or a decoded PNG). Returns 784
  * values in [0, 1], row-major.
  */
 export function prepareDigit(rgba: ArrayLike<number>, width: number, height: number): Float32Array {
+  checkInt('prepareDigit width', width);
+  checkInt('prepareDigit height', height);
+  if (!rgba || typeof rgba !== 'object' || typeof rgba.length !== 'number' || rgba.length < width * height * 4) {
+    throw new ValueError(`prepareDigit rgba must hold width·height·4 = ${width * height * 4} bytes (RGBA, as ImageData.data), got ${show(rgba)}`);
+  }
   const n = width * height;
   const lum = new Float32Array(n);
   let opaque = 0;

@@ -32,7 +32,8 @@ export function isGzip(bytes: Uint8Array): boolean {
 }
 
 /** Parses an IDX file (plain or gzipped). `name` is used in error messages. */
-export function readIdx(bytes: Uint8Array, name = 'IDX data'): IdxFile {
+export function readIdx(bytes: Uint8Array, fileName?: string): IdxFile {
+  const name = typeof fileName === 'string' ? fileName : 'IDX data';
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`readIdx: bytes must be a Uint8Array, got ${typeof bytes}`);
   if (isGzip(bytes)) {
     // gzip's trailer states the inflated size; a damaged one must not make us allocate gigabytes.

@@ -32,7 +32,8 @@ const DTYPES: Record<string, { size: number; read: Reader }> = {
 };
 
 /** Parses one `.npy` file. */
-export function parseNpy(bytes: Uint8Array, name = 'npy data'): NpyArray {
+export function parseNpy(bytes: Uint8Array, fileName?: string): NpyArray {
+  const name = typeof fileName === 'string' ? fileName : 'npy data';
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`${name}: bytes must be a Uint8Array, got ${show(bytes)}`);
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new ValueError(`${name}: not a .npy array (bad magic)`);
@@ -64,7 +65,8 @@ export function parseNpy(bytes: Uint8Array, name = 'npy data'): NpyArray {
 }
 
 /** Parses a `.npz` archive into its arrays, keyed by name without `.npy`. */
-export function parseNpz(bytes: Uint8Array, name = 'npz data'): Record<string, NpyArray> {
+export function parseNpz(bytes: Uint8Array, fileName?: string): Record<string, NpyArray> {
+  const name = typeof fileName === 'string' ? fileName : 'npz data';
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`${name}: bytes must be a Uint8Array, got ${show(bytes)}`);
   let files: Record<string, Uint8Array>;
   try {

@@ -1,0 +1,119 @@
+// Every bad input gets a clear error: the class, and a message naming the argument, the expected and the given value.
+// The README's table of bad inputs is this list.
+import { describe, expect, it } from 'vitest';
+import {
+  Adam, Conv2DLayer, Identity, DenseLayer, DisposedError, FlattenLayer, OutOfMemoryError, Pool2DLayer, ReLU, SGD, SequentialNet, ShapeError,
+  SoftMax, Tensor, ValueError, WasmnetError, courseCnn, gradientCheck, readIdx, wasmBytesInUse,
+} from 'wasmnet';
+
+const x4 = (n: number) => new Tensor(new Float32Array(n * 784).fill(0.5), [n, 1, 28, 28]);
+const y10 = (n: number) => Tensor.oneHot(new Array(n).fill(3), 10);
+
+type Case = [what: string, run: () => unknown, cls: typeof WasmnetError, message: RegExp];
+
+const cases: Case[] = [
+  ['data length ≠ product of the shape', () => new Tensor(new Float32Array(5), [2, 3]), ShapeError, /data has 5 values but shape \[2, 3\] needs 6/],
+  ['a negative dimension', () => new Tensor([], [2, -1]), ShapeError, /shape must be a non-empty array of non-negative integers, got \[2, -1\]/],
+  ['a label out of range', () => Tensor.oneHot([1, 10], 10), ValueError, /labels\[1\] must be an integer in \[0, 9\], got 10/],
+  ['a filter larger than its input', () => new Conv2DLayer([1, 4, 4], [8, 5, 5]), ShapeError, /a 5×5 filter does not fit the 4×4 input/],
+  ['a non-integer filter count', () => new Conv2DLayer([1, 28, 28], [2.5, 3, 3]), ShapeError, /Conv2D fshape must be the filter bank shape \[m, fh, fw\].*got \[2.5, 3, 3\]/],
+  ['a pooling area larger than its input', () => new SequentialNet([1, 3, 3]).addPool2D([4, 4]), ShapeError, /Pool2D area \[4, 4\] is larger than its 3×3 input/],
+  ['a non-positive pooling area', () => new Pool2DLayer([0, 2]), ShapeError, /Pool2D area must be the pooling area \[ph, pw\].*got \[0, 2\]/],
+  ['a dense layer on 4-D input without flatten', () => new SequentialNet([1, 28, 28]).addDense(10), ShapeError, /addDense needs a flat input, but the network's output so far has shape \[1, 28, 28\]: call addFlatten\(\) first/],
+  ['a dense layer of size 0', () => new DenseLayer(4, 0), ValueError, /Dense outputSize must be an integer ≥ 1, got 0/],
+  ['input that does not match the network', () => courseCnn().evaluate(new Tensor(new Float32Array(2 * 784), [2, 784])), ShapeError, /x must have shape \[n, 1, 28, 28\] to fit the network's input, got \[2, 784\]/],
+  ['label width ≠ output width', () => courseCnn().lossOn(x4(2), Tensor.oneHot([1, 2], 3)), ShapeError, /y must have shape \[2, 10\] \(the network's output is \[10\] per sample\), got \[2, 3\]/],
+  ['x and y sample counts differ', () => courseCnn().train(x4(3), y10(2)), ShapeError, /y must have shape \[3, 10\] \(x has 3 samples\), got \[2, 10\]/],
+  ['NaN in training data', () => { const x = x4(2); x.data[800] = NaN; return courseCnn().train(x, y10(2)); }, ValueError, /x must hold finite numbers, but index 800 \(sample 1, offset 16\) is NaN/],
+  ['Infinity in labels', () => { const y = y10(2); y.data[3] = Infinity; return courseCnn().train(x4(2), y); }, ValueError, /y must hold finite numbers, but index 3 \(sample 0, offset 3\) is Infinity/],
+  ['negative labels for cross-entropy', () => { const y = y10(2); y.data[0] = -1; return courseCnn().train(x4(2), y); }, ValueError, /y must hold labels ≥ 0 for cross-entropy/],
+  ['batch size 0', () => courseCnn().train(x4(2), y10(2), { batchSize: 0 }), ValueError, /batchSize must be an integer ≥ 1, got 0/],
+  ['fractional epochs', () => courseCnn().train(x4(2), y10(2), { epochs: 2.5 }), ValueError, /epochs must be an integer ≥ 1, got 2.5/],
+  ['a learning rate of 0', () => new Adam(0), ValueError, /Adam lr must be a finite number > 0, got 0/],
+  ['a learning rate of NaN', () => new SGD(NaN), ValueError, /SGD lr must be a finite number > 0, got NaN/],
+  ['a learning rate changed to Infinity', () => { const o = new SGD(); o.lr = Infinity; o.update([]); }, ValueError, /SGD lr must be a finite number > 0, got Infinity/],
+  ['momentum ≥ 1', () => new SGD(0.1, { momentum: 1 }), ValueError, /SGD momentum must be a number in \[0, 1\), got 1/],
+  ['SoftMax on a convolution', () => new Conv2DLayer([1, 5, 5], [2, 3, 3], { afun: new SoftMax() }), ValueError, /Conv2D afun must be elementwise/],
+  ['an afun that is not an activation', () => new DenseLayer(3, 2, { afun: 'relu' as never }), ValueError, /Dense afun must be an Activation \(ReLU, SoftMax, …\), got "relu"/],
+  ['options that are not an object', () => new SequentialNet([1, 28, 28], 42 as never), ValueError, /SequentialNet options must be an options object, got 42/],
+  ['a callback that is not a function', () => courseCnn().train(x4(1), y10(1), { onBatch: 'log' as never }), ValueError, /onBatch must be a function, got "log"/],
+  ['weights of the wrong length', () => { new DenseLayer(3, 2).w = [1, 2]; }, ShapeError, /Dense.w must get 6 values, got 2/],
+  ['NaN weights', () => { new DenseLayer(1, 2).w = [1, NaN]; }, ValueError, /Dense.w must hold finite numbers, but index 1 is NaN/],
+  ['something that is not a layer', () => new SequentialNet([3]).add({} as never), ValueError, /add needs a layer .* got Object/],
+  ['a network with no layers', () => new SequentialNet([3]).evaluate(new Tensor([1, 2, 3], [1, 3])), ShapeError, /the network has no layers/],
+  ['use after dispose', () => { const n = courseCnn(); n.dispose(); return n.evaluate(x4(1)); }, DisposedError, /this SequentialNet was disposed/],
+  ['a layer used after dispose', () => { const l = new FlattenLayer(); l.dispose(); return l.evaluate(x4(1)); }, DisposedError, /this Flatten layer was disposed/],
+  ['a layer too large for 4 GiB', () => new DenseLayer(200_000, 10_000, { optim: new Adam() }), OutOfMemoryError, /Dense 200000 → 10000 needs 29.80 GiB of WebAssembly memory, but only .* are free/],
+  ['gradientCheck of something else', () => gradientCheck({} as never, x4(1)), ValueError, /gradientCheck needs a SequentialNet, a layer, an activation or a loss, got Object/],
+  ['a truncated IDX file', () => readIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 9, 1, 2]), 'labels.idx'), ValueError, /labels.idx: truncated: dimensions \[9\] need 17 bytes, the file has 10/],
+  ['a model file that is not one', () => SequentialNet.load(new TextEncoder().encode('GIF89a...')), ValueError, /not a wasmnet model file/],
+];
+
+describe('bad inputs', () => {
+  for (const [what, run, cls, message] of cases) {
+    it(`${what} → ${cls.name}`, async () => {
+      const before = wasmBytesInUse();
+      let error: unknown;
+      try {
+        await run();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, 'no error was thrown').toBeInstanceOf(cls);
+      expect(error).toBeInstanceOf(WasmnetError);
+      expect((error as Error).message).toMatch(message);
+      if (cls === OutOfMemoryError) expect(wasmBytesInUse()).toBe(before);
+    });
+  }
+
+  it('a batch too large for 4 GiB → OutOfMemoryError, before anything is allocated', () => {
+    const net = new SequentialNet([1, 1000, 1000], { seed: 1 });
+    net.addConv2D([64, 3, 3]);
+    const x = new Tensor(new Float32Array(20e6), [20, 1, 1000, 1000]);
+    const before = wasmBytesInUse();
+    expect(() => net.evaluate(x, { batchSize: 20 })).toThrow(/evaluate in batches of 20 needs 23.90 GiB of WebAssembly memory/);
+    expect(wasmBytesInUse()).toBe(before);
+    net.dispose();
+  });
+});
+
+describe('a failed load leaves nothing behind', () => {
+  it('a model whose layers do not fit together is refused and its partial network freed', () => {
+    const net = courseCnn({ seed: 1 });
+    const bytes = net.save();
+    net.dispose();
+    // Rewrite the header so the dense layer expects another width: same length, valid checksum recomputed.
+    const text = new TextDecoder().decode(bytes);
+    const broken = new TextEncoder().encode(text.replace('"outputSize":100', '"outputSize":101'));
+    const before = wasmBytesInUse();
+    expect(() => SequentialNet.load(broken)).toThrow(ValueError);
+    expect(wasmBytesInUse()).toBe(before);
+  });
+});
+
+describe('nothing lost when training fails', () => {
+  it('a non-finite gradient stops training and leaves the weights as before the batch', async () => {
+    const net = new SequentialNet([2], { seed: 1 });
+    const layer = net.addDense(2, { afun: new Identity(), optim: new SGD(0.1) });
+    const x = new Tensor([1e30, 1e30, 1, 1], [2, 2]);
+    const y = new Tensor([1, 0, 0, 1], [2, 2]);
+    // The loss is finite in float64, but dw = aᵀ·δ ≈ 1e30 · 1e30 overflows float32.
+    const w = Array.from(layer.w);
+    await expect(net.train(x, y, { batchSize: 2 })).rejects.toThrow(/training stopped: the (loss|gradient of layers\.0\.w) is .* at epoch 1, batch 1 of 1; the network keeps the weights/);
+    expect(Array.from(layer.w)).toEqual(w);
+    net.dispose();
+  });
+
+  it('an update that overflows is undone', async () => {
+    const net = new SequentialNet([1], { seed: 1 });
+    const layer = net.addDense(1, { afun: new Identity(), optim: new SGD(1e38) });
+    layer.w = [1];
+    const w = Array.from(layer.w);
+    const b = Array.from(layer.b);
+    // dw = 100 and db = 10 are finite; 1 − 1e38·100 is not.
+    await expect(net.train(new Tensor([10], [1, 1]), new Tensor([0], [1, 1]))).rejects.toThrow(/the update made layers\.0\.(w|b) overflow at epoch 1, batch 1 of 1/);
+    expect(Array.from(layer.w)).toEqual(w);
+    expect(Array.from(layer.b)).toEqual(b);
+    net.dispose();
+  });
+});
