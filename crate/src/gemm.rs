@@ -106,14 +106,38 @@ pub fn gemm(a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, w
 /// Packs `B[pc..pc+kc][jc..jc+nc]` into consecutive `kc × NR` panels, the last one zero-padded.
 fn pack_b(b: MatRef, pc: usize, kc: usize, jc: usize, nc: usize, out: &mut [f32]) {
     let panels = (nc + NR - 1) / NR;
+    assert!(out.len() >= panels * kc * NR);
     for panel in 0..panels {
         let j0 = jc + panel * NR;
         let width = NR.min(jc + nc - j0);
         let dst = &mut out[panel * kc * NR..(panel + 1) * kc * NR];
         if b.col_stride == 1 && width == NR {
+            // Row-major B: each row of the panel is 8 consecutive floats.
             for p in 0..kc {
                 let s = (pc + p) * b.row_stride + j0;
                 dst[p * NR..p * NR + NR].copy_from_slice(&b.data[s..s + NR]);
+            }
+        } else if b.row_stride == 1 && width == NR {
+            // Transposed B (e.g. wᵀ): column j is consecutive in memory; transpose 4×4 blocks.
+            let whole = kc - kc % 4;
+            let mut p = 0;
+            while p < whole {
+                for half in 0..2 {
+                    let rows = [0, 1, 2, 3].map(|r| b.col_stride * (j0 + 4 * half + r) + pc + p);
+                    // SAFETY: gemm checked that every B[p][j] with p < k, j < n lies in b.data;
+                    // these loads read B[pc+p .. pc+p+4][j0+4·half+r], all within that range.
+                    let t = unsafe { F32x4::transpose4(rows.map(|o| F32x4::load(b.data.as_ptr().add(o)))) };
+                    for (q, v) in t.iter().enumerate() {
+                        // SAFETY: (p+q)·NR + 4·half + 4 <= kc·NR = dst.len().
+                        unsafe { v.store(dst.as_mut_ptr().add((p + q) * NR + 4 * half)) };
+                    }
+                }
+                p += 4;
+            }
+            for p in whole..kc {
+                for jj in 0..NR {
+                    dst[p * NR + jj] = b.at(pc + p, j0 + jj);
+                }
             }
         } else {
             for p in 0..kc {
@@ -128,13 +152,42 @@ fn pack_b(b: MatRef, pc: usize, kc: usize, jc: usize, nc: usize, out: &mut [f32]
 /// Packs `A[ic..ic+mc][pc..pc+kc]` into consecutive `kc × MR` panels (column by column), zero-padded.
 fn pack_a(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]) {
     let panels = (mc + MR - 1) / MR;
+    assert!(out.len() >= panels * kc * MR);
     for panel in 0..panels {
         let i0 = ic + panel * MR;
         let height = MR.min(ic + mc - i0);
         let dst = &mut out[panel * kc * MR..(panel + 1) * kc * MR];
-        for p in 0..kc {
-            for ii in 0..MR {
-                dst[p * MR + ii] = if ii < height { a.at(i0 + ii, pc + p) } else { 0.0 };
+        if height == MR && a.row_stride == 1 {
+            // Transposed A (e.g. aᵀ): the panel's 4 values at depth p are consecutive.
+            for p in 0..kc {
+                let s = (pc + p) * a.col_stride + i0;
+                dst[p * MR..p * MR + MR].copy_from_slice(&a.data[s..s + MR]);
+            }
+        } else if height == MR && a.col_stride == 1 {
+            // Row-major A: transpose 4×4 blocks of the panel's rows.
+            let whole = kc - kc % 4;
+            let mut p = 0;
+            while p < whole {
+                let rows = [0, 1, 2, 3].map(|r| (i0 + r) * a.row_stride + pc + p);
+                // SAFETY: gemm checked that every A[i][p] with i < m, p < k lies in a.data;
+                // these loads read A[i0+r][pc+p .. pc+p+4], all within that range.
+                let t = unsafe { F32x4::transpose4(rows.map(|o| F32x4::load(a.data.as_ptr().add(o)))) };
+                for (q, v) in t.iter().enumerate() {
+                    // SAFETY: (p+q)·MR + 4 <= kc·MR = dst.len().
+                    unsafe { v.store(dst.as_mut_ptr().add((p + q) * MR)) };
+                }
+                p += 4;
+            }
+            for p in whole..kc {
+                for ii in 0..MR {
+                    dst[p * MR + ii] = a.at(i0 + ii, pc + p);
+                }
+            }
+        } else {
+            for p in 0..kc {
+                for ii in 0..MR {
+                    dst[p * MR + ii] = if ii < height { a.at(i0 + ii, pc + p) } else { 0.0 };
+                }
             }
         }
     }
@@ -151,7 +204,31 @@ fn macro_block(kc: usize, mc: usize, nc: usize, pa: &[f32], pb: &[f32], c: &mut 
         while ir < mc {
             let height = MR.min(mc - ir);
             let panel_a = &pa[(ir / MR) * kc * MR..(ir / MR + 1) * kc * MR];
-            micro_kernel(kc, panel_a, panel_b, &mut tile);
+            let acc = micro_kernel(kc, panel_a, panel_b);
+            if height == MR && width == NR {
+                // A whole tile: straight into C.
+                for (ii, pair) in acc.chunks_exact(2).enumerate() {
+                    let row = &mut c[(ir + ii) * ldc + jr..(ir + ii) * ldc + jr + NR];
+                    let p = row.as_mut_ptr();
+                    // SAFETY: `row` holds NR = 8 floats: offsets 0..4 and 4..8.
+                    unsafe {
+                        let (mut lo, mut hi) = (pair[0], pair[1]);
+                        if add {
+                            lo = lo.add(F32x4::load(p));
+                            hi = hi.add(F32x4::load(p.add(4)));
+                        }
+                        lo.store(p);
+                        hi.store(p.add(4));
+                    }
+                }
+                ir += MR;
+                continue;
+            }
+            let t = tile.as_mut_ptr();
+            for (q, v) in acc.iter().enumerate() {
+                // SAFETY: the tile holds MR·NR = 32 floats and q·4 + 4 <= 32.
+                unsafe { v.store(t.add(4 * q)) };
+            }
             for ii in 0..height {
                 let row = &mut c[(ir + ii) * ldc + jr..(ir + ii) * ldc + jr + width];
                 let t = &tile[ii * NR..ii * NR + width];
@@ -167,9 +244,9 @@ fn macro_block(kc: usize, mc: usize, nc: usize, pa: &[f32], pb: &[f32], c: &mut 
     }
 }
 
-/// `tile (4×8, row-major) = panel_a (kc×4) ᵀ · panel_b (kc×8)`.
+/// The 4×8 tile `panel_a (kc×4)ᵀ · panel_b (kc×8)` as eight vectors, row by row (two per row).
 #[inline(always)]
-fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32], tile: &mut [f32; MR * NR]) {
+fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32]) -> [F32x4; 8] {
     assert!(pa.len() >= kc * MR && pb.len() >= kc * NR);
     let mut c00 = F32x4::zero();
     let mut c01 = F32x4::zero();
@@ -181,10 +258,9 @@ fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32], tile: &mut [f32; MR * NR]) {
     let mut c31 = F32x4::zero();
     let a = pa.as_ptr();
     let b = pb.as_ptr();
-    for p in 0..kc {
-        // SAFETY: p < kc and the assert above guarantees kc*MR floats in pa and
-        // kc*NR floats in pb, so every offset read here is in bounds.
-        unsafe {
+    macro_rules! step {
+        ($p:expr) => {{
+            let p = $p;
             let b0 = F32x4::load(b.add(p * NR));
             let b1 = F32x4::load(b.add(p * NR + 4));
             let ap = a.add(p * MR);
@@ -200,20 +276,23 @@ fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32], tile: &mut [f32; MR * NR]) {
             let a3 = F32x4::splat(*ap.add(3));
             c30 = a3.mul_add(b0, c30);
             c31 = a3.mul_add(b1, c31);
+        }};
+    }
+    // Two depths per iteration: half the loop overhead between the 16 multiply-adds.
+    let pairs = kc / 2;
+    for q in 0..pairs {
+        // SAFETY: 2q + 1 < kc, and the assert above guarantees kc·MR floats in pa and
+        // kc·NR floats in pb, so every offset read here is in bounds.
+        unsafe {
+            step!(2 * q);
+            step!(2 * q + 1);
         }
     }
-    let t = tile.as_mut_ptr();
-    // SAFETY: the tile holds MR*NR = 32 floats; the stores cover offsets 0..32.
-    unsafe {
-        c00.store(t);
-        c01.store(t.add(4));
-        c10.store(t.add(8));
-        c11.store(t.add(12));
-        c20.store(t.add(16));
-        c21.store(t.add(20));
-        c30.store(t.add(24));
-        c31.store(t.add(28));
+    if kc % 2 == 1 {
+        // SAFETY: kc − 1 < kc, as above.
+        unsafe { step!(kc - 1) };
     }
+    [c00, c01, c10, c11, c20, c21, c30, c31]
 }
 
 #[cfg(test)]

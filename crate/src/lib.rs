@@ -13,6 +13,7 @@ pub mod gemm;
 pub mod loss;
 pub mod mem;
 pub mod optim;
+pub mod peak;
 pub mod pool;
 pub mod simd;
 
@@ -290,4 +291,12 @@ pub unsafe extern "C" fn wn_adam(
 ) {
     // SAFETY: lengths as documented.
     optim::adam(view_mut(p, len), view(g, len), view_mut(m, len), view_mut(v, len), lr, beta1, beta2, eps, bc1, bc2)
+}
+
+// ---------------------------------------------------------------- benchmark probe
+
+/// The f32x4 multiply-add peak probe (see `peak.rs`); returns a checksum.
+#[no_mangle]
+pub extern "C" fn wn_simd_peak(iterations: u32) -> f32 {
+    peak::simd_peak(iterations)
 }

@@ -64,6 +64,20 @@ mod imp {
         pub fn relu(self) -> Self {
             F32x4(f32x4_pmax(f32x4_splat(0.0), self.0))
         }
+        /// Transposes the 4×4 matrix whose rows are `r`.
+        #[inline(always)]
+        pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            let t0 = i32x4_shuffle::<0, 4, 1, 5>(r[0].0, r[1].0);
+            let t1 = i32x4_shuffle::<2, 6, 3, 7>(r[0].0, r[1].0);
+            let t2 = i32x4_shuffle::<0, 4, 1, 5>(r[2].0, r[3].0);
+            let t3 = i32x4_shuffle::<2, 6, 3, 7>(r[2].0, r[3].0);
+            [
+                F32x4(i64x2_shuffle::<0, 2>(t0, t2)),
+                F32x4(i64x2_shuffle::<1, 3>(t0, t2)),
+                F32x4(i64x2_shuffle::<0, 2>(t1, t3)),
+                F32x4(i64x2_shuffle::<1, 3>(t1, t3)),
+            ]
+        }
         /// Lane-wise `if o > self { o } else { self }` (no NaN handling: inputs are finite).
         #[inline(always)]
         pub fn max(self, o: Self) -> Self {
@@ -168,6 +182,10 @@ mod imp {
         #[inline(always)]
         pub fn relu(self) -> Self {
             self.map2(self, |a, _| if a > 0.0 { a } else { 0.0 })
+        }
+        #[inline(always)]
+        pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            [0, 1, 2, 3].map(|c| F32x4([r[0].0[c], r[1].0[c], r[2].0[c], r[3].0[c]]))
         }
         #[inline(always)]
         pub fn max(self, o: Self) -> Self {

@@ -16,6 +16,8 @@ export interface KernelExports {
   wn_free(ptr: Ptr, bytes: number): void;
   wn_gemm_workspace_len(): number;
   wn_all_finite(p: Ptr, len: number): number;
+  /** 96 flops per iteration of f32x4 multiply-add chains: the benchmark's peak probe. */
+  wn_simd_peak(iterations: number): number;
   wn_gather_rows(src: Ptr, srcRows: number, rowLen: number, index: Ptr, count: number, dst: Ptr): void;
   wn_gemm(
     m: number, n: number, k: number,

@@ -1,0 +1,28 @@
+//! A probe of the machine's f32x4 arithmetic peak, for the benchmark's
+//! "percent of peak" column: independent multiply-add chains, no memory traffic.
+
+use crate::simd::F32x4;
+
+/// Runs `iterations` rounds of 12 independent f32x4 multiply-add chains
+/// (12 × 4 lanes × 2 flops = 96 flops a round) and returns a value that
+/// depends on all of them, so nothing is optimised away.
+pub fn simd_peak(iterations: u32) -> f32 {
+    let m = F32x4::splat(0.999_999);
+    let c = F32x4::splat(1e-7);
+    let mut acc = [F32x4::splat(1.0); 12];
+    for _ in 0..iterations {
+        for a in acc.iter_mut() {
+            *a = a.mul_add(m, c);
+        }
+    }
+    let mut lanes = [0.0f32; 4];
+    let total = acc.iter().fold(F32x4::zero(), |s, a| s.add(*a));
+    // SAFETY: `lanes` holds four floats.
+    unsafe { total.store(lanes.as_mut_ptr()) };
+    lanes.iter().sum()
+}
+
+/// Floating-point operations `simd_peak(iterations)` performs.
+pub fn simd_peak_flops(iterations: u32) -> f64 {
+    iterations as f64 * 96.0
+}
