@@ -11,6 +11,7 @@
 //! which is exercise 1's `dA = Σ_j Δ *full F[::-1,::-1]` and
 //! `dF[::-1,::-1] = Σ_i A * Δ[::-1,::-1]` written as matrix products.
 
+use crate::conv_direct;
 use crate::gemm::{gemm, MatRef};
 
 /// Geometry of one convolution.
@@ -91,12 +92,17 @@ fn col2im_add(s: &ConvShape, cols: &[f32], da: &mut [f32]) {
     }
 }
 
-/// `z = b + A * F` for the whole batch. `cols` is scratch of `cols_len()` floats.
-pub fn conv2d_forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], cols: &mut [f32], ws: &mut [f32]) {
+/// `z = b + A * F` for the whole batch; with `relu`, `max(z, 0)` instead (a
+/// fused ReLU activation). `cols` is scratch of `cols_len()` floats.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], relu: bool, cols: &mut [f32], ws: &mut [f32]) {
     s.check();
     let (k, p) = (s.col_rows(), s.out_pixels());
     assert!(a.len() >= s.n * s.c * s.h * s.w && f.len() >= s.m * k && b.len() >= s.m);
     assert!(z.len() >= s.n * s.m * p && cols.len() >= k * p);
+    if conv_direct::forward_applies(s) {
+        return conv_direct::forward(s, a, f, b, z, relu);
+    }
     for i in 0..s.n {
         im2col(s, &a[i * s.c * s.h * s.w..(i + 1) * s.c * s.h * s.w], cols);
         let zi = &mut z[i * s.m * p..(i + 1) * s.m * p];
@@ -104,6 +110,9 @@ pub fn conv2d_forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f
             zi[j * p..(j + 1) * p].iter_mut().for_each(|x| *x = b[j]);
         }
         gemm(MatRef::row_major(f, s.m, k), MatRef::row_major(cols, k, p), zi, p, true, ws);
+    }
+    if relu {
+        z[..s.n * s.m * p].iter_mut().for_each(|x| *x = if *x > 0.0 { *x } else { 0.0 });
     }
 }
 
@@ -130,14 +139,22 @@ pub fn conv2d_backward(
     let img = s.c * s.h * s.w;
     assert!(a.len() >= s.n * img && f.len() >= s.m * k && delta.len() >= s.n * s.m * p);
     assert!(df.len() >= s.m * k && db.len() >= s.m && cols.len() >= k * p && dcols.len() >= k * p);
-    if s.n == 0 {
+    let direct = conv_direct::filter_gradient_applies(s);
+    if direct {
+        conv_direct::filter_gradient(s, a, delta, df);
+    } else if s.n == 0 {
         df[..s.m * k].iter_mut().for_each(|x| *x = 0.0);
     }
     for i in 0..s.n {
+        if direct && da.is_none() {
+            break;
+        }
         let di = &delta[i * s.m * p..(i + 1) * s.m * p];
-        im2col(s, &a[i * img..(i + 1) * img], cols);
-        // dF (m × k) (+)= Δ_i (m × p) · cols_iᵀ (p × k)
-        gemm(MatRef::row_major(di, s.m, p), MatRef::transposed(cols, p, k), df, k, i > 0, ws);
+        if !direct {
+            im2col(s, &a[i * img..(i + 1) * img], cols);
+            // dF (m × k) (+)= Δ_i (m × p) · cols_iᵀ (p × k)
+            gemm(MatRef::row_major(di, s.m, p), MatRef::transposed(cols, p, k), df, k, i > 0, ws);
+        }
         if let Some(da) = da.as_deref_mut() {
             // dcols (k × p) = Fᵀ (k × m) · Δ_i (m × p)
             gemm(MatRef::transposed(f, k, s.m), MatRef::row_major(di, s.m, p), dcols, p, false, ws);
@@ -188,7 +205,7 @@ mod tests {
         let mut z = vec![0.0; s.n * s.m * s.out_pixels()];
         let mut cols = vec![0.0; s.cols_len()];
         let mut ws = vec![0.0; WORKSPACE_LEN];
-        conv2d_forward(&s, &a, &f, &b, &mut z, &mut cols, &mut ws);
+        conv2d_forward(&s, &a, &f, &b, &mut z, false, &mut cols, &mut ws);
         let p = s.out_pixels();
         for i in 0..s.n {
             for j in 0..s.m {

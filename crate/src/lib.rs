@@ -8,6 +8,7 @@
 
 pub mod activation;
 pub mod conv;
+pub mod conv_direct;
 pub mod dense;
 pub mod gemm;
 pub mod loss;
@@ -138,13 +139,15 @@ pub extern "C" fn wn_conv2d_cols_len(c: usize, h: usize, w: usize, fh: usize, fw
     ConvShape { n: 1, c, h, w, m: 1, fh, fw }.cols_len()
 }
 
+/// With `relu` = 1, z receives max(z, 0) instead (a fused ReLU activation).
+///
 /// # Safety
 /// Buffers hold: a `n·c·h·w`, f `m·c·fh·fw`, b `m`, z `n·m·zh·zw`, cols `wn_conv2d_cols_len`, ws the GEMM workspace.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_conv2d_forward(
     n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
-    a: *const f32, f: *const f32, b: *const f32, z: *mut f32, cols: *mut f32, ws: *mut f32,
+    a: *const f32, f: *const f32, b: *const f32, z: *mut f32, relu: u32, cols: *mut f32, ws: *mut f32,
 ) {
     let s = ConvShape { n, c, h, w, m, fh, fw };
     // SAFETY: lengths as documented; z, cols and ws are distinct allocations.
@@ -154,6 +157,7 @@ pub unsafe extern "C" fn wn_conv2d_forward(
         view(f, m * s.col_rows()),
         view(b, m),
         view_mut(z, n * m * s.out_pixels()),
+        relu != 0,
         view_mut(cols, s.cols_len()),
         view_mut(ws, gemm::WORKSPACE_LEN),
     )

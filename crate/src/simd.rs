@@ -224,6 +224,17 @@ pub use imp::F32x4;
 /// Lanes per vector.
 pub const LANES: usize = 4;
 
+impl F32x4 {
+    /// The sum of the four lanes.
+    #[inline(always)]
+    pub fn sum_lanes(self) -> f32 {
+        let mut lanes = [0.0f32; 4];
+        // SAFETY: `lanes` holds four floats.
+        unsafe { self.store(lanes.as_mut_ptr()) };
+        (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+    }
+}
+
 /// Applies `vec` to every whole group of four elements of the equally long
 /// slices and `scalar` to the remainder: the shape of every elementwise kernel.
 #[inline(always)]

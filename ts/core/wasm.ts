@@ -30,7 +30,7 @@ export interface KernelExports {
   wn_conv2d_cols_len(c: number, h: number, w: number, fh: number, fw: number): number;
   wn_conv2d_forward(
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
-    a: Ptr, f: Ptr, b: Ptr, z: Ptr, cols: Ptr, ws: Ptr,
+    a: Ptr, f: Ptr, b: Ptr, z: Ptr, relu: number, cols: Ptr, ws: Ptr,
   ): void;
   wn_conv2d_backward(
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,

@@ -65,7 +65,7 @@ export abstract class ActivatedLayer extends Layer {
   batchBytes(n: number): number {
     const inLen = this.inShape!.reduce((x, y) => x * y, 1);
     const outLen = this.outShape!.reduce((x, y) => x * y, 1);
-    return 4 * n * (3 * outLen + inLen);
+    return 4 * n * ((this.activationHoldsZ ? 2 : 3) * outLen + inLen);
   }
 
   /** Allocates a parameter and its gradient, fills it and registers it with the optimizer. */
@@ -114,11 +114,21 @@ export abstract class ActivatedLayer extends Layer {
     return this.dzBuf.ensure(this.outputLength());
   }
 
+  /**
+   * Whether the forward pass left the activation in the z buffer instead of
+   * keeping z (a fused ReLU): then both roles are played by that buffer.
+   */
+  protected get activationHoldsZ(): boolean {
+    return false;
+  }
+
   override backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
     this.assertAlive();
     const len = this.outputLength();
     const dz = this.dzBuf.ensure(len);
-    kernels().wn_activation_backward(this.afun.id, this.zBuf.current.ptr, this.aBuf.current.ptr, delta.ptr, dz.ptr, len, this.outShape![this.outShape!.length - 1]);
+    const z = this.zBuf.current;
+    const a = this.activationHoldsZ ? z : this.aBuf.current;
+    kernels().wn_activation_backward(this.afun.id, z.ptr, a.ptr, delta.ptr, dz.ptr, len, this.outShape![this.outShape!.length - 1]);
     return this.backwardFromDeltaZ(wantInputGrad);
   }
 

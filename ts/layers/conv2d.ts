@@ -71,6 +71,11 @@ export class Conv2DLayer extends ActivatedLayer {
     return this.bParam.grad.view();
   }
 
+  /** With ReLU the z buffer holds a = max(z, 0): ReLU's derivative only asks whether z > 0, which a answers. */
+  protected override get activationHoldsZ(): boolean {
+    return this.afun.id === ActivationId.ReLU;
+  }
+
   build(inputShape: readonly number[]): number[] {
     if (inputShape.join() !== this.inShape!.join()) {
       throw new ShapeError(`Conv2D expects input samples of shape ${show(this.inShape)}, got ${show(inputShape)}`);
@@ -86,8 +91,10 @@ export class Conv2DLayer extends ActivatedLayer {
     this.input = input;
     const len = this.outputLength();
     const z = this.zBuf.ensure(len);
-    kernels().wn_conv2d_forward(n, c, h, w, m, fh, fw, input.ptr, this.fParam.value.ptr, this.bParam.value.ptr, z.ptr, this.cols.ptr, gemmWorkspace());
-    return this.activate(len, this.outShape![2]);
+    // ReLU is fused into the kernel: it writes max(z, 0) over z (see `activationHoldsZ`); others run after it.
+    const fused = this.activationHoldsZ;
+    kernels().wn_conv2d_forward(n, c, h, w, m, fh, fw, input.ptr, this.fParam.value.ptr, this.bParam.value.ptr, z.ptr, fused ? 1 : 0, this.cols.ptr, gemmWorkspace());
+    return fused ? z : this.activate(len, this.outShape![2]);
   }
 
   backwardFromDeltaZ(wantInputGrad: boolean): F32Array | null {

@@ -1,0 +1,195 @@
+//! Direct (no im2col) convolution kernels for the shapes CNNs mostly use:
+//! the forward pass vectorised along each output row, and the filter
+//! gradient for small filters with one register accumulator per tap.
+//! `conv.rs` chooses them when they apply and falls back to im2col + GEMM.
+//! Same mathematics as `conv.rs`: the true convolution of exercise 1.
+
+use crate::conv::ConvShape;
+use crate::simd::F32x4;
+
+/// Whether `forward` handles this shape (an output row of at least one vector).
+pub fn forward_applies(s: &ConvShape) -> bool {
+    s.zw() >= 4
+}
+
+/// `z = b + A * F` (valid true convolution) for the whole batch.
+///
+/// Register blocks of 4 filters × 8 (or 4) outputs of a row; the last block
+/// of a row is shifted left to end at the row's end, recomputing a few
+/// outputs rather than handling a remainder.
+///
+/// With `relu`, writes `max(z, 0)` instead of z: a ReLU layer gets its
+/// activation while the block is still in registers, and needs no copy of z
+/// (its derivative only asks whether z > 0, which max(z, 0) > 0 answers).
+pub fn forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], relu: bool) {
+    assert!(forward_applies(s));
+    let p = s.out_pixels();
+    let img = s.c * s.h * s.w;
+    assert!(a.len() >= s.n * img && f.len() >= s.m * s.col_rows() && b.len() >= s.m && z.len() >= s.n * s.m * p);
+    for i in 0..s.n {
+        let ai = &a[i * img..(i + 1) * img];
+        let zi = &mut z[i * s.m * p..(i + 1) * s.m * p];
+        // 3×3 filters (the course's and most CNNs') get their tap loops unrolled.
+        match (s.fh == 3 && s.fw == 3, relu) {
+            (true, true) => filter_blocks::<3, 3, true>(s, ai, f, b, zi),
+            (true, false) => filter_blocks::<3, 3, false>(s, ai, f, b, zi),
+            (false, true) => filter_blocks::<0, 0, true>(s, ai, f, b, zi),
+            (false, false) => filter_blocks::<0, 0, false>(s, ai, f, b, zi),
+        }
+    }
+}
+
+/// All blocks of one image; `FH`, `FW` = 0 mean "the shape's filter size, at run time".
+fn filter_blocks<const FH: usize, const FW: usize, const RELU: bool>(s: &ConvShape, ai: &[f32], f: &[f32], b: &[f32], zi: &mut [f32]) {
+    let mut j0 = 0;
+    while j0 < s.m {
+        match s.m - j0 {
+            1 => row_blocks::<1, FH, FW, RELU>(s, ai, f, b, j0, zi),
+            2 => row_blocks::<2, FH, FW, RELU>(s, ai, f, b, j0, zi),
+            3 => row_blocks::<3, FH, FW, RELU>(s, ai, f, b, j0, zi),
+            _ => row_blocks::<4, FH, FW, RELU>(s, ai, f, b, j0, zi),
+        }
+        j0 += 4;
+    }
+}
+
+#[inline(always)]
+fn row_blocks<const JB: usize, const FH: usize, const FW: usize, const RELU: bool>(s: &ConvShape, ai: &[f32], f: &[f32], b: &[f32], j0: usize, zi: &mut [f32]) {
+    let (zh, zw) = (s.zh(), s.zw());
+    for y in 0..zh {
+        if zw >= 8 {
+            let mut x0 = 0;
+            loop {
+                let x = x0.min(zw - 8);
+                block::<JB, 2, FH, FW, RELU>(s, ai, f, b, j0, y, x, zi);
+                if x == zw - 8 {
+                    break;
+                }
+                x0 += 8;
+            }
+        } else {
+            block::<JB, 1, FH, FW, RELU>(s, ai, f, b, j0, y, 0, zi);
+            block::<JB, 1, FH, FW, RELU>(s, ai, f, b, j0, y, zw - 4, zi);
+        }
+    }
+}
+
+/// Outputs `z[j0..j0+JB, y, x0..x0+4·NV]` of one image.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block<const JB: usize, const NV: usize, const FH: usize, const FW: usize, const RELU: bool>(
+    s: &ConvShape,
+    ai: &[f32],
+    f: &[f32],
+    b: &[f32],
+    j0: usize,
+    y: usize,
+    x0: usize,
+    zi: &mut [f32],
+) {
+    let fh = if FH > 0 { FH } else { s.fh };
+    let fw = if FW > 0 { FW } else { s.fw };
+    let (zw, p, taps) = (s.zw(), s.out_pixels(), s.col_rows());
+    // Every read below stays inside `ai` and `f`, every write inside `zi`:
+    // rows y+u < h; columns x0+v+4·NV−1 < x0+4·NV+fw−1 <= zw+fw−1 = w; filters j0+jj < m.
+    debug_assert!(x0 + 4 * NV <= zw && y < s.zh() && j0 + JB <= s.m);
+    let mut acc = [[F32x4::zero(); NV]; JB];
+    for (jj, row) in acc.iter_mut().enumerate() {
+        *row = [F32x4::splat(b[j0 + jj]); NV];
+    }
+    for k in 0..s.c {
+        for u in 0..fh {
+            let base = (k * s.h + y + u) * s.w + x0;
+            // The true convolution pairs input offset (u, v) with filter tap (fh−1−u, fw−1−v).
+            let tap_row = (k * fh + (fh - 1 - u)) * fw + fw - 1;
+            for v in 0..fw {
+                let mut ins = [F32x4::zero(); NV];
+                for (q, x) in ins.iter_mut().enumerate() {
+                    // SAFETY: base + v + 4q + 3 < (k·h + y + u)·w + w <= ai.len() (see above).
+                    *x = unsafe { F32x4::load(ai.as_ptr().add(base + v + 4 * q)) };
+                }
+                for (jj, row) in acc.iter_mut().enumerate() {
+                    // SAFETY: (j0+jj)·taps + tap_row − v < m·c·fh·fw <= f.len().
+                    let w = F32x4::splat(unsafe { *f.get_unchecked((j0 + jj) * taps + tap_row - v) });
+                    for (q, x) in row.iter_mut().enumerate() {
+                        *x = w.mul_add(ins[q], *x);
+                    }
+                }
+            }
+        }
+    }
+    for (jj, row) in acc.iter().enumerate() {
+        let at = (j0 + jj) * p + y * zw + x0;
+        let out = &mut zi[at..at + 4 * NV];
+        for (q, v) in row.iter().enumerate() {
+            let v = if RELU { v.relu() } else { *v };
+            // SAFETY: `out` holds 4·NV floats.
+            unsafe { v.store(out.as_mut_ptr().add(4 * q)) };
+        }
+    }
+}
+
+/// Whether `filter_gradient` handles this shape.
+pub fn filter_gradient_applies(s: &ConvShape) -> bool {
+    s.zw() >= 4 && matches!((s.fh, s.fw), (1, 1) | (2, 2) | (3, 3))
+}
+
+/// `dF = ∂C/∂F` from `delta` = ∂C/∂Z, overwriting `df` (`m × c × fh × fw`).
+pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32]) {
+    match (s.fh, s.fw) {
+        (1, 1) => filter_gradient_taps::<1, 1>(s, a, delta, df),
+        (2, 2) => filter_gradient_taps::<2, 2>(s, a, delta, df),
+        (3, 3) => filter_gradient_taps::<3, 3>(s, a, delta, df),
+        _ => panic!("filter_gradient: unsupported filter size"),
+    }
+}
+
+/// dF[j,k,fh−1−su,fw−1−sv] = Σ_i Σ_{y,x} Δ[i,j,y,x] · A[i,k,y+su,x+sv]: one accumulator per tap (su, sv).
+fn filter_gradient_taps<const FH: usize, const FW: usize>(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32]) {
+    assert!(s.fh == FH && s.fw == FW && s.zw() >= 4);
+    let (zh, zw, p) = (s.zh(), s.zw(), s.out_pixels());
+    let img = s.c * s.h * s.w;
+    assert!(a.len() >= s.n * img && delta.len() >= s.n * s.m * p && df.len() >= s.m * s.col_rows());
+    let vec_end = zw - zw % 4;
+    df[..s.m * s.col_rows()].iter_mut().for_each(|x| *x = 0.0);
+    for i in 0..s.n {
+        for j in 0..s.m {
+            let dplane = &delta[(i * s.m + j) * p..(i * s.m + j + 1) * p];
+            for k in 0..s.c {
+                let aplane = &a[i * img + k * s.h * s.w..i * img + (k + 1) * s.h * s.w];
+                let mut acc = [[F32x4::zero(); FW]; FH];
+                let mut tail = [[0.0f32; FW]; FH];
+                for y in 0..zh {
+                    let drow = &dplane[y * zw..(y + 1) * zw];
+                    let mut x = 0;
+                    while x < vec_end {
+                        // SAFETY: x + 4 <= zw = drow.len().
+                        let d = unsafe { F32x4::load(drow.as_ptr().add(x)) };
+                        for (su, accs) in acc.iter_mut().enumerate() {
+                            let arow = (y + su) * s.w + x;
+                            for (sv, acc) in accs.iter_mut().enumerate() {
+                                // SAFETY: y + su < zh + FH − 1 = h and x + sv + 4 <= zw + FW − 1 = w,
+                                // so the four floats lie in row y+su of the h×w plane.
+                                *acc = d.mul_add(unsafe { F32x4::load(aplane.as_ptr().add(arow + sv)) }, *acc);
+                            }
+                        }
+                        x += 4;
+                    }
+                    for x in vec_end..zw {
+                        for (su, t) in tail.iter_mut().enumerate() {
+                            for (sv, t) in t.iter_mut().enumerate() {
+                                *t += drow[x] * aplane[(y + su) * s.w + x + sv];
+                            }
+                        }
+                    }
+                }
+                let out = &mut df[(j * s.c + k) * FH * FW..(j * s.c + k + 1) * FH * FW];
+                for su in 0..FH {
+                    for sv in 0..FW {
+                        out[(FH - 1 - su) * FW + (FW - 1 - sv)] += acc[su][sv].sum_lanes() + tail[su][sv];
+                    }
+                }
+            }
+        }
+    }
+}
