@@ -1,0 +1,343 @@
+#!/usr/bin/env node
+// Benchmark: the course's CNN (conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU →
+// dense 10 SoftMax, Adam 0.001, cross-entropy) on MNIST digits, trained and evaluated by
+// wasmnet and by the libraries a user would pick instead, in one process, one after another.
+//
+//   node scripts/bench.mjs [--quick] [--json <file>]
+//
+// Prints tables (throughput and each peer's ratio to wasmnet; wasmnet's time per layer and
+// pass; GFLOP/s of each GEMM call against a peak probe run here) and writes the numbers as JSON
+// (default artifacts/bench.json). Warm-up is excluded; each figure is the median of several
+// repetitions. --quick is a smoke test (< 1 minute): the same code, far fewer samples.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' } } });
+const quick = Boolean(opts.quick);
+const jsonPath = opts.json ?? join(root, 'artifacts', 'bench.json');
+
+const wasmnet = await import(join(root, 'dist', 'index.js'));
+const kernels = await wasmnet.init();
+
+// ------------------------------------------------------------------ helpers
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (x) => (x === null || x === undefined ? '—' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+const log = (s = '') => process.stderr.write(`${s}\n`);
+const pad = (s, n) => String(s).padEnd(n);
+const padStart = (s, n) => String(s).padStart(n);
+
+const sizes = quick
+  ? { trainImages: 1200, reps: 3, batches64: 4, batches1000: 1, inferImages: 2000, tfCpu64: 64, tfCpu1000: 0, tfCpuInfer: 200, convnet: 64, convnetInfer: 100 }
+  : { trainImages: 8000, reps: 5, batches64: 20, batches1000: 3, inferImages: 5000, tfCpu64: 128, tfCpu1000: 1000, tfCpuInfer: 1000, convnet: 400, convnetInfer: 500 };
+
+log(`loading MNIST (${sizes.trainImages} digits)…`);
+const data = await wasmnet.loadMnist({ limit: sizes.trainImages, testLimit: sizes.inferImages });
+const x = data.xTrain;
+const y = data.yTrain;
+
+// ------------------------------------------------------------------ peak probe
+
+function simdPeak() {
+  const iterations = 2e6;
+  kernels.wn_simd_peak(iterations); // tier-up
+  const rates = [];
+  for (let r = 0; r < 7; r++) {
+    const t = performance.now();
+    kernels.wn_simd_peak(iterations);
+    rates.push((iterations * 96) / ((performance.now() - t) / 1000) / 1e9);
+  }
+  return Math.max(...rates);
+}
+
+// ------------------------------------------------------------------ wasmnet
+
+/** Images per second of `net.train` over `batches` batches, timed from the end of the first batch (warm-up) to the end of the last. */
+async function wasmnetTrainRate(batchSize, batches) {
+  const rates = [];
+  const net = wasmnet.courseCnn({ seed: 1 });
+  const n = Math.min(x.shape[0], batchSize * (batches + 1));
+  for (let r = 0; r < sizes.reps; r++) {
+    let first = 0;
+    let last = 0;
+    let timed = 0;
+    await net.train(x.slice(0, n), y.slice(0, n), {
+      batchSize,
+      epochs: 1,
+      onBatch: (b) => {
+        const now = performance.now();
+        if (b.batch === 0) first = now;
+        else timed += b.size;
+        last = now;
+      },
+    });
+    rates.push(timed / ((last - first) / 1000));
+  }
+  net.dispose();
+  return median(rates);
+}
+
+function wasmnetInferRate(batchSize) {
+  const net = wasmnet.courseCnn({ seed: 1 });
+  const xs = data.xTest;
+  net.evaluate(xs.slice(0, batchSize), { batchSize }); // warm-up
+  const rates = [];
+  for (let r = 0; r < sizes.reps; r++) {
+    const t = performance.now();
+    net.evaluate(xs, { batchSize });
+    rates.push(xs.shape[0] / ((performance.now() - t) / 1000));
+  }
+  net.dispose();
+  return median(rates);
+}
+
+/** One instrumented epoch: time per layer and pass, and every GEMM call with its GFLOP/s. */
+async function wasmnetProfile(batchSize, batches) {
+  const net = wasmnet.courseCnn({ seed: 1 });
+  const n = Math.min(x.shape[0], batchSize * batches);
+  await net.train(x.slice(0, batchSize), y.slice(0, batchSize), { batchSize }); // warm-up
+  const layerTimes = net.layers.map(() => ({ forward: 0, backward: 0, update: 0 }));
+  const wrap = (obj, name, add) => {
+    const f = obj[name].bind(obj);
+    obj[name] = (...args) => {
+      const t = performance.now();
+      const r = f(...args);
+      add(performance.now() - t);
+      return r;
+    };
+  };
+  net.layers.forEach((layer, i) => {
+    wrap(layer, 'forwardBuffer', (dt) => (layerTimes[i].forward += dt));
+    // The network calls backwardBuffer, or backwardFromDeltaZ for a SoftMax + cross-entropy output.
+    let inner = 0;
+    if (layer.backwardFromDeltaZ) wrap(layer, 'backwardFromDeltaZ', (dt) => (inner += dt));
+    wrap(layer, 'backwardBuffer', (dt) => {
+      layerTimes[i].backward += dt;
+      inner = 0;
+    });
+    if (layer.backwardFromDeltaZ) {
+      const f = layer.backwardFromDeltaZ;
+      layer.backwardFromDeltaZ = (...args) => {
+        const before = inner;
+        const r = f(...args);
+        if (inner > before) layerTimes[i].backward += inner - before;
+        return r;
+      };
+    }
+    wrap(layer, 'update', (dt) => (layerTimes[i].update += dt));
+  });
+  const gemmCalls = new Map();
+  const gemm = kernels.wn_gemm;
+  kernels.wn_gemm = (m, nn, k, a, al, rsa, csa, b, bl, rsb, csb, c, ldc, acc, ws) => {
+    const t = performance.now();
+    gemm(m, nn, k, a, al, rsa, csa, b, bl, rsb, csb, c, ldc, acc, ws);
+    const dt = performance.now() - t;
+    const key = `${m}×${nn}×${k}${rsa === 1 && csa !== 1 ? ' Aᵀ' : ''}${rsb === 1 && csb !== 1 ? ' Bᵀ' : ''}`;
+    const e = gemmCalls.get(key) ?? { calls: 0, ms: 0, flops: 0 };
+    e.calls++;
+    e.ms += dt;
+    e.flops += 2 * m * nn * k;
+    gemmCalls.set(key, e);
+  };
+  const t = performance.now();
+  await net.train(x.slice(0, n), y.slice(0, n), { batchSize, epochs: 1 });
+  const total = performance.now() - t;
+  kernels.wn_gemm = gemm;
+  const perBatch = (ms) => ms / Math.ceil(n / batchSize);
+  const layers = net.layers.map((l, i) => ({
+    layer: `${i} ${l.kind}`,
+    forwardMs: perBatch(layerTimes[i].forward),
+    backwardMs: perBatch(layerTimes[i].backward),
+    updateMs: perBatch(layerTimes[i].update),
+  }));
+  net.dispose();
+  return {
+    batchSize,
+    batchMs: perBatch(total),
+    layers,
+    passes: {
+      forwardMs: layers.reduce((s, l) => s + l.forwardMs, 0),
+      backwardMs: layers.reduce((s, l) => s + l.backwardMs, 0),
+      updateMs: layers.reduce((s, l) => s + l.updateMs, 0),
+    },
+    gemm: [...gemmCalls].map(([shape, e]) => ({ shape, calls: e.calls, gflops: e.flops / (e.ms / 1000) / 1e9 })),
+  };
+}
+
+// ------------------------------------------------------------------ TensorFlow.js
+
+const tf = await import('@tensorflow/tfjs');
+await import('@tensorflow/tfjs-backend-wasm');
+
+function tfModel() {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 100, activation: 'relu' }),
+      tf.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(0.001), loss: 'categoricalCrossentropy' });
+  return model;
+}
+
+/** MNIST as tfjs wants it: NHWC, which for one channel is the same memory as NCHW. */
+function tfBatch(start, count, source = data.xTrain, labels = data.yTrain) {
+  return [
+    tf.tensor4d(source.data.subarray(start * 784, (start + count) * 784), [count, 28, 28, 1]),
+    tf.tensor2d(labels.data.subarray(start * 10, (start + count) * 10), [count, 10]),
+  ];
+}
+
+async function tfTrainRate(batchSize, images) {
+  if (images <= 0) return { rate: null, note: 'skipped in --quick' };
+  const model = tfModel();
+  try {
+    const [wx, wy] = tfBatch(0, Math.min(batchSize, 64));
+    await model.trainOnBatch(wx, wy); // warm-up (and the test whether the backend can train at all)
+    tf.dispose([wx, wy]);
+    const rates = [];
+    const reps = batchSize >= 1000 ? 1 : Math.max(1, Math.floor(images / batchSize));
+    for (let r = 0; r < reps; r++) {
+      const [bx, by] = tfBatch((r * batchSize) % (x.shape[0] - batchSize), batchSize);
+      const t = performance.now();
+      await model.trainOnBatch(bx, by);
+      rates.push(batchSize / ((performance.now() - t) / 1000));
+      tf.dispose([bx, by]);
+    }
+    return { rate: median(rates) };
+  } catch (e) {
+    return { rate: null, note: `cannot train: ${e.message}` };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function tfInferRate(images) {
+  const model = tfModel();
+  const [bx] = tfBatch(0, Math.min(images, 1000), data.xTest, data.yTest);
+  tf.tidy(() => model.predict(bx.slice(0, Math.min(64, images))).dataSync()); // warm-up
+  const rates = [];
+  for (let r = 0; r < (images >= 1000 ? sizes.reps : 1); r++) {
+    const t = performance.now();
+    tf.tidy(() => model.predict(bx, { batchSize: 1000 }).dataSync());
+    rates.push(bx.shape[0] / ((performance.now() - t) / 1000));
+  }
+  tf.dispose(bx);
+  model.dispose();
+  return median(rates);
+}
+
+// ------------------------------------------------------------------ ConvNetJS
+
+const convnetjs = (await import('convnetjs')).default;
+
+function convnetNet() {
+  const net = new convnetjs.Net();
+  net.makeLayers([
+    { type: 'input', out_sx: 28, out_sy: 28, out_depth: 1 },
+    { type: 'conv', sx: 3, filters: 32, stride: 1, pad: 0, activation: 'relu' },
+    { type: 'pool', sx: 2, stride: 2 },
+    { type: 'fc', num_neurons: 100, activation: 'relu' },
+    { type: 'softmax', num_classes: 10 },
+  ]);
+  return net;
+}
+
+function convnetVol(k, source = data.xTrain) {
+  const v = new convnetjs.Vol(28, 28, 1, 0);
+  // convnetjs stores (x, y, depth) with x fastest: the same order as a 28×28 row-major image.
+  v.w.set(source.data.subarray(k * 784, (k + 1) * 784));
+  return v;
+}
+
+function convnetTrainRate(batchSize, samples) {
+  const net = convnetNet();
+  const trainer = new convnetjs.Trainer(net, { method: 'adam', learning_rate: 0.001, batch_size: batchSize, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  for (let k = 0; k < 20; k++) trainer.train(convnetVol(k), data.labelsTrain[k]); // warm-up
+  const t = performance.now();
+  for (let k = 0; k < samples; k++) trainer.train(convnetVol(k % x.shape[0]), data.labelsTrain[k % x.shape[0]]);
+  return samples / ((performance.now() - t) / 1000);
+}
+
+function convnetInferRate(samples) {
+  const net = convnetNet();
+  for (let k = 0; k < 20; k++) net.forward(convnetVol(k, data.xTest));
+  const t = performance.now();
+  for (let k = 0; k < samples; k++) net.forward(convnetVol(k, data.xTest));
+  return samples / ((performance.now() - t) / 1000);
+}
+
+// ------------------------------------------------------------------ run
+
+const started = performance.now();
+log('peak probe…');
+const peak = simdPeak();
+log('wasmnet…');
+const results = {
+  wasmnet: {
+    train64: await wasmnetTrainRate(64, sizes.batches64),
+    train1000: await wasmnetTrainRate(1000, sizes.batches1000),
+    infer1000: wasmnetInferRate(1000),
+  },
+};
+log('wasmnet profile…');
+const profile = await wasmnetProfile(quick ? 200 : 1000, quick ? 3 : 4);
+
+log('TensorFlow.js cpu…');
+await tf.setBackend('cpu');
+await tf.ready();
+const cpu64 = await tfTrainRate(64, sizes.tfCpu64);
+const cpu1000 = await tfTrainRate(1000, sizes.tfCpu1000);
+results['tfjs cpu'] = { train64: cpu64.rate, train1000: cpu1000.rate, infer1000: await tfInferRate(sizes.tfCpuInfer), notes: [cpu64.note, cpu1000.note].filter(Boolean) };
+
+log('TensorFlow.js wasm (XNNPACK, SIMD)…');
+await tf.setBackend('wasm');
+await tf.ready();
+const w64 = await tfTrainRate(64, sizes.tfCpu64);
+results['tfjs wasm'] = { train64: w64.rate, train1000: w64.rate === null ? null : (await tfTrainRate(1000, 1000)).rate, infer1000: await tfInferRate(sizes.inferImages), notes: [w64.note].filter(Boolean) };
+
+log('ConvNetJS…');
+results.convnetjs = { train64: convnetTrainRate(64, sizes.convnet), train1000: convnetTrainRate(1000, sizes.convnet), infer1000: convnetInferRate(sizes.convnetInfer) };
+
+// ------------------------------------------------------------------ report
+
+const w = results.wasmnet;
+const ratio = (peer, key) => (peer[key] ? w[key] / peer[key] : null);
+const out = [];
+out.push(`wasmnet benchmark${quick ? ' (--quick: smoke test, few samples)' : ''} — the course's CNN on MNIST, images per second, one thread`);
+out.push(`node ${process.version}, ${new Date().toISOString()}\n`);
+out.push(`${pad('', 12)}${padStart('train, batch 64', 24)}${padStart('train, batch 1000', 24)}${padStart('inference, batch 1000', 26)}`);
+for (const [name, r] of Object.entries(results)) {
+  const cell = (key, width) => {
+    const v = r[key];
+    if (name === 'wasmnet') return padStart(fmt(v), width);
+    if (v === null || v === undefined) return padStart('—', width);
+    return padStart(`${fmt(v)} (wasmnet ${fmt(ratio(r, key))}×)`, width);
+  };
+  out.push(`${pad(name, 12)}${cell('train64', 24)}${cell('train1000', 24)}${cell('infer1000', 26)}`);
+}
+for (const [name, r] of Object.entries(results)) for (const note of r.notes ?? []) out.push(`  ${name}: ${note}`);
+
+out.push(`\nwasmnet per layer, batch ${profile.batchSize} (ms per batch; whole step ${profile.batchMs.toFixed(1)} ms)`);
+out.push(`${pad('layer', 14)}${padStart('forward', 10)}${padStart('backward', 10)}${padStart('update', 10)}`);
+for (const l of profile.layers) out.push(`${pad(l.layer, 14)}${padStart(l.forwardMs.toFixed(2), 10)}${padStart(l.backwardMs.toFixed(2), 10)}${padStart(l.updateMs.toFixed(2), 10)}`);
+out.push(`${pad('all', 14)}${padStart(profile.passes.forwardMs.toFixed(2), 10)}${padStart(profile.passes.backwardMs.toFixed(2), 10)}${padStart(profile.passes.updateMs.toFixed(2), 10)}`);
+
+out.push(`\nGEMM calls (m×n×k, ᵀ = transposed operand) against the f32x4 multiply-add peak measured here: ${peak.toFixed(1)} GFLOP/s`);
+for (const g of profile.gemm) out.push(`${pad(g.shape, 22)}${padStart(g.calls, 6)} calls ${padStart(g.gflops.toFixed(1), 7)} GFLOP/s ${padStart(((100 * g.gflops) / peak).toFixed(0), 5)} % of peak`);
+out.push(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
+
+const text = out.join('\n');
+process.stdout.write(`${text}\n`);
+mkdirSync(dirname(jsonPath), { recursive: true });
+writeFileSync(jsonPath, JSON.stringify({ quick, node: process.version, date: new Date().toISOString(), peakGflops: peak, results, profile }, null, 2));
+log(`wrote ${jsonPath}`);
