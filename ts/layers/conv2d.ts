@@ -83,8 +83,9 @@ export class Conv2DLayer extends ActivatedLayer {
     return [...this.outShape!];
   }
 
-  forwardBuffer(input: F32Array, n: number): F32Array {
+  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
     this.assertAlive();
+    this.trainingPass = training;
     const [c, h, w] = this.tensor;
     const [m, fh, fw] = this.fshape;
     this.batch = n;

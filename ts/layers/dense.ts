@@ -61,8 +61,9 @@ export class DenseLayer extends ActivatedLayer {
     return [this.outputSize];
   }
 
-  forwardBuffer(input: F32Array, n: number): F32Array {
+  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
     this.assertAlive();
+    this.trainingPass = training;
     const k = kernels();
     const [nin, nout] = [this.inputSize, this.outputSize];
     this.batch = n;

@@ -29,8 +29,9 @@ export class FlattenLayer extends Layer {
     return true;
   }
 
-  forwardBuffer(input: F32Array, n: number): F32Array {
+  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
     this.assertAlive();
+    this.trainingPass = training;
     this.batch = n;
     this.input = input;
     return input;

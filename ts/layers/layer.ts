@@ -24,6 +24,8 @@ export abstract class Layer {
   protected outShape: number[] | null = null;
   /** Samples in the last forward pass. */
   protected batch = 0;
+  /** Whether the last forward pass kept what backprop needs. */
+  protected trainingPass = false;
   /** The input of the last forward pass (owned by the previous layer, or `hostInput`). */
   protected input: F32Array | null = null;
   private readonly hostInput = growableF32();
@@ -47,8 +49,12 @@ export abstract class Layer {
    */
   abstract build(inputShape: readonly number[]): number[];
 
-  /** Forward pass over `n` samples in `input`; returns the buffer holding the output. */
-  abstract forwardBuffer(input: F32Array, n: number): F32Array;
+  /**
+   * Forward pass over `n` samples in `input`; returns the buffer holding the
+   * output. With `training = false` (inference) a layer may skip what only
+   * backprop needs, such as pooling's winners; backprop must then not follow.
+   */
+  abstract forwardBuffer(input: F32Array, n: number, training?: boolean): F32Array;
 
   /**
    * Backward pass for the last forward pass: `delta` = ∂C/∂output. Sets the
@@ -88,7 +94,7 @@ export abstract class Layer {
   /** The backward pass: `delta` = ∂C/∂output of the last `evaluate`; returns ∂C/∂input. */
   backprop(delta: Tensor): Tensor {
     this.assertAlive();
-    if (!this.input || !this.outShape) throw new ShapeError(`${this.kind}.backprop needs a preceding evaluate()`);
+    if (!this.input || !this.outShape || !this.trainingPass) throw new ShapeError(`${this.kind}.backprop needs a preceding evaluate()`);
     const expected = [this.batch, ...this.outShape];
     if (!(delta instanceof Tensor) || delta.shape.join() !== expected.join()) {
       throw new ShapeError(`${this.kind}.backprop: delta must have shape ${show(expected)} (the last output's), got ${show(delta?.shape)}`);

@@ -37,9 +37,9 @@ export class Pool2DLayer extends Layer {
     return this.inShape && this.input ? [this.batch, ...this.inShape] : null;
   }
 
-  /** 1 where an input held its area's maximum in the last evaluate (shape `shape`), a live view. */
+  /** 1 where an input held its area's maximum in the last training pass or evaluate (shape `shape`), a live view. */
   get mask(): Uint8Array | null {
-    if (!this.shape) return null;
+    if (!this.shape || !this.trainingPass) return null;
     return this.maskBuf.current.view().subarray(0, this.shape.reduce((a, b) => a * b, 1));
   }
 
@@ -62,20 +62,23 @@ export class Pool2DLayer extends Layer {
     return true;
   }
 
-  forwardBuffer(input: F32Array, n: number): F32Array {
+  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
     this.assertAlive();
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
     this.batch = n;
     this.input = input;
+    this.trainingPass = training;
     const out = this.out.ensure(n * this.outShape!.reduce((a, b) => a * b, 1));
-    const mask = this.maskBuf.ensure(n * c * h * w);
-    kernels().wn_maxpool_forward(n, c, h, w, ph, pw, input.ptr, out.ptr, mask.ptr);
+    // Inference records no winners: a third of the work, and no mask to write.
+    const mask = training ? this.maskBuf.ensure(n * c * h * w) : null;
+    kernels().wn_maxpool_forward(n, c, h, w, ph, pw, input.ptr, out.ptr, mask ? mask.ptr : 0);
     return out;
   }
 
   backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
     this.assertAlive();
+    if (!this.trainingPass) throw new ShapeError('Pool2D backprop needs a training forward pass (the last one recorded no winners)');
     if (!wantInputGrad) return null;
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
