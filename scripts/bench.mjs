@@ -114,20 +114,21 @@ async function wasmnetProfile(batchSize, batches) {
   };
   net.layers.forEach((layer, i) => {
     wrap(layer, 'forwardBuffer', (dt) => (layerTimes[i].forward += dt));
-    // The network calls backwardBuffer, or backwardFromDeltaZ for a SoftMax + cross-entropy output.
-    let inner = 0;
-    if (layer.backwardFromDeltaZ) wrap(layer, 'backwardFromDeltaZ', (dt) => (inner += dt));
-    wrap(layer, 'backwardBuffer', (dt) => {
-      layerTimes[i].backward += dt;
-      inner = 0;
-    });
-    if (layer.backwardFromDeltaZ) {
-      const f = layer.backwardFromDeltaZ;
-      layer.backwardFromDeltaZ = (...args) => {
-        const before = inner;
-        const r = f(...args);
-        if (inner > before) layerTimes[i].backward += inner - before;
-        return r;
+    // The network calls backwardBuffer, or backwardFromDeltaZ directly for a SoftMax +
+    // cross-entropy output; backwardBuffer itself calls backwardFromDeltaZ. Count the outermost call.
+    let depth = 0;
+    for (const name of ['backwardBuffer', 'backwardFromDeltaZ']) {
+      if (typeof layer[name] !== 'function') continue;
+      const f = layer[name].bind(layer);
+      layer[name] = (...args) => {
+        const t = performance.now();
+        depth++;
+        try {
+          return f(...args);
+        } finally {
+          depth--;
+          if (depth === 0) layerTimes[i].backward += performance.now() - t;
+        }
       };
     }
     wrap(layer, 'update', (dt) => (layerTimes[i].update += dt));

@@ -10,8 +10,12 @@ echo "== cargo test (native, $WASM_TOOLCHAIN)" >&2
 RUSTC="$WASM_RUSTC" "$WASM_CARGO" test --quiet --release -p wasmnet-kernels
 echo "== typecheck" >&2
 npx tsc --noEmit -p .
-echo "== vitest" >&2
 mkdir -p .cache
+# The benchmark's smoke test: the harness and every peer still run (no timing assertions).
+echo "== bench --quick" >&2
+node scripts/bench.mjs --quick --json .cache/bench-quick.json > .cache/bench-quick.txt
+tail -n 25 .cache/bench-quick.txt >&2
+echo "== vitest" >&2
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json "$@" || status=$?
 # One plain closing line for CI: "vitest: N passed, N failed".

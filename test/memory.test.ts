@@ -36,6 +36,37 @@ describe('wasm memory views', () => {
   });
 });
 
+describe('no allocation inside a training step', () => {
+  it('after the first batch, training calls wn_alloc only for nothing: every buffer is reused', async () => {
+    const k = await init();
+    const rng = new Rng(3);
+    const x = uniform([100, 1, 28, 28], rng, 0, 1);
+    const y = Tensor.oneHot(Array.from({ length: 100 }, () => rng.int(10)), 10);
+    const net = courseCnn({ seed: 1 });
+    const alloc = k.wn_alloc;
+    let allocations = 0;
+    let counting = false;
+    k.wn_alloc = (bytes: number) => {
+      if (counting) allocations++;
+      return alloc(bytes);
+    };
+    try {
+      await net.train(x, y, {
+        batchSize: 32, // batches of 32, 32, 32, 4: the small last batch must reuse the large buffers
+        epochs: 2,
+        onBatch: (b) => {
+          counting = !(b.epoch === 1 && b.batch === 0);
+        },
+      });
+    } finally {
+      k.wn_alloc = alloc;
+    }
+    // The first batch sizes every buffer; from then on, within train(), nothing is allocated.
+    expect(allocations).toBe(0);
+    net.dispose();
+  });
+});
+
 describe('memory stays flat', () => {
   it('40 cycles of build, train, evaluate, gradientCheck and dispose: wasm memory returns to its level, the JS heap stays bounded', async () => {
     expect(gc, 'run with --expose-gc (vitest.config.ts)').toBeTypeOf('function');
