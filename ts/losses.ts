@@ -15,8 +15,11 @@ export abstract class Loss {
   abstract readonly name: LossName;
   private readonly bufs = [growableF32(), growableF32(), growableF32()];
 
-  /** The loss and, when `grad` is not 0, ∂C/∂ŷ written there. Pointers into wasm memory. */
-  abstract compute(yhat: number, y: number, rows: number, cols: number, grad: number): number;
+  /**
+   * The loss and, when `grad` is not 0, ∂C/∂ŷ written there (pointers into
+   * wasm memory), for `rows` samples of a batch of `n` (the mean's divisor).
+   */
+  abstract compute(yhat: number, y: number, rows: number, cols: number, grad: number, n?: number): number;
 
   /** C(ŷ, y) for 2-D tensors `[n, outputs]`. */
   evaluate(yhat: Tensor, y: Tensor): number {
@@ -51,15 +54,15 @@ export abstract class Loss {
 
 export class CrossEntropy extends Loss {
   readonly name = 'CrossEntropy' as const;
-  compute(yhat: number, y: number, rows: number, cols: number, grad: number): number {
-    return kernels().wn_cross_entropy(yhat, y, rows, cols, grad);
+  compute(yhat: number, y: number, rows: number, cols: number, grad: number, n = rows): number {
+    return kernels().wn_cross_entropy(yhat, y, rows, cols, grad, n);
   }
 }
 
 export class MeanSquaredError extends Loss {
   readonly name = 'MeanSquaredError' as const;
-  compute(yhat: number, y: number, rows: number, cols: number, grad: number): number {
-    return kernels().wn_mean_squared_error(yhat, y, rows, cols, grad);
+  compute(yhat: number, y: number, rows: number, cols: number, grad: number, n = rows): number {
+    return kernels().wn_mean_squared_error(yhat, y, rows, cols, grad, n);
   }
 }
 

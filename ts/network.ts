@@ -72,6 +72,13 @@ export interface TrainOptions {
  */
 const INFERENCE_CHUNK = 128;
 
+/**
+ * Training computes each batch's gradient in chunks of at most this many
+ * samples, adding up the parameter gradients: the same gradient step (the
+ * float sums run in another order), with a chunk's activations in cache.
+ */
+const TRAIN_CHUNK = 64;
+
 /** Yield to the event loop at most this often while training, so pages and progress bars stay alive. */
 const YIELD_MS = 50;
 
@@ -201,7 +208,7 @@ export class SequentialNet {
     const xb = this.upload(this.inputBuf, x);
     const yb = this.upload(this.labelBuf, y);
     this.forward(xb, n);
-    const { loss, inputGrad } = this.backward(yb, n, true, rowsAreDistributions(y));
+    const { loss, inputGrad } = this.backward(yb, n, n, true, rowsAreDistributions(y), false);
     return { loss, inputGradient: new Tensor(inputGrad!.view().slice(0, x.size), x.shape) };
   }
 
@@ -227,8 +234,8 @@ export class SequentialNet {
     }
     const params = this.parameters();
     const paramFloats = params.reduce((s, p) => s + p.value.length, 0);
-    // Dataset, shuffled order, a checkpoint of the weights and the batch buffers, refused up front.
-    ensureFits(4 * (x.size + y.size + n + paramFloats) + this.batchBytes(Math.min(n, batchSize)), `training on ${n} samples in batches of ${batchSize}`);
+    // Dataset, shuffled order, a checkpoint of the weights and the chunk buffers, refused up front.
+    ensureFits(4 * (x.size + y.size + n + paramFloats) + this.batchBytes(Math.min(n, batchSize, TRAIN_CHUNK)), `training on ${n} samples in batches of ${batchSize}`);
     const k = kernels();
     const inLen = product(this.inputShape);
     const outLen = product(this.shapeNow);
@@ -254,13 +261,20 @@ export class SequentialNet {
         for (let b = 0; b < batches; b++) {
           const start = b * batchSize;
           const m = Math.min(batchSize, n - start);
-          const xb = this.inputBuf.ensure(m * inLen);
-          const yb = this.labelBuf.ensure(m * outLen);
-          k.wn_gather_rows(xs.ptr, n, inLen, order.ptr + 4 * start, m, xb.ptr);
-          k.wn_gather_rows(ys.ptr, n, outLen, order.ptr + 4 * start, m, yb.ptr);
-          const out = this.forward(xb, m);
-          const right = k.wn_count_correct(out.ptr, yb.ptr, m, outLen);
-          const { loss } = this.backward(yb, m, false, fused);
+          // The batch is one gradient step, computed in chunks: forward and backward run chunk by
+          // chunk and the parameter gradients add up, so each chunk's activations stay in cache.
+          let loss = 0;
+          let right = 0;
+          for (let c = 0; c < m; c += TRAIN_CHUNK) {
+            const rows = Math.min(TRAIN_CHUNK, m - c);
+            const xb = this.inputBuf.ensure(rows * inLen);
+            const yb = this.labelBuf.ensure(rows * outLen);
+            k.wn_gather_rows(xs.ptr, n, inLen, order.ptr + 4 * (start + c), rows, xb.ptr);
+            k.wn_gather_rows(ys.ptr, n, outLen, order.ptr + 4 * (start + c), rows, yb.ptr);
+            const out = this.forward(xb, rows);
+            right += k.wn_count_correct(out.ptr, yb.ptr, rows, outLen);
+            loss += this.backward(yb, rows, m, false, fused, c > 0).loss;
+          }
           const where = `at epoch ${epoch}, batch ${b + 1} of ${batches}`;
           const advice = 'the network keeps the weights it had before this batch; lower the learning rate or check the data for huge values';
           if (!Number.isFinite(loss)) throw new ValueError(`training stopped: the loss is ${loss} ${where}; ${advice}`);
@@ -401,11 +415,20 @@ export class SequentialNet {
   private lastOut: F32Array | null = null;
 
   /**
-   * Loss and backpropagation through every layer for the last forward pass.
+   * Loss and backpropagation through every layer for the last forward pass
+   * of `rows` samples, part of a batch of `n` (the loss is a mean over n).
+   * `accumulate` adds to the parameter gradients (the batch's later chunks).
    * With a SoftMax output, cross-entropy and label rows that sum to 1, ∂C/∂z
    * is (ŷ − y)/n directly: exact where ŷ underflows, and one pass cheaper.
    */
-  private backward(labels: F32Array, n: number, wantInputGrad: boolean, labelsAreDistributions: boolean): { loss: number; inputGrad: F32Array | null } {
+  private backward(
+    labels: F32Array,
+    rows: number,
+    n: number,
+    wantInputGrad: boolean,
+    labelsAreDistributions: boolean,
+    accumulate: boolean,
+  ): { loss: number; inputGrad: F32Array | null } {
     const k = kernels();
     const last = this.layers[this.layers.length - 1];
     const outLen = product(this.shapeNow);
@@ -414,16 +437,16 @@ export class SequentialNet {
     let delta: F32Array | null;
     let value: number;
     if (labelsAreDistributions && loss instanceof CrossEntropy && last instanceof ActivatedLayer && last.afun.id === ActivationId.SoftMax) {
-      value = loss.compute(yhat.ptr, labels.ptr, n, outLen, 0);
-      k.wn_softmax_cross_entropy_delta(yhat.ptr, labels.ptr, n, outLen, last.deltaZBuffer().ptr);
-      delta = last.backwardFromDeltaZ(wantInputGrad || this.layers.length > 1);
+      value = loss.compute(yhat.ptr, labels.ptr, rows, outLen, 0, n);
+      k.wn_softmax_cross_entropy_delta(yhat.ptr, labels.ptr, rows, outLen, last.deltaZBuffer().ptr, n);
+      delta = last.backwardFromDeltaZ(wantInputGrad || this.layers.length > 1, accumulate);
     } else {
-      const grad = this.gradBuf.ensure(n * outLen);
-      value = loss.compute(yhat.ptr, labels.ptr, n, outLen, grad.ptr);
-      delta = last.backwardBuffer(grad, wantInputGrad || this.layers.length > 1);
+      const grad = this.gradBuf.ensure(rows * outLen);
+      value = loss.compute(yhat.ptr, labels.ptr, rows, outLen, grad.ptr, n);
+      delta = last.backwardBuffer(grad, wantInputGrad || this.layers.length > 1, accumulate);
     }
     for (let i = this.layers.length - 2; i >= 0; i--) {
-      delta = this.layers[i].backwardBuffer(delta!, wantInputGrad || i > 0);
+      delta = this.layers[i].backwardBuffer(delta!, wantInputGrad || i > 0, accumulate);
     }
     return { loss: value, inputGrad: delta };
   }

@@ -118,9 +118,10 @@ pub fn conv2d_forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f
 
 /// Gradients of the convolution given `delta` = ∂C/∂Z (`n × m × zh × zw`).
 ///
-/// Overwrites `df` (`m × c × fh × fw`) and `db` (`m`); when `da` is given,
-/// overwrites it with ∂C/∂A (`n × c × h × w`). `cols` and `dcols` are scratch
-/// of `cols_len()` floats each.
+/// Overwrites `df` (`m × c × fh × fw`) and `db` (`m`), or adds to them with
+/// `accumulate` (a batch taken in chunks); when `da` is given, overwrites it
+/// with ∂C/∂A (`n × c × h × w`). `cols` and `dcols` are scratch of
+/// `cols_len()` floats each.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward(
     s: &ConvShape,
@@ -133,6 +134,7 @@ pub fn conv2d_backward(
     cols: &mut [f32],
     dcols: &mut [f32],
     ws: &mut [f32],
+    accumulate: bool,
 ) {
     s.check();
     let (k, p) = (s.col_rows(), s.out_pixels());
@@ -141,8 +143,8 @@ pub fn conv2d_backward(
     assert!(df.len() >= s.m * k && db.len() >= s.m && cols.len() >= k * p && dcols.len() >= k * p);
     let direct = conv_direct::filter_gradient_applies(s);
     if direct {
-        conv_direct::filter_gradient(s, a, delta, df);
-    } else if s.n == 0 {
+        conv_direct::filter_gradient(s, a, delta, df, accumulate);
+    } else if s.n == 0 && !accumulate {
         df[..s.m * k].iter_mut().for_each(|x| *x = 0.0);
     }
     for i in 0..s.n {
@@ -153,7 +155,7 @@ pub fn conv2d_backward(
         if !direct {
             im2col(s, &a[i * img..(i + 1) * img], cols);
             // dF (m × k) (+)= Δ_i (m × p) · cols_iᵀ (p × k)
-            gemm(MatRef::row_major(di, s.m, p), MatRef::transposed(cols, p, k), df, k, i > 0, ws);
+            gemm(MatRef::row_major(di, s.m, p), MatRef::transposed(cols, p, k), df, k, accumulate || i > 0, ws);
         }
         if let Some(da) = da.as_deref_mut() {
             // dcols (k × p) = Fᵀ (k × m) · Δ_i (m × p)
@@ -169,7 +171,7 @@ pub fn conv2d_backward(
             let plane = &delta[(i * s.m + j) * p..(i * s.m + j + 1) * p];
             sum += plane.iter().map(|&x| x as f64).sum::<f64>();
         }
-        db[j] = sum as f32;
+        db[j] = if accumulate { db[j] + sum as f32 } else { sum as f32 };
     }
 }
 

@@ -139,8 +139,11 @@ pub fn filter_gradient_applies(s: &ConvShape) -> bool {
     s.zw() >= 4 && matches!((s.fh, s.fw), (1, 1) | (2, 2) | (3, 3))
 }
 
-/// `dF = ∂C/∂F` from `delta` = ∂C/∂Z, overwriting `df` (`m × c × fh × fw`).
-pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32]) {
+/// `dF = ∂C/∂F` from `delta` = ∂C/∂Z, overwriting `df` (`m × c × fh × fw`) or adding to it.
+pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], accumulate: bool) {
+    if !accumulate {
+        df[..s.m * s.col_rows()].iter_mut().for_each(|x| *x = 0.0);
+    }
     match (s.fh, s.fw) {
         (1, 1) => filter_gradient_taps::<1, 1>(s, a, delta, df),
         (2, 2) => filter_gradient_taps::<2, 2>(s, a, delta, df),
@@ -149,14 +152,13 @@ pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32]) 
     }
 }
 
-/// dF[j,k,fh−1−su,fw−1−sv] = Σ_i Σ_{y,x} Δ[i,j,y,x] · A[i,k,y+su,x+sv]: one accumulator per tap (su, sv).
+/// dF[j,k,fh−1−su,fw−1−sv] += Σ_i Σ_{y,x} Δ[i,j,y,x] · A[i,k,y+su,x+sv]: one accumulator per tap (su, sv).
 fn filter_gradient_taps<const FH: usize, const FW: usize>(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32]) {
     assert!(s.fh == FH && s.fw == FW && s.zw() >= 4);
     let (zh, zw, p) = (s.zh(), s.zw(), s.out_pixels());
     let img = s.c * s.h * s.w;
     assert!(a.len() >= s.n * img && delta.len() >= s.n * s.m * p && df.len() >= s.m * s.col_rows());
     let vec_end = zw - zw % 4;
-    df[..s.m * s.col_rows()].iter_mut().for_each(|x| *x = 0.0);
     for i in 0..s.n {
         for j in 0..s.m {
             let dplane = &delta[(i * s.m + j) * p..(i * s.m + j + 1) * p];

@@ -9,8 +9,8 @@ pub fn add_row_bias(z: &mut [f32], b: &[f32]) {
     }
 }
 
-/// `out[c] = Σ_r m[r][c]`, the bias gradient `db = Σ_i δ_i`, accumulated in f64.
-pub fn column_sums(m: &[f32], out: &mut [f32]) {
+/// `out[c] (+)= Σ_r m[r][c]`, the bias gradient `db = Σ_i δ_i`, summed in f64.
+pub fn column_sums(m: &[f32], out: &mut [f32], accumulate: bool) {
     let cols = out.len();
     assert!(cols > 0 && m.len() % cols == 0);
     let rows = m.len() / cols;
@@ -19,6 +19,6 @@ pub fn column_sums(m: &[f32], out: &mut [f32]) {
         for r in 0..rows {
             s += m[r * cols + c] as f64;
         }
-        *o = s as f32;
+        *o = if accumulate { *o + s as f32 } else { s as f32 };
     }
 }

@@ -123,12 +123,14 @@ pub unsafe extern "C" fn wn_add_row_bias(z: *mut f32, rows: usize, cols: usize, 
     dense::add_row_bias(view_mut(z, rows * cols), view(b, cols))
 }
 
+/// With `accumulate` = 1, adds to `out` instead of overwriting it.
+///
 /// # Safety
 /// `m` holds `rows·cols` floats, `out` `cols` floats.
 #[no_mangle]
-pub unsafe extern "C" fn wn_column_sums(m: *const f32, rows: usize, cols: usize, out: *mut f32) {
+pub unsafe extern "C" fn wn_column_sums(m: *const f32, rows: usize, cols: usize, out: *mut f32, accumulate: u32) {
     // SAFETY: lengths as documented; distinct allocations.
-    dense::column_sums(view(m, rows * cols), view_mut(out, cols))
+    dense::column_sums(view(m, rows * cols), view_mut(out, cols), accumulate != 0)
 }
 
 // ---------------------------------------------------------------- convolution
@@ -163,6 +165,8 @@ pub unsafe extern "C" fn wn_conv2d_forward(
     )
 }
 
+/// With `accumulate` = 1, df and db are added to instead of overwritten.
+///
 /// # Safety
 /// As `wn_conv2d_forward`, plus delta `n·m·zh·zw`, df `m·c·fh·fw`, db `m`, da `n·c·h·w` or null, dcols like cols.
 #[no_mangle]
@@ -170,7 +174,7 @@ pub unsafe extern "C" fn wn_conv2d_forward(
 pub unsafe extern "C" fn wn_conv2d_backward(
     n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
     a: *const f32, f: *const f32, delta: *const f32,
-    df: *mut f32, db: *mut f32, da: *mut f32, cols: *mut f32, dcols: *mut f32, ws: *mut f32,
+    df: *mut f32, db: *mut f32, da: *mut f32, cols: *mut f32, dcols: *mut f32, ws: *mut f32, accumulate: u32,
 ) {
     let s = ConvShape { n, c, h, w, m, fh, fw };
     // SAFETY: lengths as documented; every output is its own allocation.
@@ -185,6 +189,7 @@ pub unsafe extern "C" fn wn_conv2d_backward(
         view_mut(cols, s.cols_len()),
         view_mut(dcols, s.cols_len()),
         view_mut(ws, gemm::WORKSPACE_LEN),
+        accumulate != 0,
     )
 }
 
@@ -245,28 +250,30 @@ pub unsafe extern "C" fn wn_activation_backward(kind: u32, z: *const f32, a: *co
 
 // ---------------------------------------------------------------- losses
 
+/// The loss over `rows` samples divided by `n`, the size of the batch they belong to.
+///
 /// # Safety
 /// yhat and y hold `rows·cols` floats; grad likewise or null.
 #[no_mangle]
-pub unsafe extern "C" fn wn_cross_entropy(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32) -> f64 {
+pub unsafe extern "C" fn wn_cross_entropy(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32, n: usize) -> f64 {
     // SAFETY: lengths as documented; grad is its own allocation.
-    loss::cross_entropy(view(yhat, rows * cols), view(y, rows * cols), rows, optional_mut(grad, rows * cols))
+    loss::cross_entropy(view(yhat, rows * cols), view(y, rows * cols), n, optional_mut(grad, rows * cols))
 }
 
 /// # Safety
 /// As `wn_cross_entropy`.
 #[no_mangle]
-pub unsafe extern "C" fn wn_mean_squared_error(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32) -> f64 {
+pub unsafe extern "C" fn wn_mean_squared_error(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32, n: usize) -> f64 {
     // SAFETY: lengths as documented; grad is its own allocation.
-    loss::mean_squared_error(view(yhat, rows * cols), view(y, rows * cols), rows, optional_mut(grad, rows * cols))
+    loss::mean_squared_error(view(yhat, rows * cols), view(y, rows * cols), n, optional_mut(grad, rows * cols))
 }
 
 /// # Safety
 /// yhat, y and out hold `rows·cols` floats; out is distinct.
 #[no_mangle]
-pub unsafe extern "C" fn wn_softmax_cross_entropy_delta(yhat: *const f32, y: *const f32, rows: usize, cols: usize, out: *mut f32) {
+pub unsafe extern "C" fn wn_softmax_cross_entropy_delta(yhat: *const f32, y: *const f32, rows: usize, cols: usize, out: *mut f32, n: usize) {
     // SAFETY: lengths as documented.
-    loss::softmax_cross_entropy_delta(view(yhat, rows * cols), view(y, rows * cols), rows, view_mut(out, rows * cols))
+    loss::softmax_cross_entropy_delta(view(yhat, rows * cols), view(y, rows * cols), n, view_mut(out, rows * cols))
 }
 
 /// # Safety

@@ -26,7 +26,7 @@ export interface KernelExports {
     c: Ptr, ldc: number, accumulate: number, ws: Ptr,
   ): void;
   wn_add_row_bias(z: Ptr, rows: number, cols: number, b: Ptr): void;
-  wn_column_sums(m: Ptr, rows: number, cols: number, out: Ptr): void;
+  wn_column_sums(m: Ptr, rows: number, cols: number, out: Ptr, accumulate: number): void;
   wn_conv2d_cols_len(c: number, h: number, w: number, fh: number, fw: number): number;
   wn_conv2d_forward(
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
@@ -34,7 +34,7 @@ export interface KernelExports {
   ): void;
   wn_conv2d_backward(
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
-    a: Ptr, f: Ptr, delta: Ptr, df: Ptr, db: Ptr, da: Ptr, cols: Ptr, dcols: Ptr, ws: Ptr,
+    a: Ptr, f: Ptr, delta: Ptr, df: Ptr, db: Ptr, da: Ptr, cols: Ptr, dcols: Ptr, ws: Ptr, accumulate: number,
   ): void;
   wn_maxpool_forward(n: number, c: number, h: number, w: number, ph: number, pw: number, a: Ptr, out: Ptr, mask: Ptr): void;
   wn_maxpool_backward(
@@ -43,9 +43,10 @@ export interface KernelExports {
   ): void;
   wn_activation_forward(kind: number, z: Ptr, a: Ptr, len: number, cols: number): void;
   wn_activation_backward(kind: number, z: Ptr, a: Ptr, delta: Ptr, out: Ptr, len: number, cols: number): void;
-  wn_cross_entropy(yhat: Ptr, y: Ptr, rows: number, cols: number, grad: Ptr): number;
-  wn_mean_squared_error(yhat: Ptr, y: Ptr, rows: number, cols: number, grad: Ptr): number;
-  wn_softmax_cross_entropy_delta(yhat: Ptr, y: Ptr, rows: number, cols: number, out: Ptr): void;
+  /** `n`: the batch size the mean is taken over (≥ rows when a batch is taken in chunks). */
+  wn_cross_entropy(yhat: Ptr, y: Ptr, rows: number, cols: number, grad: Ptr, n: number): number;
+  wn_mean_squared_error(yhat: Ptr, y: Ptr, rows: number, cols: number, grad: Ptr, n: number): number;
+  wn_softmax_cross_entropy_delta(yhat: Ptr, y: Ptr, rows: number, cols: number, out: Ptr, n: number): void;
   wn_count_correct(yhat: Ptr, y: Ptr, rows: number, cols: number): number;
   wn_sgd(p: Ptr, g: Ptr, velocity: Ptr, len: number, lr: number, momentum: number): void;
   wn_adam(

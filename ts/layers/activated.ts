@@ -122,18 +122,18 @@ export abstract class ActivatedLayer extends Layer {
     return false;
   }
 
-  override backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
+  override backwardBuffer(delta: F32Array, wantInputGrad: boolean, accumulate = false): F32Array | null {
     this.assertAlive();
     const len = this.outputLength();
     const dz = this.dzBuf.ensure(len);
     const z = this.zBuf.current;
     const a = this.activationHoldsZ ? z : this.aBuf.current;
     kernels().wn_activation_backward(this.afun.id, z.ptr, a.ptr, delta.ptr, dz.ptr, len, this.outShape![this.outShape!.length - 1]);
-    return this.backwardFromDeltaZ(wantInputGrad);
+    return this.backwardFromDeltaZ(wantInputGrad, accumulate);
   }
 
-  /** The backward pass from ∂C/∂z in `deltaZBuffer()`. */
-  abstract backwardFromDeltaZ(wantInputGrad: boolean): F32Array | null;
+  /** The backward pass from ∂C/∂z in `deltaZBuffer()`; `accumulate` adds to the parameter gradients. */
+  abstract backwardFromDeltaZ(wantInputGrad: boolean, accumulate?: boolean): F32Array | null;
 
   /** Floats of the output for the current batch. */
   protected outputLength(): number {

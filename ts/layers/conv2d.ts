@@ -98,7 +98,7 @@ export class Conv2DLayer extends ActivatedLayer {
     return fused ? z : this.activate(len, this.outShape![2]);
   }
 
-  backwardFromDeltaZ(wantInputGrad: boolean): F32Array | null {
+  backwardFromDeltaZ(wantInputGrad: boolean, accumulate = false): F32Array | null {
     this.assertAlive();
     const [c, h, w] = this.tensor;
     const [m, fh, fw] = this.fshape;
@@ -108,7 +108,7 @@ export class Conv2DLayer extends ActivatedLayer {
       n, c, h, w, m, fh, fw,
       this.input!.ptr, this.fParam.value.ptr, this.dzBuf.current.ptr,
       this.fParam.grad.ptr, this.bParam.grad.ptr, da ? da.ptr : 0,
-      this.cols.ptr, this.dcols.ptr, gemmWorkspace(),
+      this.cols.ptr, this.dcols.ptr, gemmWorkspace(), accumulate ? 1 : 0,
     );
     return da;
   }

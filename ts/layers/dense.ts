@@ -76,7 +76,7 @@ export class DenseLayer extends ActivatedLayer {
     return this.activate(n * nout, nout);
   }
 
-  backwardFromDeltaZ(wantInputGrad: boolean): F32Array | null {
+  backwardFromDeltaZ(wantInputGrad: boolean, accumulate = false): F32Array | null {
     this.assertAlive();
     const k = kernels();
     const [nin, nout, n] = [this.inputSize, this.outputSize, this.batch];
@@ -84,10 +84,10 @@ export class DenseLayer extends ActivatedLayer {
     const a = this.input!;
     const w = this.wParam.value;
     const ws = gemmWorkspace();
-    // dw (in × out) = aᵀ (in × n) · dz (n × out)
-    k.wn_gemm(nin, nout, n, a.ptr, n * nin, 1, nin, dz.ptr, n * nout, nout, 1, this.wParam.grad.ptr, nout, 0, ws);
-    // db = Σ_rows dz
-    k.wn_column_sums(dz.ptr, n, nout, this.bParam.grad.ptr);
+    // dw (in × out) (+)= aᵀ (in × n) · dz (n × out)
+    k.wn_gemm(nin, nout, n, a.ptr, n * nin, 1, nin, dz.ptr, n * nout, nout, 1, this.wParam.grad.ptr, nout, accumulate ? 1 : 0, ws);
+    // db (+)= Σ_rows dz
+    k.wn_column_sums(dz.ptr, n, nout, this.bParam.grad.ptr, accumulate ? 1 : 0);
     if (!wantInputGrad) return null;
     // da (n × in) = dz (n × out) · wᵀ (out × in)
     const da = this.daBuf.ensure(n * nin);

@@ -58,10 +58,11 @@ export abstract class Layer {
 
   /**
    * Backward pass for the last forward pass: `delta` = ∂C/∂output. Sets the
-   * parameter gradients (overwriting them) and returns ∂C/∂input, or null
+   * parameter gradients — overwriting them, or adding to them with
+   * `accumulate` (a batch taken in chunks) — and returns ∂C/∂input, or null
    * when `wantInputGrad` is false (the first layer of a network).
    */
-  abstract backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null;
+  abstract backwardBuffer(delta: F32Array, wantInputGrad: boolean, accumulate?: boolean): F32Array | null;
 
   /** Bytes of WebAssembly memory the layer's batch buffers take for `n` samples (for refusing too large a batch up front). */
   abstract batchBytes(n: number): number;
