@@ -90,18 +90,22 @@ fn max_only(s: &PoolShape, plane: &[f32], oh: usize, ow: usize, out: &mut [f32])
     }
     for oy in 0..oh {
         for ox in 0..ow {
-            let (y0, x0) = (oy * s.ph, ox * s.pw);
-            let mut best = plane[y0 * s.w + x0];
-            for y in y0..y0 + s.ph {
-                for &v in &plane[y * s.w + x0..y * s.w + x0 + s.pw] {
-                    if v > best {
-                        best = v;
-                    }
-                }
-            }
-            out[oy * ow + ox] = best;
+            out[oy * ow + ox] = area_max(s, plane, oy * s.ph, ox * s.pw);
         }
     }
+}
+
+/// The maximum of the area whose top-left input is (y0, x0).
+fn area_max(s: &PoolShape, plane: &[f32], y0: usize, x0: usize) -> f32 {
+    let mut best = plane[y0 * s.w + x0];
+    for y in y0..y0 + s.ph {
+        for &v in &plane[y * s.w + x0..y * s.w + x0 + s.pw] {
+            if v > best {
+                best = v;
+            }
+        }
+    }
+    best
 }
 
 /// The common 2×2 case: four areas per step, SIMD over the output row.
@@ -149,14 +153,7 @@ fn forward_any(s: &PoolShape, plane: &[f32], oh: usize, ow: usize, out: &mut [f3
     for oy in 0..oh {
         for ox in 0..ow {
             let (y0, x0) = (oy * s.ph, ox * s.pw);
-            let mut best = plane[y0 * s.w + x0];
-            for y in y0..y0 + s.ph {
-                for &v in &plane[y * s.w + x0..y * s.w + x0 + s.pw] {
-                    if v > best {
-                        best = v;
-                    }
-                }
-            }
+            let best = area_max(s, plane, y0, x0);
             for y in y0..y0 + s.ph {
                 let row = &plane[y * s.w + x0..y * s.w + x0 + s.pw];
                 for (m, &v) in mask[y * s.w + x0..y * s.w + x0 + s.pw].iter_mut().zip(row) {
