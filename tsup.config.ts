@@ -1,8 +1,19 @@
 import { defineConfig } from 'tsup';
+import type { Plugin } from 'esbuild';
+
+/** Browser builds get `node-io.browser.ts` for `node-io.ts`: no Node built-in reaches a page or a bundler. */
+const browserNodeIo: Plugin = {
+  name: 'wasmnet-browser-node-io',
+  setup(build) {
+    build.onResolve({ filter: /\/node-io\.js$/ }, (args) => ({
+      path: new URL(args.path.replace(/node-io\.js$/, 'node-io.browser.ts'), `file://${args.resolveDir}/`).pathname,
+    }));
+  },
+};
 
 export default defineConfig([
   {
-    // The library: ESM for Node and browsers, CJS for require(), with types.
+    // The library for Node: ESM and CJS, with types.
     entry: { index: 'ts/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
@@ -11,6 +22,16 @@ export default defineConfig([
     target: 'es2022',
     // CJS has no import.meta.url; tsup's shim derives it from __filename so the .wasm is found beside the bundle.
     shims: true,
+  },
+  {
+    // The library and the training worker for browsers and bundlers (package.json "browser" condition).
+    entry: { browser: 'ts/index.ts', worker: 'ts/worker.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    clean: false,
+    esbuildPlugins: [browserNodeIo],
   },
   {
     // The command line, Node only.

