@@ -32,6 +32,8 @@ export default defineConfig([
     sourcemap: true,
     clean: false,
     esbuildPlugins: [browserNodeIo],
+    // Self-contained, so a plain <script type="module"> from a static folder works without a bundler.
+    noExternal: ['fflate'],
   },
   {
     // The command line, Node only.

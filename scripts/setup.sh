@@ -11,6 +11,17 @@ say() { [ "$quiet" = --quiet ] || echo "setup: $*" >&2; }
 find_wasm_toolchain --install
 say "Rust for wasm32: $WASM_TOOLCHAIN"
 
+# Chromium for the browser tests: Debian's package (never a browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium for the browser tests…"
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2
+  else
+    echo "setup: warning: no /usr/bin/chromium and no apt-get; the browser tests will fail" >&2
+  fi
+fi
+
 # npm ci when node_modules is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages (npm ci)…"
