@@ -278,19 +278,12 @@ fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32]) -> [F32x4; 8] {
             c31 = a3.mul_add(b1, c31);
         }};
     }
-    // Two depths per iteration: half the loop overhead between the 16 multiply-adds.
-    let pairs = kc / 2;
-    for q in 0..pairs {
-        // SAFETY: 2q + 1 < kc, and the assert above guarantees kc·MR floats in pa and
+    // One depth per iteration: unrolled by two, LLVM interleaves both steps' loads and V8 then
+    // spills four accumulators every iteration (seen in --print-wasm-code).
+    for p in 0..kc {
+        // SAFETY: p < kc, and the assert above guarantees kc·MR floats in pa and
         // kc·NR floats in pb, so every offset read here is in bounds.
-        unsafe {
-            step!(2 * q);
-            step!(2 * q + 1);
-        }
-    }
-    if kc % 2 == 1 {
-        // SAFETY: kc − 1 < kc, as above.
-        unsafe { step!(kc - 1) };
+        unsafe { step!(p) };
     }
     [c00, c01, c10, c11, c20, c21, c30, c31]
 }
