@@ -166,26 +166,27 @@ fn filter_gradient_taps<const FH: usize, const FW: usize>(s: &ConvShape, a: &[f3
                 let aplane = &a[i * img + k * s.h * s.w..i * img + (k + 1) * s.h * s.w];
                 let mut acc = [[F32x4::zero(); FW]; FH];
                 let mut tail = [[0.0f32; FW]; FH];
-                for y in 0..zh {
-                    let drow = &dplane[y * zw..(y + 1) * zw];
-                    let mut x = 0;
-                    while x < vec_end {
-                        // SAFETY: x + 4 <= zw = drow.len().
-                        let d = unsafe { F32x4::load(drow.as_ptr().add(x)) };
-                        for (su, accs) in acc.iter_mut().enumerate() {
-                            let arow = (y + su) * s.w + x;
+                // One filter row su per pass: FW accumulators live at a time. All FH·FW at once
+                // would be fewer loads of Δ, but LLVM then hoists every load and V8 spills.
+                for su in 0..FH {
+                    let (accs, tails) = (&mut acc[su], &mut tail[su]);
+                    for y in 0..zh {
+                        let drow = &dplane[y * zw..(y + 1) * zw];
+                        let arow = (y + su) * s.w;
+                        let mut x = 0;
+                        while x < vec_end {
+                            // SAFETY: x + 4 <= zw = drow.len().
+                            let d = unsafe { F32x4::load(drow.as_ptr().add(x)) };
                             for (sv, acc) in accs.iter_mut().enumerate() {
                                 // SAFETY: y + su < zh + FH − 1 = h and x + sv + 4 <= zw + FW − 1 = w,
                                 // so the four floats lie in row y+su of the h×w plane.
-                                *acc = d.mul_add(unsafe { F32x4::load(aplane.as_ptr().add(arow + sv)) }, *acc);
+                                *acc = d.mul_add(unsafe { F32x4::load(aplane.as_ptr().add(arow + x + sv)) }, *acc);
                             }
+                            x += 4;
                         }
-                        x += 4;
-                    }
-                    for x in vec_end..zw {
-                        for (su, t) in tail.iter_mut().enumerate() {
-                            for (sv, t) in t.iter_mut().enumerate() {
-                                *t += drow[x] * aplane[(y + su) * s.w + x + sv];
+                        for x in vec_end..zw {
+                            for (sv, t) in tails.iter_mut().enumerate() {
+                                *t += drow[x] * aplane[arow + x + sv];
                             }
                         }
                     }
