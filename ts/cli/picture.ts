@@ -149,7 +149,7 @@ export function resultPicture(r: ResultPicture): Buffer {
   const height = Math.max(60 + rowsOfDigits * (cell + 16), 60 + 2 * 250) + 20;
   const cv = new Canvas(width, height);
   cv.text(20, 12, `wasmnet - the course CNN on MNIST - test accuracy ${(100 * r.testAccuracy).toFixed(2)}%`, INK, 3);
-  cv.text(20, 36, 'L = label, G = guess; wrong guesses framed in red', INK, 2);
+  cv.text(20, 36, 'L = label, G = guess - wrong guesses framed in red', INK, 2);
   r.picks.forEach((k, i) => {
     const x = 20 + (i % cols) * cell;
     const y = 60 + Math.floor(i / cols) * (cell + 16);
