@@ -4,7 +4,7 @@ import {
   Adam, Conv2DLayer, CrossEntropy, DenseLayer, DisposedError, FlattenLayer, Identity, MeanSquaredError, Pool2DLayer,
   ReLU, Rng, SequentialNet, SGD, ShapeError, SoftMax, Tanh, Tensor, ValueError, gradientCheck,
 } from 'wasmnet';
-import { uniform } from './helpers/util.js';
+import { expectClose, uniform } from './helpers/util.js';
 
 /** The course's exercise-4 network, on a small input so a gradient check is quick. */
 function courseNet(seed: number, input: [number, number, number] = [1, 12, 12], strict = false): SequentialNet {
@@ -160,6 +160,37 @@ describe('SequentialNet training', () => {
     const other = courseNet(124);
     expect(Array.from(other.parameters()[0].value.view())).not.toEqual(a.weights[0]);
     other.dispose();
+  });
+
+  it('a batch larger than the training chunk (64) takes the same step as its whole-batch gradient', async () => {
+    // 150 samples = chunks of 64 + 64 + 22 whose gradients add up inside train().
+    const rng = new Rng(21);
+    const x = uniform([150, 1, 12, 12], rng, 0, 1);
+    const y = labels(150, rng);
+    const lr = 0.05;
+    const net = new SequentialNet([1, 12, 12], { seed: 4 });
+    net.addConv2D([3, 3, 3], { afun: new Tanh(), optim: new SGD(lr) });
+    net.addPool2D([2, 2]);
+    net.addFlatten();
+    net.addDense(10, { afun: new SoftMax(), optim: new SGD(lr) });
+    const before = net.parameters().map((p) => p.value.toArray());
+    net.computeGradients(x, y); // one pass over all 150
+    const grads = net.parameters().map((p) => p.grad.toArray());
+    await net.train(x, y, { batchSize: 150, epochs: 1, shuffle: false });
+    net.parameters().forEach((p, i) => {
+      const expected = before[i].map((v, j) => v - lr * grads[i][j]);
+      expectClose(p.value.view(), expected, 1e-5, p.name);
+    });
+    net.dispose();
+  });
+
+  it('inference (no pooling winners, chunks of 128) equals the layers applied one by one', () => {
+    const net = courseNet(5);
+    const x = uniform([300, 1, 12, 12], new Rng(6), 0, 1);
+    let t = x;
+    for (const layer of net.layers) t = layer.evaluate(t);
+    expect(Array.from(net.evaluate(x).data)).toEqual(Array.from(t.data));
+    net.dispose();
   });
 
   it('evaluates the same in any batch size', () => {

@@ -1,6 +1,6 @@
 // Pool2DLayer (crate/src/pool.rs, ts/layers/pool2d.ts) against test/reference/pool2d.ts.
 import { describe, expect, it } from 'vitest';
-import { Pool2DLayer, Rng, ShapeError, Tensor, gradientCheck } from 'wasmnet';
+import { Pool2DLayer, Rng, SequentialNet, ShapeError, Tensor, gradientCheck } from 'wasmnet';
 import { maxPoolBackward, maxPoolForward } from './reference/pool2d.js';
 import { expectClose, uniform } from './helpers/util.js';
 
@@ -31,6 +31,18 @@ describe('Pool2DLayer against the reference (exercise 3)', () => {
         pool.dispose();
       });
     }
+  }
+});
+
+describe('pooling for inference (no winners recorded) against the reference', () => {
+  for (const d of shapes) {
+    it(`network evaluate for ${JSON.stringify(d)}`, () => {
+      const net = new SequentialNet([d.c, d.h, d.w]);
+      net.addPool2D([d.ph, d.pw]);
+      const a = uniform([d.n, d.c, d.h, d.w], new Rng(d.c * 7 + d.w));
+      expect(Array.from(net.evaluate(a).data)).toEqual(Array.from(maxPoolForward(d, a.data).out, Math.fround));
+      net.dispose();
+    });
   }
 });
 
