@@ -36,12 +36,14 @@ function drawChart() {
   const canvas = $('chart');
   const ctx = canvas.getContext('2d');
   const { width: w, height: h } = canvas;
+  const top = 20; // a caption row above the plot, so it never covers the curves
+  const plotH = h - top - 2;
   ctx.clearRect(0, 0, w, h);
   ctx.strokeStyle = '#e3e3ea';
   for (let i = 0; i <= 4; i++) {
     ctx.beginPath();
-    ctx.moveTo(0, (h * i) / 4);
-    ctx.lineTo(w, (h * i) / 4);
+    ctx.moveTo(0, top + (plotH * i) / 4);
+    ctx.lineTo(w, top + (plotH * i) / 4);
     ctx.stroke();
   }
   const b = state.batches;
@@ -53,7 +55,7 @@ function drawChart() {
     ctx.beginPath();
     values.forEach((v, i) => {
       const x = (i / (values.length - 1)) * (w - 4) + 2;
-      const y = h - 2 - (v / scale) * (h - 4);
+      const y = top + plotH - (Math.min(v, scale) / scale) * plotH;
       if (i === 0) ctx.moveTo(x, y);
       else ctx.lineTo(x, y);
     });
@@ -63,7 +65,7 @@ function drawChart() {
   line(b.map((x) => x.accuracy), '#2ca02c', 1);
   ctx.fillStyle = '#6b6b78';
   ctx.font = '12px system-ui';
-  ctx.fillText(`loss ≤ ${maxLoss.toFixed(2)}, accuracy 0–1`, 8, 14);
+  ctx.fillText(`batch ${b.length}: loss ${b[b.length - 1].loss.toFixed(3)} (scale 0–${maxLoss.toFixed(2)}), accuracy ${(100 * b[b.length - 1].accuracy).toFixed(1)} % (scale 0–100 %)`, 4, 14);
 }
 
 // ------------------------------------------------------------------ test digits
