@@ -1,7 +1,7 @@
 // Property: no public entry point lets anything but a WasmnetError escape, whatever it is given
 // (no TypeError from our own code, no RangeError, no raw WebAssembly trap).
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import {
   Adam, Conv2DLayer, CrossEntropy, DenseLayer, FlattenLayer, MeanSquaredError, Pool2DLayer, RandnAverage, ReLU, SGD, SequentialNet,
   SoftMax, Tanh, Tensor, WasmnetError, courseCnn, gradientCheck, parseNpy, parseNpz, prepareDigit, readIdx,

@@ -43,7 +43,6 @@ type Playground = {
   predictTest(count: number): number[];
   modelBytes(): Uint8Array;
 };
-const pg = () => (window as never as { playground: Playground }).playground;
 
 describe('the playground in Chromium', () => {
   it('trains in a worker from the Train button: the loss falls and accuracy rises', async () => {

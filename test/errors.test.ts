@@ -2,7 +2,7 @@
 // The README's table of bad inputs is this list.
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, Conv2DLayer, Identity, DenseLayer, DisposedError, FlattenLayer, OutOfMemoryError, Pool2DLayer, ReLU, SGD, SequentialNet, ShapeError,
+  Adam, Conv2DLayer, Identity, DenseLayer, DisposedError, FlattenLayer, OutOfMemoryError, Pool2DLayer, SGD, SequentialNet, ShapeError,
   SoftMax, Tensor, ValueError, WasmnetError, courseCnn, gradientCheck, readIdx, wasmBytesInUse,
 } from 'wasmnet';
 

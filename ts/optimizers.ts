@@ -127,11 +127,6 @@ export class Adam extends Optimizer {
     }
   }
 
-  /** Steps taken on `p` so far. */
-  steps(p: Parameter): number {
-    return this.state.get(p.value)?.t ?? 0;
-  }
-
   release(p: Parameter): void {
     const s = this.state.get(p.value);
     if (s) {

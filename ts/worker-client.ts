@@ -1,19 +1,14 @@
 /** The page's side of training in a Web Worker (see `ts/worker.ts`). */
 import { WasmnetError } from './core/errors.js';
 import type { Tensor } from './core/tensor.js';
-import type { BatchInfo, EpochStats } from './network.js';
+import type { EpochStats, TrainOptions } from './network.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
 
-export interface WorkerTrainOptions {
+export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'epochs' | 'validationData' | 'onBatch' | 'onEpoch'> {
   seed?: number;
   lr?: number;
-  batchSize?: number;
-  epochs?: number;
   /** A model file to continue training from. */
   model?: Uint8Array;
-  validationData?: readonly [Tensor, Tensor];
-  onBatch?: (info: BatchInfo) => void;
-  onEpoch?: (stats: EpochStats) => void;
 }
 
 /**

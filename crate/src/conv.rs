@@ -147,10 +147,9 @@ pub fn conv2d_backward(
     } else if s.n == 0 && !accumulate {
         df[..s.m * k].iter_mut().for_each(|x| *x = 0.0);
     }
-    for i in 0..s.n {
-        if direct && da.is_none() {
-            break;
-        }
+    // With the direct filter gradient, the per-image loop is only needed for ∂C/∂A.
+    let images = if direct && da.is_none() { 0 } else { s.n };
+    for i in 0..images {
         let di = &delta[i * s.m * p..(i + 1) * s.m * p];
         if !direct {
             im2col(s, &a[i * img..(i + 1) * img], cols);

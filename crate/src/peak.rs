@@ -21,8 +21,3 @@ pub fn simd_peak(iterations: u32) -> f32 {
     unsafe { total.store(lanes.as_mut_ptr()) };
     lanes.iter().sum()
 }
-
-/// Floating-point operations `simd_peak(iterations)` performs.
-pub fn simd_peak_flops(iterations: u32) -> f64 {
-    iterations as f64 * 96.0
-}

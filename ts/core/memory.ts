@@ -84,10 +84,6 @@ export class WasmArray<T extends TypedArray> {
     return this.length * this.ctor.BYTES_PER_ELEMENT;
   }
 
-  get isFreed(): boolean {
-    return this.freed;
-  }
-
   /** A view of the elements, valid until the memory next grows. */
   view(): T {
     if (this.freed) throw new DisposedError('this buffer was disposed');
@@ -150,10 +146,6 @@ export class Growable<T extends TypedArray> {
   get current(): WasmArray<T> {
     if (!this.array) throw new DisposedError('this buffer was disposed or never sized');
     return this.array;
-  }
-
-  get allocated(): boolean {
-    return this.array !== null;
   }
 
   free(): void {

@@ -6,6 +6,7 @@ import { type Activation, ReLU } from '../activations.js';
 import { ShapeError, ValueError, checkFiniteValues, checkInt, optionsObject, show } from '../core/errors.js';
 import { type F32Array, allocF32, ensureFits, growableF32 } from '../core/memory.js';
 import { Rng } from '../core/rng.js';
+import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import { type Initializer, RandnAverage } from '../initializers.js';
 import { type Optimizer, SGD } from '../optimizers.js';
@@ -63,9 +64,7 @@ export abstract class ActivatedLayer extends Layer {
   }
 
   batchBytes(n: number): number {
-    const inLen = this.inShape!.reduce((x, y) => x * y, 1);
-    const outLen = this.outShape!.reduce((x, y) => x * y, 1);
-    return 4 * n * ((this.activationHoldsZ ? 2 : 3) * outLen + inLen);
+    return 4 * n * ((this.activationHoldsZ ? 2 : 3) * product(this.outShape!) + product(this.inShape!));
   }
 
   /** Allocates a parameter and its gradient, fills it and registers it with the optimizer. */
@@ -137,7 +136,7 @@ export abstract class ActivatedLayer extends Layer {
 
   /** Floats of the output for the current batch. */
   protected outputLength(): number {
-    return this.batch * this.outShape!.reduce((x, y) => x * y, 1);
+    return this.batch * product(this.outShape!);
   }
 
   protected override freeBuffers(): void {

@@ -5,6 +5,7 @@
  */
 import { ShapeError, show } from '../core/errors.js';
 import type { F32Array } from '../core/memory.js';
+import { product } from '../core/tensor.js';
 import { Layer } from './layer.js';
 
 export class FlattenLayer extends Layer {
@@ -20,7 +21,7 @@ export class FlattenLayer extends Layer {
       throw new ShapeError(`Flatten expects input samples with positive dimensions, got ${show(inputShape)}`);
     }
     this.inShape = [...inputShape];
-    this.outShape = [inputShape.reduce((a, b) => a * b, 1)];
+    this.outShape = [product(inputShape)];
     this.input = null;
     return [...this.outShape];
   }

@@ -7,6 +7,7 @@
  */
 import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core/errors.js';
 import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
+import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import { Layer } from './layer.js';
 
@@ -40,7 +41,7 @@ export class Pool2DLayer extends Layer {
   /** 1 where an input held its area's maximum in the last training pass or evaluate (shape `shape`), a live view. */
   get mask(): Uint8Array | null {
     if (!this.shape || !this.trainingPass) return null;
-    return this.maskBuf.current.view().subarray(0, this.shape.reduce((a, b) => a * b, 1));
+    return this.maskBuf.current.view().subarray(0, product(this.shape));
   }
 
   build(inputShape: readonly number[]): number[] {
@@ -69,7 +70,7 @@ export class Pool2DLayer extends Layer {
     this.batch = n;
     this.input = input;
     this.trainingPass = training;
-    const out = this.out.ensure(n * this.outShape!.reduce((a, b) => a * b, 1));
+    const out = this.out.ensure(n * product(this.outShape!));
     // Inference records no winners: a third of the work, and no mask to write.
     const mask = training ? this.maskBuf.ensure(n * c * h * w) : null;
     kernels().wn_maxpool_forward(n, c, h, w, ph, pw, input.ptr, out.ptr, mask ? mask.ptr : 0);
@@ -89,9 +90,8 @@ export class Pool2DLayer extends Layer {
   }
 
   batchBytes(n: number): number {
-    const inLen = this.inShape!.reduce((x, y) => x * y, 1);
-    const outLen = this.outShape!.reduce((x, y) => x * y, 1);
-    return n * (4 * outLen + inLen + 4 * inLen);
+    // pooled output (f32), winners (u8) and the input gradient (f32)
+    return n * (4 * product(this.outShape!) + 5 * product(this.inShape!));
   }
 
   /** Does nothing: a pooling layer has no parameters to learn. It exists so a network can update every layer alike. */
