@@ -67,13 +67,29 @@ export function checkShape(name: string, shape: unknown, length: number, what: s
   return shape as number[];
 }
 
-/** An options argument: undefined or null mean "all defaults"; anything but a plain object is an error. */
-export function optionsObject<T extends object>(name: string, value: T | null | undefined): Partial<T> {
+/**
+ * An options argument: undefined or null mean "all defaults"; anything but a plain object is an error.
+ * With `known`, a key not in it is an error too (a misspelt option would otherwise be ignored silently):
+ * `optionsObject('SGD options', { momentun: 0.9 }, ['momentum'])` throws
+ * `SGD options: unknown option "momentun" (known: momentum)`.
+ */
+export function optionsObject<T extends object>(name: string, value: T | null | undefined, known?: readonly (keyof T & string)[]): Partial<T> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ValueError(`${name} must be an options object, got ${show(value)}`);
   }
+  if (known) knownOptions(name, value, known);
   return value;
+}
+
+/** Throws a ValueError naming the first own key of `options` that is not in `known`. */
+export function knownOptions(name: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      const list = known.length > 0 ? known.join(', ') : 'none';
+      throw new ValueError(`${name}: unknown option ${JSON.stringify(key)} (known: ${list})`);
+    }
+  }
 }
 
 /** Throws a ValueError unless every value of `data` is a finite number; names the first bad index. */
