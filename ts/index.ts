@@ -10,7 +10,7 @@ export { WasmnetError, ShapeError, ValueError, DisposedError, InitError, OutOfMe
 export { wasmBytesInUse, MEMORY_LIMIT } from './core/memory.js';
 export { Activation, Identity, ReLU, Sigmoid, Tanh, SoftMax, activationByName, type ActivationName } from './activations.js';
 export { Loss, CrossEntropy, MeanSquaredError, lossByName, type LossName } from './losses.js';
-export { Optimizer, SGD, Adam, optimizerFromConfig, type OptimizerConfig, type Parameter } from './optimizers.js';
+export { Optimizer, SGD, Adam, AdamW, optimizerFromConfig, type OptimizerConfig, type OptimizerState, type SGDOptions, type AdamOptions, type Parameter } from './optimizers.js';
 export { Initializer, RandnAverage } from './initializers.js';
 export { Layer, type LayerKind, type NamedParameter } from './layers/layer.js';
 export { Conv2DLayer, type Conv2DOptions } from './layers/conv2d.js';

@@ -1,9 +1,10 @@
 /**
- * Optimizers. One instance may serve several layers: its state (momentum,
- * Adam's moments and step count) is kept per parameter tensor, in wasm
- * memory, created when a layer registers the tensor. Kernels: `crate/src/optim.rs`.
+ * Optimizers, as PyTorch's `torch.optim` defines them (one parameter group).
+ * One instance may serve several layers: its state (momentum, Adam's moments
+ * and step count) is kept per parameter tensor, in wasm memory, created when
+ * a layer registers the tensor. Kernels: `crate/src/optim.rs`.
  */
-import { ValueError, checkPositive, checkRange, optionsObject } from './core/errors.js';
+import { ShapeError, ValueError, checkFiniteValues, checkInt, checkPositive, checkRange, knownOptions, optionsObject, show } from './core/errors.js';
 import { allocF32, type F32Array } from './core/memory.js';
 import { kernels } from './core/wasm.js';
 
@@ -13,12 +14,50 @@ export interface Parameter {
   grad: F32Array;
 }
 
+/**
+ * An optimizer's state for one parameter tensor, for resumable training:
+ * `step` counts the updates it has taken, `arrays` are named by the
+ * optimizer's `stateNames` and are each as long as the tensor.
+ */
+export interface OptimizerState {
+  step: number;
+  arrays: Float32Array[];
+}
+
+/**
+ * Settings, as model files store them. Fields marked optional were added
+ * later: files written without them load with their defaults (0 / false).
+ */
 export type OptimizerConfig =
-  | { type: 'SGD'; lr: number; momentum: number }
-  | { type: 'Adam'; lr: number; beta1: number; beta2: number; eps: number };
+  | { type: 'SGD'; lr: number; momentum: number; nesterov?: boolean; weightDecay?: number }
+  | { type: 'Adam'; lr: number; beta1: number; beta2: number; eps: number; weightDecay?: number }
+  | { type: 'AdamW'; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number };
+
+export interface SGDOptions {
+  /** Momentum μ in [0, 1), default 0. */
+  momentum?: number;
+  /** Nesterov momentum (needs momentum > 0), default false. */
+  nesterov?: boolean;
+  /** L2 penalty added to the gradient, `g + weightDecay·p`, default 0. */
+  weightDecay?: number;
+}
+
+export interface AdamOptions {
+  /** Decay of the first moment, in [0, 1), default 0.9. */
+  beta1?: number;
+  /** Decay of the second moment, in [0, 1), default 0.999. */
+  beta2?: number;
+  /** Added to the denominator, > 0, default 1e-8. */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay `p·(1 − lr·wd)` (default 0.01). */
+  weightDecay?: number;
+}
+
+const SGD_OPTIONS: readonly (keyof SGDOptions)[] = ['momentum', 'nesterov', 'weightDecay'];
+const ADAM_OPTIONS: readonly (keyof AdamOptions)[] = ['beta1', 'beta2', 'eps', 'weightDecay'];
 
 export abstract class Optimizer {
-  /** Learning rate; may be changed between updates. */
+  /** Learning rate (> 0 when constructed); may be changed between updates, to 0 too (a schedule's end). */
   abstract lr: number;
 
   /** Prepares state for `p` (layers call this when built). */
@@ -29,124 +68,241 @@ export abstract class Optimizer {
   abstract release(p: Parameter): void;
   /** Settings, for model files. */
   abstract config(): OptimizerConfig;
-  /** Arrays of state kept per parameter tensor (each as long as the tensor). */
-  abstract readonly stateArrays: number;
+  /** Names of the arrays of state kept per parameter tensor (each as long as the tensor), in `stateOf`'s order. */
+  abstract readonly stateNames: readonly string[];
+  /** A copy of the state kept for parameter tensor `p` (which must be registered). */
+  abstract stateOf(p: Parameter): OptimizerState;
+  /** Replaces the state kept for parameter tensor `p` by a copy of `state` (registering `p` if needed). */
+  abstract setState(p: Parameter, state: { step: number; arrays: readonly ArrayLike<number>[] }): void;
   /** A fresh optimizer with the same settings and no state. */
   abstract clone(): Optimizer;
+
+  /** Arrays of state kept per parameter tensor. */
+  get stateArrays(): number {
+    return this.stateNames.length;
+  }
 }
 
-/** Stochastic gradient descent, as PyTorch's `SGD`: v ← μv + g, p ← p − lr·v. */
-export class SGD extends Optimizer {
-  lr: number;
-  readonly momentum: number;
-  private readonly velocity = new Map<F32Array, F32Array>();
+/** Per-tensor state: a step count and the named arrays, in wasm memory. */
+interface TensorState {
+  step: number;
+  arrays: F32Array[];
+}
 
-  get stateArrays(): number {
-    return this.momentum > 0 ? 1 : 0;
-  }
+/** State bookkeeping shared by the optimizers: one `TensorState` per registered parameter tensor. */
+abstract class StatefulOptimizer extends Optimizer {
+  private readonly states = new Map<F32Array, TensorState>();
 
-  constructor(lr = 0.01, options: { momentum?: number } = {}) {
+  protected constructor(private readonly kind: string) {
     super();
-    const { momentum = 0 } = optionsObject('SGD options', options);
-    this.lr = checkPositive('SGD lr', lr);
-    this.momentum = checkRange('SGD momentum', momentum, 0, 1);
   }
 
   register(p: Parameter): void {
-    if (this.momentum > 0 && !this.velocity.has(p.value)) this.velocity.set(p.value, allocF32(p.value.length));
+    if (!this.states.has(p.value)) {
+      this.states.set(p.value, { step: 0, arrays: this.stateNames.map(() => allocF32(p.value.length)) });
+    }
+  }
+
+  /** The state of `p`, registering it first (a parameter updated without being registered still gets its state). */
+  protected stateFor(p: Parameter): TensorState {
+    this.register(p);
+    return this.states.get(p.value)!;
+  }
+
+  release(p: Parameter): void {
+    const s = this.states.get(p.value);
+    if (s) {
+      for (const a of s.arrays) a.free();
+      this.states.delete(p.value);
+    }
+  }
+
+  stateOf(p: Parameter): OptimizerState {
+    const s = p && typeof p === 'object' ? this.states.get(p.value) : undefined;
+    if (!s) throw new ValueError(`${this.kind}.stateOf: the parameter is not registered with this optimizer`);
+    return { step: s.step, arrays: s.arrays.map((a) => a.toArray()) };
+  }
+
+  setState(p: Parameter, state: { step: number; arrays: readonly ArrayLike<number>[] }): void {
+    const what = `${this.kind} state`;
+    if (!p || typeof p !== 'object' || !p.value || typeof p.value.length !== 'number') {
+      throw new ValueError(`${this.kind}.setState: p must be a Parameter, got ${show(p)}`);
+    }
+    if (!state || typeof state !== 'object') throw new ValueError(`${what} must be { step, arrays }, got ${show(state)}`);
+    knownOptions(what, state, ['step', 'arrays']);
+    checkInt(`${what} step`, state.step, 0);
+    const names = this.stateNames;
+    if (!Array.isArray(state.arrays) || state.arrays.length !== names.length) {
+      const given = Array.isArray(state.arrays) ? `${state.arrays.length}` : show(state.arrays);
+      throw new ShapeError(`${what} arrays must be ${names.length} arrays [${names.join(', ')}], got ${given}`);
+    }
+    names.forEach((name, i) => {
+      const a = state.arrays[i];
+      if (!a || typeof a !== 'object' || a.length !== p.value.length) {
+        const given = a && typeof a === 'object' && typeof a.length === 'number' ? `${a.length}` : show(a);
+        throw new ShapeError(`${what} ${name} must hold ${p.value.length} values (the parameter's length), got ${given}`);
+      }
+      checkFiniteValues(`${what} ${name}`, a);
+      this.checkStateArray(name, a);
+    });
+    const s = this.stateFor(p);
+    s.step = state.step;
+    names.forEach((_, i) => s.arrays[i].set(state.arrays[i]));
+  }
+
+  /** Further checks of a state array before `setState` copies it in. */
+  protected checkStateArray(_name: string, _values: ArrayLike<number>): void {}
+}
+
+/**
+ * Stochastic gradient descent, as PyTorch's `SGD` (dampening 0):
+ * g ← ∇ + weightDecay·p; with momentum μ: v ← μv + g, then g ← g + μv (Nesterov) or g ← v;
+ * p ← p − lr·g. State per parameter tensor: `velocity` (with momentum).
+ */
+export class SGD extends StatefulOptimizer {
+  lr: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly stateNames: readonly string[];
+
+  constructor(lr = 0.01, options: SGDOptions = {}) {
+    super('SGD');
+    const { momentum = 0, nesterov = false, weightDecay = 0 } = optionsObject('SGD options', options, SGD_OPTIONS);
+    this.lr = checkPositive('SGD lr', lr);
+    this.momentum = checkRange('SGD momentum', momentum, 0, 1);
+    if (typeof nesterov !== 'boolean') throw new ValueError(`SGD nesterov must be true or false, got ${show(nesterov)}`);
+    if (nesterov && this.momentum === 0) throw new ValueError('SGD nesterov needs momentum > 0, got momentum 0');
+    this.nesterov = nesterov;
+    this.weightDecay = checkPositive('SGD weightDecay', weightDecay, true);
+    this.stateNames = this.momentum > 0 ? ['velocity'] : [];
   }
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    checkPositive('SGD lr', this.lr);
+    checkPositive('SGD lr', this.lr, true);
     for (const p of params) {
-      this.register(p);
-      const v = this.velocity.get(p.value);
-      k.wn_sgd(p.value.ptr, p.grad.ptr, v ? v.ptr : 0, p.value.length, this.lr, this.momentum);
+      const s = this.stateFor(p);
+      s.step += 1;
+      // With momentum, register() always made the velocity; the kernel traps rather than drop momentum.
+      const v = this.momentum > 0 ? s.arrays[0].ptr : 0;
+      k.wn_sgd(p.value.ptr, p.grad.ptr, v, p.value.length, this.lr, this.momentum, this.weightDecay, this.nesterov ? 1 : 0);
     }
   }
 
-  release(p: Parameter): void {
-    this.velocity.get(p.value)?.free();
-    this.velocity.delete(p.value);
-  }
-
   config(): OptimizerConfig {
-    return { type: 'SGD', lr: this.lr, momentum: this.momentum };
+    return { type: 'SGD', lr: this.lr, momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay };
   }
 
   clone(): SGD {
-    return new SGD(this.lr, { momentum: this.momentum });
+    return new SGD(this.lr, { momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay });
   }
 }
 
-interface AdamState {
-  m: F32Array;
-  v: F32Array;
-  t: number;
-}
-
-/**
- * Adam (Kingma & Ba), bias-corrected as PyTorch's `Adam`:
- * m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², p ← p − lr·m̂/(√v̂ + ε)
- * with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), t counted per parameter tensor.
- */
-export class Adam extends Optimizer {
+/** What Adam and AdamW share: the moments, the bias correction and the kernel. */
+abstract class AdamFamily extends StatefulOptimizer {
   lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
-  private readonly state = new Map<F32Array, AdamState>();
-  readonly stateArrays = 2;
+  readonly weightDecay: number;
+  readonly stateNames: readonly string[] = ['m', 'v'];
 
-  constructor(lr = 0.001, options: { beta1?: number; beta2?: number; eps?: number } = {}) {
-    super();
-    const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = optionsObject('Adam options', options);
-    this.lr = checkPositive('Adam lr', lr);
-    this.beta1 = checkRange('Adam beta1', beta1, 0, 1);
-    this.beta2 = checkRange('Adam beta2', beta2, 0, 1);
-    this.eps = checkPositive('Adam eps', eps);
+  protected constructor(private readonly name: 'Adam' | 'AdamW', lr: number, options: AdamOptions, defaultWeightDecay: number) {
+    super(name);
+    const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = defaultWeightDecay } = optionsObject(`${name} options`, options, ADAM_OPTIONS);
+    this.lr = checkPositive(`${name} lr`, lr);
+    this.beta1 = checkRange(`${name} beta1`, beta1, 0, 1);
+    this.beta2 = checkRange(`${name} beta2`, beta2, 0, 1);
+    this.eps = checkPositive(`${name} eps`, eps);
+    this.weightDecay = checkPositive(`${name} weightDecay`, weightDecay, true);
   }
 
-  register(p: Parameter): void {
-    if (!this.state.has(p.value)) {
-      this.state.set(p.value, { m: allocF32(p.value.length), v: allocF32(p.value.length), t: 0 });
-    }
-  }
+  /** AdamW's decay is decoupled from the gradient; Adam's is an L2 penalty added to it. */
+  protected abstract readonly decoupled: boolean;
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    checkPositive('Adam lr', this.lr);
+    checkPositive(`${this.name} lr`, this.lr, true);
+    const l2 = this.decoupled ? 0 : this.weightDecay;
+    // PyTorch's AdamW: p ← p·(1 − lr·wd), the factor computed in float64 (1 exactly when wd = 0).
+    const decay = this.decoupled ? 1 - this.lr * this.weightDecay : 1;
     for (const p of params) {
-      this.register(p);
-      const s = this.state.get(p.value)!;
-      s.t += 1;
-      const bc1 = 1 - Math.pow(this.beta1, s.t);
-      const bc2 = 1 - Math.pow(this.beta2, s.t);
-      k.wn_adam(p.value.ptr, p.grad.ptr, s.m.ptr, s.v.ptr, p.value.length, this.lr, this.beta1, this.beta2, this.eps, bc1, bc2);
+      const s = this.stateFor(p);
+      s.step += 1;
+      const bc1 = 1 - Math.pow(this.beta1, s.step);
+      const bc2 = 1 - Math.pow(this.beta2, s.step);
+      const [m, v] = s.arrays;
+      k.wn_adam(p.value.ptr, p.grad.ptr, m.ptr, v.ptr, p.value.length, this.lr, this.beta1, this.beta2, this.eps, bc1, bc2, l2, decay);
     }
   }
 
-  release(p: Parameter): void {
-    const s = this.state.get(p.value);
-    if (s) {
-      s.m.free();
-      s.v.free();
-      this.state.delete(p.value);
+  protected override checkStateArray(name: string, values: ArrayLike<number>): void {
+    if (name !== 'v') return;
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] < 0) throw new ValueError(`${this.name} state v (a mean of squares) must be ≥ 0, but index ${i} is ${values[i]}`);
     }
   }
 
-  config(): OptimizerConfig {
-    return { type: 'Adam', lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps };
-  }
-
-  clone(): Adam {
-    return new Adam(this.lr, { beta1: this.beta1, beta2: this.beta2, eps: this.eps });
+  protected options(): Required<AdamOptions> {
+    return { beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
   }
 }
 
+/**
+ * Adam (Kingma & Ba), bias-corrected as PyTorch's `Adam`:
+ * g ← ∇ + weightDecay·p, m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², p ← p − lr·m̂/(√v̂ + ε)
+ * with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), t counted per parameter tensor.
+ * State per parameter tensor: `m`, `v` and the step t.
+ */
+export class Adam extends AdamFamily {
+  protected readonly decoupled = false;
+
+  constructor(lr = 0.001, options: AdamOptions = {}) {
+    super('Adam', lr, options, 0);
+  }
+
+  config(): OptimizerConfig {
+    return { type: 'Adam', lr: this.lr, ...this.options() };
+  }
+
+  clone(): Adam {
+    return new Adam(this.lr, this.options());
+  }
+}
+
+/**
+ * AdamW (Loshchilov & Hutter), as PyTorch's `AdamW`: p ← p·(1 − lr·weightDecay), then
+ * Adam's step with the raw gradient. Default weightDecay 0.01, as PyTorch.
+ * State per parameter tensor: `m`, `v` and the step t.
+ */
+export class AdamW extends AdamFamily {
+  protected readonly decoupled = true;
+
+  constructor(lr = 0.001, options: AdamOptions = {}) {
+    super('AdamW', lr, options, 0.01);
+  }
+
+  config(): OptimizerConfig {
+    return { type: 'AdamW', lr: this.lr, ...this.options() };
+  }
+
+  clone(): AdamW {
+    return new AdamW(this.lr, this.options());
+  }
+}
+
+/** The optimizer a model file's settings describe; settings without the newer fields get their defaults. */
 export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
-  if (c.type === 'SGD') return new SGD(c.lr, { momentum: c.momentum });
-  if (c.type === 'Adam') return new Adam(c.lr, { beta1: c.beta1, beta2: c.beta2, eps: c.eps });
-  throw new ValueError(`unknown optimizer type ${JSON.stringify((c as { type: unknown }).type)}: expected SGD or Adam`);
+  if (!c || typeof c !== 'object') throw new ValueError(`optimizer config must be an object, got ${show(c)}`);
+  if (c.type === 'SGD') {
+    knownOptions('SGD config', c, ['type', 'lr', ...SGD_OPTIONS]);
+    return new SGD(c.lr, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
+  }
+  if (c.type === 'Adam' || c.type === 'AdamW') {
+    knownOptions(`${c.type} config`, c, ['type', 'lr', ...ADAM_OPTIONS]);
+    const options = { beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay };
+    return c.type === 'Adam' ? new Adam(c.lr, options) : new AdamW(c.lr, options);
+  }
+  throw new ValueError(`unknown optimizer type ${show((c as { type: unknown }).type)}: expected SGD, Adam or AdamW`);
 }

@@ -288,22 +288,30 @@ pub unsafe extern "C" fn wn_count_correct(yhat: *const f32, y: *const f32, rows:
 
 /// # Safety
 /// p, g (and velocity, unless null) hold `len` floats; p and velocity are distinct from everything else.
+/// velocity must not be null when `momentum != 0` or `nesterov != 0` (the kernel traps otherwise).
 #[no_mangle]
-pub unsafe extern "C" fn wn_sgd(p: *mut f32, g: *const f32, velocity: *mut f32, len: usize, lr: f32, momentum: f32) {
+pub unsafe extern "C" fn wn_sgd(
+    p: *mut f32, g: *const f32, velocity: *mut f32, len: usize,
+    lr: f32, momentum: f32, weight_decay: f32, nesterov: u32,
+) {
     // SAFETY: lengths as documented.
-    optim::sgd(view_mut(p, len), view(g, len), optional_mut(velocity, len), lr, momentum)
+    optim::sgd(view_mut(p, len), view(g, len), optional_mut(velocity, len), lr, momentum, weight_decay, nesterov != 0)
 }
 
+/// Adam and AdamW: `l2` is Adam's weight decay (added to the gradient, 0 = none), `decay`
+/// AdamW's factor `1 − lr·wd` applied to p first (1 = none).
+///
 /// # Safety
 /// p, g, m, v hold `len` floats each, pairwise distinct.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_adam(
     p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, len: usize,
-    lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32,
+    lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32, l2: f32, decay: f32,
 ) {
+    let step = optim::AdamStep { lr, beta1, beta2, eps, bc1, bc2, l2, decay };
     // SAFETY: lengths as documented.
-    optim::adam(view_mut(p, len), view(g, len), view_mut(m, len), view_mut(v, len), lr, beta1, beta2, eps, bc1, bc2)
+    optim::adam(view_mut(p, len), view(g, len), view_mut(m, len), view_mut(v, len), step)
 }
 
 // ---------------------------------------------------------------- benchmark probe

@@ -1,45 +1,170 @@
 //! Optimizer steps, one SIMD pass over a parameter tensor and its gradient.
+//!
+//! Each option that changes the arithmetic (weight decay, Nesterov, AdamW's
+//! decay) is a const generic, chosen once outside the loop: with the options
+//! off, the loop is the plain one, so its float operations and their order
+//! (and so its results, bit for bit) do not depend on options that exist.
 
 use crate::simd::{F32x4, LANES};
 
-/// SGD, as PyTorch's `SGD`: `v = μ·v + g; p -= lr·v` (with μ = 0, `p -= lr·g`).
-/// `velocity` is required when `momentum != 0`.
-pub fn sgd(p: &mut [f32], g: &[f32], velocity: Option<&mut [f32]>, lr: f32, momentum: f32) {
+/// SGD, as PyTorch's `SGD` with dampening 0:
+/// `g ← grad + wd·p`; with momentum μ: `v ← μ·v + g`, then `g ← g + μ·v` (Nesterov) or `g ← v`;
+/// finally `p ← p − lr·g`.
+///
+/// `velocity` must be given when `momentum != 0` or `nesterov` (the caller keeps it, zeroed
+/// before the first step: PyTorch's first-step `v = g` equals `μ·0 + g`). Without it,
+/// momentum would be silently dropped, so that is a panic (a trap in wasm), not a fallback.
+#[allow(clippy::too_many_arguments)]
+pub fn sgd(
+    p: &mut [f32],
+    g: &[f32],
+    velocity: Option<&mut [f32]>,
+    lr: f32,
+    momentum: f32,
+    weight_decay: f32,
+    nesterov: bool,
+) {
     assert_eq!(p.len(), g.len());
+    let wd = weight_decay != 0.0;
     match velocity {
-        None => p.iter_mut().zip(g).for_each(|(x, &d)| *x -= lr * d),
+        None => {
+            assert!(momentum == 0.0 && !nesterov, "sgd: momentum or Nesterov without a velocity buffer");
+            if wd {
+                sgd_plain::<true>(p, g, lr, weight_decay)
+            } else {
+                sgd_plain::<false>(p, g, lr, weight_decay)
+            }
+        }
         Some(v) => {
             assert_eq!(v.len(), p.len());
-            for ((x, vel), &d) in p.iter_mut().zip(v.iter_mut()).zip(g) {
-                *vel = momentum * *vel + d;
-                *x -= lr * *vel;
+            match (wd, nesterov) {
+                (false, false) => sgd_momentum::<false, false>(p, g, v, lr, momentum, weight_decay),
+                (true, false) => sgd_momentum::<true, false>(p, g, v, lr, momentum, weight_decay),
+                (false, true) => sgd_momentum::<false, true>(p, g, v, lr, momentum, weight_decay),
+                (true, true) => sgd_momentum::<true, true>(p, g, v, lr, momentum, weight_decay),
             }
         }
     }
 }
 
-/// Adam with bias correction, as PyTorch's `Adam`:
-/// `m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lr·(m/bc1)/(√(v/bc2) + ε)`
-/// where `bc1 = 1 − β1^t`, `bc2 = 1 − β2^t` for step t (counted in TypeScript).
-#[allow(clippy::too_many_arguments)]
-pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32) {
+fn sgd_plain<const WD: bool>(p: &mut [f32], g: &[f32], lr: f32, weight_decay: f32) {
+    let n = p.len();
+    let whole = n - n % LANES;
+    let (vlr, vwd) = (F32x4::splat(lr), F32x4::splat(weight_decay));
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: i + 4 <= whole <= n and both slices hold n floats.
+        unsafe {
+            let pi = F32x4::load(p.as_ptr().add(i));
+            let mut gi = F32x4::load(g.as_ptr().add(i));
+            if WD {
+                gi = gi.add(vwd.mul(pi));
+            }
+            pi.sub(vlr.mul(gi)).store(p.as_mut_ptr().add(i));
+        }
+        i += LANES;
+    }
+    for j in whole..n {
+        let mut d = g[j];
+        if WD {
+            d += weight_decay * p[j];
+        }
+        p[j] -= lr * d;
+    }
+}
+
+fn sgd_momentum<const WD: bool, const NESTEROV: bool>(
+    p: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    lr: f32,
+    momentum: f32,
+    weight_decay: f32,
+) {
+    let n = p.len();
+    let whole = n - n % LANES;
+    let (vlr, vmu, vwd) = (F32x4::splat(lr), F32x4::splat(momentum), F32x4::splat(weight_decay));
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: i + 4 <= whole <= n and all three slices hold n floats.
+        unsafe {
+            let pi = F32x4::load(p.as_ptr().add(i));
+            let mut gi = F32x4::load(g.as_ptr().add(i));
+            if WD {
+                gi = gi.add(vwd.mul(pi));
+            }
+            let vi = vmu.mul_add(F32x4::load(v.as_ptr().add(i)), gi);
+            let step = if NESTEROV { gi.add(vmu.mul(vi)) } else { vi };
+            vi.store(v.as_mut_ptr().add(i));
+            pi.sub(vlr.mul(step)).store(p.as_mut_ptr().add(i));
+        }
+        i += LANES;
+    }
+    for j in whole..n {
+        let mut d = g[j];
+        if WD {
+            d += weight_decay * p[j];
+        }
+        v[j] = momentum * v[j] + d;
+        let step = if NESTEROV { d + momentum * v[j] } else { v[j] };
+        p[j] -= lr * step;
+    }
+}
+
+/// Adam's settings for one step; `bc1 = 1 − β1^t`, `bc2 = 1 − β2^t` for step t (counted in TypeScript).
+#[derive(Clone, Copy)]
+pub struct AdamStep {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub bc1: f32,
+    pub bc2: f32,
+    /// PyTorch `Adam`'s L2 weight decay: `g ← grad + l2·p` before the moments (0: none).
+    pub l2: f32,
+    /// PyTorch `AdamW`'s decoupled decay factor `1 − lr·wd`: `p ← decay·p` before the step (1: none).
+    pub decay: f32,
+}
+
+/// Adam with bias correction, as PyTorch's `Adam` and `AdamW`:
+/// `g ← grad + l2·p; p ← decay·p; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lr·(m/bc1)/(√(v/bc2) + ε)`.
+pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
     let n = p.len();
     assert!(g.len() == n && m.len() == n && v.len() == n);
+    match (s.l2 != 0.0, s.decay != 1.0) {
+        (false, false) => adam_loop::<false, false>(p, g, m, v, s),
+        (true, false) => adam_loop::<true, false>(p, g, m, v, s),
+        (false, true) => adam_loop::<false, true>(p, g, m, v, s),
+        (true, true) => adam_loop::<true, true>(p, g, m, v, s),
+    }
+}
+
+fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+    let n = p.len();
+    let AdamStep { lr, beta1, beta2, eps, bc1, bc2, l2, decay } = s;
     let step = lr / bc1;
     let inv_sqrt_bc2 = 1.0 / bc2.sqrt();
     let whole = n - n % LANES;
     let (b1, b2) = (F32x4::splat(beta1), F32x4::splat(beta2));
     let (c1, c2) = (F32x4::splat(1.0 - beta1), F32x4::splat(1.0 - beta2));
     let (vstep, vinv, veps) = (F32x4::splat(step), F32x4::splat(inv_sqrt_bc2), F32x4::splat(eps));
+    let (vl2, vdecay) = (F32x4::splat(l2), F32x4::splat(decay));
     let mut i = 0;
     while i < whole {
         // SAFETY: i + 4 <= whole <= n and all four slices hold n floats.
         unsafe {
-            let gi = F32x4::load(g.as_ptr().add(i));
+            let mut pi = F32x4::load(p.as_ptr().add(i));
+            let mut gi = F32x4::load(g.as_ptr().add(i));
+            if L2 {
+                gi = gi.add(vl2.mul(pi));
+            }
+            if DECAY {
+                pi = pi.mul(vdecay);
+            }
             let mi = b1.mul_add(F32x4::load(m.as_ptr().add(i)), c1.mul(gi));
             let vi = b2.mul_add(F32x4::load(v.as_ptr().add(i)), c2.mul(gi.mul(gi)));
             let denom = vi.sqrt().mul(vinv).add(veps);
-            let pi = F32x4::load(p.as_ptr().add(i)).sub(vstep.mul(mi).div(denom));
+            let pi = pi.sub(vstep.mul(mi).div(denom));
             mi.store(m.as_mut_ptr().add(i));
             vi.store(v.as_mut_ptr().add(i));
             pi.store(p.as_mut_ptr().add(i));
@@ -47,7 +172,13 @@ pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, bet
         i += LANES;
     }
     for j in whole..n {
-        let gj = g[j];
+        let mut gj = g[j];
+        if L2 {
+            gj += l2 * p[j];
+        }
+        if DECAY {
+            p[j] *= decay;
+        }
         m[j] = beta1 * m[j] + (1.0 - beta1) * gj;
         v[j] = beta2 * v[j] + (1.0 - beta2) * gj * gj;
         p[j] -= step * m[j] / (v[j].sqrt() * inv_sqrt_bc2 + eps);
@@ -58,15 +189,76 @@ pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, bet
 mod tests {
     use super::*;
 
+    fn adam_step(lr: f32, bc1: f32, bc2: f32) -> AdamStep {
+        AdamStep { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, bc1, bc2, l2: 0.0, decay: 1.0 }
+    }
+
     #[test]
     fn adam_first_step_moves_each_parameter_by_lr() {
         // At t = 1, m̂ = g and v̂ = g², so every step is lr·g/(|g|+ε) ≈ lr·sign(g).
         let mut p = [0.0f32; 7];
         let g = [1.0, -2.0, 3.0, -4.0, 5.0, 0.5, -0.25];
         let (mut m, mut v) = ([0.0; 7], [0.0; 7]);
-        adam(&mut p, &g, &mut m, &mut v, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001);
+        adam(&mut p, &g, &mut m, &mut v, adam_step(0.1, 0.1, 0.001));
         for (x, d) in p.iter().zip(g) {
             assert!((x + 0.1 * d.signum()).abs() < 1e-5, "{x}");
         }
+    }
+
+    #[test]
+    fn adamw_decays_then_steps() {
+        // First step: p ← p·(1 − lr·wd) − lr·sign(g) (approximately, as above).
+        let mut p = [1.0f32, -2.0, 3.0, 0.5, -1.5, 2.5, 4.0];
+        let p0 = p;
+        let g = [1.0, -2.0, 3.0, -4.0, 5.0, 0.5, -0.25];
+        let (mut m, mut v) = ([0.0; 7], [0.0; 7]);
+        let decay = 1.0 - 0.1 * 0.5;
+        adam(&mut p, &g, &mut m, &mut v, AdamStep { decay, ..adam_step(0.1, 0.1, 0.001) });
+        for ((x, x0), d) in p.iter().zip(p0).zip(g) {
+            assert!((x - (x0 * decay - 0.1 * d.signum())).abs() < 1e-5, "{x}");
+        }
+    }
+
+    #[test]
+    fn adam_l2_adds_to_the_gradient() {
+        // With g = 0 and l2 = 1, the effective gradient is p itself.
+        let mut a = [0.5f32, -1.0, 2.0, 0.25, 3.0];
+        let mut b = a;
+        let p0 = a;
+        let (mut m1, mut v1, mut m2, mut v2) = ([0.0; 5], [0.0; 5], [0.0; 5], [0.0; 5]);
+        adam(&mut a, &[0.0; 5], &mut m1, &mut v1, AdamStep { l2: 1.0, ..adam_step(0.01, 0.1, 0.001) });
+        adam(&mut b, &p0, &mut m2, &mut v2, adam_step(0.01, 0.1, 0.001));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn sgd_variants_against_scalar_formulas() {
+        let n = 11; // two SIMD groups and a tail of three
+        let g: Vec<f32> = (0..n).map(|i| (i as f32 * 0.7).sin()).collect();
+        for &(mu, wd, nesterov) in &[(0.0, 0.0, false), (0.0, 0.1, false), (0.9, 0.0, false), (0.9, 0.1, false), (0.9, 0.0, true), (0.5, 0.2, true)] {
+            let mut p: Vec<f32> = (0..n).map(|i| (i as f32 * 0.3).cos()).collect();
+            let mut want: Vec<f64> = p.iter().map(|&x| x as f64).collect();
+            let mut v = vec![0.0f32; n];
+            let mut vw = vec![0.0f64; n];
+            for _ in 0..3 {
+                let vel = if mu > 0.0 { Some(&mut v[..]) } else { None };
+                sgd(&mut p, &g, vel, 0.1, mu, wd, nesterov);
+                for j in 0..n {
+                    let d = g[j] as f64 + wd as f64 * want[j];
+                    vw[j] = mu as f64 * vw[j] + d;
+                    let step = if mu == 0.0 { d } else if nesterov { d + mu as f64 * vw[j] } else { vw[j] };
+                    want[j] -= 0.1 * step;
+                }
+            }
+            for j in 0..n {
+                assert!((p[j] as f64 - want[j]).abs() < 1e-5, "μ {mu} wd {wd} nesterov {nesterov}: {} vs {}", p[j], want[j]);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "without a velocity buffer")]
+    fn sgd_refuses_momentum_without_a_buffer() {
+        sgd(&mut [1.0], &[1.0], None, 0.1, 0.9, 0.0, false);
     }
 }

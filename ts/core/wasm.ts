@@ -49,10 +49,12 @@ export interface KernelExports {
   wn_mean_squared_error(yhat: Ptr, y: Ptr, rows: number, cols: number, grad: Ptr, n: number): number;
   wn_softmax_cross_entropy_delta(yhat: Ptr, y: Ptr, rows: number, cols: number, out: Ptr, n: number): void;
   wn_count_correct(yhat: Ptr, y: Ptr, rows: number, cols: number): number;
-  wn_sgd(p: Ptr, g: Ptr, velocity: Ptr, len: number, lr: number, momentum: number): void;
+  /** `velocity` may be 0 only when momentum is 0 and nesterov is 0 (the kernel traps otherwise). */
+  wn_sgd(p: Ptr, g: Ptr, velocity: Ptr, len: number, lr: number, momentum: number, weightDecay: number, nesterov: number): void;
+  /** `l2`: Adam's weight decay added to the gradient (0: none); `decay`: AdamW's factor 1 − lr·wd on p (1: none). */
   wn_adam(
     p: Ptr, g: Ptr, m: Ptr, v: Ptr, len: number,
-    lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number,
+    lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, l2: number, decay: number,
   ): void;
 }
 

@@ -44,7 +44,7 @@ export abstract class ActivatedLayer extends Layer {
     super();
     const { afun = new ReLU(), optim = new SGD(), initializer = new RandnAverage() } = optionsObject(`${kind} options`, options);
     if (!afun || typeof (afun as Activation).id !== 'number') throw new ValueError(`${kind} afun must be an Activation (ReLU, SoftMax, …), got ${show(afun)}`);
-    if (!optim || typeof (optim as Optimizer).update !== 'function') throw new ValueError(`${kind} optim must be an Optimizer (SGD, Adam), got ${show(optim)}`);
+    if (!optim || typeof (optim as Optimizer).update !== 'function') throw new ValueError(`${kind} optim must be an Optimizer (SGD, Adam, AdamW), got ${show(optim)}`);
     if (!initializer || typeof (initializer as Initializer).wfun !== 'function') throw new ValueError(`${kind} initializer must be an Initializer, got ${show(initializer)}`);
     this.afun = afun;
     this.optim = optim;
