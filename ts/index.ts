@@ -11,6 +11,7 @@ export { wasmBytesInUse, MEMORY_LIMIT } from './core/memory.js';
 export { Activation, Identity, ReLU, Sigmoid, Tanh, SoftMax, activationByName, type ActivationName } from './activations.js';
 export { Loss, CrossEntropy, MeanSquaredError, lossByName, type LossName } from './losses.js';
 export { Optimizer, SGD, Adam, AdamW, optimizerFromConfig, type OptimizerConfig, type OptimizerState, type SGDOptions, type AdamOptions, type Parameter } from './optimizers.js';
+export { StepDecay, ExponentialDecay, CosineAnnealing, FunctionSchedule, asLrSchedule, scheduleFromConfig, type LrSchedule, type LrFunction, type ScheduleConfig } from './train/schedules.js';
 export { Initializer, RandnAverage } from './initializers.js';
 export { Layer, type LayerKind, type NamedParameter } from './layers/layer.js';
 export { Conv2DLayer, type Conv2DOptions } from './layers/conv2d.js';
