@@ -30,7 +30,7 @@ describe('save and load', () => {
       { afun: { name: string }; optim: { config(): unknown } }, { strict: boolean }, unknown, { afun: { name: string } },
     ];
     expect(conv.afun.name).toBe('Tanh');
-    expect(conv.optim.config()).toEqual({ type: 'SGD', lr: 0.2, momentum: 0.5 });
+    expect(conv.optim.config()).toEqual({ type: 'SGD', lr: 0.2, momentum: 0.5, nesterov: false, weightDecay: 0 });
     expect(pool.strict).toBe(true);
     expect(dense.afun.name).toBe('Sigmoid');
     net.dispose();
