@@ -19,6 +19,7 @@ const cases: Case[] = [
   ['a non-integer filter count', () => new Conv2DLayer([1, 28, 28], [2.5, 3, 3]), ShapeError, /Conv2D fshape must be the filter bank shape \[m, fh, fw\].*got \[2.5, 3, 3\]/],
   ['a pooling area larger than its input', () => new SequentialNet([1, 3, 3]).addPool2D([4, 4]), ShapeError, /Pool2D area \[4, 4\] is larger than its 3×3 input/],
   ['a non-positive pooling area', () => new Pool2DLayer([0, 2]), ShapeError, /Pool2D area must be the pooling area \[ph, pw\].*got \[0, 2\]/],
+  ['a bad pooling stride', () => new Pool2DLayer([2, 2], { stride: 0 }), ValueError, /Pool2D stride must be a positive integer or \[sh, sw\], got 0/],
   ['a dense layer on 4-D input without flatten', () => new SequentialNet([1, 28, 28]).addDense(10), ShapeError, /addDense needs a flat input, but the network's output so far has shape \[1, 28, 28\]: call addFlatten\(\) first/],
   ['a dense layer of size 0', () => new DenseLayer(4, 0), ValueError, /Dense outputSize must be an integer ≥ 1, got 0/],
   ['input that does not match the network', () => courseCnn().evaluate(new Tensor(new Float32Array(2 * 784), [2, 784])), ShapeError, /x must have shape \[n, 1, 28, 28\] to fit the network's input, got \[2, 784\]/],

@@ -1,6 +1,6 @@
 // Pool2DLayer (crate/src/pool.rs, ts/layers/pool2d.ts) against test/reference/pool2d.ts.
 import { describe, expect, it } from 'vitest';
-import { Pool2DLayer, Rng, SequentialNet, ShapeError, Tensor, gradientCheck } from 'wasmnet';
+import { Pool2DLayer, Rng, SequentialNet, ShapeError, Tensor, ValueError, gradientCheck } from 'wasmnet';
 import { maxPoolBackward, maxPoolForward } from './reference/pool2d.js';
 import { expectClose, uniform } from './helpers/util.js';
 
@@ -27,7 +27,7 @@ describe('Pool2DLayer against the reference (exercise 3)', () => {
         expect(Array.from(pool.mask!)).toEqual(Array.from(ref.mask));
         expect(pool.shape).toEqual([d.n, d.c, d.h, d.w]);
         const delta = uniform(out.shape as number[], rng);
-        expectClose(pool.backprop(delta).data, maxPoolBackward(d, ref.mask, delta.data, strict), 1e-7);
+        expectClose(pool.backprop(delta).data, maxPoolBackward(d, a.data, delta.data, strict), 1e-7);
         pool.dispose();
       });
     }
@@ -87,11 +87,121 @@ describe('Pool2DLayer gradient check (random inputs have no ties)', () => {
   }
 });
 
+// Windows moved by a stride other than their size (PyTorch's MaxPool2d without padding).
+const strided = [
+  { n: 2, c: 3, h: 9, w: 11, ph: 3, pw: 3, sh: 2, sw: 2 }, // overlapping windows
+  { n: 1, c: 2, h: 7, w: 7, ph: 3, pw: 3, sh: 2, sw: 2 },
+  { n: 2, c: 2, h: 10, w: 9, ph: 2, pw: 2, sh: 1, sw: 1 }, // 2×2 windows, stride 1
+  { n: 3, c: 1, h: 7, w: 9, ph: 2, pw: 3, sh: 3, sw: 2 }, // strides that do not divide the input
+  { n: 1, c: 3, h: 11, w: 13, ph: 2, pw: 2, sh: 3, sw: 3 }, // stride larger than the window: gaps
+  { n: 2, c: 1, h: 5, w: 19, ph: 1, pw: 3, sh: 1, sw: 3 }, // explicit stride = area
+];
+
+/** Small integers make ties within and across overlapping windows common. */
+function tiedInput(shape: number[], rng: Rng): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new Tensor(Float32Array.from({ length: n }, () => Math.floor(4 * rng.uniform())), shape);
+}
+
+describe('Pool2DLayer with a stride against the reference', () => {
+  for (const d of strided) {
+    for (const strict of [false, true]) {
+      for (const ties of [false, true]) {
+        it(`forward, mask and backprop match for ${JSON.stringify(d)}, strict = ${strict}, ${ties ? 'many ties' : 'random'}`, () => {
+          const rng = new Rng(d.h * 31 + d.w + (ties ? 1 : 0));
+          const pool = new Pool2DLayer([d.ph, d.pw], { strict, stride: [d.sh, d.sw] });
+          const a = ties ? tiedInput([d.n, d.c, d.h, d.w], rng) : uniform([d.n, d.c, d.h, d.w], rng);
+          const out = pool.evaluate(a);
+          const ref = maxPoolForward(d, a.data);
+          expect(out.shape).toEqual([d.n, d.c, Math.floor((d.h - d.ph) / d.sh) + 1, Math.floor((d.w - d.pw) / d.sw) + 1]);
+          expect(Array.from(out.data)).toEqual(Array.from(ref.out, Math.fround));
+          expect(Array.from(pool.mask!)).toEqual(Array.from(ref.mask));
+          const delta = uniform(out.shape as number[], rng);
+          expectClose(pool.backprop(delta).data, maxPoolBackward(d, a.data, delta.data, strict), 1e-6);
+          pool.dispose();
+        });
+      }
+    }
+    it(`network evaluate (no winners recorded) matches for ${JSON.stringify(d)}`, () => {
+      const net = new SequentialNet([d.c, d.h, d.w]);
+      net.addPool2D([d.ph, d.pw], { stride: [d.sh, d.sw] });
+      const a = uniform([d.n, d.c, d.h, d.w], new Rng(d.c * 7 + d.w));
+      expect(Array.from(net.evaluate(a).data)).toEqual(Array.from(maxPoolForward(d, a.data).out, Math.fround));
+      net.dispose();
+    });
+  }
+
+  it('overlapping windows add their shares to a shared maximum (both tie rules, by hand)', () => {
+    // One 1×5 row, windows of 3 moved by 2: [2, 5, 5] and [5, 5, 1] share the middle 5.
+    const a = new Tensor([2, 5, 5, 5, 1], [1, 1, 1, 5]);
+    const delta = new Tensor([6, 4], [1, 1, 1, 2]);
+    for (const [strict, want] of [[false, [0, 6, 10, 4, 0]], [true, [0, 3, 5, 2, 0]]] as const) {
+      const pool = new Pool2DLayer([1, 3], { strict, stride: [1, 2] });
+      expect(Array.from(pool.evaluate(a).data)).toEqual([5, 5]);
+      expect(Array.from(pool.mask!)).toEqual([0, 1, 1, 1, 0]);
+      expect(Array.from(pool.backprop(delta).data)).toEqual(want);
+      pool.dispose();
+    }
+  });
+
+  for (const strict of [false, true]) {
+    it(`input gradient of overlapping windows within 1e-2, strict = ${strict} (random input, no ties)`, () => {
+      const pool = new Pool2DLayer([3, 3], { strict, stride: 2 });
+      const result = gradientCheck(pool, uniform([2, 2, 9, 8], new Rng(5)), undefined, { samples: 60 });
+      expect(result.errors.input).toBeLessThan(1e-2);
+      pool.dispose();
+    });
+  }
+
+  it('a saved network keeps its stride', () => {
+    const net = new SequentialNet([1, 9, 9]);
+    net.addPool2D([3, 3], { stride: [2, 1] });
+    const copy = SequentialNet.load(net.save());
+    expect((copy.layers[0] as Pool2DLayer).stride).toEqual([2, 1]);
+    expect(copy.layers[0].outputShape).toEqual([1, 4, 7]);
+    net.dispose();
+    copy.dispose();
+  });
+
+  it('the default stride is the area, bit for bit', () => {
+    const bits = (x: Float32Array | Uint8Array) => Array.from(new Uint32Array(Float32Array.from(x).buffer));
+    for (const d of shapes) {
+      for (const strict of [false, true]) {
+        const rng = new Rng(d.w * 13 + d.h);
+        const a = tiedInput([d.n, d.c, d.h, d.w], rng);
+        const byDefault = new Pool2DLayer([d.ph, d.pw], { strict });
+        const explicit = new Pool2DLayer([d.ph, d.pw], { strict, stride: [d.ph, d.pw] });
+        expect(byDefault.stride).toEqual([d.ph, d.pw]);
+        const out = byDefault.evaluate(a);
+        expect(bits(explicit.evaluate(a).data)).toEqual(bits(out.data));
+        expect(Array.from(explicit.mask!)).toEqual(Array.from(byDefault.mask!));
+        const delta = uniform(out.shape as number[], rng);
+        expect(bits(explicit.backprop(delta).data)).toEqual(bits(byDefault.backprop(delta).data));
+        byDefault.dispose();
+        explicit.dispose();
+      }
+    }
+  });
+});
+
 describe('Pool2DLayer arguments', () => {
   it('rejects an area larger than its input', () => {
     const pool = new Pool2DLayer([3, 3]);
     expect(() => pool.evaluate(Tensor.zeros([1, 1, 2, 5]))).toThrow(ShapeError);
     expect(() => pool.evaluate(Tensor.zeros([1, 1, 2, 5]))).toThrow(/area \[3, 3\] is larger than its 2×5 input/);
+    pool.dispose();
+  });
+  it('rejects a bad stride, naming the option', () => {
+    for (const stride of [0, -1, 1.5, [2], [1, 0], [2, 2, 2], '2', 2 ** 31] as unknown[]) {
+      expect(() => new Pool2DLayer([2, 2], { stride: stride as number })).toThrow(ValueError);
+    }
+    expect(() => new Pool2DLayer([2, 2], { stride: 0 })).toThrow('Pool2D stride must be a positive integer or [sh, sw], got 0');
+    expect(() => new Pool2DLayer([2, 2], { stride: [1, 0] })).toThrow('Pool2D stride must be a positive integer or [sh, sw], got [1, 0]');
+  });
+  it('takes one number as the stride of both axes', () => {
+    const pool = new Pool2DLayer([3, 2], { stride: 2 });
+    expect(pool.stride).toEqual([2, 2]);
+    expect(pool.evaluate(Tensor.zeros([1, 1, 8, 7])).shape).toEqual([1, 1, 3, 3]);
     pool.dispose();
   });
   it('rejects a non-positive area', () => {

@@ -49,22 +49,22 @@ describe('conv2d matches the reference', () => {
   });
 });
 
-describe('max pooling matches the reference, ties included', () => {
+describe('max pooling matches the reference, ties and any stride included', () => {
   it('forward, mask and backward for both strict values', () => {
     const dims = fc.record({ n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }) })
-      .chain((d) => fc.record({ ph: fc.integer({ min: 1, max: d.h }), pw: fc.integer({ min: 1, max: d.w }), strict: fc.boolean() }).map((p) => ({ ...d, ...p })));
+      .chain((d) => fc.record({ ph: fc.integer({ min: 1, max: d.h }), pw: fc.integer({ min: 1, max: d.w }), sh: fc.integer({ min: 1, max: 4 }), sw: fc.integer({ min: 1, max: 4 }), strict: fc.boolean() }).map((p) => ({ ...d, ...p })));
     // Few distinct values make ties common.
     const tied = (n: number) => fc.array(fc.oneof(fc.constantFrom(0, 1, 2, 1e-40), f32), { minLength: n, maxLength: n }).map((a) => Float32Array.from(a));
     fc.assert(
-      fc.property(dims.chain((d) => fc.tuple(fc.constant(d), tied(d.n * d.c * d.h * d.w), values(d.n * d.c * Math.floor(d.h / d.ph) * Math.floor(d.w / d.pw)))), ([d, a, delta]) => {
-        const pool = new Pool2DLayer([d.ph, d.pw], { strict: d.strict });
+      fc.property(dims.chain((d) => fc.tuple(fc.constant(d), tied(d.n * d.c * d.h * d.w), values(d.n * d.c * (Math.floor((d.h - d.ph) / d.sh) + 1) * (Math.floor((d.w - d.pw) / d.sw) + 1)))), ([d, a, delta]) => {
+        const pool = new Pool2DLayer([d.ph, d.pw], { strict: d.strict, stride: [d.sh, d.sw] });
         try {
           const out = pool.evaluate(new Tensor(a, [d.n, d.c, d.h, d.w]));
           const ref = maxPoolForward(d, a);
           // Ties between +0 and −0 may keep either zero: compare values, not signs of zero.
           expect(Array.from(out.data, (v) => v + 0)).toEqual(Array.from(ref.out, (v) => v + 0));
           expect(Array.from(pool.mask!)).toEqual(Array.from(ref.mask));
-          expectClose(pool.backprop(new Tensor(delta, out.shape)).data, maxPoolBackward(d, ref.mask, delta, d.strict), 1e-7, 'da');
+          expectClose(pool.backprop(new Tensor(delta, out.shape)).data, maxPoolBackward(d, a, delta, d.strict), 1e-7, 'da');
         } finally {
           pool.dispose();
         }

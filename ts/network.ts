@@ -524,7 +524,11 @@ export class SequentialNet {
 
 function layerSpec(layer: Layer): LayerSpec {
   if (layer instanceof Conv2DLayer) return { kind: 'Conv2D', fshape: [...layer.fshape], afun: layer.afun.name, optim: layer.optim.config() };
-  if (layer instanceof Pool2DLayer) return { kind: 'Pool2D', area: [...layer.area], strict: layer.strict };
+  if (layer instanceof Pool2DLayer) {
+    // The stride is saved only when it is not the area, so the course's model files are unchanged.
+    const tiled = layer.stride[0] === layer.area[0] && layer.stride[1] === layer.area[1];
+    return { kind: 'Pool2D', area: [...layer.area], strict: layer.strict, ...(tiled ? {} : { stride: [...layer.stride] }) };
+  }
   if (layer instanceof FlattenLayer) return { kind: 'Flatten' };
   if (layer instanceof DenseLayer) return { kind: 'Dense', outputSize: layer.outputSize, afun: layer.afun.name, optim: layer.optim.config() };
   throw new ValueError(`cannot save a layer of kind ${show((layer as Layer).kind)}`);
@@ -536,7 +540,7 @@ function addFromSpec(net: SequentialNet, spec: LayerSpec): void {
       net.addConv2D(spec.fshape, { afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim) });
       return;
     case 'Pool2D':
-      net.addPool2D(spec.area, { strict: spec.strict });
+      net.addPool2D(spec.area, { strict: spec.strict, stride: spec.stride });
       return;
     case 'Flatten':
       net.addFlatten();

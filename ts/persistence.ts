@@ -19,7 +19,7 @@ export const MODEL_VERSION = 1;
 
 export type LayerSpec =
   | { kind: 'Conv2D'; fshape: [number, number, number]; afun: string; optim: OptimizerConfig }
-  | { kind: 'Pool2D'; area: [number, number]; strict: boolean }
+  | { kind: 'Pool2D'; area: [number, number]; strict: boolean; stride?: [number, number] }
   | { kind: 'Flatten' }
   | { kind: 'Dense'; outputSize: number; afun: string; optim: OptimizerConfig };
 

@@ -7,6 +7,7 @@
 //! below relies on. A null (0) pointer marks an optional output as absent.
 
 pub mod activation;
+pub mod avgpool;
 pub mod conv;
 pub mod conv_direct;
 pub mod dense;
@@ -195,32 +196,66 @@ pub unsafe extern "C" fn wn_conv2d_backward(
 
 // ---------------------------------------------------------------- pooling
 
-/// `mask` may be null (inference: no winners recorded).
+/// `mask` may be null (inference: no winners recorded). `sh`, `sw`: the stride (= `ph`, `pw` for the course's tiling).
 ///
 /// # Safety
-/// a `n·c·h·w` floats, out `n·c·(h/ph)·(w/pw)` floats, mask `n·c·h·w` bytes or null.
+/// a `n·c·h·w` floats, out `n·c·oh·ow` floats (oh = (h−ph)/sh + 1, ow likewise), mask `n·c·h·w` bytes or null.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_maxpool_forward(
-    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize,
+    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
     a: *const f32, out: *mut f32, mask: *mut u8,
 ) {
-    let s = PoolShape { n, c, h, w, ph, pw };
-    // SAFETY: lengths as documented; distinct allocations.
-    pool::maxpool_forward(&s, view(a, n * c * h * w), view_mut(out, n * c * s.oh() * s.ow()), optional_mut(mask, n * c * h * w))
+    let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
+    let (in_len, out_len) = (s.input_len(), s.output_len());
+    // SAFETY: lengths as documented (overflow-checked); distinct allocations.
+    pool::maxpool_forward(&s, view(a, in_len), view_mut(out, out_len), optional_mut(mask, in_len))
 }
 
+/// Winners come from `mask` when the stride equals the area, else from `a` and `out` (the forward's input and
+/// output); the buffer not needed is not read, so it may be null.
+///
 /// # Safety
-/// delta `n·c·(h/ph)·(w/pw)` floats, mask `n·c·h·w` bytes, da `n·c·h·w` floats.
+/// a `n·c·h·w` floats, out and delta `n·c·oh·ow` floats, mask `n·c·h·w` bytes, da `n·c·h·w` floats, distinct.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_maxpool_backward(
-    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize,
-    delta: *const f32, mask: *const u8, strict: u32, da: *mut f32,
+    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
+    a: *const f32, out: *const f32, delta: *const f32, mask: *const u8, strict: u32, da: *mut f32,
 ) {
-    let s = PoolShape { n, c, h, w, ph, pw };
-    // SAFETY: lengths as documented; distinct allocations.
-    pool::maxpool_backward(&s, view(delta, n * c * s.oh() * s.ow()), view(mask, n * c * h * w), strict != 0, view_mut(da, n * c * h * w))
+    let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
+    let (in_len, out_len) = (s.input_len(), s.output_len());
+    let (a_len, out_read, mask_len) = if s.is_tiling() { (0, 0, in_len) } else { (in_len, out_len, 0) };
+    // SAFETY: lengths as documented (overflow-checked); the buffers not read are viewed as empty; da is its own allocation.
+    pool::maxpool_backward(&s, view(a, a_len), view(out, out_read), view(delta, out_len), view(mask, mask_len), strict != 0, view_mut(da, in_len))
+}
+
+/// # Safety
+/// a `n·c·h·w` floats, out `n·c·oh·ow` floats (as `wn_maxpool_forward`), distinct.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_avgpool_forward(
+    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
+    a: *const f32, out: *mut f32,
+) {
+    let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
+    let (in_len, out_len) = (s.input_len(), s.output_len());
+    // SAFETY: lengths as documented (overflow-checked); distinct allocations.
+    avgpool::avgpool_forward(&s, view(a, in_len), view_mut(out, out_len))
+}
+
+/// # Safety
+/// delta `n·c·oh·ow` floats, da `n·c·h·w` floats, distinct.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_avgpool_backward(
+    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
+    delta: *const f32, da: *mut f32,
+) {
+    let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
+    let (in_len, out_len) = (s.input_len(), s.output_len());
+    // SAFETY: lengths as documented (overflow-checked); distinct allocations.
+    avgpool::avgpool_backward(&s, view(delta, out_len), view_mut(da, in_len))
 }
 
 // ---------------------------------------------------------------- activations

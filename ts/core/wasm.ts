@@ -37,10 +37,23 @@ export interface KernelExports {
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
     a: Ptr, f: Ptr, delta: Ptr, df: Ptr, db: Ptr, da: Ptr, cols: Ptr, dcols: Ptr, ws: Ptr, accumulate: number,
   ): void;
-  wn_maxpool_forward(n: number, c: number, h: number, w: number, ph: number, pw: number, a: Ptr, out: Ptr, mask: Ptr): void;
+  /** `sh`, `sw`: the stride (= `ph`, `pw` for the course's tiling); `mask` may be 0 (inference). */
+  wn_maxpool_forward(
+    n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
+    a: Ptr, out: Ptr, mask: Ptr,
+  ): void;
+  /** Reads `mask` when the stride equals the area, else `a` and `out` (the forward's input and output). */
   wn_maxpool_backward(
-    n: number, c: number, h: number, w: number, ph: number, pw: number,
-    delta: Ptr, mask: Ptr, strict: number, da: Ptr,
+    n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
+    a: Ptr, out: Ptr, delta: Ptr, mask: Ptr, strict: number, da: Ptr,
+  ): void;
+  wn_avgpool_forward(
+    n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
+    a: Ptr, out: Ptr,
+  ): void;
+  wn_avgpool_backward(
+    n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
+    delta: Ptr, da: Ptr,
   ): void;
   wn_activation_forward(kind: number, z: Ptr, a: Ptr, len: number, cols: number): void;
   wn_activation_backward(kind: number, z: Ptr, a: Ptr, delta: Ptr, out: Ptr, len: number, cols: number): void;

@@ -1,9 +1,14 @@
 /**
- * The course's `Pool2DLayer`: max pooling over non-overlapping `[ph, pw]`
- * areas. Rows and columns that do not fill an area are cropped (gradient 0).
- * Ties: with `strict = false` (the course's default) every tied maximum gets
- * the whole delta; with `strict = true` the delta is divided by the number of
- * maxima. Kernel: `crate/src/pool.rs`.
+ * The course's `Pool2DLayer`: max pooling over `[ph, pw]` areas. By default
+ * the areas tile the input (stride = area); a smaller stride makes them
+ * overlap, a larger one skips inputs (PyTorch's `MaxPool2d` without padding).
+ * The output has `floor((h − ph)/sh) + 1` rows and likewise columns; inputs
+ * no area reaches, such as rows and columns that do not fill an area, get
+ * gradient 0. Ties: with `strict = false` (the course's default) every tied
+ * maximum of an area gets that area's whole delta; with `strict = true` the
+ * delta is divided by the number of maxima in the area. An input that is a
+ * maximum of several overlapping areas receives the sum of their shares.
+ * Kernel: `crate/src/pool.rs`.
  */
 import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core/errors.js';
 import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
@@ -14,23 +19,28 @@ import { Layer } from './layer.js';
 export interface Pool2DOptions {
   /** Divide an area's delta among tied maxima (default false, as the course). */
   strict?: boolean;
+  /** How far the area moves, `[sh, sw]` or one number for both (default: the area, so areas tile the input). */
+  stride?: number | readonly [number, number];
 }
 
 export class Pool2DLayer extends Layer {
   readonly kind = 'Pool2D' as const;
   readonly area: readonly [number, number];
   readonly strict: boolean;
+  /** `[sh, sw]`: the steps between areas (equal to `area` unless given). */
+  readonly stride: readonly [number, number];
   private readonly out = growableF32();
   private readonly maskBuf = growableU8();
   private readonly da = growableF32();
 
   constructor(area: readonly [number, number], options: Pool2DOptions = {}) {
     super();
-    const { strict = false } = optionsObject('Pool2D options', options);
+    const { strict = false, stride } = optionsObject('Pool2D options', options);
     if (typeof strict !== 'boolean') throw new ValueError(`Pool2D strict must be true or false, got ${show(strict)}`);
     const [ph, pw] = checkShape('Pool2D area', area, 2, 'the pooling area [ph, pw]');
     this.area = [ph, pw];
     this.strict = strict;
+    this.stride = stride === undefined ? [ph, pw] : checkStride(stride);
   }
 
   /** `[n, c, h, w]` of the last input, or null before the first evaluate. */
@@ -38,7 +48,10 @@ export class Pool2DLayer extends Layer {
     return this.inShape && this.input ? [this.batch, ...this.inShape] : null;
   }
 
-  /** 1 where an input held its area's maximum in the last training pass or evaluate (shape `shape`), a live view. */
+  /**
+   * 1 where an input held the maximum of an area containing it (of any of them, when areas overlap) in the last
+   * training pass or evaluate (shape `shape`), a live view.
+   */
   get mask(): Uint8Array | null {
     if (!this.shape || !this.trainingPass) return null;
     return this.maskBuf.current.view().subarray(0, product(this.shape));
@@ -50,11 +63,12 @@ export class Pool2DLayer extends Layer {
     }
     const [c, h, w] = inputShape;
     const [ph, pw] = this.area;
+    const [sh, sw] = this.stride;
     if (ph > h || pw > w) {
       throw new ShapeError(`Pool2D area ${show(this.area)} is larger than its ${h}×${w} input`);
     }
     this.inShape = [c, h, w];
-    this.outShape = [c, Math.floor(h / ph), Math.floor(w / pw)];
+    this.outShape = [c, Math.floor((h - ph) / sh) + 1, Math.floor((w - pw) / sw) + 1];
     this.input = null;
     return [...this.outShape];
   }
@@ -67,13 +81,14 @@ export class Pool2DLayer extends Layer {
     this.assertAlive();
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
+    const [sh, sw] = this.stride;
     this.batch = n;
     this.input = input;
     this.trainingPass = training;
     const out = this.out.ensure(n * product(this.outShape!));
     // Inference records no winners: a third of the work, and no mask to write.
     const mask = training ? this.maskBuf.ensure(n * c * h * w) : null;
-    kernels().wn_maxpool_forward(n, c, h, w, ph, pw, input.ptr, out.ptr, mask ? mask.ptr : 0);
+    kernels().wn_maxpool_forward(n, c, h, w, ph, pw, sh, sw, input.ptr, out.ptr, mask ? mask.ptr : 0);
     return out;
   }
 
@@ -83,9 +98,14 @@ export class Pool2DLayer extends Layer {
     if (!wantInputGrad) return null;
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
+    const [sh, sw] = this.stride;
     const n = this.batch;
     const da = this.da.ensure(n * c * h * w);
-    kernels().wn_maxpool_backward(n, c, h, w, ph, pw, delta.ptr, this.maskBuf.current.ptr, this.strict ? 1 : 0, da.ptr);
+    // Off the tiling the kernel finds each area's winners again from the input and the pooled output.
+    kernels().wn_maxpool_backward(
+      n, c, h, w, ph, pw, sh, sw,
+      this.input!.ptr, this.out.current.ptr, delta.ptr, this.maskBuf.current.ptr, this.strict ? 1 : 0, da.ptr,
+    );
     return da;
   }
 
@@ -102,4 +122,13 @@ export class Pool2DLayer extends Layer {
     this.maskBuf.free();
     this.da.free();
   }
+}
+
+/** A stride option: one positive integer for both axes, or `[sh, sw]`. */
+function checkStride(stride: unknown): [number, number] {
+  // The kernel takes 32-bit sizes; a stride beyond any input is no use anyway.
+  const positive = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0 && (v as number) <= 0x7fffffff;
+  if (positive(stride)) return [stride, stride];
+  if (Array.isArray(stride) && stride.length === 2 && stride.every(positive)) return [stride[0], stride[1]];
+  throw new ValueError(`Pool2D stride must be a positive integer or [sh, sw], got ${show(stride)}`);
 }
