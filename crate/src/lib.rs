@@ -8,9 +8,11 @@
 
 pub mod activation;
 pub mod avgpool;
+pub mod batchnorm;
 pub mod conv;
 pub mod conv_direct;
 pub mod dense;
+pub mod dropout;
 pub mod gemm;
 pub mod loss;
 pub mod mem;
@@ -20,6 +22,7 @@ pub mod pool;
 pub mod simd;
 
 use activation::Activation;
+use batchnorm::BnShape;
 use conv::ConvShape;
 use gemm::MatRef;
 use pool::PoolShape;
@@ -256,6 +259,93 @@ pub unsafe extern "C" fn wn_avgpool_backward(
     let (in_len, out_len) = (s.input_len(), s.output_len());
     // SAFETY: lengths as documented (overflow-checked); distinct allocations.
     avgpool::avgpool_backward(&s, view(delta, out_len), view_mut(da, in_len))
+}
+
+// ---------------------------------------------------------------- batch normalization
+
+/// PyTorch's BatchNorm2d training forward on `[n, c, hw]`: batch statistics,
+/// `running_mean`/`running_var` updated in place, `xhat` and `invstd` saved for backward. Needs n·hw ≥ 2.
+///
+/// # Safety
+/// x, y, xhat hold `n·c·hw` floats; gamma, beta, running_mean, running_var, invstd `c` floats;
+/// y, xhat, invstd, running_mean and running_var are distinct from everything else.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_batchnorm_forward_train(
+    n: usize, c: usize, hw: usize, x: *const f32, gamma: *const f32, beta: *const f32, eps: f32, momentum: f32,
+    running_mean: *mut f32, running_var: *mut f32, y: *mut f32, xhat: *mut f32, invstd: *mut f32,
+) {
+    let s = BnShape { n, c, hw };
+    // SAFETY: lengths as documented; outputs are their own allocations.
+    batchnorm::forward_train(
+        &s, view(x, s.len()), view(gamma, c), view(beta, c), eps, momentum,
+        view_mut(running_mean, c), view_mut(running_var, c), view_mut(y, s.len()), view_mut(xhat, s.len()), view_mut(invstd, c),
+    )
+}
+
+/// Evaluation forward with the running statistics; writes `xhat` and `invstd` too.
+///
+/// # Safety
+/// As `wn_batchnorm_forward_train`; running_mean and running_var are only read.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_batchnorm_forward_eval(
+    n: usize, c: usize, hw: usize, x: *const f32, gamma: *const f32, beta: *const f32,
+    running_mean: *const f32, running_var: *const f32, eps: f32, y: *mut f32, xhat: *mut f32, invstd: *mut f32,
+) {
+    let s = BnShape { n, c, hw };
+    // SAFETY: lengths as documented; outputs are their own allocations.
+    batchnorm::forward_eval(
+        &s, view(x, s.len()), view(gamma, c), view(beta, c), view(running_mean, c), view(running_var, c), eps,
+        view_mut(y, s.len()), view_mut(xhat, s.len()), view_mut(invstd, c),
+    )
+}
+
+/// `training` = 1: dx through the batch statistics; 0: statistics constant. With
+/// `accumulate` = 1, dgamma and dbeta are added to instead of overwritten.
+///
+/// # Safety
+/// dy, xhat hold `n·c·hw` floats, dx likewise or null; gamma, invstd, dgamma, dbeta `c` floats;
+/// dx, dgamma, dbeta are distinct from everything else.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_batchnorm_backward(
+    n: usize, c: usize, hw: usize, dy: *const f32, xhat: *const f32, gamma: *const f32, invstd: *const f32,
+    training: u32, dx: *mut f32, dgamma: *mut f32, dbeta: *mut f32, accumulate: u32,
+) {
+    let s = BnShape { n, c, hw };
+    // SAFETY: lengths as documented; outputs are their own allocations.
+    batchnorm::backward(
+        &s, view(dy, s.len()), view(xhat, s.len()), view(gamma, c), view(invstd, c), training != 0,
+        optional_mut(dx, s.len()), view_mut(dgamma, c), view_mut(dbeta, c), accumulate != 0,
+    )
+}
+
+// ---------------------------------------------------------------- dropout
+
+/// Inverted dropout of a chunk of `rows` rows starting at batch row `row_offset`;
+/// the mask depends only on (seed, step, index in the whole batch). `mask` may be null.
+///
+/// # Safety
+/// x and out hold `rows·cols` floats, mask `rows·cols` bytes or null; out and mask are distinct from x.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_dropout_forward(
+    x: *const f32, out: *mut f32, mask: *mut u8, rows: usize, cols: usize, row_offset: usize, rate: f32, seed: u32, step: u32,
+) {
+    let len = rows * cols;
+    // SAFETY: lengths as documented.
+    dropout::dropout_forward(view(x, len), view_mut(out, len), optional_mut(mask, len), cols, row_offset, rate, seed, step)
+}
+
+/// `dx = mask ? dy·scale : 0`.
+///
+/// # Safety
+/// dy and dx hold `len` floats, mask `len` bytes; dx is distinct from dy.
+#[no_mangle]
+pub unsafe extern "C" fn wn_dropout_backward(dy: *const f32, mask: *const u8, len: usize, scale: f32, dx: *mut f32) {
+    // SAFETY: lengths as documented.
+    dropout::dropout_backward(view(dy, len), view(mask, len), scale, view_mut(dx, len))
 }
 
 // ---------------------------------------------------------------- activations

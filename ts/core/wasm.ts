@@ -55,6 +55,33 @@ export interface KernelExports {
     n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
     delta: Ptr, da: Ptr,
   ): void;
+  /**
+   * PyTorch's BatchNorm2d on `[n, c, hw]` (BatchNorm1d: hw = 1). Training: per-channel batch mean and biased
+   * variance over all n·hw values (f64, fixed order; pass the WHOLE mini-batch, n·hw ≥ 2), running stats updated in
+   * place with the unbiased variance; saves xhat (n·c·hw) and invstd (c) for backward.
+   */
+  wn_batchnorm_forward_train(
+    n: number, c: number, hw: number, x: Ptr, gamma: Ptr, beta: Ptr, eps: number, momentum: number,
+    runningMean: Ptr, runningVar: Ptr, y: Ptr, xhat: Ptr, invstd: Ptr,
+  ): void;
+  /** Normalizes with the running statistics (unchanged); writes xhat and invstd so a backward (training = 0) can follow. */
+  wn_batchnorm_forward_eval(
+    n: number, c: number, hw: number, x: Ptr, gamma: Ptr, beta: Ptr,
+    runningMean: Ptr, runningVar: Ptr, eps: number, y: Ptr, xhat: Ptr, invstd: Ptr,
+  ): void;
+  /** training = 1: dx through the batch statistics; 0: statistics constant. dx may be 0 (not wanted). */
+  wn_batchnorm_backward(
+    n: number, c: number, hw: number, dy: Ptr, xhat: Ptr, gamma: Ptr, invstd: Ptr,
+    training: number, dx: Ptr, dgamma: Ptr, dbeta: Ptr, accumulate: number,
+  ): void;
+  /**
+   * Inverted dropout, rate in [0, 1): keeps element e = (rowOffset + r)·cols + j (its index in the whole mini-batch)
+   * when a SplitMix64 draw of (seed, step, e) passes, so chunking never changes the mask; kept values are scaled by
+   * `Math.fround(1 / (1 - Math.fround(rate)))`. mask (bytes, 1 = kept) may be 0. seed and step are u32.
+   */
+  wn_dropout_forward(x: Ptr, out: Ptr, mask: Ptr, rows: number, cols: number, rowOffset: number, rate: number, seed: number, step: number): void;
+  /** dx = mask ? dy·scale : 0, with the forward pass's scale. */
+  wn_dropout_backward(dy: Ptr, mask: Ptr, len: number, scale: number, dx: Ptr): void;
   wn_activation_forward(kind: number, z: Ptr, a: Ptr, len: number, cols: number): void;
   wn_activation_backward(kind: number, z: Ptr, a: Ptr, delta: Ptr, out: Ptr, len: number, cols: number): void;
   /** `n`: the batch size the mean is taken over (≥ rows when a batch is taken in chunks). */
