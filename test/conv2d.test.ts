@@ -1,6 +1,6 @@
 // Conv2DLayer (crate/src/conv/, ts/layers/conv2d.ts) against test/reference/conv2d.ts.
 import { describe, expect, it } from 'vitest';
-import { Conv2DLayer, type Conv2DOptions, Identity, ReLU, Rng, SGD, ShapeError, Tanh, Tensor, ValueError, gradientCheck, SoftMax } from 'wasmnet';
+import { Conv2DLayer, type Conv2DOptions, Identity, ReLU, Rng, SGD, SequentialNet, ShapeError, Tanh, Tensor, ValueError, gradientCheck, SoftMax } from 'wasmnet';
 import { type ConvGeometry, conv2dBackward, conv2dBackwardPadded, conv2dForward, conv2dForwardPadded, convolve2dValid, paddedOutputSize } from './reference/conv2d.js';
 import { expectClose, uniform, values } from './helpers/util.js';
 
@@ -221,6 +221,21 @@ describe('Conv2DLayer gradient check (central differences, ε = 1e-3, error rela
     expect(result.maxError).toBeLessThan(1e-2);
     for (const t of result.tensors) expect(t.skipped, t.name).toBeLessThan(t.checked);
     conv.dispose();
+  });
+});
+
+describe('SequentialNet with padded and strided convolutions (gradient check, ε = 1e-3)', () => {
+  it("'same' and strided Tanh convolutions → pool → dense: every tensor within 1e-3", () => {
+    const net = new SequentialNet([2, 9, 8], { seed: 5 });
+    net.addConv2D([3, 2, 3], { afun: new Tanh(), padding: 'same' });
+    net.addConv2D([2, 3, 2], { afun: new Tanh(), padding: [1, 0], stride: [2, 1] });
+    net.addPool2D([2, 3]);
+    net.addFlatten();
+    net.addDense(3, { afun: new SoftMax() });
+    expect(net.layers[1].outputShape).toEqual([2, 5, 7]);
+    const result = gradientCheck(net, uniform([3, 2, 9, 8], new Rng(6)), Tensor.oneHot([0, 2, 1], 3));
+    for (const [name, err] of Object.entries(result.errors)) expect(err, name).toBeLessThan(1e-3);
+    net.dispose();
   });
 });
 

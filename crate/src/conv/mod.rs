@@ -88,7 +88,7 @@ impl ConvShape {
     pub fn checked_lengths(&self) -> ConvLengths {
         match self.lengths() {
             Some(len) => len,
-            None => panic!("conv2d: invalid geometry or sizes overflow: {:?}", self),
+            None => panic!("conv2d: invalid geometry, or its sizes overflow"),
         }
     }
 
