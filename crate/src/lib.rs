@@ -10,7 +10,6 @@ pub mod activation;
 pub mod avgpool;
 pub mod batchnorm;
 pub mod conv;
-pub mod conv_direct;
 pub mod dense;
 pub mod dropout;
 pub mod gemm;
@@ -139,12 +138,21 @@ pub unsafe extern "C" fn wn_column_sums(m: *const f32, rows: usize, cols: usize,
 
 // ---------------------------------------------------------------- convolution
 
-/// Floats of `cols` scratch one convolution needs (per image; reused across the batch).
+/// Floats of `cols` scratch one convolution needs (per image; reused across the batch):
+/// `c·fh·fw·zh·zw`. Returns `usize::MAX` (which no allocation can satisfy) when the
+/// geometry is invalid (zero filter size or stride, filter larger than the padded
+/// input) or a size overflows; TypeScript refuses that before allocating.
 #[no_mangle]
-pub extern "C" fn wn_conv2d_cols_len(c: usize, h: usize, w: usize, fh: usize, fw: usize) -> usize {
-    ConvShape { n: 1, c, h, w, m: 1, fh, fw }.cols_len()
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn wn_conv2d_cols_len(
+    c: usize, h: usize, w: usize, fh: usize, fw: usize,
+    pt: usize, pb: usize, pl: usize, pr: usize, sh: usize, sw: usize,
+) -> usize {
+    let s = ConvShape { n: 1, c, h, w, m: 1, fh, fw, pt, pb, pl, pr, sh, sw };
+    s.lengths().map_or(usize::MAX, |len| len.cols)
 }
 
+/// Zero padding `pt, pb, pl, pr` (top, bottom, left, right) and stride `sh, sw`; see `conv`.
 /// With `relu` = 1, z receives max(z, 0) instead (a fused ReLU activation).
 ///
 /// # Safety
@@ -153,18 +161,20 @@ pub extern "C" fn wn_conv2d_cols_len(c: usize, h: usize, w: usize, fh: usize, fw
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_conv2d_forward(
     n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
+    pt: usize, pb: usize, pl: usize, pr: usize, sh: usize, sw: usize,
     a: *const f32, f: *const f32, b: *const f32, z: *mut f32, relu: u32, cols: *mut f32, ws: *mut f32,
 ) {
-    let s = ConvShape { n, c, h, w, m, fh, fw };
-    // SAFETY: lengths as documented; z, cols and ws are distinct allocations.
+    let s = ConvShape { n, c, h, w, m, fh, fw, pt, pb, pl, pr, sh, sw };
+    let len = s.checked_lengths();
+    // SAFETY: lengths as documented (computed without overflow); z, cols and ws are distinct allocations.
     conv::conv2d_forward(
         &s,
-        view(a, n * c * h * w),
-        view(f, m * s.col_rows()),
+        view(a, len.input),
+        view(f, len.filter),
         view(b, m),
-        view_mut(z, n * m * s.out_pixels()),
+        view_mut(z, len.output),
         relu != 0,
-        view_mut(cols, s.cols_len()),
+        view_mut(cols, len.cols),
         view_mut(ws, gemm::WORKSPACE_LEN),
     )
 }
@@ -177,21 +187,23 @@ pub unsafe extern "C" fn wn_conv2d_forward(
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_conv2d_backward(
     n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
+    pt: usize, pb: usize, pl: usize, pr: usize, sh: usize, sw: usize,
     a: *const f32, f: *const f32, delta: *const f32,
     df: *mut f32, db: *mut f32, da: *mut f32, cols: *mut f32, dcols: *mut f32, ws: *mut f32, accumulate: u32,
 ) {
-    let s = ConvShape { n, c, h, w, m, fh, fw };
-    // SAFETY: lengths as documented; every output is its own allocation.
+    let s = ConvShape { n, c, h, w, m, fh, fw, pt, pb, pl, pr, sh, sw };
+    let len = s.checked_lengths();
+    // SAFETY: lengths as documented (computed without overflow); every output is its own allocation.
     conv::conv2d_backward(
         &s,
-        view(a, n * c * h * w),
-        view(f, m * s.col_rows()),
-        view(delta, n * m * s.out_pixels()),
-        view_mut(df, m * s.col_rows()),
+        view(a, len.input),
+        view(f, len.filter),
+        view(delta, len.output),
+        view_mut(df, len.filter),
         view_mut(db, m),
-        optional_mut(da, n * c * h * w),
-        view_mut(cols, s.cols_len()),
-        view_mut(dcols, s.cols_len()),
+        optional_mut(da, len.input),
+        view_mut(cols, len.cols),
+        view_mut(dcols, len.cols),
         view_mut(ws, gemm::WORKSPACE_LEN),
         accumulate != 0,
     )

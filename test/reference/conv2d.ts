@@ -1,7 +1,9 @@
 /**
  * Reference convolution layer in float64, written as exercise 1 states it,
- * with scipy.signal.convolve2d's 'valid' and 'full' modes spelled out.
- * Arrays are flat, row-major (NCHW).
+ * with scipy.signal.convolve2d's 'valid' and 'full' modes spelled out; and
+ * padding and stride as PyTorch defines them, composed around it: zero-pad,
+ * valid true convolution, keep every s-th output (and, backward, the adjoints
+ * of those three steps). Arrays are flat, row-major (NCHW).
  */
 
 /** scipy.signal.convolve2d(a, f, mode='valid'): out[y][x] = Σ_{u,v} a[y+u][x+v] · f[fh-1-u][fw-1-v]. */
@@ -98,4 +100,69 @@ export function conv2dBackward(d: ConvDims, a: ArrayLike<number>, f: ArrayLike<n
       }
     }
   return { db, df, da };
+}
+
+/** Zero padding `[top, bottom, left, right]` and stride `[sh, sw]`. */
+export interface ConvGeometry {
+  pad: readonly [number, number, number, number];
+  stride: readonly [number, number];
+}
+
+/** Each of `planes` h×w planes placed in a (pt+h+pb)×(pl+w+pr) plane of zeros. */
+export function pad2d(src: ArrayLike<number>, planes: number, h: number, w: number, [pt, pb, pl, pr]: ConvGeometry['pad']): Float64Array {
+  const [hp, wp] = [h + pt + pb, w + pl + pr];
+  const out = new Float64Array(planes * hp * wp);
+  for (let q = 0; q < planes; q++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(q * hp + pt + y) * wp + pl + x] = src[(q * h + y) * w + x];
+  return out;
+}
+
+/** The adjoint of `pad2d`: the h×w interior of each padded plane. */
+export function crop2d(src: ArrayLike<number>, planes: number, h: number, w: number, [pt, pb, pl, pr]: ConvGeometry['pad']): Float64Array {
+  const [hp, wp] = [h + pt + pb, w + pl + pr];
+  const out = new Float64Array(planes * h * w);
+  for (let q = 0; q < planes; q++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(q * h + y) * w + x] = src[(q * hp + pt + y) * wp + pl + x];
+  return out;
+}
+
+/** Rows 0, sh, 2·sh, … and columns 0, sw, … of each h×w plane. */
+export function subsample2d(src: ArrayLike<number>, planes: number, h: number, w: number, [sh, sw]: ConvGeometry['stride']): Float64Array {
+  const [oh, ow] = [Math.ceil(h / sh), Math.ceil(w / sw)];
+  const out = new Float64Array(planes * oh * ow);
+  for (let q = 0; q < planes; q++) for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) out[(q * oh + y) * ow + x] = src[(q * h + y * sh) * w + x * sw];
+  return out;
+}
+
+/** The adjoint of `subsample2d`: each ⌈h/sh⌉×⌈w/sw⌉ plane scattered into an h×w plane of zeros. */
+export function upsample2d(src: ArrayLike<number>, planes: number, h: number, w: number, [sh, sw]: ConvGeometry['stride']): Float64Array {
+  const [oh, ow] = [Math.ceil(h / sh), Math.ceil(w / sw)];
+  const out = new Float64Array(planes * h * w);
+  for (let q = 0; q < planes; q++) for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) out[(q * h + y * sh) * w + x * sw] = src[(q * oh + y) * ow + x];
+  return out;
+}
+
+/** Output size `⌊(h + pt + pb − fh)/sh⌋ + 1` by `⌊(w + pl + pr − fw)/sw⌋ + 1`. */
+export function paddedOutputSize(d: ConvDims, g: ConvGeometry): [number, number] {
+  const [pt, pb, pl, pr] = g.pad;
+  return [Math.floor((d.h + pt + pb - d.fh) / g.stride[0]) + 1, Math.floor((d.w + pl + pr - d.fw) / g.stride[1]) + 1];
+}
+
+/** The dimensions of exercise 1's convolution (valid, stride 1) on the padded input. */
+function paddedDims(d: ConvDims, g: ConvGeometry): ConvDims {
+  const [pt, pb, pl, pr] = g.pad;
+  return { ...d, h: d.h + pt + pb, w: d.w + pl + pr };
+}
+
+/** Z = subsample(b + pad(A) * F): pad, the valid true convolution, keep every s-th output. */
+export function conv2dForwardPadded(d: ConvDims, g: ConvGeometry, a: ArrayLike<number>, f: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const p = paddedDims(d, g);
+  const z = conv2dForward(p, pad2d(a, d.n * d.c, d.h, d.w, g.pad), f, b);
+  return subsample2d(z, d.n * d.m, p.h - d.fh + 1, p.w - d.fw + 1, g.stride);
+}
+
+/** Backward through the same three steps: Δ scattered back to the stride-1 output, exercise 1's gradients, ∂C/∂A cropped to the unpadded input. */
+export function conv2dBackwardPadded(d: ConvDims, g: ConvGeometry, a: ArrayLike<number>, f: ArrayLike<number>, delta: ArrayLike<number>) {
+  const p = paddedDims(d, g);
+  const full = upsample2d(delta, d.n * d.m, p.h - d.fh + 1, p.w - d.fw + 1, g.stride);
+  const { db, df, da } = conv2dBackward(p, pad2d(a, d.n * d.c, d.h, d.w, g.pad), f, full);
+  return { db, df, da: crop2d(da, d.n * d.c, d.h, d.w, g.pad) };
 }

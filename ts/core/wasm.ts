@@ -28,13 +28,19 @@ export interface KernelExports {
   ): void;
   wn_add_row_bias(z: Ptr, rows: number, cols: number, b: Ptr): void;
   wn_column_sums(m: Ptr, rows: number, cols: number, out: Ptr, accumulate: number): void;
-  wn_conv2d_cols_len(c: number, h: number, w: number, fh: number, fw: number): number;
+  /** `usize::MAX` (−1 as read from an i32; `>>> 0` gives 0xffffffff) when a size overflows or the geometry is invalid. */
+  wn_conv2d_cols_len(
+    c: number, h: number, w: number, fh: number, fw: number,
+    pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
+  ): number;
   wn_conv2d_forward(
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
+    pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
     a: Ptr, f: Ptr, b: Ptr, z: Ptr, relu: number, cols: Ptr, ws: Ptr,
   ): void;
   wn_conv2d_backward(
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
+    pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
     a: Ptr, f: Ptr, delta: Ptr, df: Ptr, db: Ptr, da: Ptr, cols: Ptr, dcols: Ptr, ws: Ptr, accumulate: number,
   ): void;
   /** `sh`, `sw`: the stride (= `ph`, `pw` for the course's tiling); `mask` may be 0 (inference). */

@@ -1,7 +1,12 @@
 /**
  * The course's `Conv2DLayer`: z[i,j] = b[j] + Σ_k a[i,k] * f[j,k] with `*`
  * the valid true convolution of `scipy.signal.convolve2d` (the kernel is
- * flipped), then a = φ(z). Kernel: `crate/src/conv.rs`.
+ * flipped), then a = φ(z). Kernels: `crate/src/conv/`.
+ *
+ * Padding and stride (options, PyTorch's meaning applied to that
+ * convolution): zero-pad each input plane, take the valid true convolution,
+ * keep every `sh`-th row and `sw`-th column of it starting at the first. So
+ * the output is `⌊(h + pt + pb − fh)/sh⌋ + 1` by `⌊(w + pl + pr − fw)/sw⌋ + 1`.
  */
 import { ActivationId } from '../activations.js';
 import { ShapeError, ValueError, checkShape, show } from '../core/errors.js';
@@ -10,7 +15,54 @@ import { kernels } from '../core/wasm.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
 import type { NamedParameter } from './layer.js';
 
-export type Conv2DOptions = ActivatedLayerOptions;
+/** Zero padding: the same on all four sides, `[ph, pw]` (rows above and below, columns left and right), `'valid'` (none) or `'same'`. */
+export type Conv2DPadding = number | readonly [number, number] | 'valid' | 'same';
+/** Stride: the same both ways, or `[sh, sw]`. */
+export type Conv2DStride = number | readonly [number, number];
+
+/** The options that fix a Conv2D layer's geometry, in the form that rebuilds it exactly. */
+export interface Conv2DGeometry {
+  padding: 'same' | [number, number];
+  stride: [number, number];
+}
+
+export interface Conv2DOptions extends ActivatedLayerOptions {
+  /**
+   * Zero padding around each input plane, default 0 (`'valid'`, the course's).
+   * `'same'` (stride 1 only) keeps the output h×w: the total padding fh−1 is
+   * split as top = ⌊(fh−1)/2⌋, bottom = the rest, likewise left/right, so for
+   * an even filter the extra row and column go at the bottom and right, as
+   * PyTorch's `padding='same'` does (scipy's `convolve2d(mode='same')` puts it
+   * at the top and left instead).
+   */
+  padding?: Conv2DPadding;
+  /** Stride, default 1: keeps every sh-th output row and sw-th output column. */
+  stride?: Conv2DStride;
+}
+
+/** Padding and stride values beyond this cannot be passed to the kernels (32-bit sizes). */
+const MAX_GEOMETRY = 0x7fffffff;
+
+const isCount = (x: unknown, min: number): x is number => typeof x === 'number' && Number.isInteger(x) && x >= min && x <= MAX_GEOMETRY;
+
+function parseStride(value: unknown): [number, number] {
+  if (isCount(value, 1)) return [value, value];
+  if (Array.isArray(value) && value.length === 2 && value.every((s) => isCount(s, 1))) return [value[0], value[1]];
+  throw new ValueError(`Conv2D stride must be a positive integer or [sh, sw], got ${show(value)}`);
+}
+
+/** `[pt, pb, pl, pr]` for the `padding` option. */
+function parsePadding(value: unknown, fh: number, fw: number, stride: readonly [number, number]): [number, number, number, number] {
+  if (value === 'valid') return [0, 0, 0, 0];
+  if (value === 'same') {
+    if (stride[0] !== 1 || stride[1] !== 1) throw new ValueError(`Conv2D padding 'same' needs stride 1, got stride ${show(stride)}`);
+    const [top, left] = [Math.floor((fh - 1) / 2), Math.floor((fw - 1) / 2)];
+    return [top, fh - 1 - top, left, fw - 1 - left];
+  }
+  if (isCount(value, 0)) return [value, value, value, value];
+  if (Array.isArray(value) && value.length === 2 && value.every((p) => isCount(p, 0))) return [value[0], value[0], value[1], value[1]];
+  throw new ValueError(`Conv2D padding must be a non-negative integer, [ph, pw], 'valid' or 'same', got ${show(value)}`);
+}
 
 export class Conv2DLayer extends ActivatedLayer {
   readonly kind = 'Conv2D' as const;
@@ -18,6 +70,12 @@ export class Conv2DLayer extends ActivatedLayer {
   readonly tensor: readonly [number, number, number];
   /** Filter bank shape `[m, fh, fw]`. */
   readonly fshape: readonly [number, number, number];
+  /** Zero rows and columns added to each input plane: `[top, bottom, left, right]`. */
+  readonly padding: readonly [number, number, number, number];
+  /** `[sh, sw]`. */
+  readonly stride: readonly [number, number];
+  /** Whether `padding` came from `'same'` (kept so that `geometry()` rebuilds an even filter's asymmetric padding). */
+  private readonly samePadding: boolean;
   private readonly fParam: NamedParameter;
   private readonly bParam: NamedParameter;
   /** im2col scratch for one image (forward and backward) and its gradient. */
@@ -28,8 +86,15 @@ export class Conv2DLayer extends ActivatedLayer {
     super(options, 'Conv2D');
     const [c, h, w] = checkShape('Conv2D tensor', tensor, 3, 'the input shape [c, h, w]');
     const [m, fh, fw] = checkShape('Conv2D fshape', fshape, 3, 'the filter bank shape [m, fh, fw]');
-    if (fh > h || fw > w) {
-      throw new ShapeError(`Conv2D fshape ${show(fshape)}: a ${fh}×${fw} filter does not fit the ${h}×${w} input`);
+    const { padding = 0, stride = 1 } = options ?? {};
+    this.stride = parseStride(stride);
+    this.padding = parsePadding(padding, fh, fw, this.stride);
+    this.samePadding = padding === 'same';
+    const [pt, pb, pl, pr] = this.padding;
+    const [hp, wp] = [h + pt + pb, w + pl + pr];
+    if (fh > hp || fw > wp) {
+      const padded = hp !== h || wp !== w ? ` padded to ${hp}×${wp}` : '';
+      throw new ShapeError(`Conv2D fshape ${show(fshape)}: a ${fh}×${fw} filter does not fit the ${h}×${w} input${padded}`);
     }
     if (this.afun.id === ActivationId.SoftMax) {
       throw new ValueError('Conv2D afun must be elementwise (ReLU, Sigmoid, Tanh, Identity); SoftMax belongs on a dense output layer');
@@ -37,15 +102,24 @@ export class Conv2DLayer extends ActivatedLayer {
     this.tensor = [c, h, w];
     this.fshape = [m, fh, fw];
     this.inShape = [c, h, w];
-    this.outShape = [m, h - fh + 1, w - fw + 1];
-    const colsLen = kernels().wn_conv2d_cols_len(c, h, w, fh, fw);
-    this.reserveParameters(m * c * fh * fw + m, 2 * colsLen, `Conv2D with input [${c}, ${h}, ${w}] and filters [${m}, ${fh}, ${fw}]`);
+    this.outShape = [m, Math.floor((hp - fh) / this.stride[0]) + 1, Math.floor((wp - fw) / this.stride[1]) + 1];
+    const what = `Conv2D with input [${c}, ${h}, ${w}], filters [${m}, ${fh}, ${fw}], padding ${show(this.padding)} and stride ${show(this.stride)}`;
+    // usize::MAX (read unsigned) is the kernel's answer for a size that overflows.
+    const colsLen = kernels().wn_conv2d_cols_len(c, h, w, fh, fw, pt, pb, pl, pr, this.stride[0], this.stride[1]) >>> 0;
+    if (colsLen === 0xffffffff) throw new ShapeError(`${what} is too large: its im2col scratch would not fit WebAssembly's 32-bit address space`);
+    this.reserveParameters(m * c * fh * fw + m, 2 * colsLen, what);
     const f = this.initializer.ffun(m, c, fh, fw, ActivatedLayer.weightRng(options));
     for (let i = 0; i < f.length; i++) f[i] *= this.afun.factor;
     this.fParam = this.addParameter('f', f);
     this.bParam = this.addParameter('b', new Float32Array(m));
     this.cols = allocF32(colsLen);
     this.dcols = allocF32(colsLen);
+  }
+
+  /** Exactly the `padding` and `stride` options that rebuild this layer (for a model file). */
+  geometry(): Conv2DGeometry {
+    const [pt, , pl] = this.padding;
+    return { padding: this.samePadding ? 'same' : [pt, pl], stride: [this.stride[0], this.stride[1]] };
   }
 
   /** The filter bank `[m, c, fh, fw]`, a live view of wasm memory. */
@@ -94,7 +168,7 @@ export class Conv2DLayer extends ActivatedLayer {
     const z = this.zBuf.ensure(len);
     // ReLU is fused into the kernel: it writes max(z, 0) over z (see `activationHoldsZ`); others run after it.
     const fused = this.activationHoldsZ;
-    kernels().wn_conv2d_forward(n, c, h, w, m, fh, fw, input.ptr, this.fParam.value.ptr, this.bParam.value.ptr, z.ptr, fused ? 1 : 0, this.cols.ptr, gemmWorkspace());
+    kernels().wn_conv2d_forward(n, c, h, w, m, fh, fw, ...this.padding, ...this.stride, input.ptr, this.fParam.value.ptr, this.bParam.value.ptr, z.ptr, fused ? 1 : 0, this.cols.ptr, gemmWorkspace());
     return fused ? z : this.activate(len, this.outShape![2]);
   }
 
@@ -105,7 +179,7 @@ export class Conv2DLayer extends ActivatedLayer {
     const n = this.batch;
     const da = wantInputGrad ? this.daBuf.ensure(n * c * h * w) : null;
     kernels().wn_conv2d_backward(
-      n, c, h, w, m, fh, fw,
+      n, c, h, w, m, fh, fw, ...this.padding, ...this.stride,
       this.input!.ptr, this.fParam.value.ptr, this.dzBuf.current.ptr,
       this.fParam.grad.ptr, this.bParam.grad.ptr, da ? da.ptr : 0,
       this.cols.ptr, this.dcols.ptr, gemmWorkspace(), accumulate ? 1 : 0,

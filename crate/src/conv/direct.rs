@@ -1,15 +1,17 @@
 //! Direct (no im2col) convolution kernels for the shapes CNNs mostly use:
 //! the forward pass vectorised along each output row, and the filter
 //! gradient for small filters with one register accumulator per tap.
-//! `conv.rs` chooses them when they apply and falls back to im2col + GEMM.
-//! Same mathematics as `conv.rs`: the true convolution of exercise 1.
+//! They take no padding and stride 1; `mod.rs` chooses them when they apply
+//! (a padded stride-1 shape goes through them on a zero-padded copy of each
+//! image, see `pad_image`) and falls back to im2col + GEMM otherwise.
+//! Same mathematics as `im2col.rs`: the true convolution of exercise 1.
 
-use crate::conv::ConvShape;
+use super::ConvShape;
 use crate::simd::F32x4;
 
 /// Whether `forward` handles this shape (an output row of at least one vector).
 pub fn forward_applies(s: &ConvShape) -> bool {
-    s.zw() >= 4
+    s.is_unpadded_unit_stride() && s.zw() >= 4
 }
 
 /// `z = b + A * F` (valid true convolution) for the whole batch.
@@ -89,7 +91,8 @@ fn block<const JB: usize, const NV: usize, const RELU: bool>(
 ) {
     let (fh, fw) = (s.fh, s.fw);
     let (zw, p, taps) = (s.zw(), s.out_pixels(), s.col_rows());
-    // Every read below stays inside `ai` and `f`, every write inside `zi`:
+    // Every read below stays inside `ai` and `f`, every write inside `zi`
+    // (with no padding and stride 1, which `forward` asserts, zh = h−fh+1 and zw = w−fw+1):
     // rows y+u < h; columns x0+v+4·NV−1 < x0+4·NV+fw−1 <= zw+fw−1 = w; filters j0+jj < m.
     assert!(x0 + 4 * NV <= zw && y < s.zh() && j0 + JB <= s.m);
     assert!(ai.len() >= s.c * s.h * s.w && f.len() >= s.m * taps && zi.len() >= s.m * p);
@@ -136,11 +139,12 @@ fn block<const JB: usize, const NV: usize, const RELU: bool>(
 
 /// Whether `filter_gradient` handles this shape.
 pub fn filter_gradient_applies(s: &ConvShape) -> bool {
-    s.zw() >= 4 && matches!((s.fh, s.fw), (1, 1) | (2, 2) | (3, 3))
+    s.is_unpadded_unit_stride() && s.zw() >= 4 && matches!((s.fh, s.fw), (1, 1) | (2, 2) | (3, 3))
 }
 
 /// `dF = ∂C/∂F` from `delta` = ∂C/∂Z, overwriting `df` (`m × c × fh × fw`) or adding to it.
 pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], accumulate: bool) {
+    assert!(filter_gradient_applies(s));
     if !accumulate {
         df[..s.m * s.col_rows()].iter_mut().for_each(|x| *x = 0.0);
     }
@@ -154,7 +158,7 @@ pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], 
 
 /// dF[j,k,fh−1−su,fw−1−sv] += Σ_i Σ_{y,x} Δ[i,j,y,x] · A[i,k,y+su,x+sv]: one accumulator per tap (su, sv).
 fn filter_gradient_taps<const FH: usize, const FW: usize>(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32]) {
-    assert!(s.fh == FH && s.fw == FW && s.zw() >= 4);
+    assert!(s.fh == FH && s.fw == FW && s.zw() >= 4 && s.is_unpadded_unit_stride());
     let (zh, zw, p) = (s.zh(), s.zw(), s.out_pixels());
     let img = s.c * s.h * s.w;
     assert!(a.len() >= s.n * img && delta.len() >= s.n * s.m * p && df.len() >= s.m * s.col_rows());
@@ -198,6 +202,26 @@ fn filter_gradient_taps<const FH: usize, const FW: usize>(s: &ConvShape, a: &[f3
                     }
                 }
             }
+        }
+    }
+}
+
+/// The shape of one image zero-padded as `s` says, with the same filters and
+/// stride 1: the direct kernels' view of a padded stride-1 convolution.
+pub fn padded_image_shape(s: &ConvShape) -> ConvShape {
+    assert!(s.sh == 1 && s.sw == 1);
+    ConvShape { n: 1, h: s.h + s.pt + s.pb, w: s.w + s.pl + s.pr, pt: 0, pb: 0, pl: 0, pr: 0, ..*s }
+}
+
+/// Copies one image `a` (`c × h × w`) into `dst` (`c × (pt+h+pb) × (pl+w+pr)`), zeros around it.
+pub fn pad_image(s: &ConvShape, a: &[f32], dst: &mut [f32]) {
+    let (hp, wp) = (s.h + s.pt + s.pb, s.w + s.pl + s.pr);
+    let dst = &mut dst[..s.c * hp * wp];
+    dst.fill(0.0);
+    for k in 0..s.c {
+        for y in 0..s.h {
+            let at = (k * hp + s.pt + y) * wp + s.pl;
+            dst[at..at + s.w].copy_from_slice(&a[(k * s.h + y) * s.w..(k * s.h + y + 1) * s.w]);
         }
     }
 }

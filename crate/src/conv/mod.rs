@@ -1,0 +1,222 @@
+//! 2-D convolution layer kernels, NCHW. The course defines the unpadded,
+//! stride-1 case:
+//!
+//! `Z[i,j] = b[j] + Σ_k A[i,k] * F[j,k]` where `*` is the true convolution of
+//! `scipy.signal.convolve2d(.., mode='valid')` (the kernel is flipped).
+//!
+//! Padding and stride follow PyTorch's meaning, applied to that convolution:
+//! zero-pad each input plane by `pt, pb, pl, pr` rows/columns (top, bottom,
+//! left, right), take the valid true convolution, keep every `sh`-th row and
+//! `sw`-th column of it starting at 0. So `zh = ⌊(h + pt + pb − fh)/sh⌋ + 1`
+//! (likewise `zw`), and ∂C/∂A is the gradient for the unpadded input (what
+//! falls on padding is dropped).
+//!
+//! Two implementations, and this file is the one place that picks between them:
+//! - `direct.rs`: direct kernels for no padding and stride 1 (the course's
+//!   network runs through them); a padded stride-1 shape uses them on a
+//!   zero-padded copy of each image.
+//! - `im2col.rs`: im2col + GEMM for every shape, and col2im for ∂C/∂A.
+
+mod direct;
+mod im2col;
+
+/// Geometry of one convolution. Build it with `unpadded` or field by field,
+/// and validate it with `lengths` before using any other method.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvShape {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub m: usize,
+    pub fh: usize,
+    pub fw: usize,
+    /// Zero rows above and below, zero columns left and right of each input plane.
+    pub pt: usize,
+    pub pb: usize,
+    pub pl: usize,
+    pub pr: usize,
+    /// Vertical and horizontal stride, ≥ 1.
+    pub sh: usize,
+    pub sw: usize,
+}
+
+/// Buffer lengths (in floats) of a valid `ConvShape`, each known to fit in `usize`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvLengths {
+    /// `n·c·h·w`
+    pub input: usize,
+    /// `m·c·fh·fw`
+    pub filter: usize,
+    /// `n·m·zh·zw`
+    pub output: usize,
+    /// `c·fh·fw·zh·zw`: the per-image column scratch (`cols`, `dcols`).
+    pub cols: usize,
+}
+
+impl ConvShape {
+    /// The course's convolution: no padding, stride 1.
+    pub fn unpadded(n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize) -> Self {
+        ConvShape { n, c, h, w, m, fh, fw, pt: 0, pb: 0, pl: 0, pr: 0, sh: 1, sw: 1 }
+    }
+
+    /// The buffer lengths, or `None` if the geometry is invalid (a zero filter
+    /// size or stride, a filter larger than the padded input) or a size
+    /// overflows `usize`. Once this is `Some`, every product the kernels form
+    /// from these dimensions fits, so the methods below need no checks.
+    pub fn lengths(&self) -> Option<ConvLengths> {
+        if self.fh == 0 || self.fw == 0 || self.sh == 0 || self.sw == 0 {
+            return None;
+        }
+        let hp = self.h.checked_add(self.pt)?.checked_add(self.pb)?;
+        let wp = self.w.checked_add(self.pl)?.checked_add(self.pr)?;
+        if self.fh > hp || self.fw > wp {
+            return None;
+        }
+        let (zh, zw) = ((hp - self.fh) / self.sh + 1, (wp - self.fw) / self.sw + 1);
+        let pixels = zh.checked_mul(zw)?;
+        let taps = self.c.checked_mul(self.fh)?.checked_mul(self.fw)?;
+        Some(ConvLengths {
+            input: self.n.checked_mul(self.c)?.checked_mul(self.h)?.checked_mul(self.w)?,
+            filter: self.m.checked_mul(taps)?,
+            output: self.n.checked_mul(self.m)?.checked_mul(pixels)?,
+            cols: taps.checked_mul(pixels)?,
+        })
+    }
+
+    /// Validated lengths; panics (a trap in wasm, which TypeScript's own checks rule out) otherwise.
+    pub fn checked_lengths(&self) -> ConvLengths {
+        match self.lengths() {
+            Some(len) => len,
+            None => panic!("conv2d: invalid geometry, or its sizes overflow"),
+        }
+    }
+
+    pub fn zh(&self) -> usize {
+        (self.h + self.pt + self.pb - self.fh) / self.sh + 1
+    }
+    pub fn zw(&self) -> usize {
+        (self.w + self.pl + self.pr - self.fw) / self.sw + 1
+    }
+    /// Rows of the column matrix: c·fh·fw.
+    pub fn col_rows(&self) -> usize {
+        self.c * self.fh * self.fw
+    }
+    /// Output pixels per image and channel: zh·zw.
+    pub fn out_pixels(&self) -> usize {
+        self.zh() * self.zw()
+    }
+    /// The course's case, which the direct kernels take as it is.
+    pub fn is_unpadded_unit_stride(&self) -> bool {
+        self.pt == 0 && self.pb == 0 && self.pl == 0 && self.pr == 0 && self.sh == 1 && self.sw == 1
+    }
+}
+
+/// How one pass is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    /// `direct.rs` on the input as it is.
+    Direct,
+    /// `direct.rs` on each image zero-padded into the `cols` scratch (stride 1 only;
+    /// `c·(h+pt+pb)·(w+pl+pr) <= c·fh·fw·zh·zw` then, since fh·zh >= zh + fh − 1).
+    DirectOnPaddedCopy,
+    /// `im2col.rs`.
+    Im2col,
+}
+
+fn forward_path(s: &ConvShape) -> Path {
+    if direct::forward_applies(s) {
+        Path::Direct
+    } else if s.sh == 1 && s.sw == 1 && direct::forward_applies(&direct::padded_image_shape(s)) {
+        Path::DirectOnPaddedCopy
+    } else {
+        Path::Im2col
+    }
+}
+
+fn filter_gradient_path(s: &ConvShape) -> Path {
+    if direct::filter_gradient_applies(s) {
+        Path::Direct
+    } else if s.sh == 1 && s.sw == 1 && direct::filter_gradient_applies(&direct::padded_image_shape(s)) {
+        Path::DirectOnPaddedCopy
+    } else {
+        Path::Im2col
+    }
+}
+
+/// `z = b + A * F` for the whole batch; with `relu`, `max(z, 0)` instead (a
+/// fused ReLU activation). `cols` is scratch of `lengths().cols` floats.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], relu: bool, cols: &mut [f32], ws: &mut [f32]) {
+    let len = s.checked_lengths();
+    assert!(a.len() >= len.input && f.len() >= len.filter && b.len() >= s.m);
+    assert!(z.len() >= len.output && cols.len() >= len.cols);
+    match forward_path(s) {
+        Path::Direct => direct::forward(s, a, f, b, z, relu),
+        Path::DirectOnPaddedCopy => {
+            let padded = direct::padded_image_shape(s);
+            let (img, out) = (s.c * s.h * s.w, s.m * s.out_pixels());
+            for i in 0..s.n {
+                direct::pad_image(s, &a[i * img..(i + 1) * img], cols);
+                direct::forward(&padded, cols, f, b, &mut z[i * out..(i + 1) * out], relu);
+            }
+        }
+        Path::Im2col => im2col::forward(s, a, f, b, z, relu, cols, ws),
+    }
+}
+
+/// Gradients of the convolution given `delta` = ∂C/∂Z (`n × m × zh × zw`).
+///
+/// Overwrites `df` (`m × c × fh × fw`) and `db` (`m`), or adds to them with
+/// `accumulate` (a batch taken in chunks); when `da` is given, overwrites it
+/// with ∂C/∂A (`n × c × h × w`, the unpadded input). `cols` and `dcols` are
+/// scratch of `lengths().cols` floats each.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward(
+    s: &ConvShape,
+    a: &[f32],
+    f: &[f32],
+    delta: &[f32],
+    df: &mut [f32],
+    db: &mut [f32],
+    da: Option<&mut [f32]>,
+    cols: &mut [f32],
+    dcols: &mut [f32],
+    ws: &mut [f32],
+    accumulate: bool,
+) {
+    let len = s.checked_lengths();
+    assert!(a.len() >= len.input && f.len() >= len.filter && delta.len() >= len.output);
+    assert!(df.len() >= len.filter && db.len() >= s.m && cols.len() >= len.cols && dcols.len() >= len.cols);
+    assert!(da.as_ref().map_or(true, |da| da.len() >= len.input));
+    let p = s.out_pixels();
+    match filter_gradient_path(s) {
+        Path::Direct => direct::filter_gradient(s, a, delta, df, accumulate),
+        Path::DirectOnPaddedCopy => {
+            let padded = direct::padded_image_shape(s);
+            let (img, out) = (s.c * s.h * s.w, s.m * p);
+            if s.n == 0 && !accumulate {
+                df[..len.filter].iter_mut().for_each(|x| *x = 0.0);
+            }
+            for i in 0..s.n {
+                direct::pad_image(s, &a[i * img..(i + 1) * img], cols);
+                direct::filter_gradient(&padded, cols, &delta[i * out..(i + 1) * out], df, accumulate || i > 0);
+            }
+        }
+        Path::Im2col => im2col::filter_gradient(s, a, delta, df, accumulate, cols, ws),
+    }
+    if let Some(da) = da {
+        im2col::input_gradient(s, f, delta, da, dcols, ws);
+    }
+    for j in 0..s.m {
+        let mut sum = 0.0f64;
+        for i in 0..s.n {
+            let plane = &delta[(i * s.m + j) * p..(i * s.m + j + 1) * p];
+            sum += plane.iter().map(|&x| x as f64).sum::<f64>();
+        }
+        db[j] = if accumulate { db[j] + sum as f32 } else { sum as f32 };
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,239 @@
+//! The direct and im2col paths against each other, and every path against a
+//! scalar float64 loop written from the definition (pad, valid true
+//! convolution, keep every s-th output).
+
+use super::*;
+use crate::gemm::WORKSPACE_LEN;
+
+/// Deterministic values in [-1, 1).
+fn noise(len: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+struct Case {
+    s: ConvShape,
+    a: Vec<f32>,
+    f: Vec<f32>,
+    b: Vec<f32>,
+    delta: Vec<f32>,
+}
+
+fn case(s: ConvShape, seed: u64) -> Case {
+    let len = s.lengths().unwrap();
+    Case { s, a: noise(len.input, seed), f: noise(len.filter, seed + 1), b: noise(s.m, seed + 2), delta: noise(len.output, seed + 3) }
+}
+
+fn padded(n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize, pad: [usize; 4], stride: [usize; 2]) -> ConvShape {
+    let [pt, pb, pl, pr] = pad;
+    let [sh, sw] = stride;
+    ConvShape { n, c, h, w, m, fh, fw, pt, pb, pl, pr, sh, sw }
+}
+
+/// The padded input `Ap[i,k,py,px]`: zero outside the image.
+fn padded_at(s: &ConvShape, a: &[f32], i: usize, k: usize, py: usize, px: usize) -> Option<usize> {
+    if py < s.pt || py >= s.pt + s.h || px < s.pl || px >= s.pl + s.w {
+        return None;
+    }
+    Some(((i * s.c + k) * s.h + py - s.pt) * s.w + px - s.pl).filter(|&at| at < a.len())
+}
+
+/// z[i,j,y,x] = b[j] + Σ_{k,u,v} F[j,k,u,v] · Ap[i,k, y·sh + fh−1−u, x·sw + fw−1−v], and its three gradients.
+fn naive(t: &Case) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let s = &t.s;
+    let (zh, zw) = (s.zh(), s.zw());
+    let len = s.lengths().unwrap();
+    let (mut z, mut df, mut db, mut da) = (vec![0.0; len.output], vec![0.0; len.filter], vec![0.0; s.m], vec![0.0; len.input]);
+    for i in 0..s.n {
+        for j in 0..s.m {
+            for y in 0..zh {
+                for x in 0..zw {
+                    let o = ((i * s.m + j) * zh + y) * zw + x;
+                    let d = t.delta[o] as f64;
+                    z[o] = t.b[j] as f64;
+                    db[j] += d;
+                    for k in 0..s.c {
+                        for u in 0..s.fh {
+                            for v in 0..s.fw {
+                                let q = ((j * s.c + k) * s.fh + u) * s.fw + v;
+                                let at = padded_at(s, &t.a, i, k, y * s.sh + s.fh - 1 - u, x * s.sw + s.fw - 1 - v);
+                                if let Some(at) = at {
+                                    z[o] += t.f[q] as f64 * t.a[at] as f64;
+                                    df[q] += d * t.a[at] as f64;
+                                    da[at] += d * t.f[q] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (z, df, db, da)
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{}: length", what);
+    let scale = want.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+    for (q, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((*g as f64 - w).abs() <= tol * scale, "{}[{}]: got {}, want {}", what, q, g, w);
+    }
+}
+
+fn as_f64(x: &[f32]) -> Vec<f64> {
+    x.iter().map(|&v| v as f64).collect()
+}
+
+/// Runs the public forward and backward (whatever path they pick) and checks them against `naive`.
+fn check_against_naive(t: &Case) {
+    let s = &t.s;
+    let len = s.lengths().unwrap();
+    let (z_want, df_want, db_want, da_want) = naive(t);
+    let mut ws = vec![0.0; WORKSPACE_LEN];
+    let (mut cols, mut dcols) = (vec![0.0; len.cols], vec![0.0; len.cols]);
+    let mut z = vec![0.0; len.output];
+    conv2d_forward(s, &t.a, &t.f, &t.b, &mut z, false, &mut cols, &mut ws);
+    assert_close(&format!("z {:?}", s), &z, &z_want, 1e-5);
+    let mut zr = vec![0.0; len.output];
+    conv2d_forward(s, &t.a, &t.f, &t.b, &mut zr, true, &mut cols, &mut ws);
+    assert_close(&format!("relu z {:?}", s), &zr, &z_want.iter().map(|x| x.max(0.0)).collect::<Vec<_>>(), 1e-5);
+    let (mut df, mut db, mut da) = (vec![9.0; len.filter], vec![9.0; s.m], vec![9.0; len.input]);
+    conv2d_backward(s, &t.a, &t.f, &t.delta, &mut df, &mut db, Some(&mut da), &mut cols, &mut dcols, &mut ws, false);
+    assert_close(&format!("df {:?}", s), &df, &df_want, 1e-5);
+    assert_close(&format!("db {:?}", s), &db, &db_want, 1e-5);
+    assert_close(&format!("da {:?}", s), &da, &da_want, 1e-5);
+    // Accumulating adds the same gradients again.
+    conv2d_backward(s, &t.a, &t.f, &t.delta, &mut df, &mut db, None, &mut cols, &mut dcols, &mut ws, true);
+    assert_close(&format!("2·df {:?}", s), &df, &df_want.iter().map(|x| 2.0 * x).collect::<Vec<_>>(), 1e-5);
+    assert_close(&format!("2·db {:?}", s), &db, &db_want.iter().map(|x| 2.0 * x).collect::<Vec<_>>(), 1e-5);
+}
+
+#[test]
+fn unpadded_matches_the_definition() {
+    for (seed, s) in [
+        ConvShape::unpadded(2, 3, 7, 6, 5, 3, 2),
+        ConvShape::unpadded(3, 2, 9, 11, 7, 3, 3),
+        ConvShape::unpadded(2, 1, 6, 4, 3, 6, 1),
+        ConvShape::unpadded(1, 9, 13, 10, 10, 1, 1),
+        ConvShape::unpadded(2, 3, 10, 13, 6, 2, 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        check_against_naive(&case(s, seed as u64 * 10));
+    }
+}
+
+#[test]
+fn padded_and_strided_match_the_definition() {
+    let shapes = [
+        // padding only, stride 1: the direct kernels on a padded copy where the output row is wide enough
+        padded(2, 3, 7, 9, 5, 3, 3, [1, 1, 1, 1], [1, 1]),
+        padded(2, 2, 5, 6, 3, 2, 2, [0, 1, 0, 1], [1, 1]),
+        padded(1, 2, 3, 3, 2, 3, 3, [1, 1, 1, 1], [1, 1]),
+        padded(2, 1, 6, 7, 4, 4, 5, [2, 1, 3, 1], [1, 1]),
+        padded(1, 2, 2, 3, 3, 3, 3, [2, 2, 2, 2], [1, 1]),
+        // stride only, not dividing the input
+        padded(2, 3, 11, 11, 4, 3, 3, [0, 0, 0, 0], [2, 2]),
+        padded(2, 3, 11, 10, 4, 3, 3, [0, 0, 0, 0], [3, 3]),
+        padded(1, 2, 9, 13, 3, 2, 4, [0, 0, 0, 0], [3, 2]),
+        // both, asymmetric
+        padded(2, 3, 11, 9, 5, 3, 3, [1, 1, 1, 1], [2, 2]),
+        padded(2, 2, 10, 7, 3, 4, 2, [1, 2, 0, 1], [3, 2]),
+        padded(1, 1, 5, 5, 2, 5, 5, [4, 4, 4, 4], [4, 3]),
+        padded(3, 4, 8, 8, 6, 1, 1, [1, 0, 2, 0], [2, 3]),
+    ];
+    for (seed, s) in shapes.iter().enumerate() {
+        let t = case(*s, 100 + seed as u64 * 10);
+        check_against_naive(&t);
+        // The im2col path itself, also where the public entry picks the padded direct copy.
+        let len = s.lengths().unwrap();
+        let (z_want, df_want, _, _) = naive(&t);
+        let mut ws = vec![0.0; WORKSPACE_LEN];
+        let mut cols = vec![0.0; len.cols];
+        let mut z = vec![0.0; len.output];
+        im2col::forward(s, &t.a, &t.f, &t.b, &mut z, false, &mut cols, &mut ws);
+        assert_close("im2col z", &z, &z_want, 1e-5);
+        let mut df = vec![0.0; len.filter];
+        im2col::filter_gradient(s, &t.a, &t.delta, &mut df, false, &mut cols, &mut ws);
+        assert_close("im2col df", &df, &df_want, 1e-5);
+    }
+}
+
+#[test]
+fn padded_stride_one_uses_the_direct_kernels_on_a_copy() {
+    assert_eq!(forward_path(&padded(1, 1, 7, 9, 1, 3, 3, [1, 1, 1, 1], [1, 1])), Path::DirectOnPaddedCopy);
+    assert_eq!(filter_gradient_path(&padded(1, 1, 7, 9, 1, 3, 3, [1, 1, 1, 1], [1, 1])), Path::DirectOnPaddedCopy);
+    assert_eq!(forward_path(&padded(1, 1, 7, 9, 1, 3, 3, [1, 1, 1, 1], [2, 1])), Path::Im2col);
+    assert_eq!(forward_path(&ConvShape::unpadded(1, 1, 28, 28, 32, 3, 3)), Path::Direct);
+    assert_eq!(filter_gradient_path(&ConvShape::unpadded(1, 1, 28, 28, 32, 3, 3)), Path::Direct);
+}
+
+#[test]
+fn direct_and_im2col_agree_without_padding() {
+    let shapes = [
+        ConvShape::unpadded(2, 3, 7, 9, 5, 3, 3),
+        ConvShape::unpadded(3, 1, 28, 28, 6, 3, 3),
+        ConvShape::unpadded(2, 5, 11, 13, 9, 2, 2),
+        ConvShape::unpadded(2, 4, 6, 7, 3, 1, 1),
+        ConvShape::unpadded(1, 2, 9, 12, 7, 4, 5),
+        ConvShape::unpadded(2, 3, 5, 6, 2, 2, 3),
+    ];
+    for (seed, s) in shapes.iter().enumerate() {
+        let t = case(*s, 300 + seed as u64 * 10);
+        let len = s.lengths().unwrap();
+        let mut ws = vec![0.0; WORKSPACE_LEN];
+        let mut cols = vec![0.0; len.cols];
+        assert!(direct::forward_applies(s));
+        for relu in [false, true] {
+            let (mut direct_z, mut im2col_z) = (vec![0.0; len.output], vec![0.0; len.output]);
+            direct::forward(s, &t.a, &t.f, &t.b, &mut direct_z, relu);
+            im2col::forward(s, &t.a, &t.f, &t.b, &mut im2col_z, relu, &mut cols, &mut ws);
+            assert_close(&format!("z {:?} relu {}", s, relu), &direct_z, &as_f64(&im2col_z), 1e-5);
+        }
+        if direct::filter_gradient_applies(s) {
+            for accumulate in [false, true] {
+                let start = noise(len.filter, 7);
+                let (mut direct_df, mut im2col_df) = (start.clone(), start);
+                direct::filter_gradient(s, &t.a, &t.delta, &mut direct_df, accumulate);
+                im2col::filter_gradient(s, &t.a, &t.delta, &mut im2col_df, accumulate, &mut cols, &mut ws);
+                assert_close(&format!("df {:?}", s), &direct_df, &as_f64(&im2col_df), 1e-5);
+            }
+        }
+    }
+}
+
+#[test]
+fn forward_is_true_convolution() {
+    // convolve2d([[1,0,0],[0,0,0],[0,0,0]], [[1,2],[3,4]], 'valid') = [[4,0],[0,0]]: the flipped kernel meets the 1.
+    let s = ConvShape::unpadded(1, 1, 3, 3, 1, 2, 2);
+    let (a, f) = ([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0]);
+    let mut z = [0.0; 4];
+    let (mut cols, mut ws) = (vec![0.0; s.lengths().unwrap().cols], vec![0.0; WORKSPACE_LEN]);
+    conv2d_forward(&s, &a, &f, &[0.0], &mut z, false, &mut cols, &mut ws);
+    assert_eq!(z, [4.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn lengths_refuse_bad_geometry_and_overflow() {
+    assert!(padded(1, 1, 4, 4, 1, 5, 3, [0, 0, 0, 0], [1, 1]).lengths().is_none());
+    assert!(padded(1, 1, 4, 4, 1, 5, 3, [1, 0, 0, 0], [1, 1]).lengths().is_some());
+    assert!(padded(1, 1, 4, 4, 1, 0, 3, [0, 0, 0, 0], [1, 1]).lengths().is_none());
+    assert!(padded(1, 1, 4, 4, 1, 3, 3, [0, 0, 0, 0], [0, 1]).lengths().is_none());
+    assert!(padded(1, 1, 4, 4, 1, 3, 3, [usize::MAX, 1, 0, 0], [1, 1]).lengths().is_none());
+    assert!(padded(1, 1 << 40, 1 << 30, 1, 1, 1, 1, [0, 0, 0, 0], [1, 1]).lengths().is_none());
+    // Huge strides are fine: one output row and column.
+    let s = padded(1, 1, 4, 4, 1, 3, 3, [0, 0, 0, 0], [usize::MAX, usize::MAX]);
+    assert_eq!(s.lengths().map(|l| l.output), Some(1));
+    assert_eq!(
+        padded(2, 3, 11, 10, 4, 3, 2, [1, 2, 0, 3], [2, 3]).lengths(),
+        Some(ConvLengths { input: 2 * 3 * 11 * 10, filter: 4 * 3 * 3 * 2, output: 2 * 4 * 6 * 4, cols: 3 * 3 * 2 * 6 * 4 })
+    );
+}
