@@ -5,7 +5,10 @@ export default defineConfig({
   resolve: {
     // Tests import 'wasmnet' and get the built package (dist/), with its .wasm:
     // they exercise what users install, not the sources.
-    alias: { wasmnet: fileURLToPath(new URL('./dist/index.js', import.meta.url)) },
+    alias: [
+      { find: /^wasmnet$/, replacement: fileURLToPath(new URL('./dist/index.js', import.meta.url)) },
+      { find: /^wasmnet\/internal$/, replacement: fileURLToPath(new URL('./dist/internal.js', import.meta.url)) },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

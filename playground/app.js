@@ -228,7 +228,7 @@ $('train-form').addEventListener('submit', (e) => {
 // ------------------------------------------------------------------ model files
 
 $('download').addEventListener('click', () => {
-  const blob = new Blob([state.net.save({ source: 'wasmnet playground' })], { type: 'application/octet-stream' });
+  const blob = new Blob([state.net.save({ meta: { source: 'wasmnet playground' } })], { type: 'application/octet-stream' });
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
   a.download = 'mnist-cnn.wnet';

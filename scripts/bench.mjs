@@ -20,7 +20,10 @@ const quick = Boolean(opts.quick);
 const jsonPath = opts.json ?? join(root, 'artifacts', 'bench.json');
 
 const wasmnet = await import(join(root, 'dist', 'index.js'));
-const kernels = await wasmnet.init();
+// The raw kernel table (wasmnet/internal): the peak probe, and timing each GEMM call.
+const internal = await import(join(root, 'dist', 'internal.js'));
+await wasmnet.init();
+const kernels = internal.kernels();
 
 // ------------------------------------------------------------------ helpers
 

@@ -1,8 +1,7 @@
-// Average pooling kernels (crate/src/avgpool.rs) against test/reference/avgpool2d.ts.
-// No layer exists yet, so this calls wn_avgpool_forward/backward through the export table `init()` resolves to;
-// it will move to the layer once there is one.
+// AvgPool2DLayer (ts/layers/avgpool2d.ts, kernels crate/src/avgpool.rs) against test/reference/avgpool2d.ts,
+// its gradient check, and its place in a network (model files, options). Reference: PyTorch's AvgPool2d.
 import { describe, expect, it } from 'vitest';
-import { Rng, allocF32, init } from 'wasmnet';
+import { AvgPool2DLayer, Rng, SequentialNet, Tensor, ValueError, gradientCheck } from 'wasmnet';
 import { avgPoolBackward, avgPoolForward } from './reference/avgpool2d.js';
 import { expectClose } from './helpers/util.js';
 
@@ -32,45 +31,64 @@ function random(length: number, rng: Rng): Float32Array {
   return Float32Array.from({ length }, () => 2 * rng.uniform() - 1);
 }
 
-describe('average pooling kernels against the reference', () => {
+describe('AvgPool2DLayer against the reference', () => {
   for (const d of shapes) {
-    it(`forward and backward match for ${JSON.stringify(d)}`, async () => {
-      const k = await init();
+    it(`forward and backward match for ${JSON.stringify(d)}`, () => {
       const rng = new Rng(d.h * 31 + d.w * 7 + d.sh);
+      const layer = new AvgPool2DLayer([d.ph, d.pw], { stride: [d.sh, d.sw] });
       const oh = Math.floor((d.h - d.ph) / d.sh) + 1;
       const ow = Math.floor((d.w - d.pw) / d.sw) + 1;
-      const inLen = d.n * d.c * d.h * d.w;
-      const outLen = d.n * d.c * oh * ow;
-      const a = random(inLen, rng);
-      const delta = random(outLen, rng);
-      const [aBuf, outBuf, deltaBuf, daBuf] = [allocF32(inLen), allocF32(outLen), allocF32(outLen), allocF32(inLen)];
-      try {
-        aBuf.set(a);
-        deltaBuf.set(delta);
-        outBuf.view().fill(NaN);
-        daBuf.view().fill(NaN); // every element must be written, zeros where no window reaches
-        k.wn_avgpool_forward(d.n, d.c, d.h, d.w, d.ph, d.pw, d.sh, d.sw, aBuf.ptr, outBuf.ptr);
-        k.wn_avgpool_backward(d.n, d.c, d.h, d.w, d.ph, d.pw, d.sh, d.sw, deltaBuf.ptr, daBuf.ptr);
-        expectClose(outBuf.toArray(), avgPoolForward(d, a), 1e-6, 'out');
-        expectClose(daBuf.toArray(), avgPoolBackward(d, delta), 1e-6, 'da');
-      } finally {
-        for (const b of [aBuf, outBuf, deltaBuf, daBuf]) b.free();
-      }
+      const a = random(d.n * d.c * d.h * d.w, rng);
+      const delta = random(d.n * d.c * oh * ow, rng);
+      const out = layer.evaluate(new Tensor(a, [d.n, d.c, d.h, d.w]));
+      expect(out.shape).toEqual([d.n, d.c, oh, ow]);
+      expectClose(out.data, avgPoolForward(d, a), 1e-6, 'out');
+      // every input gradient is written: zeros where no window reaches
+      const da = layer.backprop(new Tensor(delta, out.shape));
+      expectClose(da.data, avgPoolBackward(d, delta), 1e-6, 'da');
+      layer.dispose();
     });
   }
 
-  it('gives zero gradient to inputs no window reaches', async () => {
-    const k = await init();
+  it('gives zero gradient to inputs no window reaches', () => {
     // a 1×6 row, windows of 2 moved by 3: inputs 2 and 5 lie in no window
-    const [deltaBuf, daBuf] = [allocF32(2), allocF32(6)];
-    try {
-      deltaBuf.set([4, 8]);
-      daBuf.view().fill(NaN);
-      k.wn_avgpool_backward(1, 1, 1, 6, 1, 2, 1, 3, deltaBuf.ptr, daBuf.ptr);
-      expect(Array.from(daBuf.toArray())).toEqual([2, 2, 0, 4, 4, 0]);
-    } finally {
-      deltaBuf.free();
-      daBuf.free();
+    const layer = new AvgPool2DLayer([1, 2], { stride: [1, 3] });
+    layer.evaluate(new Tensor(new Float32Array(6), [1, 1, 1, 6]));
+    expect(Array.from(layer.backprop(new Tensor(Float32Array.of(4, 8), [1, 1, 1, 2])).data)).toEqual([2, 2, 0, 4, 4, 0]);
+    layer.dispose();
+  });
+
+  it('gradient check < 1e-3, overlapping and strided windows', () => {
+    for (const [area, stride] of [[[2, 2], [2, 2]], [[3, 3], [2, 2]], [[2, 3], [3, 1]]] as [[number, number], [number, number]][]) {
+      const rng = new Rng(5);
+      const layer = new AvgPool2DLayer(area, { stride });
+      const x = new Tensor(random(2 * 3 * 7 * 8, rng), [2, 3, 7, 8]);
+      const r = gradientCheck(layer, x);
+      expect(r.maxError, `area ${area} stride ${stride}`).toBeLessThan(1e-3);
+      layer.dispose();
     }
+  });
+});
+
+describe('AvgPool2DLayer in a network', () => {
+  it('addAvgPool2D builds it from the output so far, and a saved network loads with the same stride and outputs', () => {
+    const net = new SequentialNet([2, 9, 9], { seed: 3 });
+    net.addAvgPool2D([3, 3], { stride: 2 });
+    net.addFlatten();
+    net.addDense(4);
+    expect(net.outputShape).toEqual([4]);
+    const x = new Tensor(random(3 * 2 * 9 * 9, new Rng(1)), [3, 2, 9, 9]);
+    const copy = SequentialNet.load(net.save());
+    expect((copy.layers[0] as AvgPool2DLayer).stride).toEqual([2, 2]);
+    expect(copy.evaluate(x).data).toEqual(net.evaluate(x).data);
+    net.dispose();
+    copy.dispose();
+  });
+
+  it('refuses bad options with errors naming them', () => {
+    expect(() => new AvgPool2DLayer([2, 2], { stride: 0 })).toThrow(ValueError);
+    expect(() => new AvgPool2DLayer([2, 2], { stride: 0 })).toThrow(/AvgPool2D stride/);
+    expect(() => new AvgPool2DLayer([2, 2], { stirde: 2 } as never)).toThrow(/unknown option "stirde"/);
+    expect(() => new AvgPool2DLayer([0, 2])).toThrow(/AvgPool2D area/);
   });
 });

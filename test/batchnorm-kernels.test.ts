@@ -1,11 +1,13 @@
 // The raw batch-norm kernels (crate/src/batchnorm.rs) against test/reference/batchnorm.ts (PyTorch's BatchNorm2d).
 // These call the export table directly; the BatchNormLayer tests will build on them.
 import { describe, expect, it } from 'vitest';
-import { Rng, allocF32, init, type F32Array } from 'wasmnet';
+import { Rng, init } from 'wasmnet';
+import { type F32Array, allocF32, load } from 'wasmnet/internal';
 import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain, type BnDims } from './reference/batchnorm.js';
 import { expectClose, values } from './helpers/util.js';
 
-const k = await init();
+await init();
+const k = await load();
 
 /** A wasm buffer holding `v`. */
 function buffer(v: ArrayLike<number>): F32Array {

@@ -1,11 +1,13 @@
 // The raw dropout kernels (crate/src/dropout.rs) against test/reference/dropout.ts.
 // These call the export table directly; the DropoutLayer tests will build on them.
 import { describe, expect, it } from 'vitest';
-import { Rng, allocF32, init } from 'wasmnet';
+import { Rng, init } from 'wasmnet';
+import { allocF32, load } from 'wasmnet/internal';
 import { dropoutBackward, dropoutForward, dropoutMask } from './reference/dropout.js';
 import { expectClose, values } from './helpers/util.js';
 
-const k = await init();
+await init();
+const k = await load();
 
 /** `len` bytes of wasm memory (allocF32 is for floats; the mask is bytes). */
 function bytes(len: number) {

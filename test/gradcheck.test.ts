@@ -1,6 +1,7 @@
 // gradientCheck (ts/gradcheck.ts) must fail when backprop is wrong, or it proves nothing.
 import { describe, expect, it } from 'vitest';
-import { DenseLayer, type F32Array, Identity, ReLU, Rng, Tanh, gradientCheck } from 'wasmnet';
+import { DenseLayer, Identity, ReLU, Rng, Tanh, gradientCheck } from 'wasmnet';
+import type { F32Array } from 'wasmnet/internal';
 import { uniform } from './helpers/util.js';
 
 /** A dense layer with a classic bug: the weight gradient is transposed-indexed wrongly (scaled rows). */

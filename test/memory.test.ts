@@ -1,6 +1,7 @@
 // The memory rule (ts/core/memory.ts): valid views after memory.grow, and memory that stays flat.
 import { describe, expect, it } from 'vitest';
-import { Conv2DLayer, DisposedError, Rng, SequentialNet, Tensor, allocF32, courseCnn, gradientCheck, init, wasmBytesInUse } from 'wasmnet';
+import { Conv2DLayer, DisposedError, Rng, SequentialNet, Tensor, courseCnn, gradientCheck, init, wasmBytesInUse } from 'wasmnet';
+import { allocF32, load } from 'wasmnet/internal';
 import { uniform } from './helpers/util.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -38,7 +39,7 @@ describe('wasm memory views', () => {
 
 describe('no allocation inside a training step', () => {
   it('after the first batch, training calls wn_alloc only for nothing: every buffer is reused', async () => {
-    const k = await init();
+    const k = await load();
     const rng = new Rng(3);
     const x = uniform([100, 1, 28, 28], rng, 0, 1);
     const y = Tensor.oneHot(Array.from({ length: 100 }, () => rng.int(10)), 10);
@@ -86,7 +87,7 @@ describe('memory stays flat', () => {
     };
     await cycle();
     await collect();
-    const k = await init();
+    const k = await load();
     const wasmLevel = wasmBytesInUse();
     const grown = k.memory.buffer.byteLength;
     const heap = process.memoryUsage().heapUsed;

@@ -9,12 +9,12 @@ describe('save and load', () => {
     const net = courseCnn({ seed: 5 });
     const x = uniform([20, 1, 28, 28], rng, 0, 1);
     await net.train(x, uniform([20, 10], rng, 0, 1), { batchSize: 10, epochs: 1 });
-    const bytes = net.save({ note: 'test' });
+    const bytes = net.save({ meta: { note: 'test' } });
     const copy = SequentialNet.load(bytes);
     expect(Array.from(copy.evaluate(x).data)).toEqual(Array.from(net.evaluate(x).data));
     expect(copy.layers.map((l) => [l.kind, l.outputShape])).toEqual(net.layers.map((l) => [l.kind, l.outputShape]));
     expect(copy.loss.name).toBe(net.loss.name);
-    expect(copy.save({ note: 'test' })).toEqual(bytes);
+    expect(copy.save({ meta: { note: 'test' } })).toEqual(bytes);
     net.dispose();
     copy.dispose();
   });

@@ -65,11 +65,11 @@ interface Probe {
   /** C at the current values. */
   cost(): number;
   /** Tensors to check: their live values, and backprop's gradient (computed once, up front). */
-  tensors: { name: string; values: () => Float32Array; grad: Float32Array; afterEdit?: () => void }[];
+  tensors: { name: string; values: () => Float32Array; grad: Float32Array }[];
 }
 
 export function gradientCheck(target: Checkable, x: Tensor, y?: Tensor, options: GradientCheckOptions = {}): GradientCheckResult {
-  const o = optionsObject('gradientCheck options', options);
+  const o = optionsObject('gradientCheck options', options, ['eps', 'samples', 'seed']);
   const eps = checkPositive('gradientCheck eps', o.eps ?? 1e-3);
   const samples = checkInt('gradientCheck samples', o.samples ?? 30);
   const rng = new Rng(checkInt('gradientCheck seed', o.seed ?? 1, 0, 2 ** 32 - 1));
@@ -78,6 +78,17 @@ export function gradientCheck(target: Checkable, x: Tensor, y?: Tensor, options:
   }
   if (!(x instanceof Tensor)) throw new ValueError(`gradientCheck x must be a Tensor, got ${show(x)}`);
   if (y !== undefined && !(y instanceof Tensor)) throw new ValueError(`gradientCheck y must be a Tensor or undefined, got ${show(y)}`);
+  // Batch norm in training mode updates its running statistics on every forward pass: put them back afterwards.
+  const buffers = target instanceof SequentialNet ? target.buffers() : target instanceof Layer ? target.buffers() : [];
+  const savedBuffers = buffers.map((b) => b.value.toArray());
+  try {
+    return check(target, x, y, eps, samples, rng);
+  } finally {
+    buffers.forEach((b, i) => b.value.set(savedBuffers[i]));
+  }
+}
+
+function check(target: Checkable, x: Tensor, y: Tensor | undefined, eps: number, samples: number, rng: Rng): GradientCheckResult {
   const probe = makeProbe(target, new Tensor(x.data.slice(), x.shape), y, rng);
   const tensors: TensorCheck[] = [];
   for (const t of probe.tensors) {
@@ -89,13 +100,10 @@ export function gradientCheck(target: Checkable, x: Tensor, y?: Tensor, options:
       const values = t.values();
       const original = values[i];
       values[i] = original + eps;
-      t.afterEdit?.();
       const plus = probe.cost();
       t.values()[i] = original - eps;
-      t.afterEdit?.();
       const minus = probe.cost();
       t.values()[i] = original;
-      t.afterEdit?.();
       return [(plus - base) / eps, (base - minus) / eps];
     };
     const quotients = idx.map(sided);

@@ -71,3 +71,19 @@ export function lossByName(name: string): Loss {
   if (name === 'MeanSquaredError') return new MeanSquaredError();
   throw new ShapeError(`unknown loss ${show(name)}: expected CrossEntropy or MeanSquaredError`);
 }
+
+/** Whether every row of a 2-D label tensor sums to 1 (one-hot or probabilities), within float rounding. */
+export function rowsAreDistributions(y: Tensor): boolean {
+  const cols = y.shape[y.shape.length - 1];
+  const d = y.data;
+  for (let r = 0; r < d.length; r += cols) {
+    let s = 0;
+    for (let j = 0; j < cols; j++) {
+      const v = d[r + j];
+      if (v < 0) return false;
+      s += v;
+    }
+    if (Math.abs(s - 1) > 1e-6) return false;
+  }
+  return true;
+}

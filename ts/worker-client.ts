@@ -1,7 +1,7 @@
 /** The page's side of training in a Web Worker (see `ts/worker.ts`). */
 import { WasmnetError } from './core/errors.js';
 import type { Tensor } from './core/tensor.js';
-import type { EpochStats, TrainOptions } from './network.js';
+import type { EpochStats, TrainOptions } from './train/loop.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
 
 export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'epochs' | 'validationData' | 'onBatch' | 'onEpoch'> {

@@ -1,5 +1,5 @@
 /** Messages between a page and the training worker (`ts/worker.ts`). */
-import type { BatchInfo, EpochStats } from './network.js';
+import type { BatchInfo, EpochStats } from './train/loop.js';
 
 export interface TrainRequest {
   type: 'train';

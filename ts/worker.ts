@@ -32,7 +32,7 @@ self.addEventListener('message', async (event: MessageEvent<TrainRequest>) => {
       onBatch: (info) => post({ type: 'batch', info }),
       onEpoch: (stats) => post({ type: 'epoch', stats }),
     });
-    const model = net.save({ epochs: r.epochs, batchSize: r.batchSize, trainedIn: 'worker' });
+    const model = net.save({ meta: { epochs: r.epochs, batchSize: r.batchSize, trainedIn: 'worker' } });
     post({ type: 'done', model, history }, [model.buffer]);
   } catch (e) {
     post({ type: 'error', name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) });

@@ -156,7 +156,7 @@ async function train(argv: string[]): Promise<number> {
   const imagesPerSecond = (n * epochs) / trainSeconds;
 
   if (o.save) {
-    const bytes = net.save({ testAccuracy, epochs, batchSize, lr, trainImages: n, savedAt: new Date().toISOString() });
+    const bytes = net.save({ meta: { testAccuracy, epochs, batchSize, lr, trainImages: n, savedAt: new Date().toISOString() } });
     await writeAtomically(o.save, bytes);
     log(`saved the model to ${o.save} (${bytes.length} bytes)`);
   }

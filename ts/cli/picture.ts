@@ -4,7 +4,7 @@
  * matplotlib figures. Drawn on a small RGB canvas, encoded by pngjs.
  */
 import { PNG } from 'pngjs';
-import type { EpochStats } from '../network.js';
+import type { EpochStats } from '../train/loop.js';
 
 type Rgb = readonly [number, number, number];
 const WHITE: Rgb = [255, 255, 255];

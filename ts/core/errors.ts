@@ -73,7 +73,7 @@ export function checkShape(name: string, shape: unknown, length: number, what: s
  * `optionsObject('SGD options', { momentun: 0.9 }, ['momentum'])` throws
  * `SGD options: unknown option "momentun" (known: momentum)`.
  */
-export function optionsObject<T extends object>(name: string, value: T | null | undefined, known?: readonly (keyof T & string)[]): Partial<T> {
+export function optionsObject<T extends object>(name: string, value: T | null | undefined, known?: readonly string[]): Partial<T> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ValueError(`${name} must be an options object, got ${show(value)}`);

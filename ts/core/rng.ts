@@ -2,6 +2,8 @@
  * A small seeded random number generator (xoshiro128**), so one seed gives
  * the same weights and the same shuffles in Node and in every browser.
  */
+import { ValueError, show } from './errors.js';
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -23,6 +25,23 @@ export class Rng {
     this.s1 = next();
     this.s2 = next();
     this.s3 = next();
+  }
+
+  /** The generator's whole state, for saving: four words and the spare normal (or null). */
+  getState(): [number, number, number, number, number | null] {
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.spare];
+  }
+
+  /** Continues from a state `getState()` returned. */
+  setState(state: readonly unknown[]): void {
+    const ok =
+      Array.isArray(state) &&
+      state.length === 5 &&
+      state.slice(0, 4).every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) < 2 ** 32) &&
+      (state[4] === null || (typeof state[4] === 'number' && Number.isFinite(state[4])));
+    if (!ok || state.slice(0, 4).every((w) => w === 0)) throw new ValueError(`an Rng state must be four 32-bit words (not all 0) and a spare number or null, got ${show(state)}`);
+    [this.s0, this.s1, this.s2, this.s3] = state.slice(0, 4) as number[];
+    this.spare = state[4] as number | null;
   }
 
   /** A uniform 32-bit unsigned integer. */

@@ -124,7 +124,12 @@ export const WASM_FILE = 'wasmnet.wasm';
  * (`instantiateStreaming`, falling back to `arrayBuffer` when the server
  * sends another MIME type).
  */
-export function init(options: InitOptions = {}): Promise<KernelExports> {
+export async function init(options: InitOptions = {}): Promise<void> {
+  await load(options);
+}
+
+/** Loads the core once (what `init` does) and resolves to its export table. */
+export function load(options: InitOptions = {}): Promise<KernelExports> {
   if (exportsTable) return Promise.resolve(exportsTable);
   if (options !== undefined && options !== null && typeof options !== 'object') {
     return Promise.reject(new InitError(`init options must be an object such as { wasm: url }, got ${typeof options}`));

@@ -12,6 +12,9 @@ import { type Initializer, RandnAverage } from '../initializers.js';
 import { type Optimizer, SGD } from '../optimizers.js';
 import { Layer, type NamedParameter } from './layer.js';
 
+/** The options every activated layer takes; a kind lists its own besides these. */
+export const ACTIVATED_LAYER_OPTIONS = ['afun', 'optim', 'initializer', 'seed', 'rng'] as const;
+
 export interface ActivatedLayerOptions {
   /** Activation φ, default ReLU. */
   afun?: Activation;
@@ -40,9 +43,10 @@ export abstract class ActivatedLayer extends Layer {
   protected readonly daBuf = growableF32();
   private readonly params: NamedParameter[] = [];
 
-  protected constructor(options: ActivatedLayerOptions, kind: string) {
+  protected constructor(options: ActivatedLayerOptions, kind: string, ownOptions: readonly string[] = [], shared: readonly string[] = ACTIVATED_LAYER_OPTIONS) {
     super();
-    const { afun = new ReLU(), optim = new SGD(), initializer = new RandnAverage() } = optionsObject(`${kind} options`, options);
+    const known = [...shared, ...ownOptions];
+    const { afun = new ReLU(), optim = new SGD(), initializer = new RandnAverage() } = optionsObject(`${kind} options`, options, known);
     if (!afun || typeof (afun as Activation).id !== 'number') throw new ValueError(`${kind} afun must be an Activation (ReLU, SoftMax, …), got ${show(afun)}`);
     if (!optim || typeof (optim as Optimizer).update !== 'function') throw new ValueError(`${kind} optim must be an Optimizer (SGD, Adam, AdamW), got ${show(optim)}`);
     if (!initializer || typeof (initializer as Initializer).wfun !== 'function') throw new ValueError(`${kind} initializer must be an Initializer, got ${show(initializer)}`);
@@ -91,6 +95,10 @@ export abstract class ActivatedLayer extends Layer {
 
   override parameters(): NamedParameter[] {
     return [...this.params];
+  }
+
+  override optimizers(): Optimizer[] {
+    return [this.optim];
   }
 
   override update(): void {

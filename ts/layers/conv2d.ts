@@ -8,12 +8,13 @@
  * keep every `sh`-th row and `sw`-th column of it starting at the first. So
  * the output is `⌊(h + pt + pb − fh)/sh⌋ + 1` by `⌊(w + pl + pr − fw)/sw⌋ + 1`.
  */
-import { ActivationId } from '../activations.js';
-import { ShapeError, ValueError, checkShape, show } from '../core/errors.js';
+import { ActivationId, activationByName } from '../activations.js';
+import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core/errors.js';
 import { type F32Array, allocF32, gemmWorkspace } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
+import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
-import type { NamedParameter } from './layer.js';
+import type { BuildContext, NamedParameter } from './layer.js';
 
 /** Zero padding: the same on all four sides, `[ph, pw]` (rows above and below, columns left and right), `'valid'` (none) or `'same'`. */
 export type Conv2DPadding = number | readonly [number, number] | 'valid' | 'same';
@@ -64,6 +65,15 @@ function parsePadding(value: unknown, fh: number, fw: number, stride: readonly [
   throw new ValueError(`Conv2D padding must be a non-negative integer, [ph, pw], 'valid' or 'same', got ${show(value)}`);
 }
 
+export interface Conv2DSpec {
+  kind: 'Conv2D';
+  fshape: [number, number, number];
+  afun: string;
+  optim: OptimizerConfig;
+  padding?: Conv2DGeometry['padding'];
+  stride?: Conv2DGeometry['stride'];
+}
+
 export class Conv2DLayer extends ActivatedLayer {
   readonly kind = 'Conv2D' as const;
   /** Input sample shape `[c, h, w]`. */
@@ -83,7 +93,7 @@ export class Conv2DLayer extends ActivatedLayer {
   private readonly dcols: F32Array;
 
   constructor(tensor: readonly [number, number, number], fshape: readonly [number, number, number], options: Conv2DOptions = {}) {
-    super(options, 'Conv2D');
+    super(options, 'Conv2D', ['padding', 'stride']);
     const [c, h, w] = checkShape('Conv2D tensor', tensor, 3, 'the input shape [c, h, w]');
     const [m, fh, fw] = checkShape('Conv2D fshape', fshape, 3, 'the filter bank shape [m, fh, fw]');
     const { padding = 0, stride = 1 } = options ?? {};
@@ -114,6 +124,35 @@ export class Conv2DLayer extends ActivatedLayer {
     this.bParam = this.addParameter('b', new Float32Array(m));
     this.cols = allocF32(colsLen);
     this.dcols = allocF32(colsLen);
+  }
+
+  /** `net.addConv2D(fshape, options)`: a convolution on the network's `[c, h, w]` output so far. */
+  static forNetwork(ctx: BuildContext, fshape: readonly [number, number, number], options: Conv2DOptions = {}): Conv2DLayer {
+    const s = ctx.shape;
+    if (s.length !== 3) {
+      throw new ShapeError(`addConv2D needs a [c, h, w] input, but the network's output so far has shape ${show(s)}`);
+    }
+    return new Conv2DLayer([s[0], s[1], s[2]], fshape, { rng: ctx.rng, ...optionsObject('addConv2D options', options) });
+  }
+
+  static fromSpec(spec: Conv2DSpec, ctx: BuildContext): Conv2DLayer {
+    const { padding, stride } = spec;
+    return Conv2DLayer.forNetwork(ctx, spec.fshape, { afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim), padding, stride });
+  }
+
+  toSpec(): Conv2DSpec {
+    const g = this.geometry();
+    // Padding and stride are written only when they are not the course's (0 and 1), so its files read as before.
+    const padded = g.padding === 'same' || g.padding[0] !== 0 || g.padding[1] !== 0;
+    const strided = g.stride[0] !== 1 || g.stride[1] !== 1;
+    return {
+      kind: 'Conv2D',
+      fshape: [...this.fshape],
+      afun: this.afun.name,
+      optim: this.optim.config(),
+      ...(padded ? { padding: g.padding } : {}),
+      ...(strided ? { stride: g.stride } : {}),
+    };
   }
 
   /** Exactly the `padding` and `stride` options that rebuild this layer (for a model file). */
@@ -157,9 +196,9 @@ export class Conv2DLayer extends ActivatedLayer {
     return [...this.outShape!];
   }
 
-  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
+  forwardBuffer(input: F32Array, n: number, record = true): F32Array {
     this.assertAlive();
-    this.trainingPass = training;
+    this.recorded = record;
     const [c, h, w] = this.tensor;
     const [m, fh, fw] = this.fshape;
     this.batch = n;

@@ -2,13 +2,22 @@
  * The course's `DenseLayer`: z = a·w + b with `w` `[inputSize, outputSize]`
  * row-major, then φ(z). Products go through the SIMD GEMM (`crate/src/gemm.rs`).
  */
-import { ShapeError, checkInt, show } from '../core/errors.js';
+import { activationByName } from '../activations.js';
+import { ShapeError, checkInt, optionsObject, show } from '../core/errors.js';
 import { type F32Array, gemmWorkspace } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
+import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
-import type { NamedParameter } from './layer.js';
+import type { BuildContext, NamedParameter } from './layer.js';
 
 export type DenseOptions = ActivatedLayerOptions;
+
+export interface DenseSpec {
+  kind: 'Dense';
+  outputSize: number;
+  afun: string;
+  optim: OptimizerConfig;
+}
 
 export class DenseLayer extends ActivatedLayer {
   readonly kind = 'Dense' as const;
@@ -28,6 +37,23 @@ export class DenseLayer extends ActivatedLayer {
     for (let i = 0; i < w.length; i++) w[i] *= this.afun.factor;
     this.wParam = this.addParameter('w', w);
     this.bParam = this.addParameter('b', new Float32Array(outputSize));
+  }
+
+  /** `net.addDense(outputSize, options)`: a dense layer on the network's flat output so far. */
+  static forNetwork(ctx: BuildContext, outputSize: number, options: DenseOptions = {}): DenseLayer {
+    const s = ctx.shape;
+    if (s.length !== 1) {
+      throw new ShapeError(`addDense needs a flat input, but the network's output so far has shape ${show(s)}: call addFlatten() first`);
+    }
+    return new DenseLayer(s[0], outputSize, { rng: ctx.rng, ...optionsObject('addDense options', options) });
+  }
+
+  static fromSpec(spec: DenseSpec, ctx: BuildContext): DenseLayer {
+    return DenseLayer.forNetwork(ctx, spec.outputSize, { afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim) });
+  }
+
+  toSpec(): DenseSpec {
+    return { kind: 'Dense', outputSize: this.outputSize, afun: this.afun.name, optim: this.optim.config() };
   }
 
   /** The weights `[inputSize, outputSize]`, row-major, a live view of wasm memory. */
@@ -61,9 +87,9 @@ export class DenseLayer extends ActivatedLayer {
     return [this.outputSize];
   }
 
-  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
+  forwardBuffer(input: F32Array, n: number, record = true): F32Array {
     this.assertAlive();
-    this.trainingPass = training;
+    this.recorded = record;
     const k = kernels();
     const [nin, nout] = [this.inputSize, this.outputSize];
     this.batch = n;

@@ -6,10 +6,27 @@
 import { ShapeError, show } from '../core/errors.js';
 import type { F32Array } from '../core/memory.js';
 import { product } from '../core/tensor.js';
-import { Layer } from './layer.js';
+import { type BuildContext, Layer } from './layer.js';
+
+export interface FlattenSpec {
+  kind: 'Flatten';
+}
 
 export class FlattenLayer extends Layer {
   readonly kind = 'Flatten' as const;
+
+  /** `net.addFlatten()`. */
+  static forNetwork(_ctx: BuildContext): FlattenLayer {
+    return new FlattenLayer();
+  }
+
+  static fromSpec(_spec: FlattenSpec, _ctx: BuildContext): FlattenLayer {
+    return new FlattenLayer();
+  }
+
+  toSpec(): FlattenSpec {
+    return { kind: 'Flatten' };
+  }
 
   /** `[n, c, h, w]` of the last input, or null before the first evaluate. */
   get shape(): readonly number[] | null {
@@ -30,9 +47,9 @@ export class FlattenLayer extends Layer {
     return true;
   }
 
-  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
+  forwardBuffer(input: F32Array, n: number, record = true): F32Array {
     this.assertAlive();
-    this.trainingPass = training;
+    this.recorded = record;
     this.batch = n;
     this.input = input;
     return input;

@@ -2,21 +2,59 @@
  * What every layer shares: the Tensor-level `evaluate`/`backprop`/`update`
  * of the course, on top of buffer-level passes that a network chains without
  * leaving wasm memory.
+ *
+ * A layer kind is a plug-in: its one file holds everything the kind knows
+ * (name, output shape, parameters, forward/backward, its model-file spec) and
+ * `registry.ts` lists the kinds. Besides the members below, each kind's class
+ * has two static members the registry uses:
+ *   - `forNetwork(ctx, ...args)`: the layer for a network whose output so far
+ *     is `ctx.shape` (what `net.add<Kind>(...args)` calls);
+ *   - `fromSpec(spec, ctx)`: the layer back from its `toSpec()` (model files).
  */
 import { DisposedError, ShapeError, show } from '../core/errors.js';
 import { type F32Array, growableF32 } from '../core/memory.js';
+import type { Rng } from '../core/rng.js';
 import { Tensor, product } from '../core/tensor.js';
-import type { Parameter } from '../optimizers.js';
-
-export type LayerKind = 'Conv2D' | 'Pool2D' | 'Flatten' | 'Dense';
+import type { Optimizer, Parameter } from '../optimizers.js';
 
 /** A parameter tensor with the name it has on its layer (`f`, `b`, `w`). */
 export interface NamedParameter extends Parameter {
   name: string;
 }
 
+/** State a layer keeps that is not trained by gradients but belongs to the model (batch norm's running statistics). */
+export interface NamedBuffer {
+  name: string;
+  value: F32Array;
+}
+
+/** What a layer's spec in a model file has at least: its kind. */
+export interface LayerSpecBase {
+  kind: string;
+}
+
+/** What a network tells a layer kind when it builds one for it. */
+export interface BuildContext {
+  /** The network's per-sample output shape so far: the new layer's input. */
+  shape: readonly number[];
+  /** The network's generator for initial weights. */
+  rng: Rng;
+  /** The network's seed and the new layer's index, for layers that draw random numbers while training (dropout). */
+  seed: number;
+  index: number;
+}
+
 export abstract class Layer {
-  abstract readonly kind: LayerKind;
+  /** The kind's name in the registry and in model files ('Conv2D', 'Pool2D', …). */
+  abstract readonly kind: string;
+
+  /**
+   * Training mode: dropout drops and batch norm uses the batch's statistics
+   * (and updates its running ones). `SequentialNet.train` sets it for its
+   * duration and restores it; inference (`evaluate`, `measure`) runs with it
+   * false. A layer used on its own follows it (default false).
+   */
+  training = false;
 
   /** Shape of one input sample (without the batch axis), once known. */
   protected inShape: number[] | null = null;
@@ -24,8 +62,8 @@ export abstract class Layer {
   protected outShape: number[] | null = null;
   /** Samples in the last forward pass. */
   protected batch = 0;
-  /** Whether the last forward pass kept what backprop needs. */
-  protected trainingPass = false;
+  /** Whether the last forward pass kept what backprop needs (`record`). */
+  protected recorded = false;
   /** The input of the last forward pass (owned by the previous layer, or `hostInput`). */
   protected input: F32Array | null = null;
   private readonly hostInput = growableF32();
@@ -51,10 +89,14 @@ export abstract class Layer {
 
   /**
    * Forward pass over `n` samples in `input`; returns the buffer holding the
-   * output. With `training = false` (inference) a layer may skip what only
-   * backprop needs, such as pooling's winners; backprop must then not follow.
+   * output. With `record = false` a layer may skip what only backprop needs,
+   * such as pooling's winners (inference); backprop must then not follow.
+   * What the pass computes follows `training`, never `record`. `offset` is
+   * the index of the first of these samples within the mini-batch (a batch
+   * taken in chunks): layers that draw random numbers per sample (dropout)
+   * draw by it, so no chunking changes a result.
    */
-  abstract forwardBuffer(input: F32Array, n: number, training?: boolean): F32Array;
+  abstract forwardBuffer(input: F32Array, n: number, record?: boolean, offset?: number): F32Array;
 
   /**
    * Backward pass for the last forward pass: `delta` = ∂C/∂output. Sets the
@@ -70,6 +112,36 @@ export abstract class Layer {
   /** The trainable tensors with their gradients (none for pooling and flatten). */
   parameters(): NamedParameter[] {
     return [];
+  }
+
+  /** The optimizers that update this layer's parameters (one, or none). */
+  optimizers(): Optimizer[] {
+    return [];
+  }
+
+  /** Non-trainable tensors that belong to the model and are saved with it (batch norm's running statistics). */
+  buffers(): NamedBuffer[] {
+    return [];
+  }
+
+  /** The layer's settings for a model file; its class's `fromSpec` rebuilds it from them. */
+  abstract toSpec(): LayerSpecBase;
+
+  /** Training progress beyond parameters and buffers (dropout's step), saved with a model's training state. */
+  trainingState(): Record<string, number> | null {
+    return null;
+  }
+
+  /** Restores what `trainingState()` returned. */
+  setTrainingState(_state: Record<string, number>): void {}
+
+  /**
+   * Whether the layer's forward pass looks across the samples of a batch
+   * (batch norm): then a network trains each batch in one piece, never in
+   * chunks, so that the statistics are the whole mini-batch's.
+   */
+  get batchWide(): boolean {
+    return false;
   }
 
   /** Applies the optimizer to the parameters, using the gradients of the last `backprop`. */
@@ -95,7 +167,7 @@ export abstract class Layer {
   /** The backward pass: `delta` = ∂C/∂output of the last `evaluate`; returns ∂C/∂input. */
   backprop(delta: Tensor): Tensor {
     this.assertAlive();
-    if (!this.input || !this.outShape || !this.trainingPass) throw new ShapeError(`${this.kind}.backprop needs a preceding evaluate()`);
+    if (!this.input || !this.outShape || !this.recorded) throw new ShapeError(`${this.kind}.backprop needs a preceding evaluate()`);
     const expected = [this.batch, ...this.outShape];
     if (!(delta instanceof Tensor) || delta.shape.join() !== expected.join()) {
       throw new ShapeError(`${this.kind}.backprop: delta must have shape ${show(expected)} (the last output's), got ${show(delta?.shape)}`);

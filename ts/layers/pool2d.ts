@@ -14,13 +14,21 @@ import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core
 import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
-import { Layer } from './layer.js';
+import { type BuildContext, Layer } from './layer.js';
 
 export interface Pool2DOptions {
   /** Divide an area's delta among tied maxima (default false, as the course). */
   strict?: boolean;
   /** How far the area moves, `[sh, sw]` or one number for both (default: the area, so areas tile the input). */
   stride?: number | readonly [number, number];
+}
+
+export interface Pool2DSpec {
+  kind: 'Pool2D';
+  area: [number, number];
+  strict: boolean;
+  /** Absent when it is the area (the course's tiling), so such files read as before. */
+  stride?: [number, number];
 }
 
 export class Pool2DLayer extends Layer {
@@ -35,12 +43,26 @@ export class Pool2DLayer extends Layer {
 
   constructor(area: readonly [number, number], options: Pool2DOptions = {}) {
     super();
-    const { strict = false, stride } = optionsObject('Pool2D options', options);
+    const { strict = false, stride } = optionsObject('Pool2D options', options, ['strict', 'stride']);
     if (typeof strict !== 'boolean') throw new ValueError(`Pool2D strict must be true or false, got ${show(strict)}`);
     const [ph, pw] = checkShape('Pool2D area', area, 2, 'the pooling area [ph, pw]');
     this.area = [ph, pw];
     this.strict = strict;
     this.stride = stride === undefined ? [ph, pw] : checkStride(stride);
+  }
+
+  /** `net.addPool2D(area, options)`. */
+  static forNetwork(_ctx: BuildContext, area: readonly [number, number], options: Pool2DOptions = {}): Pool2DLayer {
+    return new Pool2DLayer(area, options);
+  }
+
+  static fromSpec(spec: Pool2DSpec, _ctx: BuildContext): Pool2DLayer {
+    return new Pool2DLayer(spec.area, { strict: spec.strict, stride: spec.stride });
+  }
+
+  toSpec(): Pool2DSpec {
+    const tiled = this.stride[0] === this.area[0] && this.stride[1] === this.area[1];
+    return { kind: 'Pool2D', area: [...this.area], strict: this.strict, ...(tiled ? {} : { stride: [...this.stride] as [number, number] }) };
   }
 
   /** `[n, c, h, w]` of the last input, or null before the first evaluate. */
@@ -53,7 +75,7 @@ export class Pool2DLayer extends Layer {
    * training pass or evaluate (shape `shape`), a live view.
    */
   get mask(): Uint8Array | null {
-    if (!this.shape || !this.trainingPass) return null;
+    if (!this.shape || !this.recorded) return null;
     return this.maskBuf.current.view().subarray(0, product(this.shape));
   }
 
@@ -77,24 +99,24 @@ export class Pool2DLayer extends Layer {
     return true;
   }
 
-  forwardBuffer(input: F32Array, n: number, training = true): F32Array {
+  forwardBuffer(input: F32Array, n: number, record = true): F32Array {
     this.assertAlive();
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
     const [sh, sw] = this.stride;
     this.batch = n;
     this.input = input;
-    this.trainingPass = training;
+    this.recorded = record;
     const out = this.out.ensure(n * product(this.outShape!));
     // Inference records no winners: a third of the work, and no mask to write.
-    const mask = training ? this.maskBuf.ensure(n * c * h * w) : null;
+    const mask = record ? this.maskBuf.ensure(n * c * h * w) : null;
     kernels().wn_maxpool_forward(n, c, h, w, ph, pw, sh, sw, input.ptr, out.ptr, mask ? mask.ptr : 0);
     return out;
   }
 
   backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
     this.assertAlive();
-    if (!this.trainingPass) throw new ShapeError('Pool2D backprop needs a training forward pass (the last one recorded no winners)');
+    if (!this.recorded) throw new ShapeError('Pool2D backprop needs a forward pass that recorded the winners (the last one was inference)');
     if (!wantInputGrad) return null;
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;

@@ -1,0 +1,7 @@
+/**
+ * `wasmnet/internal`: the raw kernel table and wasm-memory arrays, for the
+ * benchmark and for tests that call kernels directly. Not a stable API:
+ * applications use `wasmnet`.
+ */
+export { kernels, load, type KernelExports } from './core/wasm.js';
+export { WasmArray, allocF32, allocU8, allocU32, gemmWorkspace, type F32Array } from './core/memory.js';

@@ -1,0 +1,238 @@
+/**
+ * The model file: one self-describing binary.
+ *
+ *   bytes 0–7    "WASMNET\0"
+ *   bytes 8–11   format version (u32 LE): 2 now; version 1 files still load
+ *   bytes 12–15  header length H (u32 LE)
+ *   16 … 16+H    header: UTF-8 JSON (architecture, activations, loss, optimizer settings, tensor names and sizes)
+ *   then         zero padding to a multiple of 4, the tensors as float32 LE in header order
+ *   last 4       CRC-32 (u32 LE) of everything before it
+ *
+ * Tensors are named: `layers.<i>.<name>` for parameters (`f`, `b`, `w`) and
+ * buffers (batch norm's `runningMean`, `runningVar`); with the training
+ * state, `layers.<i>.<name>.<state>` for the optimizers' (`velocity`, `m`,
+ * `v`). Version 2 added buffers and the training state (optimizer state and
+ * step counts, the shuffling stream, dropout's step, the epoch count);
+ * version 1 files hold weights only.
+ */
+import { ValueError, checkFiniteValues, optionsObject, show } from '../core/errors.js';
+import { lossByName } from '../losses.js';
+import type { Loss } from '../losses.js';
+import type { SequentialNet, SequentialNetOptions } from '../network.js';
+import type { Layer, NamedParameter } from '../layers/layer.js';
+import { type LayerSpec, layerFromSpec } from '../layers/registry.js';
+
+export const MODEL_MAGIC = 'WASMNET\0';
+export const MODEL_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
+
+export interface TrainingStateHeader {
+  epochsTrained: number;
+  /** The shuffling generator's state (`Rng.getState()`). */
+  shuffleRng: unknown[];
+  /** Per layer, what `trainingState()` returned (dropout's step), or null. */
+  layers: (Record<string, number> | null)[];
+  /** Per parameter with optimizer state: its step count and state tensors' names, in file order. */
+  optimizer: { param: string; step: number; state: string[] }[];
+}
+
+export interface ModelHeader {
+  format: 'wasmnet-model';
+  version: number;
+  inputShape: number[];
+  seed: number;
+  loss: string;
+  layers: LayerSpec[];
+  /** Tensors in file order and their lengths. */
+  tensors: { name: string; length: number }[];
+  /** Present when the file holds the training state. */
+  training?: TrainingStateHeader;
+  /** Free-form facts about training (epochs, accuracy, date), for people. */
+  meta?: Record<string, unknown>;
+}
+
+export interface SaveOptions {
+  /** Keep what resuming training needs (optimizer state, random streams, epoch count); default true. False writes the smaller inference file. */
+  trainingState?: boolean;
+  /** Stored as given: facts for people (epochs, accuracy, date). */
+  meta?: Record<string, unknown>;
+}
+
+export function saveNetwork(net: SequentialNet, options: SaveOptions): Uint8Array {
+  const { trainingState = true, meta } = optionsObject('save options', options, ['trainingState', 'meta']);
+  if (typeof trainingState !== 'boolean') throw new ValueError(`save trainingState must be true or false, got ${show(trainingState)}`);
+  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
+    throw new ValueError(`save meta must be a plain object, got ${show(meta)}`);
+  }
+  const named: { name: string; values: Float32Array }[] = [];
+  for (const p of net.parameters()) named.push({ name: p.name, values: p.value.view() });
+  for (const b of net.buffers()) named.push({ name: b.name, values: b.value.view() });
+  let training: TrainingStateHeader | undefined;
+  if (trainingState) {
+    training = { epochsTrained: net.epochsTrained, shuffleRng: net.shuffleRng.getState(), layers: net.layers.map((l) => l.trainingState()), optimizer: [] };
+    net.layers.forEach((layer, i) => {
+      for (const opt of layer.optimizers()) {
+        for (const p of layer.parameters()) {
+          const state = opt.stateOf(p);
+          if (!state) continue;
+          const name = `layers.${i}.${p.name}`;
+          training!.optimizer.push({ param: name, step: state.step, state: [...opt.stateNames] });
+          state.arrays.forEach((values, j) => named.push({ name: `${name}.${opt.stateNames[j]}`, values }));
+        }
+      }
+    });
+  }
+  const header: ModelHeader = {
+    format: 'wasmnet-model',
+    version: MODEL_VERSION,
+    inputShape: [...net.inputShape],
+    seed: net.seed,
+    loss: net.loss.name,
+    layers: net.layers.map((l) => l.toSpec() as LayerSpec),
+    tensors: named.map((t) => ({ name: t.name, length: t.values.length })),
+    training,
+    meta,
+  };
+  return encodeModel(header, named.map((t) => t.values));
+}
+
+/**
+ * Rebuilds a network from a model file. Every tensor is checked (length,
+ * finite values) before it is copied in; on any failure the half-built
+ * network is freed and a ValueError says what was wrong.
+ */
+export function loadNetwork(bytes: Uint8Array, make: (inputShape: number[], options: SequentialNetOptions) => SequentialNet): SequentialNet {
+  const { header, tensors } = decodeModel(bytes);
+  const byName = new Map<string, Float32Array>();
+  header.tensors.forEach((t, i) => byName.set(String(t?.name), tensors[i]));
+  const take = (name: string, length: number): Float32Array => {
+    const values = byName.get(name);
+    if (!values) throw new ValueError(`the model file has no tensor ${name}`);
+    if (values.length !== length) throw new ValueError(`the model file's ${name} has ${values.length} values, the layer needs ${length}`);
+    checkFiniteValues(`the model file's ${name}`, values);
+    byName.delete(name);
+    return values;
+  };
+  let net: SequentialNet | null = null;
+  try {
+    let loss: Loss;
+    try {
+      loss = lossByName(header.loss);
+    } catch (e) {
+      throw new ValueError((e as Error).message);
+    }
+    net = make(header.inputShape, { seed: header.seed, loss });
+    for (const spec of header.layers) net.add(layerFromSpec(spec, net.buildContext()));
+    for (const p of net.parameters()) p.value.set(take(p.name, p.value.length));
+    if (header.version >= 2) for (const b of net.buffers()) b.value.set(take(b.name, b.value.length));
+    const t = header.training;
+    if (t) restoreTrainingState(net, t, take);
+    if (byName.size > 0) throw new ValueError(`the model file's tensors ${[...byName.keys()].join(', ')} belong to no layer`);
+    return net;
+  } catch (e) {
+    net?.dispose();
+    if (e instanceof ValueError) throw e;
+    throw new ValueError(`the model file describes an invalid network: ${(e as Error).message}`);
+  }
+}
+
+function restoreTrainingState(net: SequentialNet, t: TrainingStateHeader, take: (name: string, length: number) => Float32Array): void {
+  if (!Number.isInteger(t.epochsTrained) || t.epochsTrained < 0) throw new ValueError(`the model file's epochsTrained must be an integer ≥ 0, got ${show(t.epochsTrained)}`);
+  if (!Array.isArray(t.layers) || t.layers.length !== net.layers.length || !Array.isArray(t.optimizer)) {
+    throw new ValueError('the model file\'s training state does not match its layers');
+  }
+  net.epochsTrained = t.epochsTrained;
+  net.shuffleRng.setState(t.shuffleRng);
+  net.layers.forEach((l, i) => {
+    const s = t.layers[i];
+    if (s) l.setTrainingState(s);
+  });
+  const params = new Map<string, { layer: Layer; p: NamedParameter }>(
+    net.layers.flatMap((layer, i) => layer.parameters().map((p) => [`layers.${i}.${p.name}`, { layer, p }] as [string, { layer: Layer; p: NamedParameter }])),
+  );
+  for (const entry of t.optimizer) {
+    const found = params.get(entry?.param);
+    if (!found) throw new ValueError(`the model file has optimizer state for ${show(entry?.param)}, which is no parameter`);
+    const opt = found.layer.optimizers()[0];
+    if (!opt || !Array.isArray(entry.state) || entry.state.join() !== opt.stateNames.join()) {
+      throw new ValueError(`the model file's optimizer state for ${entry.param} (${show(entry.state)}) does not fit the layer's optimizer`);
+    }
+    const arrays = entry.state.map((s) => take(`${entry.param}.${s}`, found.p.value.length));
+    opt.setState(found.p, { step: entry.step, arrays });
+  }
+}
+
+export function encodeModel(header: ModelHeader, tensors: Float32Array[]): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const dataStart = align4(16 + json.length);
+  const floats = tensors.reduce((s, t) => s + t.length, 0);
+  const out = new Uint8Array(dataStart + 4 * floats + 4);
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(MODEL_MAGIC), 0);
+  view.setUint32(8, MODEL_VERSION, true);
+  view.setUint32(12, json.length, true);
+  out.set(json, 16);
+  let o = dataStart;
+  for (const t of tensors) for (let i = 0; i < t.length; i++, o += 4) view.setFloat32(o, t[i], true);
+  view.setUint32(o, crc32(out.subarray(0, o)), true);
+  return out;
+}
+
+export function decodeModel(bytes: Uint8Array): { header: ModelHeader; tensors: Float32Array[] } {
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`a model must be given as a Uint8Array, got ${typeof bytes}`);
+  if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MODEL_MAGIC) {
+    throw new ValueError('not a wasmnet model file (the first bytes are not "WASMNET")');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (!READABLE_VERSIONS.includes(version)) throw new ValueError(`model file version ${version} is not supported (this wasmnet reads versions ${READABLE_VERSIONS.join(' and ')})`);
+  const stored = view.getUint32(bytes.length - 4, true);
+  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) {
+    throw new ValueError('the model file is damaged or truncated (checksum mismatch)');
+  }
+  const headerLen = view.getUint32(12, true);
+  if (16 + headerLen > bytes.length - 4) throw new ValueError('the model file is truncated (header runs past the end)');
+  let header: ModelHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen)));
+  } catch {
+    throw new ValueError('the model file header is not valid JSON');
+  }
+  if (header?.format !== 'wasmnet-model' || !Array.isArray(header.layers) || !Array.isArray(header.tensors) || !Array.isArray(header.inputShape)) {
+    throw new ValueError('the model file header lacks format, inputShape, layers or tensors');
+  }
+  header.version = version;
+  let o = align4(16 + headerLen);
+  const tensors: Float32Array[] = [];
+  for (const t of header.tensors) {
+    if (!Number.isInteger(t?.length) || t.length < 0 || o + 4 * t.length > bytes.length - 4) {
+      throw new ValueError(`the model file is truncated or inconsistent at tensor ${JSON.stringify(t?.name)}`);
+    }
+    const values = new Float32Array(t.length);
+    for (let i = 0; i < t.length; i++, o += 4) values[i] = view.getFloat32(o, true);
+    tensors.push(values);
+  }
+  if (o !== bytes.length - 4) throw new ValueError(`the model file has ${bytes.length - 4 - o} bytes more than its header describes`);
+  return { header, tensors };
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+let crcTable: Uint32Array | null = null;
+
+/** CRC-32 (IEEE 802.3, as zip and PNG use). */
+export function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,100 @@
+/**
+ * Average pooling: the mean over each `[ph, pw]` window, windows `stride`
+ * apart (default: the area, non-overlapping, as max pooling crops). Backprop
+ * spreads each window's delta equally, delta/(ph·pw), over its inputs.
+ * Reference: PyTorch's `AvgPool2d` (no padding, `ceil_mode = false`).
+ * Kernel: `crate/src/avgpool.rs`; reference `test/reference/avgpool2d.ts`; test `test/avgpool2d.test.ts`.
+ */
+import { ShapeError, checkShape, optionsObject, show } from '../core/errors.js';
+import { growableF32 } from '../core/memory.js';
+import type { F32Array } from '../core/memory.js';
+import { product } from '../core/tensor.js';
+import { kernels } from '../core/wasm.js';
+import { type BuildContext, Layer } from './layer.js';
+import { positivePair } from './pair-option.js';
+
+export interface AvgPool2DOptions {
+  /** Step between windows, a number or `[sh, sw]` (default: the area). */
+  stride?: number | readonly [number, number];
+}
+
+export interface AvgPool2DSpec {
+  kind: 'AvgPool2D';
+  area: [number, number];
+  stride: [number, number];
+}
+
+export class AvgPool2DLayer extends Layer {
+  readonly kind = 'AvgPool2D' as const;
+  readonly area: readonly [number, number];
+  readonly stride: readonly [number, number];
+  private readonly out = growableF32();
+  private readonly da = growableF32();
+
+  constructor(area: readonly [number, number], options: AvgPool2DOptions = {}) {
+    super();
+    const { stride } = optionsObject('AvgPool2D options', options, ['stride']);
+    const [ph, pw] = checkShape('AvgPool2D area', area, 2, 'the pooling area [ph, pw]');
+    this.area = [ph, pw];
+    this.stride = positivePair('AvgPool2D stride', stride, this.area);
+  }
+
+  /** `net.addAvgPool2D(area, options)`. */
+  static forNetwork(_ctx: BuildContext, area: readonly [number, number], options: AvgPool2DOptions = {}): AvgPool2DLayer {
+    return new AvgPool2DLayer(area, options);
+  }
+
+  static fromSpec(spec: AvgPool2DSpec, _ctx: BuildContext): AvgPool2DLayer {
+    return new AvgPool2DLayer(spec.area, { stride: spec.stride });
+  }
+
+  toSpec(): AvgPool2DSpec {
+    return { kind: 'AvgPool2D', area: [...this.area], stride: [...this.stride] };
+  }
+
+  build(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 3) throw new ShapeError(`AvgPool2D expects input samples of shape [c, h, w], got ${show(inputShape)}`);
+    const [c, h, w] = inputShape;
+    const [ph, pw] = this.area;
+    if (ph > h || pw > w) throw new ShapeError(`AvgPool2D area ${show(this.area)} is larger than its ${h}×${w} input`);
+    const [sh, sw] = this.stride;
+    this.inShape = [c, h, w];
+    this.outShape = [c, Math.floor((h - ph) / sh) + 1, Math.floor((w - pw) / sw) + 1];
+    this.input = null;
+    return [...this.outShape];
+  }
+
+  protected override get shapeAgnostic(): boolean {
+    return true;
+  }
+
+  forwardBuffer(input: F32Array, n: number, record = true): F32Array {
+    this.assertAlive();
+    const [c, h, w] = this.inShape!;
+    this.batch = n;
+    this.input = input;
+    this.recorded = record;
+    const out = this.out.ensure(n * product(this.outShape!));
+    kernels().wn_avgpool_forward(n, c, h, w, this.area[0], this.area[1], this.stride[0], this.stride[1], input.ptr, out.ptr);
+    return out;
+  }
+
+  backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
+    this.assertAlive();
+    if (!wantInputGrad) return null;
+    const [c, h, w] = this.inShape!;
+    const n = this.batch;
+    const da = this.da.ensure(n * c * h * w);
+    kernels().wn_avgpool_backward(n, c, h, w, this.area[0], this.area[1], this.stride[0], this.stride[1], delta.ptr, da.ptr);
+    return da;
+  }
+
+  batchBytes(n: number): number {
+    return 4 * n * (product(this.outShape!) + product(this.inShape!));
+  }
+
+  protected freeBuffers(): void {
+    this.out.free();
+    this.da.free();
+  }
+}

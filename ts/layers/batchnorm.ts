@@ -1,0 +1,199 @@
+/**
+ * Batch normalization (Ioffe & Szegedy), exactly as PyTorch's `BatchNorm2d`
+ * on `[n, c, h, w]` (per channel) and `BatchNorm1d` on `[n, f]` (per feature):
+ *
+ *   training:  x̂ = (x − μ_B)/√(σ²_B + ε) with the batch's mean and biased
+ *              variance over n·h·w values; running = (1 − momentum)·running
+ *              + momentum·batch, the variance's unbiased (·N/(N − 1));
+ *   inference: x̂ = (x − runningMean)/√(runningVar + ε);
+ *   then z = γ·x̂ + β and, like the course's other layers, a = afun(z).
+ *
+ * The statistics are the whole mini-batch's: a network with this layer trains
+ * each batch in one piece (`batchWide`). Kernel: `crate/src/batchnorm.rs`;
+ * reference `test/reference/batchnorm.ts`; test `test/batchnorm.test.ts`.
+ */
+import { Identity, activationByName } from '../activations.js';
+import { ShapeError, ValueError, checkInt, checkPositive, optionsObject, show } from '../core/errors.js';
+import { type F32Array, allocF32, growableF32 } from '../core/memory.js';
+import { product } from '../core/tensor.js';
+import { kernels } from '../core/wasm.js';
+import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
+import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
+import type { BuildContext, NamedBuffer, NamedParameter } from './layer.js';
+
+export interface BatchNormOptions extends Pick<ActivatedLayerOptions, 'afun' | 'optim'> {
+  /** Weight of the newest batch in the running statistics (default 0.1, PyTorch's). */
+  momentum?: number;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+}
+
+export interface BatchNormSpec {
+  kind: 'BatchNorm';
+  numFeatures: number;
+  momentum: number;
+  eps: number;
+  afun: string;
+  optim: OptimizerConfig;
+}
+
+export class BatchNormLayer extends ActivatedLayer {
+  readonly kind = 'BatchNorm' as const;
+  /** Channels of `[c, h, w]` input, or features of `[f]` input. */
+  readonly numFeatures: number;
+  readonly momentum: number;
+  readonly eps: number;
+  private readonly gammaParam: NamedParameter;
+  private readonly betaParam: NamedParameter;
+  private readonly meanBuf: F32Array;
+  private readonly varBuf: F32Array;
+  private readonly xhatBuf = growableF32();
+  private readonly invstd: F32Array;
+  /** Whether the last forward pass used the batch's statistics. */
+  private batchStats = false;
+
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    const o = optionsObject('BatchNorm options', options, ['afun', 'optim', 'momentum', 'eps']);
+    super({ afun: o.afun ?? new Identity(), optim: o.optim }, 'BatchNorm', [], ['afun', 'optim']);
+    this.numFeatures = checkInt('BatchNorm numFeatures', numFeatures);
+    const { momentum = 0.1, eps = 1e-5 } = o;
+    if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
+      throw new ValueError(`BatchNorm momentum must be a number in [0, 1], got ${show(momentum)}`);
+    }
+    this.momentum = momentum;
+    this.eps = checkPositive('BatchNorm eps', eps);
+    const f = this.numFeatures;
+    this.reserveParameters(2 * f, 3 * f, `BatchNorm of ${f} features`);
+    this.gammaParam = this.addParameter('gamma', new Float32Array(f).fill(1));
+    this.betaParam = this.addParameter('beta', new Float32Array(f));
+    this.meanBuf = allocF32(f);
+    this.varBuf = allocF32(f);
+    this.varBuf.set(new Float32Array(f).fill(1));
+    this.invstd = allocF32(f);
+  }
+
+  /** `net.addBatchNorm(options)`: features from the network's output so far (`[c, h, w]` → c, `[f]` → f). */
+  static forNetwork(ctx: BuildContext, options: BatchNormOptions = {}): BatchNormLayer {
+    const s = ctx.shape;
+    if (s.length !== 3 && s.length !== 1) {
+      throw new ShapeError(`addBatchNorm needs [c, h, w] or [f] samples (PyTorch's BatchNorm2d or BatchNorm1d), but the network's output so far has shape ${show(s)}`);
+    }
+    return new BatchNormLayer(s[0], options);
+  }
+
+  static fromSpec(spec: BatchNormSpec, ctx: BuildContext): BatchNormLayer {
+    return BatchNormLayer.forNetwork(ctx, { momentum: spec.momentum, eps: spec.eps, afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim) });
+  }
+
+  toSpec(): BatchNormSpec {
+    return { kind: 'BatchNorm', numFeatures: this.numFeatures, momentum: this.momentum, eps: this.eps, afun: this.afun.name, optim: this.optim.config() };
+  }
+
+  /** Scale γ `[numFeatures]` (ones at first), a live view of wasm memory. */
+  get gamma(): Float32Array {
+    return this.gammaParam.value.view();
+  }
+  set gamma(values: ArrayLike<number>) {
+    this.assign(this.gammaParam, values);
+  }
+  /** Shift β `[numFeatures]` (zeros at first), a live view. */
+  get beta(): Float32Array {
+    return this.betaParam.value.view();
+  }
+  set beta(values: ArrayLike<number>) {
+    this.assign(this.betaParam, values);
+  }
+  get dgamma(): Float32Array {
+    return this.gammaParam.grad.view();
+  }
+  get dbeta(): Float32Array {
+    return this.betaParam.grad.view();
+  }
+  /** Running mean (zeros at first), used in inference mode; a live view. */
+  get runningMean(): Float32Array {
+    return this.meanBuf.view();
+  }
+  set runningMean(values: ArrayLike<number>) {
+    this.assign({ name: 'runningMean', value: this.meanBuf, grad: this.meanBuf }, values);
+  }
+  /** Running (unbiased) variance (ones at first), used in inference mode; a live view. */
+  get runningVar(): Float32Array {
+    return this.varBuf.view();
+  }
+  set runningVar(values: ArrayLike<number>) {
+    this.assign({ name: 'runningVar', value: this.varBuf, grad: this.varBuf }, values);
+  }
+
+  override buffers(): NamedBuffer[] {
+    return [
+      { name: 'runningMean', value: this.meanBuf },
+      { name: 'runningVar', value: this.varBuf },
+    ];
+  }
+
+  override get batchWide(): boolean {
+    return true;
+  }
+
+  build(inputShape: readonly number[]): number[] {
+    if ((inputShape.length !== 3 && inputShape.length !== 1) || inputShape[0] !== this.numFeatures) {
+      throw new ShapeError(
+        `BatchNorm of ${this.numFeatures} features expects input samples of shape [${this.numFeatures}, h, w] or [${this.numFeatures}], got ${show(inputShape)}`,
+      );
+    }
+    this.inShape = [...inputShape];
+    this.outShape = [...inputShape];
+    return [...inputShape];
+  }
+
+  protected override get shapeAgnostic(): boolean {
+    return true;
+  }
+
+  forwardBuffer(input: F32Array, n: number, record = true): F32Array {
+    this.assertAlive();
+    const c = this.numFeatures;
+    const hw = product(this.inShape!) / c;
+    this.batch = n;
+    this.input = input;
+    this.recorded = record;
+    const len = n * c * hw;
+    const z = this.zBuf.ensure(len);
+    const xhat = this.xhatBuf.ensure(len);
+    const [g, b] = [this.gammaParam.value.ptr, this.betaParam.value.ptr];
+    this.batchStats = this.training;
+    if (this.training) {
+      if (n * hw < 2) {
+        throw new ShapeError(`BatchNorm in training mode needs more than 1 value per channel, got input of shape ${show([n, ...this.inShape!])} (as PyTorch)`);
+      }
+      kernels().wn_batchnorm_forward_train(n, c, hw, input.ptr, g, b, this.eps, this.momentum, this.meanBuf.ptr, this.varBuf.ptr, z.ptr, xhat.ptr, this.invstd.ptr);
+    } else {
+      kernels().wn_batchnorm_forward_eval(n, c, hw, input.ptr, g, b, this.meanBuf.ptr, this.varBuf.ptr, this.eps, z.ptr, xhat.ptr, this.invstd.ptr);
+    }
+    return this.activate(len, this.outShape![this.outShape!.length - 1]);
+  }
+
+  backwardFromDeltaZ(wantInputGrad: boolean, accumulate = false): F32Array | null {
+    this.assertAlive();
+    const c = this.numFeatures;
+    const n = this.batch;
+    const hw = product(this.inShape!) / c;
+    const da = wantInputGrad ? this.daBuf.ensure(n * c * hw) : null;
+    kernels().wn_batchnorm_backward(
+      n, c, hw,
+      this.dzBuf.current.ptr, this.xhatBuf.current.ptr, this.gammaParam.value.ptr, this.invstd.ptr, this.batchStats ? 1 : 0,
+      da ? da.ptr : 0, this.gammaParam.grad.ptr, this.betaParam.grad.ptr, accumulate ? 1 : 0,
+    );
+    return da;
+  }
+
+  override batchBytes(n: number): number {
+    return super.batchBytes(n) + 4 * n * product(this.inShape!);
+  }
+
+  protected override freeBuffers(): void {
+    super.freeBuffers();
+    for (const b of [this.meanBuf, this.varBuf, this.invstd]) b.free();
+    this.xhatBuf.free();
+  }
+}

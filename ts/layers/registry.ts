@@ -1,0 +1,61 @@
+/**
+ * The layer kinds: the one table that building, loading, saving, error
+ * messages, `net.add<Kind>(…)` and the gradient-check suite iterate over.
+ * Adding a kind is one file in this folder and one line here.
+ */
+import { AvgPool2DLayer } from './avgpool2d.js';
+import { BatchNormLayer } from './batchnorm.js';
+import { Conv2DLayer } from './conv2d.js';
+import { DenseLayer } from './dense.js';
+import { DropoutLayer } from './dropout.js';
+import { FlattenLayer } from './flatten.js';
+import { ValueError } from '../core/errors.js';
+import type { BuildContext, Layer } from './layer.js';
+import { Pool2DLayer } from './pool2d.js';
+
+export const layerKinds = {
+  Conv2D: Conv2DLayer,
+  Pool2D: Pool2DLayer,
+  AvgPool2D: AvgPool2DLayer,
+  Flatten: FlattenLayer,
+  Dense: DenseLayer,
+  Dropout: DropoutLayer,
+  BatchNorm: BatchNormLayer,
+} as const;
+
+export type LayerKind = keyof typeof layerKinds;
+type LayerClass = (typeof layerKinds)[LayerKind];
+
+/** A layer's spec in a model file: the union of every kind's `toSpec()`. */
+export type LayerSpec = ReturnType<InstanceType<LayerClass>['toSpec']>;
+
+/** The arguments `net.add<Kind>(…)` takes: the kind's `forNetwork` after the context. */
+export type AdderArgs<C> = C extends { forNetwork(ctx: BuildContext, ...args: infer A): unknown } ? A : never;
+
+/** `addConv2D`, `addPool2D`, …: one method per registered kind, typed from its `forNetwork`. */
+export type LayerAdders = {
+  [K in LayerKind as `add${K}`]: (...args: AdderArgs<(typeof layerKinds)[K]>) => InstanceType<(typeof layerKinds)[K]>;
+};
+
+/** "Conv2DLayer, Pool2DLayer, …" for error messages. */
+export function layerClassNames(): string {
+  return Object.values(layerKinds).map((c) => c.name).join(', ');
+}
+
+/** "addConv2D, addPool2D, …" for error messages. */
+export function adderNames(): string {
+  return Object.keys(layerKinds).map((k) => `add${k}`).join(', ');
+}
+
+export function isLayerKind(kind: unknown): kind is LayerKind {
+  return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(layerKinds, kind);
+}
+
+/** The layer a spec from a model file describes, for a network whose output so far is `ctx.shape`. */
+export function layerFromSpec(spec: { kind?: unknown }, ctx: BuildContext): Layer {
+  if (!isLayerKind(spec?.kind)) {
+    throw new ValueError(`unknown layer kind ${JSON.stringify(spec?.kind)} (known: ${Object.keys(layerKinds).join(', ')})`);
+  }
+  const cls = layerKinds[spec.kind] as unknown as { fromSpec(spec: unknown, ctx: BuildContext): Layer };
+  return cls.fromSpec(spec, ctx);
+}
