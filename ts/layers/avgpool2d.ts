@@ -10,7 +10,7 @@ import { growableF32 } from '../core/memory.js';
 import type { F32Array } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
-import { type BuildContext, Layer } from './layer.js';
+import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 import { positivePair } from './pair-option.js';
 
 export interface AvgPool2DOptions {
@@ -42,6 +42,16 @@ export class AvgPool2DLayer extends Layer {
   /** `net.addAvgPool2D(area, options)`. */
   static forNetwork(_ctx: BuildContext, area: readonly [number, number], options: AvgPool2DOptions = {}): AvgPool2DLayer {
     return new AvgPool2DLayer(area, options);
+  }
+
+  static gradcheckCases(): GradcheckCase[] {
+    const pool = (label: string, area: [number, number], options: AvgPool2DOptions): GradcheckCase => ({
+      label,
+      input: [2, 7, 9],
+      smooth: true,
+      build: () => new AvgPool2DLayer(area, options),
+    });
+    return [pool('2×2', [2, 2], {}), pool('3×3 overlapping, stride 2', [3, 3], { stride: 2 }), pool('2×3, stride [3, 1]', [2, 3], { stride: [3, 1] })];
   }
 
   static fromSpec(spec: AvgPool2DSpec, _ctx: BuildContext): AvgPool2DLayer {

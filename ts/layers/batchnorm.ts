@@ -12,14 +12,14 @@
  * each batch in one piece (`batchWide`). Kernel: `crate/src/batchnorm.rs`;
  * reference `test/reference/batchnorm.ts`; test `test/batchnorm.test.ts`.
  */
-import { Identity, activationByName } from '../activations.js';
+import { type Activation, Identity, Tanh, activationByName } from '../activations.js';
 import { ShapeError, ValueError, checkInt, checkPositive, optionsObject, show } from '../core/errors.js';
 import { type F32Array, allocF32, growableF32 } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
-import type { BuildContext, NamedBuffer, NamedParameter } from './layer.js';
+import type { BuildContext, GradcheckCase, NamedBuffer, NamedParameter } from './layer.js';
 
 export interface BatchNormOptions extends Pick<ActivatedLayerOptions, 'afun' | 'optim'> {
   /** Weight of the newest batch in the running statistics (default 0.1, PyTorch's). */
@@ -79,6 +79,33 @@ export class BatchNormLayer extends ActivatedLayer {
       throw new ShapeError(`addBatchNorm needs [c, h, w] or [f] samples (PyTorch's BatchNorm2d or BatchNorm1d), but the network's output so far has shape ${show(s)}`);
     }
     return new BatchNormLayer(s[0], options);
+  }
+
+  /** Both modes, on [c, h, w] and [f] samples, for `wasmnet gradcheck`. */
+  static gradcheckCases(): GradcheckCase[] {
+    const bn = (label: string, input: number[], training: boolean, afun: Activation = new Tanh()): GradcheckCase => ({
+      label,
+      input,
+      training,
+      batch: 4,
+      smooth: true,
+      build: () => {
+        const layer = new BatchNormLayer(input[0], { afun });
+        // Away from the defaults (γ = 1, β = 0, μ = 0, σ² = 1), so that every term of the gradient counts.
+        const f = input[0];
+        layer.gamma = Array.from({ length: f }, (_, i) => 0.5 + 0.25 * i);
+        layer.beta = Array.from({ length: f }, (_, i) => 0.1 * i - 0.2);
+        layer.runningMean = Array.from({ length: f }, (_, i) => 0.2 * i - 0.3);
+        layer.runningVar = Array.from({ length: f }, (_, i) => 0.5 + 0.3 * i);
+        return layer;
+      },
+    });
+    return [
+      bn('[c, h, w], training (batch statistics), Tanh', [3, 5, 4], true),
+      bn('[c, h, w], inference (running statistics), Tanh', [3, 5, 4], false),
+      bn('[f], training, Identity', [6], true, new Identity()),
+      bn('[f], inference, Tanh', [6], false),
+    ];
   }
 
   static fromSpec(spec: BatchNormSpec, ctx: BuildContext): BatchNormLayer {

@@ -8,13 +8,13 @@
  * keep every `sh`-th row and `sw`-th column of it starting at the first. So
  * the output is `⌊(h + pt + pb − fh)/sh⌋ + 1` by `⌊(w + pl + pr − fw)/sw⌋ + 1`.
  */
-import { ActivationId, activationByName } from '../activations.js';
+import { ActivationId, Identity, ReLU, Sigmoid, Tanh, activationByName } from '../activations.js';
 import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core/errors.js';
 import { type F32Array, allocF32, gemmWorkspace } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
-import type { BuildContext, NamedParameter } from './layer.js';
+import type { BuildContext, GradcheckCase, NamedParameter } from './layer.js';
 
 /** Zero padding: the same on all four sides, `[ph, pw]` (rows above and below, columns left and right), `'valid'` (none) or `'same'`. */
 export type Conv2DPadding = number | readonly [number, number] | 'valid' | 'same';
@@ -133,6 +133,24 @@ export class Conv2DLayer extends ActivatedLayer {
       throw new ShapeError(`addConv2D needs a [c, h, w] input, but the network's output so far has shape ${show(s)}`);
     }
     return new Conv2DLayer([s[0], s[1], s[2]], fshape, { rng: ctx.rng, ...optionsObject('addConv2D options', options) });
+  }
+
+  /** The geometries and activations `wasmnet gradcheck` checks: every option that changes the mathematics. */
+  static gradcheckCases(): GradcheckCase[] {
+    const conv = (label: string, tensor: [number, number, number], fshape: [number, number, number], options: Conv2DOptions, smooth = true): GradcheckCase => ({
+      label,
+      input: tensor,
+      smooth,
+      build: () => new Conv2DLayer(tensor, fshape, { seed: 1, ...options }),
+    });
+    return [
+      conv('valid, Tanh (the course\'s convolution)', [2, 7, 6], [3, 3, 3], { afun: new Tanh() }),
+      conv('valid, ReLU (fused)', [2, 7, 6], [3, 3, 3], { afun: new ReLU() }, false),
+      conv('padding 1, Sigmoid', [3, 6, 5], [2, 3, 3], { padding: 1, afun: new Sigmoid() }),
+      conv("'same' with an even 4×2 filter, Tanh", [2, 7, 6], [3, 4, 2], { padding: 'same', afun: new Tanh() }),
+      conv('stride 2 not dividing the input, Identity', [2, 11, 9], [3, 3, 3], { stride: 2, afun: new Identity() }),
+      conv('padding [2, 1], stride [3, 2], Tanh', [2, 9, 8], [2, 3, 2], { padding: [2, 1], stride: [3, 2], afun: new Tanh() }),
+    ];
   }
 
   static fromSpec(spec: Conv2DSpec, ctx: BuildContext): Conv2DLayer {

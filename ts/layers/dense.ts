@@ -2,13 +2,13 @@
  * The course's `DenseLayer`: z = a·w + b with `w` `[inputSize, outputSize]`
  * row-major, then φ(z). Products go through the SIMD GEMM (`crate/src/gemm.rs`).
  */
-import { activationByName } from '../activations.js';
+import { ReLU, SoftMax, Tanh, activationByName } from '../activations.js';
 import { ShapeError, checkInt, optionsObject, show } from '../core/errors.js';
 import { type F32Array, gemmWorkspace } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
-import type { BuildContext, NamedParameter } from './layer.js';
+import type { BuildContext, GradcheckCase, NamedParameter } from './layer.js';
 
 export type DenseOptions = ActivatedLayerOptions;
 
@@ -46,6 +46,17 @@ export class DenseLayer extends ActivatedLayer {
       throw new ShapeError(`addDense needs a flat input, but the network's output so far has shape ${show(s)}: call addFlatten() first`);
     }
     return new DenseLayer(s[0], outputSize, { rng: ctx.rng, ...optionsObject('addDense options', options) });
+  }
+
+  /** The activations `wasmnet gradcheck` checks on a dense layer. */
+  static gradcheckCases(): GradcheckCase[] {
+    const dense = (label: string, options: DenseOptions, smooth = true): GradcheckCase => ({
+      label,
+      input: [7],
+      smooth,
+      build: () => new DenseLayer(7, 5, { seed: 2, ...options }),
+    });
+    return [dense('Tanh', { afun: new Tanh() }), dense('SoftMax', { afun: new SoftMax() }), dense('ReLU', { afun: new ReLU() }, false)];
   }
 
   static fromSpec(spec: DenseSpec, ctx: BuildContext): DenseLayer {

@@ -16,7 +16,7 @@ import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
 import { randomSeed } from '../core/rng.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
-import { type BuildContext, Layer } from './layer.js';
+import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 
 export interface DropoutOptions {
   /** Seeds the masks (default: from the clock; in a network, from the network's seed and the layer's position). */
@@ -56,6 +56,14 @@ export class DropoutLayer extends Layer {
   static forNetwork(ctx: BuildContext, rate: number, options: DropoutOptions = {}): DropoutLayer {
     const { seed = (Math.imul(ctx.seed ^ 0x2545f491, 0x9e3779b1) + ctx.index) >>> 0 } = optionsObject('addDropout options', options, ['seed']);
     return new DropoutLayer(rate, { seed });
+  }
+
+  /** Training mode (the mask fixed until `update()`) and inference mode (the identity). */
+  static gradcheckCases(): GradcheckCase[] {
+    return [
+      { label: 'rate 0.3, training', input: [4, 5], training: true, smooth: true, build: () => new DropoutLayer(0.3, { seed: 3 }) },
+      { label: 'rate 0.3, inference', input: [4, 5], smooth: true, build: () => new DropoutLayer(0.3, { seed: 3 }) },
+    ];
   }
 
   static fromSpec(spec: DropoutSpec, _ctx: BuildContext): DropoutLayer {

@@ -6,7 +6,7 @@
 import { ShapeError, show } from '../core/errors.js';
 import type { F32Array } from '../core/memory.js';
 import { product } from '../core/tensor.js';
-import { type BuildContext, Layer } from './layer.js';
+import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 
 export interface FlattenSpec {
   kind: 'Flatten';
@@ -18,6 +18,10 @@ export class FlattenLayer extends Layer {
   /** `net.addFlatten()`. */
   static forNetwork(_ctx: BuildContext): FlattenLayer {
     return new FlattenLayer();
+  }
+
+  static gradcheckCases(): GradcheckCase[] {
+    return [{ label: '[2, 3, 4] → [24]', input: [2, 3, 4], smooth: true, build: () => new FlattenLayer() }];
   }
 
   static fromSpec(_spec: FlattenSpec, _ctx: BuildContext): FlattenLayer {

@@ -44,6 +44,25 @@ export interface BuildContext {
   index: number;
 }
 
+/**
+ * One configuration of a layer kind for the gradient-check suite
+ * (`wasmnet gradcheck`): each kind lists the option combinations that change
+ * its mathematics, so a new kind is checked by being registered.
+ */
+export interface GradcheckCase {
+  /** What is checked, e.g. "padding 1, stride 2, Tanh". */
+  label: string;
+  /** Per-sample input shape. */
+  input: number[];
+  /** Samples in the checked batch (default 3). */
+  batch?: number;
+  /** The layer in training mode (dropout drops, batch norm uses the batch's statistics). */
+  training?: boolean;
+  /** False when a kink (ReLU, a max) lies in the function: a looser tolerance, and kinks are skipped. */
+  smooth: boolean;
+  build(): Layer;
+}
+
 export abstract class Layer {
   /** The kind's name in the registry and in model files ('Conv2D', 'Pool2D', …). */
   abstract readonly kind: string;

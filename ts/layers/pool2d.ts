@@ -14,7 +14,7 @@ import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core
 import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
-import { type BuildContext, Layer } from './layer.js';
+import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 
 export interface Pool2DOptions {
   /** Divide an area's delta among tied maxima (default false, as the course). */
@@ -54,6 +54,22 @@ export class Pool2DLayer extends Layer {
   /** `net.addPool2D(area, options)`. */
   static forNetwork(_ctx: BuildContext, area: readonly [number, number], options: Pool2DOptions = {}): Pool2DLayer {
     return new Pool2DLayer(area, options);
+  }
+
+  /** Both tie rules, tiling and overlapping windows, for `wasmnet gradcheck` (random inputs: no ties). */
+  static gradcheckCases(): GradcheckCase[] {
+    const pool = (label: string, area: [number, number], options: Pool2DOptions): GradcheckCase => ({
+      label,
+      input: [2, 7, 9],
+      smooth: false,
+      build: () => new Pool2DLayer(area, options),
+    });
+    return [
+      pool('2×2, strict = false (the course\'s)', [2, 2], {}),
+      pool('2×2, strict = true', [2, 2], { strict: true }),
+      pool('3×3 overlapping, stride 2', [3, 3], { stride: 2 }),
+      pool('2×3, stride [3, 2], strict = true', [2, 3], { stride: [3, 2], strict: true }),
+    ];
   }
 
   static fromSpec(spec: Pool2DSpec, _ctx: BuildContext): Pool2DLayer {

@@ -10,7 +10,7 @@ import { DenseLayer } from './dense.js';
 import { DropoutLayer } from './dropout.js';
 import { FlattenLayer } from './flatten.js';
 import { ValueError } from '../core/errors.js';
-import type { BuildContext, Layer } from './layer.js';
+import type { BuildContext, GradcheckCase, Layer } from './layer.js';
 import { Pool2DLayer } from './pool2d.js';
 
 export const layerKinds = {
@@ -21,7 +21,16 @@ export const layerKinds = {
   Dense: DenseLayer,
   Dropout: DropoutLayer,
   BatchNorm: BatchNormLayer,
-} as const;
+} as const satisfies Record<string, LayerKindClass>;
+
+/** What the registry needs of a kind's class besides its constructor (see `layer.ts`). */
+export interface LayerKindClass {
+  readonly name: string;
+  forNetwork(ctx: BuildContext, ...args: never[]): Layer;
+  fromSpec(spec: never, ctx: BuildContext): Layer;
+  /** The configurations `wasmnet gradcheck` checks. */
+  gradcheckCases(): GradcheckCase[];
+}
 
 export type LayerKind = keyof typeof layerKinds;
 type LayerClass = (typeof layerKinds)[LayerKind];
