@@ -1,7 +1,7 @@
 // The wasmnet playground: MNIST loaded in the page, the course's CNN trained in a Web Worker,
 // test digits with guesses, a drawing pad with live class probabilities, model download/upload.
 // Plain ES modules, no bundler: the library is served beside this file as ./wasmnet/.
-import { SequentialNet, Tensor, courseCnn, init, prepareDigit, readIdx, trainInWorker } from './wasmnet/browser.js';
+import { MNIST_FILES, SequentialNet, Tensor, courseCnn, init, mnistFromIdx, prepareDigit, readIdx, trainInWorker } from './wasmnet/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -13,21 +13,14 @@ const state = { ready: false, training: false, done: false, net: null, history: 
 async function idx(name) {
   const response = await fetch(`data/${name}.gz`);
   if (!response.ok) throw new Error(`data/${name}.gz: HTTP ${response.status}`);
-  return readIdx(new Uint8Array(await response.arrayBuffer()), name);
-}
-
-function toTensors(images, labels) {
-  const [n, rows, cols] = images.dims;
-  const x = new Float32Array(n * rows * cols);
-  for (let i = 0; i < x.length; i++) x[i] = images.data[i] / 255;
-  return { x: new Tensor(x, [n, 1, rows, cols]), y: Tensor.oneHot(labels.data, 10), labels: labels.data };
+  return { ...readIdx(new Uint8Array(await response.arrayBuffer()), name), name };
 }
 
 async function loadData() {
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-    ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map(idx),
+    [MNIST_FILES.trainImages, MNIST_FILES.trainLabels, MNIST_FILES.testImages, MNIST_FILES.testLabels].map(idx),
   );
-  return { train: toTensors(trainImages, trainLabels), test: toTensors(testImages, testLabels) };
+  return { train: mnistFromIdx(trainImages, trainLabels), test: mnistFromIdx(testImages, testLabels) };
 }
 
 // ------------------------------------------------------------------ chart
