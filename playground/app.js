@@ -67,6 +67,8 @@ function showGrid() {
   const { test } = state.data;
   const n = Math.min(GRID, test.x.shape[0]);
   const guesses = state.net.evaluate(test.x.slice(0, n)).argmax();
+  const [, , rows, cols] = test.x.shape;
+  const pixels = rows * cols;
   const grid = $('grid');
   grid.replaceChildren();
   for (let k = 0; k < n; k++) {
@@ -74,10 +76,11 @@ function showGrid() {
     const wrong = guesses[k] !== test.labels[k];
     cell.className = wrong ? 'digit wrong' : 'digit';
     const c = document.createElement('canvas');
-    c.width = c.height = 28;
-    const img = c.getContext('2d').createImageData(28, 28);
-    for (let i = 0; i < 784; i++) {
-      const v = Math.round(255 * test.x.data[k * 784 + i]);
+    c.width = cols;
+    c.height = rows;
+    const img = c.getContext('2d').createImageData(cols, rows);
+    for (let i = 0; i < pixels; i++) {
+      const v = Math.round(255 * test.x.data[k * pixels + i]);
       img.data.set([v, v, v, 255], 4 * i);
     }
     c.getContext('2d').putImageData(img, 0, 0);

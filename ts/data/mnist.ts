@@ -8,6 +8,11 @@ import { Tensor } from '../core/tensor.js';
 import { type IdxFile, readIdx } from './idx.js';
 import { type NpyArray, loadNpz } from './npz.js';
 
+/** Side of an MNIST image in pixels (images are 1 × 28 × 28). */
+export const MNIST_SIDE = 28;
+/** Pixels in one MNIST image: the stride between images in a batch's data. */
+export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;
+
 export interface MnistData {
   xTrain: Tensor;
   yTrain: Tensor;
