@@ -1,7 +1,7 @@
 // The wasmnet playground: MNIST loaded in the page, the course's CNN trained in a Web Worker,
 // test digits with guesses, a drawing pad with live class probabilities, model download/upload.
 // Plain ES modules, no bundler: the library is served beside this file as ./wasmnet/.
-import { SequentialNet, Tensor, courseCnn, init, prepareDigit, readIdx, trainInWorker } from './wasmnet/browser.js';
+import { MNIST_FILES, SequentialNet, Tensor, courseCnn, init, mnistFromIdx, prepareDigit, readIdx, trainInWorker } from './wasmnet/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -13,21 +13,14 @@ const state = { ready: false, training: false, done: false, net: null, history: 
 async function idx(name) {
   const response = await fetch(`data/${name}.gz`);
   if (!response.ok) throw new Error(`data/${name}.gz: HTTP ${response.status}`);
-  return readIdx(new Uint8Array(await response.arrayBuffer()), name);
-}
-
-function toTensors(images, labels) {
-  const [n, rows, cols] = images.dims;
-  const x = new Float32Array(n * rows * cols);
-  for (let i = 0; i < x.length; i++) x[i] = images.data[i] / 255;
-  return { x: new Tensor(x, [n, 1, rows, cols]), y: Tensor.oneHot(labels.data, 10), labels: labels.data };
+  return { ...readIdx(new Uint8Array(await response.arrayBuffer()), name), name };
 }
 
 async function loadData() {
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-    ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map(idx),
+    [MNIST_FILES.trainImages, MNIST_FILES.trainLabels, MNIST_FILES.testImages, MNIST_FILES.testLabels].map(idx),
   );
-  return { train: toTensors(trainImages, trainLabels), test: toTensors(testImages, testLabels) };
+  return { train: mnistFromIdx(trainImages, trainLabels), test: mnistFromIdx(testImages, testLabels) };
 }
 
 // ------------------------------------------------------------------ chart
@@ -74,6 +67,8 @@ function showGrid() {
   const { test } = state.data;
   const n = Math.min(GRID, test.x.shape[0]);
   const guesses = state.net.evaluate(test.x.slice(0, n)).argmax();
+  const [, , rows, cols] = test.x.shape;
+  const pixels = rows * cols;
   const grid = $('grid');
   grid.replaceChildren();
   for (let k = 0; k < n; k++) {
@@ -81,10 +76,11 @@ function showGrid() {
     const wrong = guesses[k] !== test.labels[k];
     cell.className = wrong ? 'digit wrong' : 'digit';
     const c = document.createElement('canvas');
-    c.width = c.height = 28;
-    const img = c.getContext('2d').createImageData(28, 28);
-    for (let i = 0; i < 784; i++) {
-      const v = Math.round(255 * test.x.data[k * 784 + i]);
+    c.width = cols;
+    c.height = rows;
+    const img = c.getContext('2d').createImageData(cols, rows);
+    for (let i = 0; i < pixels; i++) {
+      const v = Math.round(255 * test.x.data[k * pixels + i]);
       img.data.set([v, v, v, 255], 4 * i);
     }
     c.getContext('2d').putImageData(img, 0, 0);

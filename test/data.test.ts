@@ -129,5 +129,39 @@ describe('loadMnist from IDX folders', () => {
     });
     await expect(loadMnist({ dir })).rejects.toThrow(/train-labels-idx1-ubyte: 3 labels for 2 images/);
     await expect(loadMnist({ dir: folder({}) })).rejects.toThrow(/no train-images-idx3-ubyte/);
+    const badLabel = folder({
+      [MNIST_FILES.trainImages]: images,
+      [MNIST_FILES.trainLabels]: labels,
+      [MNIST_FILES.testImages]: images,
+      [MNIST_FILES.testLabels]: idx(0x08, [2], [1, 12]),
+    });
+    await expect(loadMnist({ dir: badLabel })).rejects.toThrow(/t10k-labels-idx1-ubyte: label 1 is 12, expected a digit 0–9/);
+  });
+
+  it('gives the same tensors from IDX files and from an mnist.npz, and rejects the same bad labels', async () => {
+    const px = [0, 255, 255, 0, 51, 102, 153, 204];
+    const idxData = await loadMnist({
+      dir: folder({
+        [MNIST_FILES.trainImages]: images, [MNIST_FILES.trainLabels]: labels,
+        [MNIST_FILES.testImages]: images, [MNIST_FILES.testLabels]: labels,
+      }),
+      limit: 1,
+    });
+    const npz = (x: Uint8Array, y: Uint8Array) => {
+      const file = join(folder({}), 'mnist.npz');
+      writeFileSync(file, zipSync({ 'x_train.npy': x, 'y_train.npy': y, 'x_test.npy': x, 'y_test.npy': y }));
+      return file;
+    };
+    const npzData = await loadMnist({ dir: npz(npy('|u1', [2, 2, 2], px), npy('<i8', [2], [3, 8])), limit: 1 });
+    for (const key of ['xTrain', 'yTrain', 'xTest', 'yTest'] as const) {
+      expect(npzData[key].shape).toEqual(idxData[key].shape);
+      expect(Array.from(npzData[key].data)).toEqual(Array.from(idxData[key].data));
+    }
+    expect(Array.from(npzData.labelsTrain)).toEqual([3]);
+    // Float pixels are taken as already scaled.
+    const floats = await loadMnist({ dir: npz(npy('<f4', [2, 2, 2], px.map((v) => v / 255)), npy('<i8', [2], [3, 8])) });
+    expect(Array.from(floats.xTest.data)).toEqual(Array.from(idxData.xTest.data));
+    await expect(loadMnist({ dir: npz(npy('|u1', [2, 2, 2], px), npy('<f8', [2], [3, 2.5])) })).rejects.toThrow(/mnist.npz: y_train\[1\] is 2.5, expected a digit 0–9/);
+    await expect(loadMnist({ dir: npz(npy('|u1', [2, 2, 2], px), npy('<i8', [2], [-1, 3])) })).rejects.toThrow(/mnist.npz: y_train\[0\] is -1, expected a digit 0–9/);
   });
 });

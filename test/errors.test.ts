@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Adam, Conv2DLayer, Identity, DenseLayer, DisposedError, FlattenLayer, OutOfMemoryError, Pool2DLayer, SGD, SequentialNet, ShapeError,
-  SoftMax, Tensor, ValueError, WasmnetError, courseCnn, gradientCheck, readIdx, wasmBytesInUse,
+  SoftMax, Tensor, ValueError, WasmnetError, activationByName, courseCnn, gradientCheck, lossByName, readIdx, wasmBytesInUse,
 } from 'wasmnet';
 
 const x4 = (n: number) => new Tensor(new Float32Array(n * 784).fill(0.5), [n, 1, 28, 28]);
@@ -39,6 +39,8 @@ const cases: Case[] = [
   ['negative weight decay', () => new SGD(0.1, { weightDecay: -1 }), ValueError, /SGD weightDecay must be a finite number ≥ 0, got -1/],
   ['SoftMax on a convolution', () => new Conv2DLayer([1, 5, 5], [2, 3, 3], { afun: new SoftMax() }), ValueError, /Conv2D afun must be elementwise/],
   ['an afun that is not an activation', () => new DenseLayer(3, 2, { afun: 'relu' as never }), ValueError, /Dense afun must be an Activation \(ReLU, SoftMax, …\), got "relu"/],
+  ['an unknown activation name', () => activationByName('Relu'), ValueError, /unknown activation "Relu": expected Identity, ReLU, Sigmoid, Tanh or SoftMax/],
+  ['an unknown loss name', () => lossByName('MSE'), ValueError, /unknown loss "MSE": expected CrossEntropy or MeanSquaredError/],
   ['options that are not an object', () => new SequentialNet([1, 28, 28], 42 as never), ValueError, /SequentialNet options must be an options object, got 42/],
   ['a callback that is not a function', () => courseCnn().train(x4(1), y10(1), { onBatch: 'log' as never }), ValueError, /onBatch must be a function, got "log"/],
   ['weights of the wrong length', () => { new DenseLayer(3, 2).w = [1, 2]; }, ShapeError, /Dense.w must get 6 values, got 2/],

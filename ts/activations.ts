@@ -4,7 +4,7 @@
  * Each is also usable on its own, as in the course: `evaluate(z)` keeps z,
  * and `backprop(delta)` returns φ'(z) ⊙ delta for that z.
  */
-import { ShapeError, show } from './core/errors.js';
+import { ShapeError, ValueError, show } from './core/errors.js';
 import { growableF32 } from './core/memory.js';
 import { Tensor } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
@@ -119,6 +119,6 @@ export function activationByName(name: string): Activation {
     case 'SoftMax':
       return new SoftMax();
     default:
-      throw new ShapeError(`unknown activation ${show(name)}: expected Identity, ReLU, Sigmoid, Tanh or SoftMax`);
+      throw new ValueError(`unknown activation ${show(name)}: expected Identity, ReLU, Sigmoid, Tanh or SoftMax`);
   }
 }

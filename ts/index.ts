@@ -27,7 +27,7 @@ export { type SaveOptions, type ModelHeader } from './io/model-file.js';
 export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, type TensorCheck } from './gradcheck.js';
 export { readIdx, isGzip, type IdxFile, type IdxData } from './data/idx.js';
 export { parseNpy, parseNpz, loadNpz, type NpyArray } from './data/npz.js';
-export { loadMnist, mnistFromIdx, MNIST_FILES, type MnistData, type LoadMnistOptions } from './data/mnist.js';
+export { loadMnist, mnistFromIdx, MNIST_FILES, MNIST_SIDE, MNIST_PIXELS, type MnistData, type MnistSplit, type LoadMnistOptions } from './data/mnist.js';
 export { courseCnn, lenet5, vggMini, modelZoo, type ModelName, type ModelOptions } from './models.js';
 export { prepareDigit } from './data/digits.js';
 export { trainInWorker, type WorkerTrainOptions } from './worker-client.js';

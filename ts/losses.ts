@@ -4,7 +4,7 @@
  * mean squared error C = (1/n) Σ_i ½‖ŷ_i − y_i‖².
  * Kernels: `crate/src/loss.rs`.
  */
-import { ShapeError, show } from './core/errors.js';
+import { ShapeError, ValueError, show } from './core/errors.js';
 import { growableF32 } from './core/memory.js';
 import { Tensor } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
@@ -69,7 +69,7 @@ export class MeanSquaredError extends Loss {
 export function lossByName(name: string): Loss {
   if (name === 'CrossEntropy') return new CrossEntropy();
   if (name === 'MeanSquaredError') return new MeanSquaredError();
-  throw new ShapeError(`unknown loss ${show(name)}: expected CrossEntropy or MeanSquaredError`);
+  throw new ValueError(`unknown loss ${show(name)}: expected CrossEntropy or MeanSquaredError`);
 }
 
 /** Whether every row of a 2-D label tensor sums to 1 (one-hot or probabilities), within float rounding. */

@@ -54,10 +54,7 @@ pub fn all_finite(values: &[f32]) -> bool {
     for &v in &values[whole..] {
         bad += v * 0.0;
     }
-    let mut lanes = [0.0f32; 4];
-    // SAFETY: `lanes` holds four floats.
-    unsafe { acc.store(lanes.as_mut_ptr()) };
-    (lanes.iter().sum::<f32>() + bad) == 0.0
+    (acc.sum_lanes() + bad) == 0.0
 }
 
 #[cfg(test)]

@@ -15,9 +15,5 @@ pub fn simd_peak(iterations: u32) -> f32 {
             *a = a.mul_add(m, c);
         }
     }
-    let mut lanes = [0.0f32; 4];
-    let total = acc.iter().fold(F32x4::zero(), |s, a| s.add(*a));
-    // SAFETY: `lanes` holds four floats.
-    unsafe { total.store(lanes.as_mut_ptr()) };
-    lanes.iter().sum()
+    acc.iter().fold(F32x4::zero(), |s, a| s.add(*a)).sum_lanes()
 }

@@ -117,6 +117,12 @@ mod imp {
             let m = f32x4_gt(gate.0, f32x4_splat(0.0));
             F32x4(v128_and(m, self.0))
         }
+        /// The sum of the four lanes, as `(a0 + a1) + (a2 + a3)` (the scalar twin adds in the same order).
+        #[inline(always)]
+        pub fn sum_lanes(self) -> f32 {
+            (f32x4_extract_lane::<0>(self.0) + f32x4_extract_lane::<1>(self.0))
+                + (f32x4_extract_lane::<2>(self.0) + f32x4_extract_lane::<3>(self.0))
+        }
     }
 }
 
@@ -216,6 +222,10 @@ mod imp {
         pub fn where_positive(self, gate: Self) -> Self {
             self.map2(gate, |a, g| if g > 0.0 { a } else { 0.0 })
         }
+        #[inline(always)]
+        pub fn sum_lanes(self) -> f32 {
+            (self.0[0] + self.0[1]) + (self.0[2] + self.0[3])
+        }
     }
 }
 
@@ -223,17 +233,6 @@ pub use imp::F32x4;
 
 /// Lanes per vector.
 pub const LANES: usize = 4;
-
-impl F32x4 {
-    /// The sum of the four lanes.
-    #[inline(always)]
-    pub fn sum_lanes(self) -> f32 {
-        let mut lanes = [0.0f32; 4];
-        // SAFETY: `lanes` holds four floats.
-        unsafe { self.store(lanes.as_mut_ptr()) };
-        (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
-    }
-}
 
 /// Applies `vec` to every whole group of four elements of the equally long
 /// slices and `scalar` to the remainder: the shape of every elementwise kernel.
@@ -284,5 +283,20 @@ pub fn zip_map_in_place(
     }
     for j in whole..n {
         out[j] = scalar(out[j], b[j]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum_lanes_adds_the_pairs_first() {
+        // In f32, 1e8 + 1 rounds to 1e8: pairwise this is 0, left to right it would be 1.
+        let v = [1e8f32, 1.0, -1e8, 1.0];
+        // SAFETY: `v` holds four floats.
+        let x = unsafe { F32x4::load(v.as_ptr()) };
+        assert_eq!(x.sum_lanes(), 0.0);
+        assert_eq!(F32x4::splat(0.25).sum_lanes(), 1.0);
     }
 }

@@ -8,6 +8,7 @@ import { dirname, basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import { type EpochStats, Rng, SequentialNet, Tensor, WasmnetError, courseCnn, init, loadMnist, prepareDigit } from '../index.js';
+import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
 import { UsageError, intOption, numberOption, parse } from './args.js';
 import { resultPicture } from './picture.js';
 import { ProgressBar, drawDigits, formatSeconds } from './terminal.js';
@@ -181,9 +182,9 @@ async function train(argv: string[]): Promise<number> {
     process.stdout.write(`accuracy = ${testAccuracy.toFixed(4)}  (${right}/${guess.length} test digits; trained in ${formatSeconds(trainSeconds)}, ${Math.round(imagesPerSecond)} images/s)\n\n`);
     const rng = new Rng(seed);
     const picks = [0, 1, 2, 3].map(() => rng.int(guess.length));
-    const images = picks.map((k) => data.xTest.data.subarray(k * 784, (k + 1) * 784));
+    const images = picks.map((k) => data.xTest.data.subarray(k * MNIST_PIXELS, (k + 1) * MNIST_PIXELS));
     const captions = picks.map((k) => `Label is ${data.labelsTest[k]}, guess is ${guess[k]}`);
-    process.stdout.write(`${drawDigits(images, 28, 28, captions)}\n`);
+    process.stdout.write(`${drawDigits(images, MNIST_SIDE, MNIST_SIDE, captions)}\n`);
   }
   net.dispose();
   return 0;
@@ -235,7 +236,7 @@ async function predict(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('give at least one PNG image to classify: wasmnet predict --model <file> <image.png …>');
   await init();
   const net = SequentialNet.load(await readModelFile(o.model));
-  if (net.inputShape.join() !== '1,28,28' || net.outputShape.join() !== '10') {
+  if (net.inputShape.join() !== [1, MNIST_SIDE, MNIST_SIDE].join() || net.outputShape.join() !== '10') {
     net.dispose();
     throw new WasmnetError(`${o.model} is not a 28×28 digit classifier (input ${net.inputShape.join('×')}, output ${net.outputShape.join('×')})`);
   }
@@ -247,7 +248,7 @@ async function predict(argv: string[]): Promise<number> {
       throw new WasmnetError(`cannot read ${file} as a PNG image: ${(e as Error).message}`);
     }
     const input = prepareDigit(png.data, png.width, png.height);
-    const p = Array.from(net.evaluate(new Tensor(input, [1, 1, 28, 28])).data);
+    const p = Array.from(net.evaluate(new Tensor(input, [1, 1, MNIST_SIDE, MNIST_SIDE])).data);
     const digit = p.indexOf(Math.max(...p));
     if (o.json) {
       process.stdout.write(`${JSON.stringify({ file, digit, probabilities: p })}\n`);

@@ -4,6 +4,7 @@
  * matplotlib figures. Drawn on a small RGB canvas, encoded by pngjs.
  */
 import { PNG } from 'pngjs';
+import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
 import type { EpochStats } from '../train/loop.js';
 
 type Rgb = readonly [number, number, number];
@@ -142,7 +143,7 @@ export interface ResultPicture {
 export function resultPicture(r: ResultPicture): Buffer {
   const cols = 8;
   const rowsOfDigits = Math.ceil(r.picks.length / cols);
-  const cell = 28 * 3 + 12;
+  const cell = MNIST_SIDE * 3 + 12;
   const gridW = cols * cell;
   const chartW = 440;
   const width = 20 + gridW + 30 + chartW + 20;
@@ -154,7 +155,7 @@ export function resultPicture(r: ResultPicture): Buffer {
     const x = 20 + (i % cols) * cell;
     const y = 60 + Math.floor(i / cols) * (cell + 16);
     const wrong = r.labels[k] !== r.guesses[k];
-    cv.gray(x + 6, y + 6, r.images.subarray(k * 784, (k + 1) * 784), 28, 28, 3);
+    cv.gray(x + 6, y + 6, r.images.subarray(k * MNIST_PIXELS, (k + 1) * MNIST_PIXELS), MNIST_SIDE, MNIST_SIDE, 3);
     if (wrong) cv.frame(x + 2, y + 2, cell - 4, cell - 4, RED, 3);
     cv.text(x + 8, y + cell, `L${r.labels[k]} G${r.guesses[k]}`, wrong ? RED : INK, 2);
   });

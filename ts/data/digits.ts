@@ -6,9 +6,10 @@
  * ImageData) and in Node (decoded PNGs).
  */
 import { ValueError, checkInt, show } from '../core/errors.js';
+import { MNIST_PIXELS, MNIST_SIDE } from './mnist.js';
 
 /**
- * `rgba`: width·height·4 bytes (ImageData or a decoded PNG). Returns 784
+ * `rgba`: width·height·4 bytes (ImageData or a decoded PNG). Returns 28·28
  * values in [0, 1], row-major.
  */
 export function prepareDigit(rgba: ArrayLike<number>, width: number, height: number): Float32Array {
@@ -49,7 +50,7 @@ export function prepareDigit(rgba: ArrayLike<number>, width: number, height: num
         y0 = Math.min(y0, y);
         y1 = Math.max(y1, y);
       }
-  const out = new Float32Array(784);
+  const out = new Float32Array(MNIST_PIXELS);
   if (x1 < 0) return out;
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
@@ -87,13 +88,13 @@ export function prepareDigit(rgba: ArrayLike<number>, width: number, height: num
       cx += v * x;
       cy += v * y;
     }
-  const ox = Math.round(14 - (mass > 0 ? cx / mass : sw / 2));
-  const oy = Math.round(14 - (mass > 0 ? cy / mass : sh / 2));
+  const ox = Math.round(MNIST_SIDE / 2 - (mass > 0 ? cx / mass : sw / 2));
+  const oy = Math.round(MNIST_SIDE / 2 - (mass > 0 ? cy / mass : sh / 2));
   for (let y = 0; y < sh; y++)
     for (let x = 0; x < sw; x++) {
       const tx = x + ox;
       const ty = y + oy;
-      if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28) out[ty * 28 + tx] = Math.min(1, small[y * sw + x]);
+      if (tx >= 0 && tx < MNIST_SIDE && ty >= 0 && ty < MNIST_SIDE) out[ty * MNIST_SIDE + tx] = Math.min(1, small[y * sw + x]);
     }
   return out;
 }

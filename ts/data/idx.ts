@@ -5,6 +5,7 @@
  */
 import { gunzipSync } from 'fflate';
 import { ValueError } from '../core/errors.js';
+import { plausibleInflatedSize } from './inflate-guard.js';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
@@ -38,7 +39,7 @@ export function readIdx(bytes: Uint8Array, fileName?: string): IdxFile {
   if (isGzip(bytes)) {
     // gzip's trailer states the inflated size; a damaged one must not make us allocate gigabytes.
     const claimed = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : 0;
-    if (claimed > 1032 * bytes.length + 1024) throw new ValueError(`${name}: corrupt gzip data (claims ${claimed} bytes from ${bytes.length})`);
+    if (!plausibleInflatedSize(claimed, bytes.length)) throw new ValueError(`${name}: corrupt gzip data (claims ${claimed} bytes from ${bytes.length})`);
     try {
       bytes = gunzipSync(bytes);
     } catch (e) {

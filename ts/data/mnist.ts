@@ -8,6 +8,11 @@ import { Tensor } from '../core/tensor.js';
 import { type IdxFile, readIdx } from './idx.js';
 import { type NpyArray, loadNpz } from './npz.js';
 
+/** Side of an MNIST image in pixels (images are 1 × 28 × 28). */
+export const MNIST_SIDE = 28;
+/** Pixels in one MNIST image: the stride between images in a batch's data. */
+export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;
+
 export interface MnistData {
   xTrain: Tensor;
   yTrain: Tensor;
@@ -48,17 +53,13 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistDa
   const trainLabels = await readIdxFile(folder, MNIST_FILES.trainLabels);
   const testImages = await readIdxFile(folder, MNIST_FILES.testImages);
   const testLabels = await readIdxFile(folder, MNIST_FILES.testLabels);
-  const train = toSplit(trainImages, trainLabels, limit);
-  const test = toSplit(testImages, testLabels, testLimit);
+  const train = mnistFromIdx(trainImages, trainLabels, limit);
+  const test = mnistFromIdx(testImages, testLabels, testLimit);
   return { xTrain: train.x, yTrain: train.y, labelsTrain: train.labels, xTest: test.x, yTest: test.y, labelsTest: test.labels };
 }
 
 /** Builds the tensors from parsed IDX images `[n, rows, cols]` and labels `[n]`. */
-export function mnistFromIdx(images: IdxFile & { name?: string }, labels: IdxFile & { name?: string }, limit?: number) {
-  return toSplit(images, labels, limit);
-}
-
-function toSplit(images: IdxFile & { name?: string }, labels: IdxFile & { name?: string }, limit?: number) {
+export function mnistFromIdx(images: IdxFile & { name?: string }, labels: IdxFile & { name?: string }, limit?: number): MnistSplit {
   const iname = images.name ?? 'images';
   const lname = labels.name ?? 'labels';
   if (images.dims.length !== 3 || images.type !== 'uint8') {
@@ -69,14 +70,39 @@ function toSplit(images: IdxFile & { name?: string }, labels: IdxFile & { name?:
   }
   const [count, rows, cols] = images.dims;
   if (labels.dims[0] !== count) throw new ValueError(`${lname}: ${labels.dims[0]} labels for ${count} images in ${iname}`);
+  return mnistSplit(images.data, true, [count, rows, cols], labels.data, limit, (i) => `${lname}: label ${i}`);
+}
+
+/** One part of MNIST (training or test): images, one-hot labels and integer labels. */
+export interface MnistSplit {
+  /** `[n, 1, rows, cols]`, in [0, 1]. */
+  x: Tensor;
+  /** One-hot `[n, 10]`. */
+  y: Tensor;
+  labels: Uint8Array;
+}
+
+/**
+ * The one place pixels and labels become tensors, whatever file they came from:
+ * the first `limit` of `count` images of `rows × cols` pixels (bytes 0–255 are scaled
+ * to [0, 1] as the course does; floats are taken as already scaled) and their labels,
+ * which must be digits 0–9 (`labelName(i)` names label i in the error).
+ */
+function mnistSplit(
+  pixels: ArrayLike<number>, pixelsAreBytes: boolean, [count, rows, cols]: [number, number, number],
+  labelValues: ArrayLike<number>, limit: number | undefined, labelName: (i: number) => string,
+): MnistSplit {
   const n = limit === undefined ? count : Math.min(count, limit);
-  const pixels = rows * cols;
-  const x = new Float32Array(n * pixels);
-  for (let i = 0; i < n * pixels; i++) x[i] = images.data[i] / 255;
-  const ids = (labels.data as Uint8Array).slice(0, n);
-  const bad = ids.findIndex((l) => l > 9);
-  if (bad >= 0) throw new ValueError(`${lname}: label ${bad} is ${ids[bad]}, expected a digit 0–9`);
-  return { x: new Tensor(x, [n, 1, rows, cols]), y: Tensor.oneHot(ids, 10), labels: ids };
+  const range = pixelsAreBytes ? 255 : 1;
+  const x = new Float32Array(n * rows * cols);
+  for (let i = 0; i < x.length; i++) x[i] = pixels[i] / range;
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const l = labelValues[i];
+    if (!Number.isInteger(l) || l < 0 || l > 9) throw new ValueError(`${labelName(i)} is ${l}, expected a digit 0–9`);
+    labels[i] = l;
+  }
+  return { x: new Tensor(x, [n, 1, rows, cols]), y: Tensor.oneHot(labels, 10), labels };
 }
 
 async function readIdxFile(folder: string, file: string): Promise<IdxFile & { name: string }> {
@@ -107,18 +133,7 @@ function fromNpz(arrays: Record<string, NpyArray>, file: string, limit?: number,
     if (xs.shape.length !== 3) throw new ValueError(`${file}: x_${what} must have shape (n, rows, cols), got (${xs.shape.join(', ')})`);
     const [count, rows, cols] = xs.shape;
     if (ys.shape.length !== 1 || ys.shape[0] !== count) throw new ValueError(`${file}: y_${what} must have shape (${count},), got (${ys.shape.join(', ')})`);
-    const n = lim === undefined ? count : Math.min(count, lim);
-    // uint8 pixels are scaled by 1/255 as the course does; float data is taken as already scaled.
-    const scale = xs.dtype.endsWith('u1') ? 1 / 255 : 1;
-    const x = new Float32Array(n * rows * cols);
-    for (let i = 0; i < x.length; i++) x[i] = xs.data[i] * scale;
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const l = ys.data[i];
-      if (!Number.isInteger(l) || l < 0 || l > 9) throw new ValueError(`${file}: y_${what}[${i}] is ${l}, expected a digit 0–9`);
-      labels[i] = l;
-    }
-    return { x: new Tensor(x, [n, 1, rows, cols]), y: Tensor.oneHot(labels, 10), labels };
+    return mnistSplit(xs.data, xs.dtype.endsWith('u1'), [count, rows, cols], ys.data, lim, (i) => `${file}: y_${what}[${i}]`);
   };
   const train = split(arrays.x_train, arrays.y_train, 'train', limit);
   const test = split(arrays.x_test, arrays.y_test, 'test', testLimit);

@@ -5,6 +5,7 @@
 import { unzipSync } from 'fflate';
 import { ValueError, show } from '../core/errors.js';
 import { readFileBytes } from '../core/node-io.js';
+import { plausibleInflatedSize } from './inflate-guard.js';
 
 /** Largest array entry accepted (2 GiB): more than any wasm network can use. */
 const MAX_ENTRY = 2 ** 31;
@@ -72,10 +73,10 @@ export function parseNpz(bytes: Uint8Array, fileName?: string): Record<string, N
   let files: Record<string, Uint8Array>;
   try {
     // A damaged header could claim any size: refuse entries deflate could not have produced
-    // from their compressed size (its ratio is at most 1032:1) before inflating anything.
+    // from their compressed size before inflating anything.
     files = unzipSync(bytes, {
       filter: (f) => {
-        if (f.originalSize > 1032 * f.size + 1024 || f.originalSize > MAX_ENTRY) {
+        if (!plausibleInflatedSize(f.originalSize, f.size) || f.originalSize > MAX_ENTRY) {
           throw new ValueError(`${name}: entry ${f.name} claims ${f.originalSize} bytes from ${f.size} compressed: damaged archive`);
         }
         return f.name.endsWith('.npy');
