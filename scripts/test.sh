@@ -11,6 +11,10 @@ RUSTC="$WASM_RUSTC" "$WASM_CARGO" test --quiet --release -p wasmnet-kernels
 echo "== typecheck" >&2
 npx tsc --noEmit -p .
 mkdir -p .cache
+# The gradient-check suite over every registered layer kind (exit code 1 on a failure).
+echo "== wasmnet gradcheck" >&2
+node dist/cli.js gradcheck > .cache/gradcheck.txt || { cat .cache/gradcheck.txt >&2; exit 1; }
+tail -n 1 .cache/gradcheck.txt >&2
 # The benchmark's smoke test: the harness and every peer still run (no timing assertions).
 echo "== bench --quick" >&2
 node scripts/bench.mjs --quick --json .cache/bench-quick.json > .cache/bench-quick.txt

@@ -18,6 +18,11 @@
  * more than 1 % of the tensor's gradient scale, the entry is skipped and
  * counted in `skipped`. A wrong backprop formula is still caught: where the
  * function is smooth both sides agree with each other, and not with it.
+ *
+ * Noise: a tensor whose largest gradient is below what float32 resolves in a
+ * difference quotient of C (64 rounding units of C's scale, over ε) has no
+ * signal to check — e.g. a bias right before batch norm in training mode,
+ * whose gradient is exactly 0 — and its entries count as skipped.
  */
 import { Activation } from './activations.js';
 import { ValueError, checkInt, checkPositive, optionsObject, show } from './core/errors.js';
@@ -51,6 +56,9 @@ export interface TensorCheck {
 /** Disagreement of the one-sided slopes, relative to the gradient scale, that marks a kink. */
 const KINK = 1e-2;
 
+/** Rounding errors (in float32 units of C's magnitude) a difference quotient may carry before it says nothing. */
+const NOISE_ULPS = 64;
+
 export interface GradientCheckResult {
   /** Error per tensor name (`layers.0.f`, `w`, `input`, …). */
   errors: Record<string, number>;
@@ -64,6 +72,8 @@ type Checkable = SequentialNet | Layer | Activation | Loss;
 interface Probe {
   /** C at the current values. */
   cost(): number;
+  /** The scale of C's rounding: √Σ(r ⊙ output)² for a layer, |C| for a loss or a network. */
+  magnitude(): number;
   /** Tensors to check: their live values, and backprop's gradient (computed once, up front). */
   tensors: { name: string; values: () => Float32Array; grad: Float32Array }[];
 }
@@ -91,24 +101,36 @@ export function gradientCheck(target: Checkable, x: Tensor, y?: Tensor, options:
 function check(target: Checkable, x: Tensor, y: Tensor | undefined, eps: number, samples: number, rng: Rng): GradientCheckResult {
   const probe = makeProbe(target, new Tensor(x.data.slice(), x.shape), y, rng);
   const tensors: TensorCheck[] = [];
+  // What float32 can resolve in a difference quotient of C: its terms' rounding, magnified by 1/ε.
+  const noiseFloor = (NOISE_ULPS * 2 ** -24 * probe.magnitude()) / eps;
   for (const t of probe.tensors) {
     const n = t.grad.length;
     const idx = n <= samples ? [...Array(n).keys()] : pickDistinct(n, samples, rng);
     // One-sided quotients at ±ε; their mean is the central difference.
+    // The steps are the float32 values actually stored (x ± ε rounds), not ε itself.
     const sided = (i: number): [number, number] => {
       const base = probe.cost();
       const values = t.values();
       const original = values[i];
       values[i] = original + eps;
+      const up = t.values()[i] - original;
       const plus = probe.cost();
       t.values()[i] = original - eps;
+      const down = original - t.values()[i];
       const minus = probe.cost();
       t.values()[i] = original;
-      return [(plus - base) / eps, (base - minus) / eps];
+      return [(plus - base) / up, (base - minus) / down];
     };
     const quotients = idx.map(sided);
     let scale = 0;
     idx.forEach((i, q) => (scale = Math.max(scale, Math.abs(quotients[q][0]), Math.abs(quotients[q][1]), Math.abs(t.grad[i]))));
+    // A tensor whose whole gradient is below what float32 can resolve in C (a bias right before
+    // batch norm in training mode, whose gradient is exactly 0) has nothing to check: its
+    // entries count as skipped rather than as a relative error of rounding noise over itself.
+    if (scale < noiseFloor) {
+      tensors.push({ name: t.name, error: 0, maxAbsError: 0, checked: 0, skipped: idx.length });
+      continue;
+    }
     let maxAbs = 0;
     let skipped = 0;
     idx.forEach((i, q) => {
@@ -133,6 +155,7 @@ function makeProbe(target: Checkable, x: Tensor, y: Tensor | undefined, rng: Rng
     const { inputGradient } = target.computeGradients(x, y);
     return {
       cost: () => target.lossOn(x, y),
+      magnitude: () => Math.abs(target.lossOn(x, y)),
       tensors: [
         ...target.parameters().map((p) => ({ name: p.name, values: () => p.value.view(), grad: p.grad.toArray() })),
         { name: 'input', values: () => x.data, grad: inputGradient.data.slice() },
@@ -143,6 +166,7 @@ function makeProbe(target: Checkable, x: Tensor, y: Tensor | undefined, rng: Rng
     if (!y) throw new ValueError('gradientCheck of a loss needs labels y');
     return {
       cost: () => target.evaluate(x, y),
+      magnitude: () => Math.abs(target.evaluate(x, y)),
       tensors: [{ name: 'input', values: () => x.data, grad: target.gradient(x, y).data.slice() }],
     };
   }
@@ -156,6 +180,13 @@ function makeProbe(target: Checkable, x: Tensor, y: Tensor | undefined, rng: Rng
   const params = target instanceof Layer ? target.parameters() : [];
   return {
     cost: () => dot(target.evaluate(x).data, r.data),
+    magnitude: () => {
+      // Independent roundings of the terms add up like a random walk: the root of their squares.
+      const out = target.evaluate(x).data;
+      let s = 0;
+      for (let i = 0; i < out.length; i++) s += (out[i] * r.data[i]) ** 2;
+      return Math.sqrt(s);
+    },
     tensors: [
       ...params.map((p) => ({ name: p.name, values: () => p.value.view(), grad: p.grad.toArray() })),
       { name: 'input', values: () => x.data, grad: inputGrad },

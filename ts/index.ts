@@ -25,6 +25,7 @@ export { SequentialNet, type SequentialNetOptions } from './network.js';
 export { type TrainOptions, type EpochStats, type BatchInfo } from './train/loop.js';
 export { type SaveOptions, type ModelHeader } from './io/model-file.js';
 export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, type TensorCheck } from './gradcheck.js';
+export { gradientCheckSuite, checkLayerKinds, checkNetwork, GRADCHECK_TOLERANCE, type GradcheckRow, type GradcheckSuiteOptions } from './gradcheck-suite.js';
 export { readIdx, isGzip, type IdxFile, type IdxData } from './data/idx.js';
 export { parseNpy, parseNpz, loadNpz, type NpyArray } from './data/npz.js';
 export { loadMnist, mnistFromIdx, MNIST_FILES, MNIST_SIDE, MNIST_PIXELS, type MnistData, type MnistSplit, type LoadMnistOptions } from './data/mnist.js';

@@ -10,6 +10,8 @@ import { PNG } from 'pngjs';
 import { type EpochStats, Rng, SequentialNet, Tensor, WasmnetError, courseCnn, init, loadMnist, prepareDigit } from '../index.js';
 import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
 import { UsageError, intOption, numberOption, parse } from './args.js';
+import { readModelFile, writeAtomically } from './files.js';
+import { gradcheckCommand } from './gradcheck.js';
 import { resultPicture } from './picture.js';
 import { ProgressBar, drawDigits, formatSeconds } from './terminal.js';
 
@@ -19,6 +21,7 @@ Usage:
   wasmnet train [options]          train the course's CNN on MNIST
   wasmnet eval --model <file>      test accuracy and confusion matrix of a saved model
   wasmnet predict --model <file> <image.png …>   class and probabilities for pictures of digits
+  wasmnet gradcheck [--model <file>]   backprop against finite differences, for every layer kind
   wasmnet <command> --help         options of a command
 `;
 
@@ -76,7 +79,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'train') return train(rest);
   if (command === 'eval') return evaluate(rest);
   if (command === 'predict') return predict(rest);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train, eval or predict (see wasmnet --help)`);
+  if (command === 'gradcheck') return gradcheckCommand(rest);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train, eval, predict or gradcheck (see wasmnet --help)`);
 }
 
 async function train(argv: string[]): Promise<number> {
@@ -268,21 +272,6 @@ function parseWithFiles(argv: string[]) {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-}
-
-async function readModelFile(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new WasmnetError(`cannot read the model ${path}: ${(e as Error).message}`);
-  }
-}
-
-/** Writes to a temporary file beside `path`, then renames: a crash never leaves half a model. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomInt(1e9)}.tmp`);
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
 }
 
 main(process.argv.slice(2)).then(

@@ -60,6 +60,8 @@ export interface GradcheckCase {
   training?: boolean;
   /** False when a kink (ReLU, a max) lies in the function: a looser tolerance, and kinks are skipped. */
   smooth: boolean;
+  /** A tolerance of its own, when float32 rounding makes the difference quotient noisier than usual (say why in the label's kind). */
+  tolerance?: number;
   build(): Layer;
 }
 
