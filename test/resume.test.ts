@@ -1,0 +1,140 @@
+// Resumable training (ts/io/model-file.ts, ts/train/loop.ts): a model file keeps the optimizers' state, the
+// shuffling and dropout streams, batch norm's statistics and the epoch count, so that training N epochs in one
+// go equals training k epochs, saving, loading and training N − k more — bit for bit.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  Adam, AdamW, CosineAnnealing, Identity, ReLU, Rng, SGD, SequentialNet, SoftMax, StepDecay, Tanh, Tensor, ValueError, courseCnn,
+  type LrFunction, type LrSchedule,
+} from 'wasmnet';
+import { uniform } from './helpers/util.js';
+
+/** Every parameter, buffer and the epoch count, as plain arrays: what "the same network" means here. */
+function snapshot(net: SequentialNet) {
+  return {
+    params: net.parameters().map((p) => [p.name, Array.from(p.value.view())]),
+    buffers: net.buffers().map((b) => [b.name, Array.from(b.value.view())]),
+    epochs: net.epochsTrained,
+  };
+}
+
+function data(n: number, inputShape: number[], classes: number, seed: number) {
+  const rng = new Rng(seed);
+  const x = uniform([n, ...inputShape], rng, 0, 1);
+  const y = Tensor.oneHot(Array.from({ length: n }, () => rng.int(classes)), classes);
+  return { x, y };
+}
+
+/** A network with every kind of training state: Adam, AdamW and SGD (momentum, Nesterov) moments, batch norm, dropout. */
+function everythingNet(seed: number): SequentialNet {
+  const net = new SequentialNet([1, 10, 10], { seed });
+  net.addConv2D([4, 3, 3], { padding: 1, afun: new Identity(), optim: new AdamW(0.01, { weightDecay: 0.05 }) });
+  net.addBatchNorm({ afun: new ReLU(), optim: new SGD(0.05, { momentum: 0.9, nesterov: true, weightDecay: 1e-3 }) });
+  net.addPool2D([2, 2]);
+  net.addDropout(0.3);
+  net.addFlatten();
+  net.addDense(12, { afun: new Tanh(), optim: new Adam(0.01, { weightDecay: 1e-4 }) });
+  net.addDense(5, { afun: new SoftMax(), optim: new SGD(0.1, { momentum: 0.5 }) });
+  return net;
+}
+
+async function resumeEqualsContinuous(make: () => SequentialNet, inputShape: number[], classes: number, lrSchedule?: LrSchedule | LrFunction) {
+  const { x, y } = data(60, inputShape, classes, 9);
+  const options = { batchSize: 16, lrSchedule };
+  const straight = make();
+  const history = await straight.train(x, y, { ...options, epochs: 3 });
+  const first = make();
+  await first.train(x, y, { ...options, epochs: 1 });
+  const resumed = SequentialNet.load(first.save());
+  const rest = await resumed.train(x, y, { ...options, epochs: 2 });
+  expect(snapshot(resumed)).toEqual(snapshot(straight));
+  expect(rest.map((e) => [e.epoch, e.loss, e.lr])).toEqual(history.slice(1).map((e) => [e.epoch, e.loss, e.lr]));
+  // …and they keep agreeing: the optimizer state went along, not just the weights.
+  await straight.train(x, y, { ...options, epochs: 1 });
+  await resumed.train(x, y, { ...options, epochs: 1 });
+  expect(snapshot(resumed)).toEqual(snapshot(straight));
+  for (const n of [straight, first, resumed]) n.dispose();
+}
+
+describe('resumable training', () => {
+  it("the course's network: 3 epochs in one go = 1 epoch, save, load, 2 more (Adam's moments and step counts, the shuffling)", async () => {
+    await resumeEqualsContinuous(() => courseCnn({ seed: 4 }), [1, 28, 28], 10);
+  });
+
+  it('with batch norm, dropout, SGD with Nesterov momentum, AdamW, weight decay and a step schedule', async () => {
+    await resumeEqualsContinuous(() => everythingNet(6), [1, 10, 10], 5, new StepDecay({ stepSize: 2, gamma: 0.5 }));
+  });
+
+  it('with cosine annealing and a plain function as schedules', async () => {
+    await resumeEqualsContinuous(() => everythingNet(7), [1, 10, 10], 5, new CosineAnnealing({ tMax: 4 }));
+    await resumeEqualsContinuous(() => everythingNet(8), [1, 10, 10], 5, (epoch, base) => base / (1 + epoch));
+  });
+
+  it('the history records the learning rate per epoch; the optimizers keep their base rate afterwards', async () => {
+    const { x, y } = data(20, [1, 10, 10], 5, 2);
+    const net = everythingNet(3);
+    const history = await net.train(x, y, { batchSize: 10, epochs: 4, lrSchedule: new StepDecay({ stepSize: 2, gamma: 0.1 }) });
+    // the first layer's optimizer is AdamW(0.01)
+    expect(history.map((e) => e.lr)).toEqual([0.01, 0.01, 0.01 * 0.1, 0.01 * 0.1]);
+    expect(history.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
+    expect(net.layers.flatMap((l) => l.optimizers()).map((o) => o.lr)).toEqual([0.01, 0.05, 0.01, 0.1]);
+    expect(net.epochsTrained).toBe(4);
+    net.dispose();
+  });
+
+  it('save({ trainingState: false }) writes the smaller inference file: same predictions, training starts afresh', async () => {
+    const { x, y } = data(30, [1, 10, 10], 5, 3);
+    const net = everythingNet(5);
+    await net.train(x, y, { batchSize: 10, epochs: 1 });
+    const full = net.save();
+    const small = net.save({ trainingState: false });
+    expect(small.length).toBeLessThan(full.length * 0.6);
+    const a = SequentialNet.load(full);
+    const b = SequentialNet.load(small);
+    expect(b.evaluate(x).data).toEqual(net.evaluate(x).data);
+    expect(a.evaluate(x).data).toEqual(net.evaluate(x).data);
+    expect([a.epochsTrained, b.epochsTrained]).toEqual([1, 0]);
+    for (const n of [net, a, b]) n.dispose();
+  });
+
+  it('a damaged training state is refused with a clear error, and nothing is half-built', () => {
+    const net = everythingNet(5);
+    const bytes = net.save();
+    net.dispose();
+    // Rewrite one Adam step count to a negative number and fix up the header length and checksum.
+    const view = new DataView(bytes.buffer);
+    const headerLength = view.getUint32(12, true);
+    const json = new TextDecoder().decode(bytes.subarray(16, 16 + headerLength));
+    const header = JSON.parse(json);
+    header.training.optimizer[0].step = -1;
+    const text = JSON.stringify(header).padEnd(headerLength, ' ');
+    expect(text.length).toBe(headerLength);
+    bytes.set(new TextEncoder().encode(text), 16);
+    view.setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+    expect(() => SequentialNet.load(bytes)).toThrow(ValueError);
+  });
+});
+
+describe('model files of the first version', () => {
+  it('a file written by wasmnet 0.1.0 (format version 1, weights only) loads and predicts what it predicted then', () => {
+    const dir = join(import.meta.dirname, 'fixtures');
+    const bytes = new Uint8Array(readFileSync(join(dir, 'model-v1.wnet')));
+    const expected = JSON.parse(readFileSync(join(dir, 'model-v1.json'), 'utf8'));
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true)).toBe(1);
+    const net = SequentialNet.load(bytes);
+    expect(Array.from(net.evaluate(new Tensor(Float32Array.from(expected.x), expected.shape)).data)).toEqual(expected.output);
+    expect(net.epochsTrained).toBe(0);
+    net.dispose();
+  });
+});
+
+/** CRC-32 (IEEE), as the model file uses. */
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const b of bytes) {
+    crc ^= b;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
