@@ -189,6 +189,10 @@ export class BatchNormLayer extends ActivatedLayer {
     this.assertAlive();
     const c = this.numFeatures;
     const hw = product(this.inShape!) / c;
+    // Refused before any state changes, so that a following backprop cannot use this pass's size with the last pass's x̂.
+    if (this.training && n * hw < 2) {
+      throw new ShapeError(`BatchNorm in training mode needs more than 1 value per channel, got input of shape ${show([n, ...this.inShape!])} (as PyTorch)`);
+    }
     this.batch = n;
     this.input = input;
     this.recorded = record;
@@ -198,9 +202,6 @@ export class BatchNormLayer extends ActivatedLayer {
     const [g, b] = [this.gammaParam.value.ptr, this.betaParam.value.ptr];
     this.batchStats = this.training;
     if (this.training) {
-      if (n * hw < 2) {
-        throw new ShapeError(`BatchNorm in training mode needs more than 1 value per channel, got input of shape ${show([n, ...this.inShape!])} (as PyTorch)`);
-      }
       kernels().wn_batchnorm_forward_train(n, c, hw, input.ptr, g, b, this.eps, this.momentum, this.meanBuf.ptr, this.varBuf.ptr, z.ptr, xhat.ptr, this.invstd.ptr);
     } else {
       kernels().wn_batchnorm_forward_eval(n, c, hw, input.ptr, g, b, this.meanBuf.ptr, this.varBuf.ptr, this.eps, z.ptr, xhat.ptr, this.invstd.ptr);

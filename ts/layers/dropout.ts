@@ -45,8 +45,9 @@ export class DropoutLayer extends Layer {
   constructor(rate: number, options: DropoutOptions = {}) {
     super();
     const { seed } = optionsObject('Dropout options', options, ['seed']);
-    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate >= 1) {
-      throw new ValueError(`Dropout rate must be a number in [0, 1), got ${show(rate)}`);
+    // The kernel takes the rate as a 32-bit float: a rate within 2⁻²⁵ of 1 would round to 1 there and trap.
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || Math.fround(rate) >= 1) {
+      throw new ValueError(`Dropout rate must be a number in [0, 1) (also as a 32-bit float), got ${show(rate)}`);
     }
     this.rate = rate;
     this.seed = seed === undefined ? randomSeed() : checkInt('Dropout seed', seed, 0, 2 ** 32 - 1);
