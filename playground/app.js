@@ -1,13 +1,62 @@
-// The wasmnet playground: MNIST loaded in the page, the course's CNN trained in a Web Worker,
-// test digits with guesses, a drawing pad with live class probabilities, model download/upload.
+// The wasmnet playground: MNIST loaded in the page, a zoo model (the course's CNN, LeNet-5 or
+// VGG-mini) trained in a Web Worker, test digits with guesses, a drawing pad with live class
+// probabilities, model download/upload.
 // Plain ES modules, no bundler: the library is served beside this file as ./wasmnet/.
-import { MNIST_FILES, SequentialNet, Tensor, courseCnn, init, mnistFromIdx, prepareDigit, readIdx, trainInWorker } from './wasmnet/browser.js';
+import { MNIST_FILES, SequentialNet, Tensor, init, mnistFromIdx, modelZoo, prepareDigit, readIdx, trainInWorker } from './wasmnet/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const GRID = 48;
 
-const state = { ready: false, training: false, done: false, net: null, history: [], batches: [], testAccuracy: null, data: null };
+const state = { ready: false, training: false, done: false, net: null, netUntrained: false, history: [], batches: [], testAccuracy: null, data: null };
+
+/** The zoo's models as the page shows them; architectures as in the doc comments of ts/models.ts. */
+const MODELS = {
+  course: {
+    title: "The course's CNN",
+    inText: "the course's CNN",
+    architecture: 'conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax',
+  },
+  lenet5: {
+    title: 'LeNet-5',
+    architecture: 'conv 6×5×5 pad 2 ReLU → avg-pool 2×2 → conv 16×5×5 ReLU → avg-pool 2×2 → flatten (400) → dense 120 ReLU → dense 84 ReLU → dense 10 SoftMax',
+  },
+  'vgg-mini': {
+    title: 'VGG-mini',
+    architecture: '[conv 32×3×3 same → BN ReLU] ×2 → max-pool 2×2 → dropout 0.25 → [conv 64×3×3 same → BN ReLU] ×2 → max-pool 2×2 → dropout 0.25 → flatten (3136) → dense 128 → BN ReLU → dropout 0.5 → dense 10 SoftMax',
+    // Measured in headless Chromium on this project's 2-vCPU machine (one worker thread).
+    hint: 'VGG-mini is slow: about 70–100 images/s on one core here (the course\'s CNN: ~2,000). Try 1,000 digits first (~15 s); '
+      + 'its test accuracy lags its training accuracy until batch norm has seen a few hundred batches (10,000 digits, batch 64: ~2½ min).',
+  },
+};
+
+/** Shows the selected model in the header and its hint (if any) under the form. */
+function describeModel(name) {
+  const m = MODELS[name];
+  $('model-name').textContent = m.title;
+  $('model-architecture').textContent = m.architecture;
+  $('model-hint').textContent = m.hint ?? '';
+  $('model-hint').hidden = !m.hint;
+}
+
+/** A zoo model's name in the middle of a sentence. */
+const modelInText = (name) => MODELS[name].inText ?? MODELS[name].title;
+const plural = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
+
+/** The network in use, what it is (shown in the Model panel), and the test digits it guesses. */
+async function useNet(net, info, { untrained = false } = {}) {
+  state.net?.dispose();
+  state.net = net;
+  state.netUntrained = untrained;
+  $('model-info').textContent = info;
+  await showGrid();
+  classifyPad();
+}
+
+/** An untrained network of the zoo model `name`. */
+function untrained(name) {
+  return modelZoo[name]({ seed: Number(params.get('seed') ?? 42) });
+}
 
 /** Fetches and parses one IDX file served beside the page (gzipped; readIdx inflates it). */
 async function idx(name) {
@@ -63,7 +112,7 @@ function drawChart() {
 
 // ------------------------------------------------------------------ test digits
 
-function showGrid() {
+async function showGrid() {
   const { test } = state.data;
   const n = Math.min(GRID, test.x.shape[0]);
   const guesses = state.net.evaluate(test.x.slice(0, n)).argmax();
@@ -87,9 +136,38 @@ function showGrid() {
     cell.append(c, `${test.labels[k]} → ${guesses[k]}`);
     grid.append(cell);
   }
-  const { accuracy } = state.net.measure(test.x, test.y);
-  state.testAccuracy = accuracy;
-  $('accuracy').textContent = `— test accuracy ${(100 * accuracy).toFixed(2)} % of ${test.x.shape[0].toLocaleString()}`;
+  state.testAccuracy = null;
+  const measured = await testAccuracy(state.net, test);
+  if (measured === null) return; // another network took over meanwhile
+  state.testAccuracy = measured.accuracy;
+  const all = test.x.shape[0];
+  const of = measured.count === all ? all.toLocaleString() : `the first ${measured.count.toLocaleString()} (of ${all.toLocaleString()}; a slow model)`;
+  $('accuracy').textContent = `— test accuracy ${(100 * measured.accuracy).toFixed(2)} % of ${of}`;
+}
+
+/**
+ * `net`'s accuracy on the test digits, measured in chunks with a pause between them so that the page
+ * stays responsive, and only on as many as fit in a few seconds (VGG-mini needs ~30 s for all
+ * 10,000 in Chromium on one core; the course's CNN and LeNet-5 one or two).
+ * Null if `net` stopped being the one in use meanwhile.
+ */
+async function testAccuracy(net, test, { chunk = 500, budgetMs = 4000 } = {}) {
+  const n = test.x.shape[0];
+  const started = performance.now();
+  let correct = 0;
+  let end = 0;
+  while (end < n) {
+    const start = end;
+    end = Math.min(n, start + chunk);
+    correct += net.measure(test.x.slice(start, end), test.y.slice(start, end)).accuracy * (end - start);
+    if (end < n && performance.now() - started > budgetMs) break;
+    if (end < n) {
+      $('accuracy').textContent = `— measuring test accuracy… ${end.toLocaleString()} digits`;
+      await new Promise((resolve) => setTimeout(resolve));
+      if (state.net !== net) return null;
+    }
+  }
+  return { accuracy: correct / end, count: end };
 }
 
 // ------------------------------------------------------------------ drawing pad
@@ -171,7 +249,7 @@ function showBars(p) {
 
 // ------------------------------------------------------------------ training
 
-async function train({ n, epochs, batchSize, seed = Number(params.get('seed') ?? 42) }) {
+async function train({ n, epochs, batchSize, model = $('train-model').value, seed = Number(params.get('seed') ?? 42) }) {
   state.training = true;
   state.done = false;
   state.batches = [];
@@ -183,7 +261,8 @@ async function train({ n, epochs, batchSize, seed = Number(params.get('seed') ??
   const worker = new Worker(new URL('./wasmnet/worker.js', import.meta.url), { type: 'module' });
   const started = performance.now();
   try {
-    const { model, history } = await trainInWorker(worker, x, y, {
+    const { model: bytes, history } = await trainInWorker(worker, x, y, {
+      model,
       seed,
       batchSize,
       epochs,
@@ -196,14 +275,12 @@ async function train({ n, epochs, batchSize, seed = Number(params.get('seed') ??
         drawChart();
       },
     });
-    state.net?.dispose();
-    state.net = SequentialNet.load(model);
     state.history = history;
-    state.model = model;
+    state.model = bytes;
     const h = history[history.length - 1];
-    $('status').textContent = `trained ${n.toLocaleString()} digits × ${epochs} epochs in ${((performance.now() - started) / 1000).toFixed(1)} s — loss ${h.loss.toFixed(4)}, training accuracy ${(100 * h.accuracy).toFixed(2)} %`;
-    showGrid();
-    classifyPad();
+    const secs = (performance.now() - started) / 1000;
+    $('status').textContent = `${MODELS[model].title}: trained ${n.toLocaleString()} digits × ${plural(epochs, 'epoch')} in ${secs.toFixed(1)} s (${Math.round((n * epochs) / secs).toLocaleString()} images/s) — loss ${h.loss.toFixed(4)}, training accuracy ${(100 * h.accuracy).toFixed(2)} %`;
+    await useNet(SequentialNet.load(bytes), `in use: ${modelInText(model)}, trained on ${n.toLocaleString()} digits × ${plural(epochs, 'epoch')}`);
     state.done = true;
     return history;
   } catch (e) {
@@ -221,31 +298,35 @@ $('train-form').addEventListener('submit', (e) => {
   train({ n: Number($('train-n').value), epochs: Number($('train-epochs').value), batchSize: Number($('train-batch').value) }).catch(() => {});
 });
 
+// Choosing another model shows it in the header; an untrained network in use is replaced by the
+// new choice (its guesses are as meaningless), a trained or uploaded one stays until Train is pressed.
+$('train-model').addEventListener('change', () => {
+  const name = $('train-model').value;
+  describeModel(name);
+  if (state.ready && !state.training && state.netUntrained) useNet(untrained(name), `in use: ${modelInText(name)}, untrained`, { untrained: true });
+});
+
 // ------------------------------------------------------------------ model files
 
 $('download').addEventListener('click', () => {
   const blob = new Blob([state.net.save({ meta: { source: 'wasmnet playground' } })], { type: 'application/octet-stream' });
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = 'mnist-cnn.wnet';
+  a.download = 'mnist-model.wnet';
   a.click();
   URL.revokeObjectURL(a.href);
 });
 
-function loadModel(bytes) {
+function loadModel(bytes, name = 'a file') {
   const net = SequentialNet.load(bytes); // throws a clear error on a damaged or foreign file
-  state.net?.dispose();
-  state.net = net;
-  $('model-info').textContent = `loaded a model of ${bytes.length.toLocaleString()} bytes`;
-  showGrid();
-  classifyPad();
+  return useNet(net, `loaded a model of ${bytes.length.toLocaleString()} bytes from ${name} (${net.parameters().reduce((sum, p) => sum + p.value.length, 0).toLocaleString()} parameters)`);
 }
 
 $('upload').addEventListener('change', async (e) => {
   const file = e.target.files[0];
   if (!file) return;
   try {
-    loadModel(new Uint8Array(await file.arrayBuffer()));
+    await loadModel(new Uint8Array(await file.arrayBuffer()), file.name);
   } catch (err) {
     $('model-info').textContent = `could not load ${file.name}: ${err.message}`;
   }
@@ -254,6 +335,10 @@ $('upload').addEventListener('change', async (e) => {
 // ------------------------------------------------------------------ start
 
 async function start() {
+  const requested = params.get('model');
+  const unknownModel = requested !== null && !Object.hasOwn(modelZoo, requested);
+  if (requested !== null && !unknownModel) $('train-model').value = requested;
+  describeModel($('train-model').value);
   for (const [key, id] of [['n', 'train-n'], ['epochs', 'train-epochs'], ['batch', 'train-batch']]) {
     if (params.has(key)) {
       const el = $(id);
@@ -264,10 +349,11 @@ async function start() {
   clearPad();
   await init();
   state.data = await loadData();
-  state.net = courseCnn({ seed: Number(params.get('seed') ?? 42) });
-  $('status').textContent = `MNIST loaded: ${state.data.train.x.shape[0].toLocaleString()} training and ${state.data.test.x.shape[0].toLocaleString()} test digits. The network is untrained: press Train.`;
-  showGrid();
+  const name = $('train-model').value;
+  const unknownNote = unknownModel ? ` Unknown model ${JSON.stringify(requested)} in the address (known: ${Object.keys(modelZoo).join(', ')}): using ${name}.` : '';
+  $('status').textContent = `MNIST loaded: ${state.data.train.x.shape[0].toLocaleString()} training and ${state.data.test.x.shape[0].toLocaleString()} test digits. The network is untrained: press Train.${unknownNote}`;
   $('train-button').disabled = false;
+  await useNet(untrained(name), `in use: ${modelInText(name)}, untrained`, { untrained: true });
   state.ready = true;
 }
 

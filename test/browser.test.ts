@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SequentialNet, Tensor, courseCnn, loadMnist } from 'wasmnet';
+import { SequentialNet, Tensor, courseCnn, lenet5, loadMnist } from 'wasmnet';
 // @ts-expect-error: a plain .mjs script without types
 import { buildSite, serve } from '../scripts/playground.mjs';
 
@@ -37,12 +37,26 @@ afterAll(async () => {
 });
 
 type Playground = {
-  state: { history: { loss: number; accuracy: number }[]; done: boolean; testAccuracy: number; padProbabilities: number[] | null };
-  train(o: { n: number; epochs: number; batchSize: number; seed?: number }): Promise<unknown>;
+  state: { history: { loss: number; accuracy: number }[]; done: boolean; testAccuracy: number; padProbabilities: number[] | null; batches: unknown[] };
+  train(o: { n: number; epochs: number; batchSize: number; model?: string; seed?: number }): Promise<unknown>;
   loadModel(bytes: Uint8Array): void;
   predictTest(count: number): number[];
   modelBytes(): Uint8Array;
 };
+
+/**
+ * The page's current model file. As base64: playwright serializes a number array as JSON, which
+ * takes about a minute for the course's 6.5 MB file (weights plus Adam's state).
+ */
+async function pageModelBytes(p: Page): Promise<Uint8Array> {
+  const base64 = await p.evaluate(() => {
+    const bytes = (window as never as { playground: Playground }).playground.modelBytes();
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(binary);
+  });
+  return new Uint8Array(Buffer.from(base64, 'base64'));
+}
 
 describe('the playground in Chromium', () => {
   it('trains in a worker from the Train button: the loss falls and accuracy rises', async () => {
@@ -61,6 +75,61 @@ describe('the playground in Chromium', () => {
     expect(await page.locator('#grid .digit').count()).toBe(48);
     await page.screenshot({ path: join(artifacts, 'trained.png'), fullPage: true });
   }, 150_000);
+
+  it('trains LeNet-5 picked through ?model=lenet5 from the Train button and says so', async () => {
+    const p = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
+    const errors: string[] = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    await p.goto(`${url}?model=lenet5&n=1000&epochs=1&batch=50&seed=5`);
+    await p.evaluate(() => (window as never as { playground: { ready: Promise<void> } }).playground.ready);
+    expect(await p.locator('#train-model').inputValue()).toBe('lenet5');
+    expect(await p.locator('header').textContent()).toContain('LeNet-5');
+    expect(await p.locator('header').textContent()).toContain('conv 6×5×5 pad 2 ReLU → avg-pool 2×2 → conv 16×5×5 ReLU');
+    expect(await p.locator('#model-info').textContent()).toBe('in use: LeNet-5, untrained');
+    const before = await p.evaluate(() => (window as never as { playground: Playground }).playground.state.testAccuracy);
+    await p.click('#train-button');
+    await p.waitForFunction(() => (window as never as { playground: Playground }).playground.state.done, null, { timeout: 60_000 });
+    const { history, batches, testAccuracy } = await p.evaluate(() => {
+      const s = (window as never as { playground: Playground }).playground.state;
+      return { history: s.history, batches: s.batches as { loss: number; accuracy: number }[], testAccuracy: s.testAccuracy };
+    });
+    expect(history).toHaveLength(1);
+    expect(batches).toHaveLength(20);
+    // One epoch: compare the first and last five batches.
+    const mean = (bs: { loss: number; accuracy: number }[], key: 'loss' | 'accuracy') => bs.reduce((a, b) => a + b[key], 0) / bs.length;
+    expect(mean(batches.slice(-5), 'loss')).toBeLessThan(mean(batches.slice(0, 5), 'loss'));
+    expect(mean(batches.slice(-5), 'accuracy')).toBeGreaterThan(mean(batches.slice(0, 5), 'accuracy'));
+    expect(testAccuracy).toBeGreaterThan(Math.max(0.5, before + 0.3));
+    expect(await p.locator('#status').textContent()).toContain('LeNet-5: trained 1,000 digits × 1 epoch in');
+    expect(await p.locator('#model-info').textContent()).toBe('in use: LeNet-5, trained on 1,000 digits × 1 epoch');
+    // The trained network in the page is LeNet-5: its file has LeNet-5's parameters.
+    const net = SequentialNet.load(await pageModelBytes(p));
+    const reference = lenet5({ seed: 5 });
+    const layout = (n: SequentialNet) => n.parameters().map((q) => `${q.name}: ${q.value.length}`);
+    expect(layout(net)).toEqual(layout(reference));
+    net.dispose();
+    reference.dispose();
+    expect(errors).toEqual([]);
+    await p.screenshot({ path: join(artifacts, 'lenet5.png'), fullPage: true });
+    await p.close();
+  }, 90_000);
+
+  it('an unknown model name comes back from the worker as a ValueError naming the zoo', async () => {
+    // A string, not a function: vitest would rewrite a dynamic import() in the test's own code.
+    const message = await page.evaluate(`(async () => {
+      const { Tensor, trainInWorker, ValueError } = await import('./wasmnet/browser.js');
+      const worker = new Worker('./wasmnet/worker.js', { type: 'module' });
+      try {
+        await trainInWorker(worker, Tensor.zeros([2, 1, 28, 28]), Tensor.oneHot([1, 2], 10), { model: 'resnet' });
+        return 'resolved';
+      } catch (e) {
+        return (e instanceof ValueError) + ' ' + e.message;
+      } finally {
+        worker.terminate();
+      }
+    })()`);
+    expect(message).toBe('true training in the worker failed: model must be one of "course", "lenet5", "vgg-mini", got "resnet"');
+  });
 
   it('predicts a digit drawn with real mouse events on the canvas', async () => {
     const box = (await page.locator('#pad').boundingBox())!;
@@ -97,12 +166,8 @@ describe('the playground in Chromium', () => {
     await net.train(xTrain, yTrain, { batchSize: 50, epochs: 2 });
     const inNode = net.parameters().map((p) => Array.from(p.value.view()));
     net.dispose();
-    const bytes = await page.evaluate(async () => {
-      const p = (window as never as { playground: Playground }).playground;
-      await p.train({ n: 500, epochs: 2, batchSize: 50, seed: 11 });
-      return Array.from(p.modelBytes());
-    });
-    const inPage = SequentialNet.load(Uint8Array.from(bytes));
+    await page.evaluate(() => (window as never as { playground: Playground }).playground.train({ n: 500, epochs: 2, batchSize: 50, seed: 11 }));
+    const inPage = SequentialNet.load(await pageModelBytes(page));
     expect(inPage.parameters().map((p) => Array.from(p.value.view()))).toEqual(inNode);
     inPage.dispose();
   }, 120_000);
@@ -140,10 +205,13 @@ describe('the playground in Chromium', () => {
     await p.close();
   }, 60_000);
 
-  it('looks right on a phone-sized screen', async () => {
+  it('looks right on a phone-sized screen (with VGG-mini chosen: the longest header and a hint)', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-    await phone.goto(url);
+    await phone.goto(`${url}?model=vgg-mini`);
     await phone.evaluate(() => (window as never as { playground: Playground & { ready: Promise<void> } }).playground.ready);
+    expect(await phone.locator('header').textContent()).toContain('VGG-mini — [conv 32×3×3 same → BN ReLU] ×2');
+    expect(await phone.locator('#model-hint').isVisible()).toBe(true);
+    expect(await phone.locator('#model-hint').textContent()).toContain('Try 1,000 digits first');
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: join(artifacts, 'phone.png'), fullPage: true });

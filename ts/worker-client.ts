@@ -1,20 +1,28 @@
 /** The page's side of training in a Web Worker (see `ts/worker.ts`). */
-import { WasmnetError } from './core/errors.js';
+import { DisposedError, InitError, OutOfMemoryError, ShapeError, ValueError, WasmnetError } from './core/errors.js';
 import type { Tensor } from './core/tensor.js';
+import type { ModelName } from './models.js';
 import type { EpochStats, TrainOptions } from './train/loop.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
 
 export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'epochs' | 'validationData' | 'onBatch' | 'onEpoch'> {
   seed?: number;
   lr?: number;
-  /** A model file to continue training from. */
-  model?: Uint8Array;
+  /** The zoo model to build: 'course' (default), 'lenet5' or 'vgg-mini' (see `modelZoo`). */
+  model?: ModelName;
+  /** A model file (`net.save()` bytes) to continue training from, instead of building `model`. */
+  modelFile?: Uint8Array;
 }
 
+// The worker sends errors as name + message; the page gets the same class back (a ValueError stays a ValueError).
+const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { ShapeError, ValueError, DisposedError, OutOfMemoryError, InitError };
+
 /**
- * Trains the course's CNN (or `options.model`) on `(x, y)` in `worker` and
- * resolves to the trained model file and the history; load it with
- * `SequentialNet.load`. The data is copied into the worker once.
+ * Trains a zoo model (`options.model`, the course's CNN by default) or the
+ * network in `options.modelFile` on `(x, y)` in `worker` and resolves to the
+ * trained model file and the history; load it with `SequentialNet.load`.
+ * The data is copied into the worker once. An error in the worker rejects
+ * with the same error class (e.g. ValueError for an unknown model name).
  */
 export function trainInWorker(worker: Worker, x: Tensor, y: Tensor, options: WorkerTrainOptions = {}): Promise<{ model: Uint8Array; history: EpochStats[] }> {
   const { onBatch, onEpoch, validationData, ...settings } = options ?? {};
@@ -37,7 +45,10 @@ export function trainInWorker(worker: Worker, x: Tensor, y: Tensor, options: Wor
       else {
         worker.removeEventListener('message', listener);
         if (m.type === 'done') resolve({ model: m.model, history: m.history });
-        else reject(new WasmnetError(`training in the worker failed: ${m.name}: ${m.message}`));
+        else {
+          const ErrorClass = ERROR_CLASSES[m.name];
+          reject(ErrorClass ? new ErrorClass(`training in the worker failed: ${m.message}`) : new WasmnetError(`training in the worker failed: ${m.name}: ${m.message}`));
+        }
       }
     };
     worker.addEventListener('message', listener);

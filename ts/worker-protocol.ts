@@ -1,4 +1,5 @@
 /** Messages between a page and the training worker (`ts/worker.ts`). */
+import type { ModelName } from './models.js';
 import type { BatchInfo, EpochStats } from './train/loop.js';
 
 export interface TrainRequest {
@@ -9,8 +10,10 @@ export interface TrainRequest {
   y: Float32Array;
   yShape: number[];
   validation?: { x: Float32Array; xShape: number[]; y: Float32Array; yShape: number[] };
-  /** A model file to continue from; without it the course's CNN is built with `seed` and `lr`. */
-  model?: Uint8Array;
+  /** The zoo model (`modelZoo` in `ts/models.ts`) to build with `seed` and `lr`; default 'course'. */
+  model?: ModelName;
+  /** A model file (`net.save()` bytes) to continue training from, instead of building `model`. */
+  modelFile?: Uint8Array;
   seed?: number;
   lr?: number;
   batchSize?: number;

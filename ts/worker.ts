@@ -4,15 +4,32 @@
  * `new Worker(new URL('wasmnet/worker', import.meta.url), { type: 'module' })`
  * (or the file's URL in a static folder) and drive it with `trainInWorker`.
  *
+ * The request names a zoo model (`model`, default 'course') or carries a model
+ * file to continue from (`modelFile`).
+ *
  * Protocol: the page posts a `TrainRequest`; the worker answers with
  * `progress` messages per batch and epoch, then `done` with the trained model
  * file (`net.save()` bytes, transferred, not copied) or `error`.
  */
 import { init } from './core/wasm.js';
 import { Tensor } from './core/tensor.js';
-import { courseCnn } from './models.js';
+import { ValueError, show } from './core/errors.js';
+import { type ModelName, modelZoo } from './models.js';
 import { SequentialNet } from './network.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
+
+/** The network a request asks for: its model file, or the named zoo model built with its seed and learning rate. */
+function networkFor(r: TrainRequest): SequentialNet {
+  if (r.modelFile !== undefined && r.model !== undefined) {
+    throw new ValueError(`give either model (a zoo name) or modelFile (a saved network), not both; got model ${show(r.model)} and modelFile ${show(r.modelFile)}`);
+  }
+  if (r.modelFile !== undefined) return SequentialNet.load(r.modelFile);
+  const name: ModelName = r.model ?? 'course';
+  if (!Object.prototype.hasOwnProperty.call(modelZoo, name)) {
+    throw new ValueError(`model must be one of ${Object.keys(modelZoo).map((k) => JSON.stringify(k)).join(', ')}, got ${show(name)}`);
+  }
+  return modelZoo[name]({ seed: r.seed, lr: r.lr });
+}
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(message, transfer);
 
@@ -22,7 +39,7 @@ self.addEventListener('message', async (event: MessageEvent<TrainRequest>) => {
   let net: SequentialNet | null = null;
   try {
     await init(r.wasm ? { wasm: r.wasm } : {});
-    net = r.model ? SequentialNet.load(r.model) : courseCnn({ seed: r.seed, lr: r.lr });
+    net = networkFor(r);
     const x = new Tensor(r.x, r.xShape);
     const y = new Tensor(r.y, r.yShape);
     const history = await net.train(x, y, {
@@ -32,7 +49,7 @@ self.addEventListener('message', async (event: MessageEvent<TrainRequest>) => {
       onBatch: (info) => post({ type: 'batch', info }),
       onEpoch: (stats) => post({ type: 'epoch', stats }),
     });
-    const model = net.save({ meta: { epochs: r.epochs, batchSize: r.batchSize, trainedIn: 'worker' } });
+    const model = net.save({ meta: { model: r.modelFile ? 'file' : (r.model ?? 'course'), epochs: r.epochs, batchSize: r.batchSize, trainedIn: 'worker' } });
     post({ type: 'done', model, history }, [model.buffer]);
   } catch (e) {
     post({ type: 'error', name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e) });
