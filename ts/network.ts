@@ -70,6 +70,21 @@ export class SequentialNet {
     this.shapeNow = [...inputShape];
   }
 
+  /**
+   * @internal The order the last epoch visited the samples in, which the next
+   * epoch's shuffle starts from (0, 1, 2, … for a new network or another
+   * sample count). Saved with the training state.
+   */
+  sampleOrder(n: number): Uint32Array {
+    if (this.order?.length !== n) {
+      this.order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) this.order[i] = i;
+    }
+    return this.order;
+  }
+  /** @internal */
+  order: Uint32Array | null = null;
+
   /** Per-sample output shape of the last layer added (the input shape while there is none). */
   get outputShape(): readonly number[] {
     return this.shapeNow;

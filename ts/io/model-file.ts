@@ -30,6 +30,8 @@ export interface TrainingStateHeader {
   epochsTrained: number;
   /** The shuffling generator's state (`Rng.getState()`). */
   shuffleRng: unknown[];
+  /** Samples in the order the last epoch visited them (the next shuffle starts from it), or null. Stored as the tensor `training.sampleOrder`. */
+  sampleOrder?: number | null;
   /** Per layer, what `trainingState()` returned (dropout's step), or null. */
   layers: (Record<string, number> | null)[];
   /** Per parameter with optimizer state: its step count and state tensors' names, in file order. */
@@ -69,7 +71,17 @@ export function saveNetwork(net: SequentialNet, options: SaveOptions): Uint8Arra
   for (const b of net.buffers()) named.push({ name: b.name, values: b.value.view() });
   let training: TrainingStateHeader | undefined;
   if (trainingState) {
-    training = { epochsTrained: net.epochsTrained, shuffleRng: net.shuffleRng.getState(), layers: net.layers.map((l) => l.trainingState()), optimizer: [] };
+    const order = net.order;
+    // The order is stored as float32, exact for indices below 2²⁴ (16.7 million samples); past that it is left out.
+    const keepOrder = order !== null && order.length <= 2 ** 24;
+    training = {
+      epochsTrained: net.epochsTrained,
+      shuffleRng: net.shuffleRng.getState(),
+      sampleOrder: keepOrder ? order.length : null,
+      layers: net.layers.map((l) => l.trainingState()),
+      optimizer: [],
+    };
+    if (keepOrder) named.push({ name: 'training.sampleOrder', values: Float32Array.from(order) });
     net.layers.forEach((layer, i) => {
       for (const opt of layer.optimizers()) {
         for (const p of layer.parameters()) {
@@ -143,6 +155,18 @@ function restoreTrainingState(net: SequentialNet, t: TrainingStateHeader, take: 
   }
   net.epochsTrained = t.epochsTrained;
   net.shuffleRng.setState(t.shuffleRng);
+  if (typeof t.sampleOrder === 'number') {
+    const n = t.sampleOrder;
+    const values = take('training.sampleOrder', n);
+    const order = Uint32Array.from(values);
+    // A permutation of 0 … n−1, or the file is refused.
+    const seen = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (values[i] !== order[i] || order[i] >= n || seen[order[i]]) throw new ValueError('the model file\'s training.sampleOrder is not an ordering of its samples');
+      seen[order[i]] = 1;
+    }
+    net.order = order;
+  }
   net.layers.forEach((l, i) => {
     const s = t.layers[i];
     if (s) l.setTrainingState(s);

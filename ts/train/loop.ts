@@ -111,8 +111,9 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
   try {
     xs.set(x.data);
     ys.set(y.data);
-    const perm = new Uint32Array(n);
-    for (let i = 0; i < n; i++) perm[i] = i;
+    // Each epoch shuffles the previous epoch's order (as since 0.1.0); the order lives on the network,
+    // so that training in several calls, or after save and load, continues it exactly.
+    const perm = net.sampleOrder(n);
     const batches = Math.ceil(n / batchSize);
     let lastYield = Date.now();
     for (let e = 0; e < epochs; e++) {
