@@ -29,7 +29,7 @@ export { gradientCheckSuite, checkLayerKinds, checkNetwork, GRADCHECK_TOLERANCE,
 export { readIdx, isGzip, type IdxFile, type IdxData } from './data/idx.js';
 export { parseNpy, parseNpz, loadNpz, type NpyArray } from './data/npz.js';
 export { loadMnist, mnistFromIdx, MNIST_FILES, MNIST_SIDE, MNIST_PIXELS, type MnistData, type MnistSplit, type LoadMnistOptions } from './data/mnist.js';
-export { courseCnn, lenet5, vggMini, modelZoo, type ModelName, type ModelOptions } from './models.js';
+export { courseCnn, lenet5, vggMini, modelZoo, zooRecipes, type ModelName, type ModelOptions, type ZooRecipe } from './models.js';
 export { prepareDigit } from './data/digits.js';
 export { trainInWorker, type WorkerTrainOptions } from './worker-client.js';
 export type { TrainRequest, WorkerMessage } from './worker-protocol.js';

