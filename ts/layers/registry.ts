@@ -25,7 +25,6 @@ export const layerKinds = {
 
 /** What the registry needs of a kind's class besides its constructor (see `layer.ts`). */
 export interface LayerKindClass {
-  readonly name: string;
   forNetwork(ctx: BuildContext, ...args: never[]): Layer;
   fromSpec(spec: never, ctx: BuildContext): Layer;
   /** The configurations `wasmnet gradcheck` checks. */
@@ -46,9 +45,9 @@ export type LayerAdders = {
   [K in LayerKind as `add${K}`]: (...args: AdderArgs<(typeof layerKinds)[K]>) => InstanceType<(typeof layerKinds)[K]>;
 };
 
-/** "Conv2DLayer, Pool2DLayer, …" for error messages. */
+/** "Conv2DLayer, Pool2DLayer, …" for error messages (from the kinds: bundlers may rename classes). */
 export function layerClassNames(): string {
-  return Object.values(layerKinds).map((c) => c.name).join(', ');
+  return Object.keys(layerKinds).map((k) => `${k}Layer`).join(', ');
 }
 
 /** "addConv2D, addPool2D, …" for error messages. */
