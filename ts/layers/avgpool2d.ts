@@ -5,13 +5,13 @@
  * Reference: PyTorch's `AvgPool2d` (no padding, `ceil_mode = false`).
  * Kernel: `crate/src/avgpool.rs`; reference `test/reference/avgpool2d.ts`; test `test/avgpool2d.test.ts`.
  */
-import { ShapeError, checkShape, optionsObject, show } from '../core/errors.js';
+import { checkShape, optionsObject } from '../core/errors.js';
 import { growableF32 } from '../core/memory.js';
 import type { F32Array } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
-import { positivePair } from './pair-option.js';
+import { strideOption, windowedShape } from './window.js';
 
 export interface AvgPool2DOptions {
   /** Step between windows, a number or `[sh, sw]` (default: the area). */
@@ -36,7 +36,7 @@ export class AvgPool2DLayer extends Layer {
     const { stride } = optionsObject('AvgPool2D options', options, ['stride']);
     const [ph, pw] = checkShape('AvgPool2D area', area, 2, 'the pooling area [ph, pw]');
     this.area = [ph, pw];
-    this.stride = positivePair('AvgPool2D stride', stride, this.area);
+    this.stride = strideOption('AvgPool2D stride', stride, this.area);
   }
 
   /** `net.addAvgPool2D(area, options)`. */
@@ -63,13 +63,8 @@ export class AvgPool2DLayer extends Layer {
   }
 
   build(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 3) throw new ShapeError(`AvgPool2D expects input samples of shape [c, h, w], got ${show(inputShape)}`);
-    const [c, h, w] = inputShape;
-    const [ph, pw] = this.area;
-    if (ph > h || pw > w) throw new ShapeError(`AvgPool2D area ${show(this.area)} is larger than its ${h}×${w} input`);
-    const [sh, sw] = this.stride;
-    this.inShape = [c, h, w];
-    this.outShape = [c, Math.floor((h - ph) / sh) + 1, Math.floor((w - pw) / sw) + 1];
+    this.outShape = windowedShape('AvgPool2D', inputShape, this.area, this.stride);
+    this.inShape = [...inputShape];
     this.input = null;
     return [...this.outShape];
   }

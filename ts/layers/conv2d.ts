@@ -15,6 +15,7 @@ import { kernels } from '../core/wasm.js';
 import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
 import type { BuildContext, GradcheckCase, NamedParameter } from './layer.js';
+import { strideOption } from './window.js';
 
 /** Zero padding: the same on all four sides, `[ph, pw]` (rows above and below, columns left and right), `'valid'` (none) or `'same'`. */
 export type Conv2DPadding = number | readonly [number, number] | 'valid' | 'same';
@@ -45,12 +46,6 @@ export interface Conv2DOptions extends ActivatedLayerOptions {
 const MAX_GEOMETRY = 0x7fffffff;
 
 const isCount = (x: unknown, min: number): x is number => typeof x === 'number' && Number.isInteger(x) && x >= min && x <= MAX_GEOMETRY;
-
-function parseStride(value: unknown): [number, number] {
-  if (isCount(value, 1)) return [value, value];
-  if (Array.isArray(value) && value.length === 2 && value.every((s) => isCount(s, 1))) return [value[0], value[1]];
-  throw new ValueError(`Conv2D stride must be a positive integer or [sh, sw], got ${show(value)}`);
-}
 
 /** `[pt, pb, pl, pr]` for the `padding` option. */
 function parsePadding(value: unknown, fh: number, fw: number, stride: readonly [number, number]): [number, number, number, number] {
@@ -97,7 +92,7 @@ export class Conv2DLayer extends ActivatedLayer {
     const [c, h, w] = checkShape('Conv2D tensor', tensor, 3, 'the input shape [c, h, w]');
     const [m, fh, fw] = checkShape('Conv2D fshape', fshape, 3, 'the filter bank shape [m, fh, fw]');
     const { padding = 0, stride = 1 } = options ?? {};
-    this.stride = parseStride(stride);
+    this.stride = strideOption('Conv2D stride', stride, [1, 1]);
     this.padding = parsePadding(padding, fh, fw, this.stride);
     this.samePadding = padding === 'same';
     const [pt, pb, pl, pr] = this.padding;

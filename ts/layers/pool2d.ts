@@ -15,6 +15,7 @@ import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
+import { strideOption, windowedShape } from './window.js';
 
 export interface Pool2DOptions {
   /** Divide an area's delta among tied maxima (default false, as the course). */
@@ -48,7 +49,7 @@ export class Pool2DLayer extends Layer {
     const [ph, pw] = checkShape('Pool2D area', area, 2, 'the pooling area [ph, pw]');
     this.area = [ph, pw];
     this.strict = strict;
-    this.stride = stride === undefined ? [ph, pw] : checkStride(stride);
+    this.stride = strideOption('Pool2D stride', stride, [ph, pw]);
   }
 
   /** `net.addPool2D(area, options)`. */
@@ -96,17 +97,8 @@ export class Pool2DLayer extends Layer {
   }
 
   build(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 3) {
-      throw new ShapeError(`Pool2D expects input samples of shape [c, h, w], got ${show(inputShape)}`);
-    }
-    const [c, h, w] = inputShape;
-    const [ph, pw] = this.area;
-    const [sh, sw] = this.stride;
-    if (ph > h || pw > w) {
-      throw new ShapeError(`Pool2D area ${show(this.area)} is larger than its ${h}×${w} input`);
-    }
-    this.inShape = [c, h, w];
-    this.outShape = [c, Math.floor((h - ph) / sh) + 1, Math.floor((w - pw) / sw) + 1];
+    this.outShape = windowedShape('Pool2D', inputShape, this.area, this.stride);
+    this.inShape = [...inputShape];
     this.input = null;
     return [...this.outShape];
   }
@@ -163,10 +155,3 @@ export class Pool2DLayer extends Layer {
 }
 
 /** A stride option: one positive integer for both axes, or `[sh, sw]`. */
-function checkStride(stride: unknown): [number, number] {
-  // The kernel takes 32-bit sizes; a stride beyond any input is no use anyway.
-  const positive = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0 && (v as number) <= 0x7fffffff;
-  if (positive(stride)) return [stride, stride];
-  if (Array.isArray(stride) && stride.length === 2 && stride.every(positive)) return [stride[0], stride[1]];
-  throw new ValueError(`Pool2D stride must be a positive integer or [sh, sw], got ${show(stride)}`);
-}
