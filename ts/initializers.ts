@@ -19,7 +19,7 @@ export class RandnAverage extends Initializer {
   /** `seed` is used when a layer does not pass its network's generator. */
   constructor(options: { seed?: number } = {}) {
     super();
-    const { seed } = optionsObject('RandnAverage options', options);
+    const { seed } = optionsObject('RandnAverage options', options, ['seed']);
     this.rng = new Rng(seed === undefined ? randomSeed() : checkInt('RandnAverage seed', seed, 0, 2 ** 32 - 1));
   }
 

@@ -1,5 +1,5 @@
 /** The page's side of training in a Web Worker (see `ts/worker.ts`). */
-import { DisposedError, InitError, OutOfMemoryError, ShapeError, ValueError, WasmnetError } from './core/errors.js';
+import { DisposedError, InitError, OutOfMemoryError, ShapeError, ValueError, WasmnetError, optionsObject } from './core/errors.js';
 import type { Tensor } from './core/tensor.js';
 import type { ModelName } from './models.js';
 import type { EpochStats, TrainOptions } from './train/loop.js';
@@ -12,7 +12,11 @@ export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'ep
   model?: ModelName;
   /** A model file (`net.save()` bytes) to continue training from, instead of building `model`. */
   modelFile?: Uint8Array;
+  /** Where the worker loads the .wasm from, if not beside its own module. */
+  wasm?: string;
 }
+
+const WORKER_TRAIN_OPTIONS = ['batchSize', 'epochs', 'validationData', 'onBatch', 'onEpoch', 'seed', 'lr', 'model', 'modelFile', 'wasm'];
 
 // The worker sends errors as name + message; the page gets the same class back (a ValueError stays a ValueError).
 const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { ShapeError, ValueError, DisposedError, OutOfMemoryError, InitError };
@@ -24,8 +28,8 @@ const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { S
  * The data is copied into the worker once. An error in the worker rejects
  * with the same error class (e.g. ValueError for an unknown model name).
  */
-export function trainInWorker(worker: Worker, x: Tensor, y: Tensor, options: WorkerTrainOptions = {}): Promise<{ model: Uint8Array; history: EpochStats[] }> {
-  const { onBatch, onEpoch, validationData, ...settings } = options ?? {};
+export async function trainInWorker(worker: Worker, x: Tensor, y: Tensor, options: WorkerTrainOptions = {}): Promise<{ model: Uint8Array; history: EpochStats[] }> {
+  const { onBatch, onEpoch, validationData, ...settings } = optionsObject('trainInWorker options', options, WORKER_TRAIN_OPTIONS);
   const request: TrainRequest = {
     type: 'train',
     x: x.data,

@@ -134,6 +134,8 @@ export function load(options: InitOptions = {}): Promise<KernelExports> {
   if (options !== undefined && options !== null && typeof options !== 'object') {
     return Promise.reject(new InitError(`init options must be an object such as { wasm: url }, got ${typeof options}`));
   }
+  const unknown = options ? Object.keys(options).find((k) => k !== 'wasm') : undefined;
+  if (unknown !== undefined) return Promise.reject(new InitError(`init options: unknown option ${JSON.stringify(unknown)} (known: wasm)`));
   if (!loading) {
     loading = instantiate(options?.wasm).then(
       (k) => (exportsTable = k),

@@ -42,7 +42,7 @@ export const MNIST_FILES = {
 
 /** Loads MNIST in Node (see `LoadMnistOptions`). */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistData> {
-  const { dir, limit, testLimit } = optionsObject('loadMnist options', options);
+  const { dir, limit, testLimit } = optionsObject('loadMnist options', options, ['dir', 'limit', 'testLimit']);
   if (dir !== undefined && typeof dir !== 'string') throw new ValueError(`loadMnist dir must be a path string, got ${show(dir)}`);
   if (limit !== undefined) checkInt('loadMnist limit', limit, 0);
   if (testLimit !== undefined) checkInt('loadMnist testLimit', testLimit, 0);
