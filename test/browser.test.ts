@@ -172,6 +172,41 @@ describe('the playground in Chromium', () => {
     inPage.dispose();
   }, 120_000);
 
+  it('every layer kind, option, optimizer and schedule gives the same bits in Node and in Chromium', async () => {
+    // One function, run by Node on the package and by the page on its browser build (passed as source).
+    const buildAndTrain = async (w: typeof import('wasmnet')): Promise<Uint8Array> => {
+      await w.init();
+      const rng = new w.Rng(21);
+      const n = 40;
+      const x = new w.Tensor(Float32Array.from({ length: n * 2 * 11 * 11 }, () => rng.uniform()), [n, 2, 11, 11]);
+      const y = w.Tensor.oneHot(Array.from({ length: n }, () => rng.int(4)), 4);
+      const net = new w.SequentialNet([2, 11, 11], { seed: 5 });
+      net.addConv2D([4, 3, 3], { padding: 'same', afun: new w.Identity(), optim: new w.AdamW(0.01) });
+      net.addBatchNorm({ afun: new w.ReLU(), optim: new w.SGD(0.05, { momentum: 0.9, nesterov: true, weightDecay: 1e-3 }) });
+      net.addPool2D([3, 3], { stride: 2 });
+      net.addConv2D([5, 2, 2], { stride: [2, 1], afun: new w.Tanh(), optim: new w.Adam(0.01, { weightDecay: 1e-4 }) });
+      net.addAvgPool2D([2, 2], { stride: 1 });
+      net.addFlatten();
+      net.addDropout(0.3);
+      net.addDense(4, { afun: new w.SoftMax(), optim: new w.Adam(0.01) });
+      await net.train(x, y, { batchSize: 16, epochs: 3, lrSchedule: new w.CosineAnnealing({ tMax: 3 }) });
+      const bytes = net.save();
+      net.dispose();
+      return bytes;
+    };
+    const inNode = Buffer.from(await buildAndTrain(await import('wasmnet'))).toString('base64');
+    // A string, not a function: vitest would rewrite a dynamic import() inside a function for Node.
+    const inPage: string = await page.evaluate(`(async () => {
+      const w = await import(new URL('./wasmnet/browser.js', location.href).href);
+      const bytes = await (${buildAndTrain.toString()})(w);
+      let s = '';
+      for (const b of bytes) s += String.fromCharCode(b);
+      return btoa(s);
+    })()`);
+    expect(inPage.length).toBeGreaterThan(1000);
+    expect(inPage === inNode, 'the model files trained in Node and in Chromium differ').toBe(true);
+  }, 60_000);
+
   it('works through a bundler: esbuild resolves the browser build, with no Node built-in', async () => {
     const { build } = await import('esbuild');
     const dir = join(buildSite(), 'bundled');
