@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Adam, Conv2DLayer, Identity, DenseLayer, DisposedError, FlattenLayer, OutOfMemoryError, Pool2DLayer, SGD, SequentialNet, ShapeError,
-  SoftMax, Tensor, ValueError, WasmnetError, activationByName, courseCnn, gradientCheck, lossByName, readIdx, wasmBytesInUse,
+  SoftMax, Tensor, ValueError, WasmnetError, activationByName, courseCnn, gradientCheck, lossByName, readIdx, wasmBytesInUse, CosineAnnealing,
 } from 'wasmnet';
 
 const x4 = (n: number) => new Tensor(new Float32Array(n * 784).fill(0.5), [n, 1, 28, 28]);
@@ -53,6 +53,17 @@ const cases: Case[] = [
   ['gradientCheck of something else', () => gradientCheck({} as never, x4(1)), ValueError, /gradientCheck needs a SequentialNet, a layer, an activation or a loss, got Object/],
   ['a truncated IDX file', () => readIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 9, 1, 2]), 'labels.idx'), ValueError, /labels.idx: truncated: dimensions \[9\] need 17 bytes, the file has 10/],
   ['a model file that is not one', () => SequentialNet.load(new TextEncoder().encode('GIF89a...')), ValueError, /not a wasmnet model file/],
+  ['a misspelt layer option', () => new Conv2DLayer([1, 8, 8], [2, 3, 3], { stirde: 2 } as never), ValueError, /Conv2D options: unknown option "stirde" \(known: afun, optim, initializer, seed, rng, padding, stride\)/],
+  ['a misspelt train option', () => courseCnn().train(x4(2), y10(2), { epoch: 2 } as never), ValueError, /train options: unknown option "epoch"/],
+  ['a negative padding', () => new Conv2DLayer([1, 8, 8], [2, 3, 3], { padding: -1 }), ValueError, /Conv2D padding must be a non-negative integer, \[ph, pw\], 'valid' or 'same', got -1/],
+  ['a convolution stride of 0', () => new Conv2DLayer([1, 8, 8], [2, 3, 3], { stride: 0 }), ValueError, /Conv2D stride must be a positive integer or \[sh, sw\], got 0/],
+  ['a dropout rate of 1', () => new SequentialNet([4]).addDropout(1), ValueError, /Dropout rate must be a number in \[0, 1\)/],
+  ['batch norm on a 3-D tensor', () => new SequentialNet([4, 5]).addBatchNorm(), ShapeError, /addBatchNorm needs \[c, h, w\] or \[f\] samples .* got|so far has shape \[4, 5\]/],
+  ['SoftMax after batch norm on [c, h, w]', () => new SequentialNet([2, 4, 4]).addBatchNorm({ afun: new SoftMax() }), ValueError, /BatchNorm afun on \[c, h, w\] samples must be elementwise/],
+  ['batch norm whose last batch has 1 sample', () => { const n = new SequentialNet([3]); n.addBatchNorm(); n.addDense(2); return n.train(new Tensor(new Float32Array(15), [5, 3]), new Tensor(new Float32Array(10), [5, 2]), { batchSize: 2 }); }, ShapeError, /BatchNorm in training mode needs more than 1 value per channel, but a batch of 1 gives 1/],
+  ['a schedule class without new', () => courseCnn().train(x4(2), y10(2), { lrSchedule: CosineAnnealing as never }), ValueError, /lrSchedule must be a schedule object such as new CosineAnnealing/],
+  ['a layer added to a second network', () => { const l = new FlattenLayer(); new SequentialNet([2, 2]).add(l); new SequentialNet([2, 2]).add(l); }, ValueError, /belongs to another network/],
+  ['parameters of a disposed network', () => { const n = courseCnn(); n.dispose(); n.parameters(); }, DisposedError, /this SequentialNet was disposed/],
 ];
 
 describe('bad inputs', () => {

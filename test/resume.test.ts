@@ -127,6 +127,96 @@ describe('resumable training', () => {
   });
 });
 
+describe('a rejected batch changes nothing; a file saved mid-run resumes exactly', () => {
+  it('a batch whose loss is not finite leaves the weights, batch-norm statistics and dropout step as they were', async () => {
+    const net = everythingNet(12);
+    const { x, y } = data(32, [1, 10, 10], 5, 4);
+    await net.train(x, y, { batchSize: 16, epochs: 1 });
+    const before = snapshot(net);
+    const dropout = net.layers.find((l) => l.kind === 'Dropout')!;
+    const step = dropout.trainingState();
+    const huge = new Tensor(x.data.map((v, i) => (i % 2 ? 3e38 : -3e38)), x.shape);
+    await expect(net.train(huge, y, { batchSize: 16, epochs: 1 })).rejects.toThrow(/training stopped/);
+    expect(snapshot(net)).toEqual(before);
+    expect(dropout.trainingState()).toEqual(step);
+    expect(Array.from(net.evaluate(x).data).every(Number.isFinite)).toBe(true);
+    net.dispose();
+  });
+
+  it('a file saved in onEpoch while a schedule runs stores the base rates and resumes exactly', async () => {
+    const { x, y } = data(48, [1, 10, 10], 5, 5);
+    const schedule = new CosineAnnealing({ tMax: 3 });
+    const straight = everythingNet(13);
+    await straight.train(x, y, { batchSize: 16, epochs: 3, lrSchedule: schedule });
+    const first = everythingNet(13);
+    let saved: Uint8Array | null = null;
+    await first.train(x, y, { batchSize: 16, epochs: 3, lrSchedule: schedule, onEpoch: (e) => { if (e.epoch === 2) saved = first.save(); } });
+    const resumed = SequentialNet.load(saved!);
+    expect(resumed.layers.flatMap((l) => l.optimizers()).map((o) => o.lr)).toEqual([0.01, 0.05, 0.01, 0.1]);
+    await resumed.train(x, y, { batchSize: 16, epochs: 1, lrSchedule: schedule });
+    expect(snapshot(resumed)).toEqual(snapshot(straight));
+    for (const n of [straight, first, resumed]) n.dispose();
+  });
+});
+
+describe('a model file is read strictly', () => {
+  /** The file with its header changed by `edit` (re-encoded: new header length, padding and checksum). */
+  function rewrite(bytes: Uint8Array, edit: (header: any) => void): Uint8Array {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const headerLength = view.getUint32(12, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLength)));
+    const tensors = bytes.subarray((16 + headerLength + 3) & ~3, bytes.length - 4);
+    edit(header);
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const start = (16 + json.length + 3) & ~3;
+    const out = new Uint8Array(start + tensors.length + 4);
+    out.set(bytes.subarray(0, 12));
+    new DataView(out.buffer).setUint32(12, json.length, true);
+    out.set(json, 16);
+    out.set(tensors, start);
+    new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+    return out;
+  }
+
+  const file = () => {
+    const net = everythingNet(14);
+    const bytes = net.save();
+    net.dispose();
+    return bytes;
+  };
+
+  it('loads what it saved (the rewrite itself changes nothing), from bytes or an ArrayBuffer (as fetch gives it)', () => {
+    SequentialNet.load(rewrite(file(), () => {})).dispose();
+    const bytes = file();
+    SequentialNet.load(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)).dispose();
+  });
+
+  const cases: [string, (h: any) => void, RegExp][] = [
+    ['batch norm whose feature count does not fit its input', (h) => (h.layers[1].numFeatures = 5), /layer 1 \(BatchNorm\) does not describe/],
+    ['batch norm without its momentum', (h) => delete h.layers[1].momentum, /layer 1 \(BatchNorm\)/],
+    ['dropout without its seed', (h) => delete h.layers[3].seed, /layer 3 \(Dropout\)/],
+    ['a setting this version does not read', (h) => (h.layers[0].stirde = 2), /stirde/],
+    ['an optimizer setting this version does not read', (h) => (h.layers[5].optim.dampening = 0.5), /dampening/],
+    ['training state that lacks a layer', (h) => (h.training.layers[3] = null), /lacks layer 3 \(Dropout\)/],
+  ];
+  for (const [what, edit, message] of cases) {
+    it(`refuses ${what}`, () => {
+      expect(() => SequentialNet.load(rewrite(file(), edit))).toThrow(ValueError);
+      expect(() => SequentialNet.load(rewrite(file(), edit))).toThrow(message);
+    });
+  }
+
+  it('refuses a negative running variance, in a file and through the setter', () => {
+    const net = everythingNet(15);
+    const bn = net.layers[1] as import('wasmnet').BatchNormLayer;
+    expect(() => (bn.runningVar = [1, -1, 1, 1])).toThrow(/runningVar must hold variances ≥ 0, but index 1 is -1/);
+    // Write a negative variance behind the setter's back, as a damaged file would hold it.
+    bn.runningVar[2] = -0.5;
+    expect(() => SequentialNet.load(net.save())).toThrow(/layers\.1\.runningVar must hold values ≥ 0, but index 2 is -0\.5/);
+    net.dispose();
+  });
+});
+
 describe('model files of the first version', () => {
   it('a file written by wasmnet 0.1.0 (format version 1, weights only) loads and predicts what it predicted then', () => {
     const dir = join(import.meta.dirname, 'fixtures');

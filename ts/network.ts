@@ -35,6 +35,9 @@ export const INFERENCE_CHUNK = 128;
 /** `net.addConv2D(…)`, `net.addPool2D(…)`, …: one per registered layer kind (see `layers/registry.ts`). */
 export interface SequentialNet extends LayerAdders {}
 
+/** Layers that a network owns: a layer belongs to one network, which disposes it. */
+const inSomeNetwork = new WeakSet<Layer>();
+
 export class SequentialNet {
   readonly inputShape: readonly number[];
   readonly seed: number;
@@ -103,6 +106,7 @@ export class SequentialNet {
     return this.layers.length > 0 && this.layers.every((l) => l.training);
   }
   set training(on: boolean) {
+    this.assertAlive();
     if (typeof on !== 'boolean') throw new ValueError(`training must be true or false, got ${show(on)}`);
     for (const l of this.layers) l.training = on;
   }
@@ -124,8 +128,10 @@ export class SequentialNet {
     if (!(layer instanceof Layer)) throw new ValueError(`add needs a layer (${layerClassNames()}), got ${show(layer)}`);
     if (layer.isDisposed) throw new DisposedError(`add: this ${layer.kind} layer was disposed`);
     if (this.layers.includes(layer)) throw new ValueError(`add: this ${layer.kind} layer is already in the network; create a new layer instead`);
+    if (inSomeNetwork.has(layer)) throw new ValueError(`add: this ${layer.kind} layer belongs to another network (which disposes it); create a new layer instead`);
     this.shapeNow = layer.build(this.shapeNow);
     this.layers.push(layer);
+    inSomeNetwork.add(layer);
     return layer;
   }
 
@@ -137,11 +143,13 @@ export class SequentialNet {
 
   /** Every trainable tensor, named `layers.<i>.<name>`. */
   parameters(): NamedParameter[] {
+    this.assertAlive();
     return this.layers.flatMap((l, i) => l.parameters().map((p) => ({ ...p, name: `layers.${i}.${p.name}` })));
   }
 
   /** Every non-trainable model tensor (batch norm's running statistics), named `layers.<i>.<name>`. */
   buffers(): NamedBuffer[] {
+    this.assertAlive();
     return this.layers.flatMap((l, i) => l.buffers().map((b) => ({ ...b, name: `layers.${i}.${b.name}` })));
   }
 
@@ -224,8 +232,8 @@ export class SequentialNet {
     return saveNetwork(this, options);
   }
 
-  /** Rebuilds a network saved with `save()`; it predicts bit-identically and, with its training state, trains on exactly. */
-  static load(bytes: Uint8Array): SequentialNet {
+  /** Rebuilds a network saved with `save()` (bytes or an ArrayBuffer); it predicts bit-identically and, with its training state, trains on exactly. */
+  static load(bytes: Uint8Array | ArrayBuffer): SequentialNet {
     return loadNetwork(bytes, (inputShape, options) => new SequentialNet(inputShape, options));
   }
 

@@ -60,6 +60,18 @@ export abstract class Optimizer {
   /** Learning rate (> 0 when constructed); may be changed between updates, to 0 too (a schedule's end). */
   abstract lr: number;
 
+  /**
+   * The rate a learning-rate schedule set for the current epoch, or null:
+   * updates use it instead of `lr`, which stays the base rate that model
+   * files store (so a file saved mid-run, e.g. in `onEpoch`, resumes exactly).
+   */
+  scheduledLr: number | null = null;
+
+  /** The rate the next update uses: `scheduledLr` while a schedule runs, else `lr`. */
+  get effectiveLr(): number {
+    return this.scheduledLr ?? this.lr;
+  }
+
   /** Prepares state for `p` (layers call this when built). */
   abstract register(p: Parameter): void;
   /** Takes one step on every parameter: p ← p − (step computed from its gradient). */
@@ -180,13 +192,13 @@ export class SGD extends StatefulOptimizer {
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    checkPositive('SGD lr', this.lr, true);
+    const lr = checkPositive('SGD lr', this.effectiveLr, true);
     for (const p of params) {
       const s = this.stateFor(p);
       s.step += 1;
       // With momentum, register() always made the velocity; the kernel traps rather than drop momentum.
       const v = this.momentum > 0 ? s.arrays[0].ptr : 0;
-      k.wn_sgd(p.value.ptr, p.grad.ptr, v, p.value.length, this.lr, this.momentum, this.weightDecay, this.nesterov ? 1 : 0);
+      k.wn_sgd(p.value.ptr, p.grad.ptr, v, p.value.length, lr, this.momentum, this.weightDecay, this.nesterov ? 1 : 0);
     }
   }
 
@@ -223,17 +235,17 @@ abstract class AdamFamily extends StatefulOptimizer {
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    checkPositive(`${this.name} lr`, this.lr, true);
+    const lr = checkPositive(`${this.name} lr`, this.effectiveLr, true);
     const l2 = this.decoupled ? 0 : this.weightDecay;
     // PyTorch's AdamW: p ← p·(1 − lr·wd), the factor computed in float64 (1 exactly when wd = 0).
-    const decay = this.decoupled ? 1 - this.lr * this.weightDecay : 1;
+    const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;
     for (const p of params) {
       const s = this.stateFor(p);
       s.step += 1;
       const bc1 = 1 - Math.pow(this.beta1, s.step);
       const bc2 = 1 - Math.pow(this.beta2, s.step);
       const [m, v] = s.arrays;
-      k.wn_adam(p.value.ptr, p.grad.ptr, m.ptr, v.ptr, p.value.length, this.lr, this.beta1, this.beta2, this.eps, bc1, bc2, l2, decay);
+      k.wn_adam(p.value.ptr, p.grad.ptr, m.ptr, v.ptr, p.value.length, lr, this.beta1, this.beta2, this.eps, bc1, bc2, l2, decay);
     }
   }
 

@@ -8,7 +8,7 @@ export async function readModelFile(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (e) {
-    throw new WasmnetError(`cannot read the model ${path}: ${(e as Error).message}`);
+    throw new WasmnetError(`cannot read the model file ${path} (--model takes a .wnet file written by wasmnet train --save or net.save()): ${(e as Error).message}`);
   }
 }
 

@@ -16,7 +16,7 @@ import { ProgressBar, drawDigits, formatSeconds } from './terminal.js';
 const HELP = `wasmnet — convolutional networks on a Rust → WebAssembly SIMD core
 
 Usage:
-  wasmnet train [options]          train the course's CNN on MNIST
+  wasmnet train [options]          train a CNN on MNIST: the course's (default), LeNet-5 or VGG-mini
   wasmnet eval --model <file>      test accuracy and confusion matrix of a saved model
   wasmnet predict --model <file> <image.png …>   class and probabilities for pictures of digits
   wasmnet gradcheck [--model <file>]   backprop against finite differences, for every layer kind
@@ -127,7 +127,7 @@ async function train(argv: string[]): Promise<number> {
   log(`MNIST: ${n} training and ${data.xTest.shape[0]} test images (${formatSeconds((performance.now() - started) / 1000)} to load)`);
   const net = modelZoo[modelName as ModelName]({ seed, lr });
   const lrSchedule = recipe.cosine ? new CosineAnnealing({ tMax: epochs }) : undefined;
-  log(`network (${modelName}): ${recipe.describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
+  log(`network (${modelName}): ${recipe.describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ${epochs} epoch${epochs === 1 ? '' : 's'}, seed ${seed}`);
 
   const bar = new ProgressBar(process.stderr);
   const batches = Math.ceil(n / batchSize);

@@ -165,7 +165,9 @@ function isNode(): boolean {
 }
 
 function defaultLocation(): URL {
-  return new URL(`./${WASM_FILE}`, import.meta.url);
+  // A literal, not WASM_FILE: bundlers (Vite) read `new URL('…', import.meta.url)` statically, and a
+  // template with a variable makes them treat it as a pattern over the whole folder.
+  return new URL('./wasmnet.wasm', import.meta.url);
 }
 
 async function instantiate(source: WasmSource | undefined): Promise<KernelExports> {

@@ -113,7 +113,7 @@ export function saveNetwork(net: SequentialNet, options: SaveOptions): Uint8Arra
  * finite values) before it is copied in; on any failure the half-built
  * network is freed and a ValueError says what was wrong.
  */
-export function loadNetwork(bytes: Uint8Array, make: (inputShape: number[], options: SequentialNetOptions) => SequentialNet): SequentialNet {
+export function loadNetwork(bytes: Uint8Array | ArrayBuffer, make: (inputShape: number[], options: SequentialNetOptions) => SequentialNet): SequentialNet {
   const { header, tensors } = decodeModel(bytes);
   const byName = new Map<string, Float32Array>();
   header.tensors.forEach((t, i) => byName.set(String(t?.name), tensors[i]));
@@ -134,9 +134,18 @@ export function loadNetwork(bytes: Uint8Array, make: (inputShape: number[], opti
       throw new ValueError((e as Error).message);
     }
     net = make(header.inputShape, { seed: header.seed, loss });
-    for (const spec of header.layers) net.add(layerFromSpec(spec, net.buildContext()));
+    header.layers.forEach((spec, i) => net!.add(layerFromSpec(spec, net!.buildContext(), `the model file's layer ${i}`)));
     for (const p of net.parameters()) p.value.set(take(p.name, p.value.length));
-    if (header.version >= 2) for (const b of net.buffers()) b.value.set(take(b.name, b.value.length));
+    if (header.version >= 2) {
+      for (const b of net.buffers()) {
+        const values = take(b.name, b.value.length);
+        if (b.min !== undefined) {
+          const low = values.findIndex((v) => v < b.min!);
+          if (low >= 0) throw new ValueError(`the model file's ${b.name} must hold values ≥ ${b.min}, but index ${low} is ${values[low]}`);
+        }
+        b.value.set(values);
+      }
+    }
     const t = header.training;
     if (t) restoreTrainingState(net, t, take);
     if (byName.size > 0) throw new ValueError(`the model file's tensors ${[...byName.keys()].join(', ')} belong to no layer`);
@@ -170,6 +179,7 @@ function restoreTrainingState(net: SequentialNet, t: TrainingStateHeader, take: 
   net.layers.forEach((l, i) => {
     const s = t.layers[i];
     if (s) l.setTrainingState(s);
+    else if (l.trainingState() !== null) throw new ValueError(`the model file's training state lacks layer ${i} (${l.kind})`);
   });
   const params = new Map<string, { layer: Layer; p: NamedParameter }>(
     net.layers.flatMap((layer, i) => layer.parameters().map((p) => [`layers.${i}.${p.name}`, { layer, p }] as [string, { layer: Layer; p: NamedParameter }])),
@@ -202,8 +212,9 @@ export function encodeModel(header: ModelHeader, tensors: Float32Array[]): Uint8
   return out;
 }
 
-export function decodeModel(bytes: Uint8Array): { header: ModelHeader; tensors: Float32Array[] } {
-  if (!(bytes instanceof Uint8Array)) throw new ValueError(`a model must be given as a Uint8Array, got ${typeof bytes}`);
+export function decodeModel(bytes: Uint8Array | ArrayBuffer): { header: ModelHeader; tensors: Float32Array[] } {
+  if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`a model must be given as a Uint8Array or an ArrayBuffer, got ${show(bytes)}`);
   if (bytes.length < 20 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MODEL_MAGIC) {
     throw new ValueError('not a wasmnet model file (the first bytes are not "WASMNET")');
   }

@@ -12,7 +12,7 @@
  * each batch in one piece (`batchWide`). Kernel: `crate/src/batchnorm.rs`;
  * reference `test/reference/batchnorm.ts`; test `test/batchnorm.test.ts`.
  */
-import { type Activation, Identity, Tanh, activationByName } from '../activations.js';
+import { type Activation, ActivationId, Identity, Tanh, activationByName } from '../activations.js';
 import { ShapeError, ValueError, checkInt, checkPositive, optionsObject, show } from '../core/errors.js';
 import { type F32Array, allocF32, growableF32 } from '../core/memory.js';
 import { product } from '../core/tensor.js';
@@ -156,13 +156,25 @@ export class BatchNormLayer extends ActivatedLayer {
     return this.varBuf.view();
   }
   set runningVar(values: ArrayLike<number>) {
+    const low = Array.prototype.findIndex.call(values ?? [], (v: number) => v < 0);
+    if (low >= 0) throw new ValueError(`BatchNorm.runningVar must hold variances ≥ 0, but index ${low} is ${values[low]}`);
     this.assign({ name: 'runningVar', value: this.varBuf, grad: this.varBuf }, values);
+  }
+
+  override checkTrainingBatch(n: number): void {
+    const perChannel = n * (product(this.inShape!) / this.numFeatures);
+    if (perChannel < 2) {
+      throw new ShapeError(
+        `BatchNorm in training mode needs more than 1 value per channel, but a batch of ${n} gives ${perChannel} (as PyTorch); ` +
+          'choose a batchSize that leaves no batch of 1 sample (the last batch of an epoch holds the remainder)',
+      );
+    }
   }
 
   override buffers(): NamedBuffer[] {
     return [
       { name: 'runningMean', value: this.meanBuf },
-      { name: 'runningVar', value: this.varBuf },
+      { name: 'runningVar', value: this.varBuf, min: 0 },
     ];
   }
 
@@ -171,6 +183,9 @@ export class BatchNormLayer extends ActivatedLayer {
   }
 
   build(inputShape: readonly number[]): number[] {
+    if (inputShape.length === 3 && this.afun.id === ActivationId.SoftMax) {
+      throw new ValueError('BatchNorm afun on [c, h, w] samples must be elementwise (ReLU, Sigmoid, Tanh, Identity); SoftMax belongs on a dense output');
+    }
     if ((inputShape.length !== 3 && inputShape.length !== 1) || inputShape[0] !== this.numFeatures) {
       throw new ShapeError(
         `BatchNorm of ${this.numFeatures} features expects input samples of shape [${this.numFeatures}, h, w] or [${this.numFeatures}], got ${show(inputShape)}`,

@@ -26,6 +26,8 @@ export interface NamedParameter extends Parameter {
 export interface NamedBuffer {
   name: string;
   value: F32Array;
+  /** The smallest value the buffer may hold (batch norm's running variance: 0), checked when a file is loaded. */
+  min?: number;
 }
 
 /** What a layer's spec in a model file has at least: its kind. */
@@ -155,6 +157,13 @@ export abstract class Layer {
 
   /** Restores what `trainingState()` returned. */
   setTrainingState(_state: Record<string, number>): void {}
+
+  /**
+   * Throws, before training starts, if the layer cannot train on batches of
+   * `n` samples (batch norm on one value per channel). The loop asks for the
+   * batch size and for the last, smaller batch of an epoch.
+   */
+  checkTrainingBatch(_n: number): void {}
 
   /**
    * Whether the layer's forward pass looks across the samples of a batch

@@ -10,6 +10,7 @@ import { DenseLayer } from './dense.js';
 import { DropoutLayer } from './dropout.js';
 import { FlattenLayer } from './flatten.js';
 import { ValueError } from '../core/errors.js';
+import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import type { BuildContext, GradcheckCase, Layer } from './layer.js';
 import { Pool2DLayer } from './pool2d.js';
 
@@ -59,11 +60,32 @@ export function isLayerKind(kind: unknown): kind is LayerKind {
   return typeof kind === 'string' && Object.prototype.hasOwnProperty.call(layerKinds, kind);
 }
 
-/** The layer a spec from a model file describes, for a network whose output so far is `ctx.shape`. */
-export function layerFromSpec(spec: { kind?: unknown }, ctx: BuildContext): Layer {
+/**
+ * The layer a spec from a model file describes, for a network whose output
+ * so far is `ctx.shape`. The layer built must describe itself by exactly the
+ * spec it was built from: a setting the file lacks (where a default would
+ * silently stand in), one this version does not read, or one the layer cannot
+ * honour (batch norm's feature count against its input) is refused, naming it.
+ */
+export function layerFromSpec(spec: { kind?: unknown; optim?: unknown }, ctx: BuildContext, where: string): Layer {
   if (!isLayerKind(spec?.kind)) {
-    throw new ValueError(`unknown layer kind ${JSON.stringify(spec?.kind)} (known: ${Object.keys(layerKinds).join(', ')})`);
+    throw new ValueError(`${where}: unknown layer kind ${JSON.stringify(spec?.kind)} (known: ${Object.keys(layerKinds).join(', ')})`);
   }
   const cls = layerKinds[spec.kind] as unknown as { fromSpec(spec: unknown, ctx: BuildContext): Layer };
-  return cls.fromSpec(spec, ctx);
+  const layer = cls.fromSpec(spec, ctx);
+  // Optimizer settings of files written before an option existed get its default (it did not exist then).
+  const given = canonical(spec.optim === undefined ? spec : { ...spec, optim: optimizerFromConfig(spec.optim as OptimizerConfig).config() });
+  const built = canonical(layer.toSpec());
+  if (given !== built) {
+    layer.dispose();
+    throw new ValueError(`${where} (${spec.kind}) does not describe a layer this wasmnet builds exactly: the file says ${given}, the layer is ${built}`);
+  }
+  return layer;
+}
+
+/** JSON with keys sorted at every level, for comparing specs. */
+function canonical(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(sort(value));
 }

@@ -7,10 +7,9 @@ import { ValueError, checkInt, optionsObject, show } from '../core/errors.js';
 import { allocF32, allocU32, ensureFits } from '../core/memory.js';
 import { type Tensor, product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
-import type { Optimizer } from '../optimizers.js';
 import { rowsAreDistributions } from '../losses.js';
 import type { SequentialNet } from '../network.js';
-import { Checkpoint, checkBatchBeforeUpdate } from './guards.js';
+import { Checkpoint } from './guards.js';
 import { type LrFunction, type LrSchedule, asLrSchedule } from './schedules.js';
 
 export interface BatchInfo {
@@ -52,7 +51,8 @@ export interface TrainOptions {
    * The learning rate per epoch: a schedule (`new StepDecay(…)`,
    * `new CosineAnnealing(…)`, …) or a function `(epoch, baseLr) => lr` with
    * `epoch` counted from 0 over the network's life. `baseLr` is each
-   * optimizer's own `lr`, which is restored when training ends.
+   * optimizer's own `lr`, which the schedule leaves as it is (it sets
+   * `scheduledLr`), so a model file saved at any time stores the base rate.
    */
   lrSchedule?: LrSchedule | LrFunction;
   /** `[x, y]` evaluated after every epoch. */
@@ -92,12 +92,14 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
     net.checkPair(validationData[0], validationData[1], 'validationData');
   }
   const layers = net.layers;
+  // Before anything is trained: every batch size the epochs will use (the last batch holds the remainder).
+  for (const size of new Set([Math.min(n, batchSize), n % batchSize || batchSize])) for (const l of layers) l.checkTrainingBatch(size);
   const chunk = layers.some((l) => l.batchWide) ? batchSize : TRAIN_CHUNK;
   const params = net.parameters();
+  const buffers = net.buffers();
   // Dataset, shuffled order, a checkpoint of the weights and the chunk buffers, refused up front.
-  ensureFits(4 * (x.size + y.size + n) + Checkpoint.bytes(params) + net.batchBytes(Math.min(n, batchSize, chunk)), `training on ${n} samples in batches of ${batchSize}`);
+  ensureFits(4 * (x.size + y.size + n) + Checkpoint.bytes(params, buffers) + net.batchBytes(Math.min(n, batchSize, chunk)), `training on ${n} samples in batches of ${batchSize}`);
   const optimizers = [...new Set(layers.flatMap((l) => l.optimizers()))];
-  const baseLrs = new Map<Optimizer, number>(optimizers.map((opt) => [opt, opt.lr]));
   const k = kernels();
   const inLen = product(net.inputShape);
   const outLen = product(net.outputShape);
@@ -105,7 +107,7 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
   const xs = allocF32(x.size);
   const ys = allocF32(y.size);
   const order = allocU32(n);
-  const checkpoint = new Checkpoint(params);
+  const checkpoint = new Checkpoint(params, buffers, layers);
   const modes = layers.map((l) => l.training);
   const history: EpochStats[] = [];
   try {
@@ -118,7 +120,7 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
     let lastYield = Date.now();
     for (let e = 0; e < epochs; e++) {
       const epoch = net.epochsTrained + 1;
-      for (const opt of optimizers) opt.lr = schedule ? schedule.lrAt(epoch - 1, baseLrs.get(opt)!) : baseLrs.get(opt)!;
+      for (const opt of optimizers) opt.scheduledLr = schedule ? schedule.lrAt(epoch - 1, opt.lr) : null;
       for (const l of layers) l.training = true;
       const started = performance.now();
       if (shuffle) net.shuffleRng.shuffle(perm);
@@ -132,6 +134,7 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
         // the parameter gradients add up, so each chunk's activations stay in cache.
         let loss = 0;
         let right = 0;
+        checkpoint.beginBatch();
         for (let c = 0; c < m; c += chunk) {
           const rows = Math.min(chunk, m - c);
           const xb = net.inputBuf.ensure(rows * inLen);
@@ -143,7 +146,7 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
           loss += net.backwardBuffer(yb, rows, m, false, fused, c > 0).loss;
         }
         const where = `at epoch ${epoch}, batch ${b + 1} of ${batches}`;
-        checkBatchBeforeUpdate(loss, params, where);
+        checkpoint.checkBeforeUpdate(loss, where);
         checkpoint.guard(() => {
           for (const layer of layers) layer.update();
         }, where);
@@ -158,7 +161,7 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
       }
       const seconds = (performance.now() - started) / 1000;
       net.epochsTrained = epoch;
-      const lr = optimizers.length > 0 ? optimizers[0].lr : 0;
+      const lr = optimizers.length > 0 ? optimizers[0].effectiveLr : 0;
       const stats: EpochStats = { epoch, loss: lossSum / n, accuracy: correct / n, lr, seconds, imagesPerSecond: n / seconds };
       if (validationData) {
         const [vx, vy] = validationData;
@@ -171,7 +174,7 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
     }
   } finally {
     if (!net.isDisposed) layers.forEach((l, i) => (l.training = modes[i]));
-    for (const [opt, lr] of baseLrs) opt.lr = lr;
+    for (const opt of optimizers) opt.scheduledLr = null;
     xs.free();
     ys.free();
     order.free();

@@ -116,6 +116,9 @@ export class FunctionSchedule implements LrSchedule {
 
 /** A schedule from a schedule or a plain function `(epoch, baseLr) => lr` (what `train({ lrSchedule })` accepts). */
 export function asLrSchedule(s: LrSchedule | LrFunction): LrSchedule {
+  if (typeof s === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(s))) {
+    throw new ValueError(`lrSchedule must be a schedule object such as new ${s.name || 'CosineAnnealing'}({ … }), got the class ${s.name || ''} itself`);
+  }
   if (typeof s === 'function') return new FunctionSchedule(s);
   if (!s || typeof s !== 'object' || typeof (s as LrSchedule).lrAt !== 'function') {
     throw new ValueError(`lrSchedule must be a schedule (StepDecay, ExponentialDecay, CosineAnnealing) or a function (epoch, baseLr) => lr, got ${show(s)}`);
