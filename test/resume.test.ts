@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, AdamW, CosineAnnealing, Identity, ReLU, Rng, SGD, SequentialNet, SoftMax, StepDecay, Tanh, Tensor, ValueError, courseCnn,
+  Adam, AdamW, CosineAnnealing, Identity, ReLU, Rng, SGD, SequentialNet, SoftMax, StepDecay, Tanh, Tensor, ValueError, courseCnn, wasmBytesInUse,
   type LrFunction, type LrSchedule,
 } from 'wasmnet';
 import { uniform } from './helpers/util.js';
@@ -122,7 +122,9 @@ describe('resumable training', () => {
     expect(text.length).toBe(headerLength);
     bytes.set(new TextEncoder().encode(text), 16);
     view.setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+    const inUse = wasmBytesInUse();
     expect(() => SequentialNet.load(bytes)).toThrow(ValueError);
+    expect(wasmBytesInUse()).toBe(inUse);
     expect(() => SequentialNet.load(bytes)).toThrow(/optimizer state for layers\.0\.f \(\["m", "w"\]\) does not fit/);
   });
 });
