@@ -190,7 +190,7 @@ describe('a model file is read strictly', () => {
   it('loads what it saved (the rewrite itself changes nothing), from bytes or an ArrayBuffer (as fetch gives it)', () => {
     SequentialNet.load(rewrite(file(), () => {})).dispose();
     const bytes = file();
-    SequentialNet.load(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)).dispose();
+    SequentialNet.load(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer).dispose();
   });
 
   const cases: [string, (h: any) => void, RegExp][] = [
