@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, AdamW, CosineAnnealing, Identity, ReLU, Rng, SGD, SequentialNet, SoftMax, StepDecay, Tanh, Tensor, ValueError, courseCnn, wasmBytesInUse,
+  Adam, AdamW, CosineAnnealing, Identity, ReLU, Rng, SGD, SequentialNet, SoftMax, StepDecay, Tanh, Tensor, ValueError, courseCnn, readModelHeader, wasmBytesInUse,
   type LrFunction, type LrSchedule,
 } from 'wasmnet';
 import { uniform } from './helpers/util.js';
@@ -89,6 +89,19 @@ describe('resumable training', () => {
     expect(history.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
     expect(net.layers.flatMap((l) => l.optimizers()).map((o) => o.lr)).toEqual([0.01, 0.05, 0.01, 0.1]);
     expect(net.epochsTrained).toBe(4);
+    net.dispose();
+  });
+
+  it('readModelHeader tells what a file holds without building it', async () => {
+    const net = everythingNet(16);
+    const { x, y } = data(20, [1, 10, 10], 5, 6);
+    await net.train(x, y, { batchSize: 10, epochs: 2 });
+    const header = readModelHeader(net.save({ meta: { note: 'two epochs' } }));
+    expect(header.version).toBe(2);
+    expect(header.layers.map((l) => l.kind)).toEqual(['Conv2D', 'BatchNorm', 'Pool2D', 'Dropout', 'Flatten', 'Dense', 'Dense']);
+    expect(header.training?.epochsTrained).toBe(2);
+    expect(header.meta).toEqual({ note: 'two epochs' });
+    expect(readModelHeader(net.save({ trainingState: false })).training).toBeUndefined();
     net.dispose();
   });
 

@@ -23,7 +23,7 @@ export { DropoutLayer, type DropoutOptions, type DropoutSpec } from './layers/dr
 export { BatchNormLayer, type BatchNormOptions, type BatchNormSpec } from './layers/batchnorm.js';
 export { SequentialNet, type SequentialNetOptions } from './network.js';
 export { type TrainOptions, type EpochStats, type BatchInfo } from './train/loop.js';
-export { type SaveOptions, type ModelHeader } from './io/model-file.js';
+export { readModelHeader, type SaveOptions, type ModelHeader, type TrainingStateHeader } from './io/model-file.js';
 export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, type TensorCheck } from './gradcheck.js';
 export { gradientCheckSuite, checkLayerKinds, checkNetwork, GRADCHECK_TOLERANCE, type GradcheckRow, type GradcheckSuiteOptions } from './gradcheck-suite.js';
 export { readIdx, isGzip, type IdxFile, type IdxData } from './data/idx.js';

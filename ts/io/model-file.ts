@@ -157,6 +157,17 @@ export function loadNetwork(bytes: Uint8Array | ArrayBuffer, make: (inputShape: 
   }
 }
 
+/**
+ * What a model file says about itself without building the network: format
+ * version, input shape, seed, loss, the layers' specs, the tensors' names and
+ * sizes, whether it holds the training state (and how many epochs it had), and
+ * the `meta` it was saved with. The checksum is verified; a ValueError says
+ * what is wrong with a damaged or foreign file.
+ */
+export function readModelHeader(bytes: Uint8Array | ArrayBuffer): ModelHeader {
+  return decodeModel(bytes).header;
+}
+
 function restoreTrainingState(net: SequentialNet, t: TrainingStateHeader, take: (name: string, length: number) => Float32Array): void {
   if (!Number.isInteger(t.epochsTrained) || t.epochsTrained < 0) throw new ValueError(`the model file's epochsTrained must be an integer ≥ 0, got ${show(t.epochsTrained)}`);
   if (!Array.isArray(t.layers) || t.layers.length !== net.layers.length || !Array.isArray(t.optimizer)) {
