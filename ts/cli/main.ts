@@ -184,7 +184,9 @@ async function train(argv: string[]): Promise<number> {
     const picks = new Set<number>();
     for (let i = 0; i < 8 && wrong.length > 0; i++) picks.add(wrong[rng.int(wrong.length)]);
     while (picks.size < Math.min(32, guess.length)) picks.add(rng.int(guess.length));
+    const titles: Record<ModelName, string> = { course: 'the course CNN', lenet5: 'LeNet-5', 'vgg-mini': 'VGG-mini' };
     const png = resultPicture({
+      title: titles[modelName as ModelName],
       images: data.xTest.data, labels: data.labelsTest, guesses: guess, picks: [...picks].sort((a, b) => a - b),
       batchLosses, history, testAccuracy,
     });

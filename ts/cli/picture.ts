@@ -129,6 +129,8 @@ function chart(cv: Canvas, x: number, y: number, w: number, h: number, title: st
 }
 
 export interface ResultPicture {
+  /** What was trained, for the title (default: the course CNN). */
+  title?: string;
   images: Float32Array; // [n, 28, 28] test images
   labels: ArrayLike<number>;
   guesses: ArrayLike<number>;
@@ -149,7 +151,7 @@ export function resultPicture(r: ResultPicture): Buffer {
   const width = 20 + gridW + 30 + chartW + 20;
   const height = Math.max(60 + rowsOfDigits * (cell + 16), 60 + 2 * 250) + 20;
   const cv = new Canvas(width, height);
-  cv.text(20, 12, `wasmnet - the course CNN on MNIST - test accuracy ${(100 * r.testAccuracy).toFixed(2)}%`, INK, 3);
+  cv.text(20, 12, `wasmnet - ${r.title ?? 'the course CNN'} on MNIST - test accuracy ${(100 * r.testAccuracy).toFixed(2)}%`, INK, 3);
   cv.text(20, 36, 'L = label, G = guess - wrong guesses framed in red', INK, 2);
   r.picks.forEach((k, i) => {
     const x = 20 + (i % cols) * cell;
