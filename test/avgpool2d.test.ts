@@ -3,18 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { AvgPool2DLayer, Rng, SequentialNet, Tensor, ValueError, gradientCheck } from 'wasmnet';
 import { avgPoolBackward, avgPoolForward } from './reference/avgpool2d.js';
+import type { PoolDims } from './reference/pool2d.js';
 import { expectClose } from './helpers/util.js';
 
-interface Dims {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  ph: number;
-  pw: number;
-  sh: number;
-  sw: number;
-}
+/** The reference's pooling geometry, with the stride given. */
+type Dims = Required<PoolDims>;
 
 const shapes: Dims[] = [
   { n: 2, c: 3, h: 7, w: 9, ph: 2, pw: 2, sh: 2, sw: 2 }, // the common case, last row and column cropped

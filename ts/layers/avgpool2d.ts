@@ -74,11 +74,8 @@ export class AvgPool2DLayer extends Layer {
   }
 
   forwardBuffer(input: F32Array, n: number, record = true): F32Array {
-    this.assertAlive();
+    this.beginForward(input, n, record);
     const [c, h, w] = this.inShape!;
-    this.batch = n;
-    this.input = input;
-    this.recorded = record;
     const out = this.out.ensure(n * product(this.outShape!));
     kernels().wn_avgpool_forward(n, c, h, w, this.area[0], this.area[1], this.stride[0], this.stride[1], input.ptr, out.ptr);
     return out;

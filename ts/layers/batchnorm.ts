@@ -208,9 +208,7 @@ export class BatchNormLayer extends ActivatedLayer {
     if (this.training && n * hw < 2) {
       throw new ShapeError(`BatchNorm in training mode needs more than 1 value per channel, got input of shape ${show([n, ...this.inShape!])} (as PyTorch)`);
     }
-    this.batch = n;
-    this.input = input;
-    this.recorded = record;
+    this.beginForward(input, n, record);
     const len = n * c * hw;
     const z = this.zBuf.ensure(len);
     const xhat = this.xhatBuf.ensure(len);

@@ -210,12 +210,9 @@ export class Conv2DLayer extends ActivatedLayer {
   }
 
   forwardBuffer(input: F32Array, n: number, record = true): F32Array {
-    this.assertAlive();
-    this.recorded = record;
+    this.beginForward(input, n, record);
     const [c, h, w] = this.tensor;
     const [m, fh, fw] = this.fshape;
-    this.batch = n;
-    this.input = input;
     const len = this.outputLength();
     const z = this.zBuf.ensure(len);
     // ReLU is fused into the kernel: it writes max(z, 0) over z (see `activationHoldsZ`); others run after it.

@@ -99,12 +99,9 @@ export class DenseLayer extends ActivatedLayer {
   }
 
   forwardBuffer(input: F32Array, n: number, record = true): F32Array {
-    this.assertAlive();
-    this.recorded = record;
+    this.beginForward(input, n, record);
     const k = kernels();
     const [nin, nout] = [this.inputSize, this.outputSize];
-    this.batch = n;
-    this.input = input;
     const z = this.zBuf.ensure(n * nout);
     const w = this.wParam.value;
     // z (n × out) = a (n × in) · w (in × out), then + b per row

@@ -104,10 +104,7 @@ export class DropoutLayer extends Layer {
   }
 
   forwardBuffer(input: F32Array, n: number, record = true, offset = 0): F32Array {
-    this.assertAlive();
-    this.batch = n;
-    this.input = input;
-    this.recorded = record;
+    this.beginForward(input, n, record);
     this.dropped = this.training && this.rate > 0;
     if (!this.dropped) return input;
     const cols = product(this.inShape!);

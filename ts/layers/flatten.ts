@@ -52,10 +52,7 @@ export class FlattenLayer extends Layer {
   }
 
   forwardBuffer(input: F32Array, n: number, record = true): F32Array {
-    this.assertAlive();
-    this.recorded = record;
-    this.batch = n;
-    this.input = input;
+    this.beginForward(input, n, record);
     return input;
   }
 

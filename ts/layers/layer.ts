@@ -129,6 +129,14 @@ export abstract class Layer {
    */
   abstract backwardBuffer(delta: F32Array, wantInputGrad: boolean, accumulate?: boolean): F32Array | null;
 
+  /** What every forward pass does first: refuses a disposed layer and remembers the pass's input, size and `record`. */
+  protected beginForward(input: F32Array, n: number, record: boolean): void {
+    this.assertAlive();
+    this.batch = n;
+    this.input = input;
+    this.recorded = record;
+  }
+
   /** Bytes of WebAssembly memory the layer's batch buffers take for `n` samples (for refusing too large a batch up front). */
   abstract batchBytes(n: number): number;
 

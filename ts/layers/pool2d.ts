@@ -108,13 +108,10 @@ export class Pool2DLayer extends Layer {
   }
 
   forwardBuffer(input: F32Array, n: number, record = true): F32Array {
-    this.assertAlive();
+    this.beginForward(input, n, record);
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
     const [sh, sw] = this.stride;
-    this.batch = n;
-    this.input = input;
-    this.recorded = record;
     const out = this.out.ensure(n * product(this.outShape!));
     // Inference records no winners: a third of the work, and no mask to write.
     const mask = record ? this.maskBuf.ensure(n * c * h * w) : null;
