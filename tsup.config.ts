@@ -16,8 +16,10 @@ export default defineConfig([
     // The library for Node: ESM and CJS, with types; `internal` (the raw kernels, for the bench) shares its chunk.
     entry: { index: 'ts/index.ts', internal: 'ts/internal.ts' },
     format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
+    // worker.d.ts too (the `wasmnet/worker` protocol types), so that it shares its declarations with index.d.ts.
+    dts: { entry: { index: 'ts/index.ts', internal: 'ts/internal.ts', worker: 'ts/worker.ts' } },
+    // No source maps: the bundles are unminified, readable TypeScript output, and maps were 930 kB of the tarball.
+    sourcemap: false,
     clean: true,
     target: 'es2022',
     // CJS has no import.meta.url; tsup's shim derives it from __filename so the .wasm is found beside the bundle.
@@ -29,7 +31,7 @@ export default defineConfig([
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',
-    sourcemap: true,
+    sourcemap: false,
     clean: false,
     esbuildPlugins: [browserNodeIo],
     // Self-contained, so a plain <script type="module"> from a static folder works without a bundler.
@@ -41,7 +43,7 @@ export default defineConfig([
     format: ['esm'],
     platform: 'node',
     target: 'node18',
-    sourcemap: true,
+    sourcemap: false,
     clean: false,
     banner: { js: '#!/usr/bin/env node' },
   },

@@ -18,6 +18,9 @@ import { type ModelName, modelZoo } from './models.js';
 import { SequentialNet } from './network.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
 
+// What `wasmnet/worker` exports to TypeScript: its message protocol (the module itself only listens).
+export type { TrainRequest, WorkerMessage } from './worker-protocol.js';
+
 /** The network a request asks for: its model file, or the named zoo model built with its seed and learning rate. */
 function networkFor(r: TrainRequest): SequentialNet {
   if (r.modelFile !== undefined && r.model !== undefined) {

@@ -164,14 +164,29 @@ function isNode(): boolean {
   return typeof p?.versions?.node === 'string';
 }
 
+// Where Vite's dev server serves the package's own file from: `vite dev` pre-bundles dependencies into
+// <root>/node_modules/.vite/deps/ without their assets, so `./wasmnet.wasm` beside the bundle is missing
+// there; the package's folder is two levels up. A variable, so that bundlers do not take it for an asset.
+const VITE_DEPS = /\/node_modules\/\.vite\/deps(_[a-z]+)?\/[^/]*$/;
+const FROM_VITE_DEPS = '../../wasmnet/dist/wasmnet.wasm';
+
 function defaultLocation(): URL {
   // A literal, not WASM_FILE: bundlers (Vite) read `new URL('…', import.meta.url)` statically, and a
   // template with a variable makes them treat it as a pattern over the whole folder.
-  return new URL('./wasmnet.wasm', import.meta.url);
+  const beside = new URL('./wasmnet.wasm', import.meta.url);
+  return VITE_DEPS.test(new URL(import.meta.url).pathname) ? new URL(FROM_VITE_DEPS, import.meta.url) : beside;
 }
 
 async function instantiate(source: WasmSource | undefined): Promise<KernelExports> {
-  const module = await compile(source ?? defaultLocation());
+  const module = await compile(source ?? defaultLocation()).catch((err: unknown) => {
+    if (source !== undefined || isNode()) throw err;
+    // The default location failed in a browser: say how to point init() at the file.
+    throw new InitError(
+      `could not load the wasmnet WebAssembly core from ${defaultLocation().href}: ${(err as Error)?.message ?? err}. ` +
+        `Serve dist/wasmnet.wasm beside wasmnet's module, or pass its URL: init({ wasm: '/path/to/wasmnet.wasm' })` +
+        ` (with Vite, optimizeDeps: { exclude: ['wasmnet'] } also works)`,
+    );
+  });
   const instance = await WebAssembly.instantiate(module, {});
   const raw = instance.exports as Record<string, unknown>;
   if (typeof raw.wn_alloc !== 'function' || !(raw.memory instanceof WebAssembly.Memory)) {
@@ -221,6 +236,10 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
 
 async function compileResponse(response: Response): Promise<WebAssembly.Module> {
   if (!response.ok) throw new InitError(`fetching ${response.url || 'the wasm file'} failed: HTTP ${response.status}`);
+  // A dev server's fallback page (index.html for any unknown path) instead of the file.
+  if (/^text\/html/i.test(response.headers.get('content-type') ?? '')) {
+    throw new InitError(`fetching ${response.url || 'the wasm file'} gave an HTML page, not the .wasm (the server does not have the file there)`);
+  }
   if (typeof WebAssembly.compileStreaming === 'function') {
     try {
       return await WebAssembly.compileStreaming(response.clone());
