@@ -19,6 +19,12 @@ tail -n 1 .cache/gradcheck.txt >&2
 echo "== bench --quick" >&2
 node scripts/bench.mjs --quick --json .cache/bench-quick.json > .cache/bench-quick.txt
 tail -n 25 .cache/bench-quick.txt >&2
+# The package as users install it, packed once for the run: test/package.test.ts (publint, attw,
+# size budgets) and test/examples.test.ts (examples/, Vite, esbuild) install this tarball.
+echo "== npm pack" >&2
+rm -rf .cache/pack && mkdir -p .cache/pack
+WASMNET_TARBALL="$PWD/.cache/pack/$(npm pack --silent --pack-destination .cache/pack | tail -n 1)"
+export WASMNET_TARBALL
 echo "== vitest" >&2
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.cache/vitest.json "$@" || status=$?

@@ -1,0 +1,146 @@
+// The package as it would be published: the packed tarball's contents, publint and
+// @arethetypeswrong/cli on it, size budgets, and strict TypeScript in a fresh project.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumerProject, packedTarball, removeTemporary, repo } from './helpers/consumer.js';
+
+/**
+ * Size budgets (README, "The package"): a conscious decision to raise, not a drift. Measured when set
+ * (2026-11-30): browser bundle 42.3 kB gzipped, wasm 131.3 kB (49.1 kB gzipped), tarball 279 kB.
+ */
+const BUDGET = {
+  browserGzip: 56_000,
+  wasmBytes: 160_000,
+  wasmGzip: 64_000,
+  tarballBytes: 360_000,
+};
+
+/**
+ * What attw reports and the README explains: `wasmnet/worker` is a module Web Worker (ESM only, so
+ * `require` cannot load it), and `wasmnet/wasmnet.wasm` is the binary for bundlers and servers, not a module.
+ */
+const EXPLAINED_ATTW = [
+  { kind: 'CJSResolvesToESM', entrypoint: './worker', resolutionKind: 'node16-cjs' },
+  ...['node10', 'node16-cjs', 'node16-esm', 'bundler'].map((resolutionKind) => ({ kind: 'NoResolution', entrypoint: './wasmnet.wasm', resolutionKind })),
+];
+
+let tarball: string;
+let files: string[];
+
+beforeAll(() => {
+  tarball = packedTarball();
+  files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
+}, 60_000);
+
+afterAll(removeTemporary);
+
+const gzipped = (bytes: Uint8Array) => gzipSync(bytes, { level: 9 }).length;
+
+/** dist/browser.js and every chunk it imports, transitively: what a page loads before init(). */
+function browserBundle(): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(join(repo, 'dist', file), 'utf8');
+    for (const m of code.matchAll(/(?:from|import)\s*["']\.\/([\w.-]+\.js)["']/g)) visit(m[1]);
+  };
+  visit('browser.js');
+  return [...seen];
+}
+
+describe('the packed tarball', () => {
+  it('holds the license, the README, the built library and its .wasm, and no source maps', () => {
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/browser.js', 'dist/worker.js', 'dist/worker.d.ts', 'dist/cli.js', 'dist/wasmnet.wasm']) {
+      expect(files, f).toContain(f);
+    }
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    expect(files.filter((f) => !/^(LICENSE|README\.md|package\.json|dist\/.*)$/.test(f))).toEqual([]);
+  });
+
+  it('package.json: MIT license, repository, homepage, bugs; the browser build only through exports', () => {
+    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(join(repo, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 wasmnet contributors/);
+    expect(pkg.repository?.url).toMatch(/^git\+https:\/\/github\.com\/.+\.git$/);
+    expect(pkg.homepage).toMatch(/^https:\/\//);
+    expect(pkg.bugs?.url).toMatch(/^https:\/\//);
+    expect(pkg.browser).toBeUndefined();
+    expect(pkg.exports['.'].browser.default).toBe('./dist/browser.js');
+    // Every module entry point has types.
+    for (const [entry, target] of Object.entries<unknown>(pkg.exports)) {
+      if (entry === './wasmnet.wasm' || entry === './package.json') continue;
+      const text = JSON.stringify(target);
+      expect(text, entry).toMatch(/"types":/);
+      for (const m of text.matchAll(/"types":"([^"]+)"/g)) expect(files, `${entry} → ${m[1]}`).toContain(m[1].replace(/^\.\//, ''));
+    }
+  });
+
+  it('publint finds nothing, suggestions included', async () => {
+    const { publint } = await import('publint');
+    const bytes = readFileSync(tarball);
+    const { messages } = await publint({ pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }, level: 'suggestion', strict: true });
+    expect(messages).toEqual([]);
+  }, 60_000);
+
+  it('@arethetypeswrong/cli reports only what the README explains', () => {
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, [join(repo, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarball, '--format', 'json'], { encoding: 'utf8' });
+    } catch (e) {
+      out = (e as { stdout: string }).stdout; // exit code 1 when it finds problems
+    }
+    const problems = JSON.parse(out).analysis.problems as object[];
+    expect(problems).toEqual(EXPLAINED_ATTW);
+  }, 60_000);
+
+  it(`stays within its size budgets (browser bundle ≤ ${BUDGET.browserGzip / 1000} kB gzipped, wasm ≤ ${BUDGET.wasmBytes / 1000} kB, tarball ≤ ${BUDGET.tarballBytes / 1000} kB)`, () => {
+    const bundle = browserBundle();
+    expect(bundle[0]).toBe('browser.js');
+    const browserGzip = bundle.reduce((sum, f) => sum + gzipped(readFileSync(join(repo, 'dist', f))), 0);
+    const wasm = readFileSync(join(repo, 'dist', 'wasmnet.wasm'));
+    const sizes = { browserGzip, wasmBytes: wasm.length, wasmGzip: gzipped(wasm), tarballBytes: statSync(tarball).size };
+    writeFileSync(join(repo, '.cache', 'package-sizes.json'), JSON.stringify({ ...sizes, bundle }, null, 2));
+    for (const key of Object.keys(BUDGET) as (keyof typeof BUDGET)[]) expect(sizes[key], key).toBeLessThanOrEqual(BUDGET[key]);
+  });
+});
+
+describe('strict TypeScript in a fresh project', () => {
+  it('every export typechecks under strict, with Node16 and with bundler resolution (wasmnet/worker included)', () => {
+    const dir = consumerProject(tarball);
+    writeFileSync(
+      join(dir, 'check.ts'),
+      [
+        "import { init, courseCnn, Tensor, trainInWorker, type EpochStats } from 'wasmnet';",
+        "import type { TrainRequest, WorkerMessage } from 'wasmnet/worker';",
+        "import { allocF32 } from 'wasmnet/internal';",
+        'export async function main(worker: Worker): Promise<number> {',
+        '  await init();',
+        '  const net = courseCnn({ seed: 1 });',
+        '  const x = new Tensor(new Float32Array(784), [1, 1, 28, 28]);',
+        "  const request: TrainRequest = { type: 'train', x: x.data, xShape: [...x.shape], y: new Float32Array(10), yShape: [1, 10] };",
+        "  const kind = (m: WorkerMessage): string => (m.type === 'done' ? `${m.model.length} bytes` : m.type);",
+        '  const history: EpochStats[] = (await trainInWorker(worker, x, Tensor.oneHot([3], 10))).history;',
+        '  void request; void kind; void allocF32; void history;',
+        '  return net.evaluate(x).argmax()[0];',
+        '}',
+      ].join('\n'),
+    );
+    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    const compilerOptions = { noEmit: true, strict: true, target: 'es2022', lib: ['es2022', 'dom'], types: [], skipLibCheck: false, skipDefaultLibCheck: true };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['check.ts'] }));
+    const common = ['-p', 'tsconfig.json'];
+    for (const [module, resolution] of [['node16', 'node16'], ['esnext', 'bundler']]) {
+      let out = '';
+      try {
+        execFileSync(process.execPath, [tsc, '--module', module, '--moduleResolution', resolution, ...common], { cwd: dir, encoding: 'utf8' });
+      } catch (e) {
+        out = (e as { stdout: string }).stdout || String(e);
+      }
+      expect(out, `${module}/${resolution}`).toBe('');
+    }
+  }, 60_000);
+});
