@@ -62,7 +62,7 @@ describe('wasmnet command', () => {
   });
 
   it('predicts pictures of digits drawn dark on light, at any size', async () => {
-    const { xTest, labelsTest } = await loadMnist({ limit: 0, testLimit: 20 });
+    const { xTest, labelsTest } = await loadMnist({ train: false, testLimit: 20 });
     const files: string[] = [];
     for (const k of [0, 1, 2, 3, 4, 5]) {
       // 4× larger, inverted (black ink on white paper), in an 8-pixel margin

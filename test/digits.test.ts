@@ -33,7 +33,7 @@ function picture(img: Float32Array, w: number, h: number, scale: number, ox: num
 
 describe('prepareDigit', () => {
   it('recovers MNIST digits from larger, shifted pictures of any polarity', async () => {
-    const { xTest } = await loadMnist({ limit: 0, testLimit: 10 });
+    const { xTest } = await loadMnist({ train: false, testLimit: 10 });
     for (let k = 0; k < 10; k++) {
       const img = xTest.data.subarray(k * 784, (k + 1) * 784);
       for (const mode of ['paper', 'dark', 'clear'] as const) {

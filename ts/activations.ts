@@ -8,6 +8,7 @@ import { ShapeError, ValueError, show } from './core/errors.js';
 import { growableF32 } from './core/memory.js';
 import { Tensor } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
+import { suggestionAfter } from './core/words.js';
 
 /** Kernel ids, matching `Activation` in `crate/src/activation.rs`. */
 export const ActivationId = { Identity: 0, ReLU: 1, Sigmoid: 2, Tanh: 3, SoftMax: 4 } as const;
@@ -119,6 +120,6 @@ export function activationByName(name: string): Activation {
     case 'SoftMax':
       return new SoftMax();
     default:
-      throw new ValueError(`unknown activation ${show(name)}: expected Identity, ReLU, Sigmoid, Tanh or SoftMax`);
+      throw new ValueError(`unknown activation ${show(name)}: expected Identity, ReLU, Sigmoid, Tanh or SoftMax${suggestionAfter(String(name), ['Identity', 'ReLU', 'Sigmoid', 'Tanh', 'SoftMax'])}`);
   }
 }

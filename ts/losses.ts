@@ -8,6 +8,7 @@ import { ShapeError, ValueError, show } from './core/errors.js';
 import { growableF32 } from './core/memory.js';
 import { Tensor } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
+import { suggestionAfter } from './core/words.js';
 
 export type LossName = 'CrossEntropy' | 'MeanSquaredError';
 
@@ -69,7 +70,7 @@ export class MeanSquaredError extends Loss {
 export function lossByName(name: string): Loss {
   if (name === 'CrossEntropy') return new CrossEntropy();
   if (name === 'MeanSquaredError') return new MeanSquaredError();
-  throw new ValueError(`unknown loss ${show(name)}: expected CrossEntropy or MeanSquaredError`);
+  throw new ValueError(`unknown loss ${show(name)}: expected CrossEntropy or MeanSquaredError${suggestionAfter(String(name), ['CrossEntropy', 'MeanSquaredError'])}`);
 }
 
 /** Whether every row of a 2-D label tensor sums to 1 (one-hot or probabilities), within float rounding. */

@@ -7,6 +7,7 @@
 import { ShapeError, ValueError, checkFiniteValues, checkInt, checkPositive, checkRange, knownOptions, optionsObject, show } from './core/errors.js';
 import { allocF32, type F32Array } from './core/memory.js';
 import { kernels } from './core/wasm.js';
+import { plural } from './core/words.js';
 
 /** A parameter tensor and its gradient, both in wasm memory and equally long. */
 export interface Parameter {
@@ -152,7 +153,7 @@ abstract class StatefulOptimizer extends Optimizer {
       const a = state.arrays[i];
       if (!a || typeof a !== 'object' || a.length !== p.value.length) {
         const given = a && typeof a === 'object' && typeof a.length === 'number' ? `${a.length}` : show(a);
-        throw new ShapeError(`${what} ${name} must hold ${p.value.length} values (the parameter's length), got ${given}`);
+        throw new ShapeError(`${what} ${name} must hold ${plural(p.value.length, 'value')} (the parameter's length), got ${given}`);
       }
       checkFiniteValues(`${what} ${name}`, a);
       this.checkStateArray(name, a);

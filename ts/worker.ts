@@ -17,6 +17,7 @@ import { ValueError, show } from './core/errors.js';
 import { type ModelName, modelZoo } from './models.js';
 import { SequentialNet } from './network.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
+import { suggestionAfter } from './core/words.js';
 
 // What `wasmnet/worker` exports to TypeScript: its message protocol (the module itself only listens).
 export type { TrainRequest, WorkerMessage } from './worker-protocol.js';
@@ -29,7 +30,7 @@ function networkFor(r: TrainRequest): SequentialNet {
   if (r.modelFile !== undefined) return SequentialNet.load(r.modelFile);
   const name: ModelName = r.model ?? 'course';
   if (!Object.prototype.hasOwnProperty.call(modelZoo, name)) {
-    throw new ValueError(`model must be one of ${Object.keys(modelZoo).map((k) => JSON.stringify(k)).join(', ')}, got ${show(name)}`);
+    throw new ValueError(`model must be one of ${Object.keys(modelZoo).map((k) => JSON.stringify(k)).join(', ')}, got ${show(name)}${suggestionAfter(String(name), Object.keys(modelZoo))}`);
   }
   return modelZoo[name]({ seed: r.seed, lr: r.lr });
 }

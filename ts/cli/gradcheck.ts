@@ -2,7 +2,7 @@
 import { SequentialNet, init } from '../index.js';
 import { type GradcheckRow, checkNetwork, gradientCheckSuite } from '../gradcheck-suite.js';
 import { UsageError, intOption, parse } from './args.js';
-import { readModelFile } from './files.js';
+import { loadModelFile } from './files.js';
 
 export const GRADCHECK_HELP = `wasmnet gradcheck — backpropagation against central differences
 
@@ -42,7 +42,7 @@ export async function gradcheckCommand(argv: string[]): Promise<number> {
   await init();
   let rows: GradcheckRow[];
   if (o.model) {
-    const net = SequentialNet.load(await readModelFile(o.model));
+    const net = await loadModelFile(o.model);
     try {
       rows = checkNetwork(net, o.model, 'model', { seed, samples });
     } finally {

@@ -3,12 +3,12 @@
  * saved model. Progress goes to stderr, results to stdout.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import { CosineAnnealing, type EpochStats, type ModelName, Rng, SequentialNet, Tensor, WasmnetError, init, loadMnist, modelZoo, prepareDigit, zooRecipes } from '../index.js';
 import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
-import { UsageError, intOption, numberOption, parse } from './args.js';
-import { readModelFile, writeAtomically } from './files.js';
+import { UsageError, intOption, numberOption, parse, parseWithFiles } from './args.js';
+import { loadModelFile, writeAtomically } from './files.js';
+import { suggestion } from '../core/words.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { resultPicture } from './picture.js';
 import { ProgressBar, drawDigits, formatSeconds } from './terminal.js';
@@ -84,7 +84,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'eval') return evaluate(rest);
   if (command === 'predict') return predict(rest);
   if (command === 'gradcheck') return gradcheckCommand(rest);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train, eval, predict or gradcheck (see wasmnet --help)`);
+  const commands = ['train', 'eval', 'predict', 'gradcheck'];
+  if (command.startsWith('-')) throw new UsageError(`the command comes first, then its options: wasmnet <${commands.join('|')}> ${argv.join(' ')} (see wasmnet --help)`);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}${suggestion(command, commands)} (commands: ${commands.join(', ')}; see wasmnet --help)`);
 }
 
 async function train(argv: string[]): Promise<number> {
@@ -108,15 +110,16 @@ async function train(argv: string[]): Promise<number> {
   }
   const modelName = o.model ?? 'course';
   if (!Object.prototype.hasOwnProperty.call(modelZoo, modelName)) {
-    throw new UsageError(`--model must be one of ${Object.keys(modelZoo).join(', ')}, got ${JSON.stringify(modelName)}`);
+    const file = /\.wnet$/i.test(modelName) ? ` (a saved model is evaluated with wasmnet eval --model ${modelName})` : '';
+    throw new UsageError(`--model must be one of ${Object.keys(modelZoo).join(', ')}, got ${JSON.stringify(modelName)}${suggestion(modelName, Object.keys(modelZoo))}${file}`);
   }
   const recipe = zooRecipes[modelName as ModelName];
   const epochs = intOption('epochs', o.epochs, recipe.epochs);
   const batchSize = intOption('batch-size', o['batch-size'], recipe.batchSize);
   const lr = numberOption('lr', o.lr, recipe.lr);
   const seed = intOption('seed', o.seed, 42, 0);
-  const limit = o.limit === undefined ? undefined : intOption('limit', o.limit, 0);
-  const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 0);
+  const limit = o.limit === undefined ? undefined : intOption('limit', o.limit, 1);
+  const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 1);
   const json = Boolean(o.json);
   const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -221,10 +224,10 @@ async function evaluate(argv: string[]): Promise<number> {
     return 0;
   }
   if (!o.model) throw new UsageError('--model <file> is required (a file written by wasmnet train --save)');
-  const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 0);
+  const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 1);
   await init();
-  const net = SequentialNet.load(await readModelFile(o.model));
-  const data = await loadMnist({ dir: o.data, limit: 0, testLimit });
+  const net = await loadModelFile(o.model);
+  const data = await loadMnist({ dir: o.data, train: false, testLimit });
   const guess = net.evaluate(data.xTest).argmax();
   const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
   let right = 0;
@@ -245,7 +248,7 @@ async function evaluate(argv: string[]): Promise<number> {
 }
 
 async function predict(argv: string[]): Promise<number> {
-  const { values: o, positionals } = parseWithFiles(argv);
+  const { values: o, positionals } = parseWithFiles(argv, { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (o.help) {
     process.stdout.write(PREDICT_HELP);
     return 0;
@@ -253,7 +256,7 @@ async function predict(argv: string[]): Promise<number> {
   if (!o.model) throw new UsageError('--model <file> is required (a file written by wasmnet train --save)');
   if (positionals.length === 0) throw new UsageError('give at least one PNG image to classify: wasmnet predict --model <file> <image.png …>');
   await init();
-  const net = SequentialNet.load(await readModelFile(o.model));
+  const net = await loadModelFile(o.model);
   if (net.inputShape.join() !== [1, MNIST_SIDE, MNIST_SIDE].join() || net.outputShape.join() !== '10') {
     net.dispose();
     throw new WasmnetError(`${o.model} is not a 28×28 digit classifier (input ${net.inputShape.join('×')}, output ${net.outputShape.join('×')})`);
@@ -266,10 +269,13 @@ async function predict(argv: string[]): Promise<number> {
       throw new WasmnetError(`cannot read ${file} as a PNG image: ${(e as Error).message}`);
     }
     const input = prepareDigit(png.data, png.width, png.height);
+    // prepareDigit finds no strokes in a blank (or uniform) picture: the network still answers, meaninglessly.
+    const blank = input.every((v) => v === 0);
+    if (blank) process.stderr.write(`wasmnet: warning: ${file} looks blank (no strokes stand out from its background); the guess below means nothing\n`);
     const p = Array.from(net.evaluate(new Tensor(input, [1, 1, MNIST_SIDE, MNIST_SIDE])).data);
     const digit = p.indexOf(Math.max(...p));
     if (o.json) {
-      process.stdout.write(`${JSON.stringify({ file, digit, probabilities: p })}\n`);
+      process.stdout.write(`${JSON.stringify({ file, digit, probabilities: p, ...(blank ? { blank } : {}) })}\n`);
     } else {
       process.stdout.write(`${file}: ${digit}  (${(100 * p[digit]).toFixed(1)} %)\n`);
       p.forEach((v, d) => process.stdout.write(`  ${d} ${'█'.repeat(Math.round(v * 40)).padEnd(40)} ${(100 * v).toFixed(1).padStart(5)} %\n`));
@@ -277,15 +283,6 @@ async function predict(argv: string[]): Promise<number> {
   }
   net.dispose();
   return 0;
-}
-
-function parseWithFiles(argv: string[]) {
-  const options = { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }
 
 main(process.argv.slice(2)).then(

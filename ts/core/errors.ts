@@ -2,6 +2,8 @@
  * Errors wasmnet throws on purpose. Every message names the argument, what
  * was expected and what was given, so a user never has to read a stack trace.
  */
+import { suggestion } from './words.js';
+
 export class WasmnetError extends Error {
   constructor(message: string) {
     super(message);
@@ -87,7 +89,7 @@ export function knownOptions(name: string, options: object, known: readonly stri
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       const list = known.length > 0 ? known.join(', ') : 'none';
-      throw new ValueError(`${name}: unknown option ${JSON.stringify(key)} (known: ${list})`);
+      throw new ValueError(`${name}: unknown option ${JSON.stringify(key)}${suggestion(key, known)} (known: ${list})`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { ShapeError, ValueError, checkInt, show } from './errors.js';
+import { plural } from './words.js';
 
 /**
  * An n-dimensional array of float32 in ordinary JavaScript memory, row-major
@@ -18,7 +19,7 @@ export class Tensor {
       throw new ValueError(`data must be a Float32Array (or an array of numbers), got ${show(data)}`);
     }
     if (data.length !== size) {
-      throw new ShapeError(`data has ${data.length} values but shape ${show(shape)} needs ${size}`);
+      throw new ShapeError(`data has ${plural(data.length, 'value')} but shape ${show(shape)} needs ${size}`);
     }
     this.data = data instanceof Float32Array ? data : Float32Array.from(data);
     this.shape = Object.freeze([...shape]);

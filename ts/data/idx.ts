@@ -6,6 +6,7 @@
 import { gunzipSync } from 'fflate';
 import { ValueError } from '../core/errors.js';
 import { plausibleInflatedSize } from './inflate-guard.js';
+import { plural } from '../core/words.js';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
@@ -46,7 +47,7 @@ export function readIdx(bytes: Uint8Array, fileName?: string): IdxFile {
       throw new ValueError(`${name}: corrupt gzip data (${(e as Error).message})`);
     }
   }
-  if (bytes.length < 4) throw new ValueError(`${name}: ${bytes.length} bytes is too short for an IDX header`);
+  if (bytes.length < 4) throw new ValueError(`${name}: ${plural(bytes.length, 'byte')} is too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new ValueError(`${name}: not an IDX file (magic must start with two zero bytes)`);
   const spec = TYPES[bytes[2]];
   if (!spec) throw new ValueError(`${name}: unknown IDX element type 0x${bytes[2].toString(16)}`);

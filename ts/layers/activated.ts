@@ -11,6 +11,7 @@ import { kernels } from '../core/wasm.js';
 import { type Initializer, RandnAverage } from '../initializers.js';
 import { type Optimizer, SGD } from '../optimizers.js';
 import { Layer, type NamedParameter } from './layer.js';
+import { plural } from '../core/words.js';
 
 /** The options every activated layer takes; a kind lists its own besides these. */
 export const ACTIVATED_LAYER_OPTIONS = ['afun', 'optim', 'initializer', 'seed', 'rng'] as const;
@@ -87,7 +88,7 @@ export abstract class ActivatedLayer extends Layer {
     this.assertAlive();
     if (!values || typeof values !== 'object' || values.length !== p.value.length) {
       const given = values && typeof values === 'object' && typeof values.length === 'number' ? values.length : show(values);
-      throw new ShapeError(`${this.kind}.${p.name} must get ${p.value.length} values, got ${given}`);
+      throw new ShapeError(`${this.kind}.${p.name} must get ${plural(p.value.length, 'value')}, got ${given}`);
     }
     checkFiniteValues(`${this.kind}.${p.name}`, values);
     p.value.set(values);
