@@ -58,57 +58,192 @@ function untrained(name) {
   return modelZoo[name]({ seed: Number(params.get('seed') ?? 42) });
 }
 
-/** Fetches and parses one IDX file served beside the page (gzipped; readIdx inflates it). */
-async function idx(name) {
-  const response = await fetch(`data/${name}.gz`);
-  if (!response.ok) throw new Error(`data/${name}.gz: HTTP ${response.status}`);
-  return { ...readIdx(new Uint8Array(await response.arrayBuffer()), name), name };
+/**
+ * Fetches one file, reporting bytes as they arrive: `onProgress(loaded, total)` (total 0 when the
+ * server does not say), so the page can show how far the 11 MB of MNIST have come.
+ */
+async function fetchBytes(url, onProgress) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const total = Number(response.headers.get('content-length')) || 0;
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress(bytes.length, total);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    onProgress(loaded, total);
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
 }
 
+const MB = (bytes) => (bytes / 1e6).toFixed(1);
+
+/** MNIST's four IDX files, gzipped beside the page, with the download's progress in the status line and bar. */
 async function loadData() {
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
-    [MNIST_FILES.trainImages, MNIST_FILES.trainLabels, MNIST_FILES.testImages, MNIST_FILES.testLabels].map(idx),
+  const names = [MNIST_FILES.trainImages, MNIST_FILES.trainLabels, MNIST_FILES.testImages, MNIST_FILES.testLabels];
+  const loaded = names.map(() => 0);
+  const totals = names.map(() => 0);
+  const show = () => {
+    const got = loaded.reduce((a, b) => a + b, 0);
+    const total = totals.every((t) => t > 0) ? totals.reduce((a, b) => a + b, 0) : 0;
+    $('status').textContent = total ? `Loading MNIST… ${MB(got)} of ${MB(total)} MB` : `Loading MNIST… ${MB(got)} MB`;
+    if (total) $('progress').value = got / total;
+    else $('progress').removeAttribute('value'); // indeterminate
+  };
+  show();
+  const files = await Promise.all(
+    names.map((name, i) =>
+      fetchBytes(`data/${name}.gz`, (got, total) => {
+        loaded[i] = got;
+        totals[i] = total;
+        show();
+      }),
+    ),
   );
+  $('status').textContent = 'Unpacking MNIST…';
+  await new Promise((resolve) => setTimeout(resolve)); // let the status paint before the synchronous inflate
+  const [trainImages, trainLabels, testImages, testLabels] = files.map((bytes, i) => ({ ...readIdx(bytes, names[i]), name: names[i] }));
+  $('progress').value = 0;
   return { train: mnistFromIdx(trainImages, trainLabels), test: mnistFromIdx(testImages, testLabels) };
 }
 
 // ------------------------------------------------------------------ chart
 
+/** A round step for about `count` ticks over [0, max]: 1, 2 or 5 times a power of ten. */
+function niceStep(max, count) {
+  const raw = max / count;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+}
+
+/**
+ * Loss and accuracy per batch, each on its own axis (loss left, accuracy 0–100 % right), batches
+ * along the bottom and dashed lines where epochs begin. Drawn at the device pixel ratio, so text and
+ * lines are sharp on high-density screens; redrawn when the canvas changes size.
+ */
 function drawChart() {
   const canvas = $('chart');
-  const ctx = canvas.getContext('2d');
-  const { width: w, height: h } = canvas;
-  const top = 20; // a caption row above the plot, so it never covers the curves
-  const plotH = h - top - 2;
-  ctx.clearRect(0, 0, w, h);
-  ctx.strokeStyle = '#e3e3ea';
-  for (let i = 0; i <= 4; i++) {
-    ctx.beginPath();
-    ctx.moveTo(0, top + (plotH * i) / 4);
-    ctx.lineTo(w, top + (plotH * i) / 4);
-    ctx.stroke();
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth;
+  const h = canvas.clientHeight;
+  if (w === 0 || h === 0) return;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
   }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const css = getComputedStyle(document.documentElement);
+  const [lossColor, accColor, muted, line] = ['--accent', '--good', '--muted', '--line'].map((v) => css.getPropertyValue(v).trim());
+  const m = { left: 52, right: 60, top: 12, bottom: 34 };
+  const pw = w - m.left - m.right;
+  const ph = h - m.top - m.bottom;
   const b = state.batches;
-  if (b.length < 2) return;
-  const maxLoss = Math.max(...b.map((x) => x.loss), 0.1);
-  const line = (values, color, scale) => {
-    ctx.strokeStyle = color;
-    ctx.lineWidth = 2;
+  const maxLossData = b.length ? Math.max(...b.map((x) => x.loss)) : 2.5;
+  const lossStep = niceStep(maxLossData, 4);
+  const maxLoss = Math.ceil(maxLossData / lossStep) * lossStep;
+  const n = Math.max(b.length, 2);
+  const xAt = (i) => m.left + (i / (n - 1)) * pw;
+  const yLoss = (v) => m.top + ph - (Math.min(v, maxLoss) / maxLoss) * ph;
+  const yAcc = (v) => m.top + ph - v * ph;
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.lineWidth = 1;
+  // Grid lines at the loss ticks; labels on both sides.
+  ctx.textBaseline = 'middle';
+  for (let v = 0; v <= maxLoss + 1e-9; v += lossStep) {
+    const y = Math.round(yLoss(v)) + 0.5;
+    ctx.strokeStyle = line;
     ctx.beginPath();
-    values.forEach((v, i) => {
-      const x = (i / (values.length - 1)) * (w - 4) + 2;
-      const y = top + plotH - (Math.min(v, scale) / scale) * plotH;
-      if (i === 0) ctx.moveTo(x, y);
-      else ctx.lineTo(x, y);
-    });
+    ctx.moveTo(m.left, y);
+    ctx.lineTo(m.left + pw, y);
+    ctx.stroke();
+    ctx.fillStyle = lossColor;
+    ctx.textAlign = 'right';
+    ctx.fillText(Number(v.toFixed(3)).toString(), m.left - 6, y);
+  }
+  ctx.fillStyle = accColor;
+  ctx.textAlign = 'left';
+  for (let v = 0; v <= 1.0001; v += 0.25) ctx.fillText(`${Math.round(100 * v)} %`, m.left + pw + 6, yAcc(v));
+  // Axes.
+  ctx.strokeStyle = muted;
+  ctx.beginPath();
+  ctx.moveTo(m.left + 0.5, m.top);
+  ctx.lineTo(m.left + 0.5, m.top + ph + 0.5);
+  ctx.lineTo(m.left + pw + 0.5, m.top + ph + 0.5);
+  ctx.lineTo(m.left + pw + 0.5, m.top);
+  ctx.stroke();
+  // Batches along the bottom, and where each epoch begins.
+  ctx.fillStyle = muted;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  const xStep = niceStep(Math.max(n, 10), 6);
+  ctx.fillText('1', xAt(0), m.top + ph + 4);
+  for (let i = xStep; i <= n; i += xStep) if (xAt(i - 1) - xAt(0) > 20) ctx.fillText(String(i), xAt(i - 1), m.top + ph + 4);
+  ctx.fillText('batch', m.left + pw / 2, m.top + ph + 18);
+  ctx.save();
+  ctx.setLineDash([3, 3]);
+  ctx.strokeStyle = muted;
+  for (let i = 1; i < b.length; i++) {
+    if (b[i].epoch !== b[i - 1].epoch) {
+      const x = Math.round(xAt(i)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(x, m.top);
+      ctx.lineTo(x, m.top + ph);
+      ctx.stroke();
+    }
+  }
+  ctx.restore();
+  // Axis titles, turned along the axes.
+  for (const [text, color, x, angle] of [['loss', lossColor, 12, -Math.PI / 2], ['accuracy', accColor, w - 9, Math.PI / 2]]) {
+    ctx.save();
+    ctx.translate(x, m.top + ph / 2);
+    ctx.rotate(angle);
+    ctx.fillStyle = color;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(text, 0, 0);
+    ctx.restore();
+  }
+  if (b.length === 0) {
+    ctx.fillStyle = muted;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText('press Train: loss and accuracy appear here, batch by batch', m.left + pw / 2, m.top + ph / 2);
+    $('legend-loss').textContent = '';
+    $('legend-acc').textContent = '';
+    return;
+  }
+  const curve = (values, color, y) => {
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.75;
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    values.forEach((v, i) => (i === 0 ? ctx.moveTo(xAt(i), y(v)) : ctx.lineTo(xAt(i), y(v))));
     ctx.stroke();
   };
-  line(b.map((x) => x.loss), '#2563eb', maxLoss);
-  line(b.map((x) => x.accuracy), '#2ca02c', 1);
-  ctx.fillStyle = '#6b6b78';
-  ctx.font = '12px system-ui';
-  ctx.fillText(`batch ${b.length}: loss ${b[b.length - 1].loss.toFixed(3)} (scale 0–${maxLoss.toFixed(2)}), accuracy ${(100 * b[b.length - 1].accuracy).toFixed(1)} % (scale 0–100 %)`, 4, 14);
+  curve(b.map((x) => x.loss), lossColor, yLoss);
+  curve(b.map((x) => x.accuracy), accColor, yAcc);
+  const lastBatch = b[b.length - 1];
+  $('legend-loss').textContent = lastBatch.loss.toFixed(3);
+  $('legend-acc').textContent = `${(100 * lastBatch.accuracy).toFixed(1)} %`;
 }
+
+new ResizeObserver(() => drawChart()).observe($('chart'));
 
 // ------------------------------------------------------------------ test digits
 
@@ -234,6 +369,12 @@ function showBars(p) {
   const bars = $('bars');
   bars.replaceChildren();
   const top = p ? p.indexOf(Math.max(...p)) : -1;
+  // The guess, large, where the eye is while drawing.
+  $('guess').classList.toggle('none', !p);
+  $('guess').querySelector('.digit-guess').textContent = p ? String(top) : '?';
+  $('guess').querySelector('.guess-text').textContent = !p
+    ? 'draw a digit'
+    : `${(100 * p[top]).toFixed(1)} % sure${state.netUntrained ? ' (the network is untrained: press Train)' : ''}`;
   for (let d = 0; d < 10; d++) {
     const row = document.createElement('div');
     row.className = d === top ? 'bar top' : 'bar';
@@ -253,6 +394,7 @@ async function train({ n, epochs, batchSize, model = $('train-model').value, see
   state.training = true;
   state.done = false;
   state.batches = [];
+  drawChart();
   $('train-button').disabled = true;
   const { train: data } = state.data;
   const x = data.x.slice(0, n);
