@@ -91,9 +91,9 @@ describe('the playground layout', () => {
     expect(chart.height).toBe(Math.round(chart.cssHeight * 3));
     // Every card's content stays inside its card (the file input used to stick out).
     const sticking = await page.evaluate(() =>
-      [...document.querySelectorAll('.card')].flatMap((card) => {
+      Array.from(document.querySelectorAll('.card')).flatMap((card) => {
         const right = card.getBoundingClientRect().right;
-        return [...card.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > right + 0.5).map((e) => e.id || e.tagName);
+        return Array.from(card.querySelectorAll('*')).filter((e) => e.getBoundingClientRect().right > right + 0.5).map((e) => e.id || e.tagName);
       }),
     );
     expect(sticking).toEqual([]);

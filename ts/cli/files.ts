@@ -1,6 +1,7 @@
 /** Reading and writing model files for the command line: clear errors, and never half a file. */
 import { randomInt } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SequentialNet, WasmnetError } from '../index.js';
 
@@ -27,6 +28,27 @@ export async function loadModelFile(path: string): Promise<SequentialNet> {
 /** Writes to a temporary file beside `path`, then renames: a crash never leaves half a model. */
 export async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomInt(1e9)}.tmp`);
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw new WasmnetError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Fails now, not after training, when `path` cannot be written: its folder must exist and take
+ * files, and `path` must not be a folder. `option` names the option in the message (--save, --png).
+ */
+export async function checkWritable(path: string, option: string): Promise<void> {
+  const folder = dirname(path);
+  const isFolder = await stat(path).then((s) => s.isDirectory(), () => false);
+  if (isFolder) throw new WasmnetError(`${option} ${path}: that is a folder; give a file name, e.g. ${join(path, option === '--png' ? 'result.png' : 'model.wnet')}`);
+  try {
+    await access(folder, constants.W_OK);
+  } catch {
+    const exists = await stat(folder).then(() => true, () => false);
+    throw new WasmnetError(`${option} ${path}: ${exists ? `cannot write into ${folder}` : `the folder ${folder} does not exist`} (checked before training, so no work is lost)`);
+  }
 }

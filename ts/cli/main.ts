@@ -7,7 +7,7 @@ import { PNG } from 'pngjs';
 import { CosineAnnealing, type EpochStats, type ModelName, Rng, SequentialNet, Tensor, WasmnetError, init, loadMnist, modelZoo, prepareDigit, zooRecipes } from '../index.js';
 import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
 import { UsageError, intOption, numberOption, parse, parseWithFiles } from './args.js';
-import { loadModelFile, writeAtomically } from './files.js';
+import { checkWritable, loadModelFile, writeAtomically } from './files.js';
 import { suggestion } from '../core/words.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { resultPicture } from './picture.js';
@@ -122,6 +122,7 @@ async function train(argv: string[]): Promise<number> {
   const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 1);
   const json = Boolean(o.json);
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  for (const [option, path] of [['--save', o.save], ['--png', o.png]] as const) if (path) await checkWritable(path, option);
 
   await init();
   const started = performance.now();
