@@ -101,22 +101,34 @@ describe('bundlers, unaided', () => {
     for (const f of ['index.html', 'main.js']) cpSync(join(examples, 'vite', f), join(project, f));
   });
 
-  it('vite dev: the page loads the wasm (from the pre-bundled dependency) and predicts', async () => {
+  /** Serves the project with `vite dev` (no config file: Vite's defaults) and runs the page. */
+  async function viteDev(config: object, screenshot?: string) {
     const { createServer } = await import('vite');
-    const server = await createServer({ root: project, configFile: false, logLevel: 'silent', server: { host: '127.0.0.1', port: 0, strictPort: false } });
+    const server = await createServer({ root: project, configFile: false, logLevel: 'silent', server: { host: '127.0.0.1', port: 0, strictPort: false }, ...config });
     await server.listen();
     try {
-      const url = server.resolvedUrls!.local[0];
-      const run = await runExamplePage(browser, url, { screenshot: join(artifacts, 'vite-dev.png') });
-      expect(run.errors).toEqual([]);
-      expect(run.state, run.result).toBe('done');
-      expect(rightOf50(run.result)).toBeGreaterThanOrEqual(45);
-      // Vite pre-bundled wasmnet (no optimizeDeps.exclude) and the .wasm still came from the package.
-      expect(run.requests.some((u) => u.includes('/node_modules/.vite/deps/wasmnet.js'))).toBe(true);
-      expect(run.requests.some((u) => u.endsWith('/node_modules/wasmnet/dist/wasmnet.wasm'))).toBe(true);
+      return await runExamplePage(browser, server.resolvedUrls!.local[0], { screenshot });
     } finally {
       await server.close();
     }
+  }
+
+  it('vite dev: the page loads the wasm (from the pre-bundled dependency) and predicts', async () => {
+    const run = await viteDev({}, join(artifacts, 'vite-dev.png'));
+    expect(run.errors).toEqual([]);
+    expect(run.state, run.result).toBe('done');
+    expect(rightOf50(run.result)).toBeGreaterThanOrEqual(45);
+    // Vite pre-bundled wasmnet (no optimizeDeps.exclude) and the .wasm still came from the package.
+    expect(run.requests.some((u) => u.includes('/node_modules/.vite/deps/wasmnet.js'))).toBe(true);
+    expect(run.requests.some((u) => u.endsWith('/node_modules/wasmnet/dist/wasmnet.wasm'))).toBe(true);
+  }, 60_000);
+
+  it("vite dev with optimizeDeps.exclude: ['wasmnet'] (the README's advice for monorepos) works too", async () => {
+    const run = await viteDev({ optimizeDeps: { exclude: ['wasmnet'] }, cacheDir: join(project, 'node_modules', '.vite-excluded') });
+    expect(run.errors).toEqual([]);
+    expect(run.state, run.result).toBe('done');
+    expect(run.requests.some((u) => u.includes('/node_modules/wasmnet/dist/browser.js'))).toBe(true);
+    expect(run.requests.some((u) => u.endsWith('/node_modules/wasmnet/dist/wasmnet.wasm'))).toBe(true);
   }, 60_000);
 
   it('vite build: the page predicts, and dist/ holds only files the page loads', async () => {
