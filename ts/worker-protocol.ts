@@ -18,6 +18,8 @@ export interface TrainRequest {
   lr?: number;
   batchSize?: number;
   epochs?: number;
+  /** Replica workers the worker trains with (`train`'s `workers`); they need a cross-origin isolated page. */
+  workers?: number | 'auto';
   /** Where the worker loads the .wasm from, if not beside its own module. */
   wasm?: string;
 }
