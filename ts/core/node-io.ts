@@ -39,7 +39,9 @@ export async function cpuCount(): Promise<number> {
 /** A replica worker thread (`dist/replica-worker.js`, beside this bundle) for data-parallel training. */
 export async function spawnReplicaWorker(): Promise<WorkerPort> {
   const { Worker } = await import('node:worker_threads');
-  const worker = new Worker(new URL('./replica-worker.js', import.meta.url));
+  // The worker inherits the parent's flags, except that it runs a file: `node --input-type=module -e …`'s flag would stop it.
+  const execArgv = process.execArgv.some((a) => a.startsWith('--input-type')) ? [] : undefined;
+  const worker = new Worker(new URL('./replica-worker.js', import.meta.url), { execArgv });
   let failed = false;
   let closing = false;
   const failure: ((reason: string) => void)[] = [];

@@ -92,7 +92,7 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
       labelsAreDistributions,
       failAt: failAt && failAt.rank === rank ? { step: failAt.step, how: failAt.how } : null,
     }));
-    pool.throwIfFailed('while starting');
+    pool.throwIfFailed('while starting', 'the network is unchanged');
   } catch (e) {
     await pool.close();
     throw e;
@@ -148,7 +148,7 @@ class WorkerPool implements StepEngine {
 
   async sync(): Promise<void> {
     const replies = await this.all('replica-state', () => ({ type: 'replica-state' }), [0]);
-    this.throwIfFailed('while handing back the trained weights');
+    this.throwIfFailed('while handing back the trained weights', 'the network keeps the weights of the end of its last completed epoch');
     adoptState(this.net, (replies[0] as Extract<ReplicaReply, { type: 'replica-state' }>).state);
   }
 
@@ -159,9 +159,9 @@ class WorkerPool implements StepEngine {
     await Promise.all(this.ports.map((p) => p.terminate()));
   }
 
-  /** Throws the first failure, if any (outside a training step). */
-  throwIfFailed(when: string): void {
-    if (this.failures.length > 0) throw this.error(when);
+  /** Throws the first failure, if any (outside a training step), saying what the network holds now. */
+  throwIfFailed(when: string, kept: string): void {
+    if (this.failures.length > 0) throw this.error(when, kept);
   }
 
   /**
@@ -227,9 +227,9 @@ class WorkerPool implements StepEngine {
   private unrecovered = false;
 
   /** The error a failed step throws: a deterministic error (all replicas agree) keeps its class; a worker's own failure names it. */
-  private error(where: string): WasmnetError {
-    const first = this.failures.find((f) => f.died) ?? this.failures.find((f) => f.name !== 'StepAborted' && !/another worker failed/.test(f.message)) ?? this.failures[0];
-    const kept = this.unrecovered
+  private error(where: string, kept?: string): WasmnetError {
+    const first = this.failures.find((f) => f.died) ?? this.failures.find((f) => f.name !== 'StepAborted') ?? this.failures[0];
+    kept ??= this.unrecovered
       ? 'no worker survived to hand back its weights, so the network keeps those of the end of its last completed epoch'
       : 'the network keeps the weights it had before this batch';
     const agreed = this.failures.length === this.ports.length && this.failures.every((f) => !f.died && f.message === first.message);
