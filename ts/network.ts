@@ -17,6 +17,7 @@ import { type BuildContext, Layer, type NamedBuffer, type NamedParameter } from 
 import { type LayerAdders, adderNames, layerClassNames, layerKinds } from './layers/registry.js';
 import { type EpochStats, type TrainOptions, trainNetwork } from './train/loop.js';
 
+/** Options of `SequentialNet`. */
 export interface SequentialNetOptions {
   /** Loss; default cross-entropy when the last layer's activation is SoftMax, else mean squared error. */
   loss?: Loss;
@@ -39,8 +40,11 @@ export interface SequentialNet extends LayerAdders {}
 const inSomeNetwork = new WeakSet<Layer>();
 
 export class SequentialNet {
+  /** Shape of one input sample, e.g. `[1, 28, 28]`. */
   readonly inputShape: readonly number[];
+  /** The seed of the initial weights, the shuffling and dropout. */
   readonly seed: number;
+  /** The layers, in order. */
   readonly layers: Layer[] = [];
   /** Epochs trained so far (saved with the training state; `train` numbers its epochs after it). */
   epochsTrained = 0;
@@ -105,6 +109,7 @@ export class SequentialNet {
   get training(): boolean {
     return this.layers.length > 0 && this.layers.every((l) => l.training);
   }
+  /** Sets every layer's `training`. */
   set training(on: boolean) {
     this.assertAlive();
     if (typeof on !== 'boolean') throw new ValueError(`training must be true or false, got ${show(on)}`);
@@ -248,6 +253,7 @@ export class SequentialNet {
     this.defaultMSE?.dispose();
   }
 
+  /** Whether `dispose()` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }

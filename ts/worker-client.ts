@@ -5,8 +5,11 @@ import type { ModelName } from './models.js';
 import type { EpochStats, TrainOptions } from './train/loop.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
 
+/** Options of `trainInWorker`. */
 export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'epochs' | 'validationData' | 'onBatch' | 'onEpoch' | 'workers'> {
+  /** Seeds the model and its training. */
   seed?: number;
+  /** Adam's learning rate for the zoo model. */
   lr?: number;
   /** The zoo model to build: 'course' (default), 'lenet5' or 'vgg-mini' (see `modelZoo`). */
   model?: ModelName;

@@ -16,18 +16,23 @@ import { GradientTree, batchShardSize, shardCount } from './shards.js';
 import { type GatherRows, runShards } from './step.js';
 import { type LrFunction, type LrSchedule, asLrSchedule } from './schedules.js';
 
+/** What `onBatch` receives after each batch. */
 export interface BatchInfo {
   /** Epoch number: the network's `epochsTrained` + 1 for the first epoch of a `train` call. */
   epoch: number;
   /** Batch index within the epoch, from 0. */
   batch: number;
+  /** Batches in the epoch. */
   batches: number;
   /** Samples in this batch. */
   size: number;
+  /** The batch's mean loss. */
   loss: number;
+  /** The batch's accuracy. */
   accuracy: number;
 }
 
+/** What `train` resolves to per epoch, and what `onEpoch` receives. */
 export interface EpochStats {
   /** Epoch number, counted over the network's whole life (from 1; a loaded model continues its count). */
   epoch: number;
@@ -37,13 +42,17 @@ export interface EpochStats {
   accuracy: number;
   /** The learning rate of the first layer's optimizer during this epoch. */
   lr: number;
+  /** Wall time of the epoch, in seconds. */
   seconds: number;
+  /** Training samples per second. */
   imagesPerSecond: number;
   /** Loss and accuracy on `validationData`, when given. */
   valLoss?: number;
+  /** Accuracy on `validationData`, when given. */
   valAccuracy?: number;
 }
 
+/** Options of `SequentialNet.train`. */
 export interface TrainOptions {
   /** Samples per gradient step (default 32); the last batch of an epoch may be smaller. */
   batchSize?: number;
@@ -61,7 +70,9 @@ export interface TrainOptions {
   lrSchedule?: LrSchedule | LrFunction;
   /** `[x, y]` evaluated after every epoch. */
   validationData?: readonly [Tensor, Tensor];
+  /** Called after each batch. */
   onBatch?: (info: BatchInfo) => void;
+  /** Called after each epoch. */
   onEpoch?: (stats: EpochStats) => void;
   /**
    * Workers computing each batch (default 1: in this thread): an integer ≥ 1,
