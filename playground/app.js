@@ -251,12 +251,12 @@ function showBars(p) {
 
 /**
  * The worker count for a training run: the select's choice, 'auto' being the
- * page's cores. Replica workers need SharedArrayBuffer, so a page that is not
- * cross-origin isolated (served without COOP/COEP) trains with one; batch
- * norm (VGG-mini) trains each batch whole, in one.
+ * page's cores; batch norm (VGG-mini) trains each batch whole, in one. (This
+ * page is served cross-origin isolated, so the replicas share memory; without
+ * COOP/COEP they would pass rows and gradients by message.)
  */
 function workerCount(choice, model) {
-  if (!globalThis.crossOriginIsolated || model === 'vgg-mini') return 1;
+  if (model === 'vgg-mini') return 1;
   return choice === 'auto' ? navigator.hardwareConcurrency || 1 : Number(choice);
 }
 
@@ -351,14 +351,7 @@ async function start() {
   const unknownModel = requested !== null && !Object.hasOwn(modelZoo, requested);
   if (requested !== null && !unknownModel) $('train-model').value = requested;
   describeModel($('train-model').value);
-  if (!globalThis.crossOriginIsolated) {
-    // Without SharedArrayBuffer the replicas cannot share a batch: one worker, and say why.
-    $('train-workers').value = '1';
-    $('train-workers').disabled = true;
-    $('train-workers').title = 'this page is not cross-origin isolated (no COOP/COEP headers), so it trains with one worker';
-  } else {
-    $('train-workers').options[0].text = `all cores (${navigator.hardwareConcurrency || 1})`;
-  }
+  $('train-workers').options[0].text = `all cores (${navigator.hardwareConcurrency || 1})`;
   for (const [key, id] of [['n', 'train-n'], ['epochs', 'train-epochs'], ['batch', 'train-batch'], ['workers', 'train-workers']]) {
     if (params.has(key)) {
       const el = $(id);

@@ -35,9 +35,10 @@ function smallNet(seed = 3): SequentialNet {
 }
 
 /** The model file (weights, optimizer moments, dropout's step, the order) after training with `workers`. */
-async function trainedWith(workers: number | 'auto', batchSize: number, n: number, make = () => smallNet()): Promise<string> {
+async function trainedWith(workers: number | 'auto', batchSize: number, n: number, make = () => smallNet(), messagesOnly = false): Promise<string> {
   const [x, y] = data(n, 11);
   const net = make();
+  poolTestHooks.messagesOnly = messagesOnly;
   try {
     await net.train(x, y, { batchSize, epochs: 2, workers });
     return sha(net.save({ trainingState: true }));
@@ -60,6 +61,16 @@ describe('train({ workers }): the same bits for any number of workers', () => {
       for (const w of [2, 3, 4]) expect(await trainedWith(w, batchSize, n), `workers: ${w}`).toBe(one);
     });
   }
+
+  it('holds without shared memory too (rows and gradients by message, as in a page that is not cross-origin isolated)', async () => {
+    for (const [batchSize, n] of [
+      [64, 256],
+      [37, 111],
+    ]) {
+      const one = await trainedWith(1, batchSize, n);
+      for (const w of [2, 3]) expect(await trainedWith(w, batchSize, n, undefined, true), `batch ${batchSize}, workers: ${w}, by message`).toBe(one);
+    }
+  });
 
   it('holds with MSE loss (the unfused loss path) and for workers: "auto"', async () => {
     const mse = () => {
@@ -109,10 +120,15 @@ describe('train({ workers }): faults', () => {
     return s;
   }
 
-  for (const how of ['throw', 'exit'] as const) {
-    it(`a worker that ${how === 'throw' ? 'throws' : 'dies'} stops training with a WasmnetError naming it and the batch; the weights are those before that batch`, async () => {
+  for (const [how, messagesOnly] of [
+    ['throw', false],
+    ['exit', false],
+    ['exit', true],
+  ] as const) {
+    it(`a worker that ${how === 'throw' ? 'throws' : 'dies'}${messagesOnly ? ' (rows and gradients by message)' : ''} stops training with a WasmnetError naming it and the batch; the weights are those before that batch`, async () => {
       const net = smallNet();
       poolTestHooks.failAt = { rank: 1, step: 3, how };
+      poolTestHooks.messagesOnly = messagesOnly;
       const error = await net.train(x, y, { batchSize: 40, epochs: 1, workers: 3 }).catch((e) => e);
       expect(error).toBeInstanceOf(WasmnetError);
       expect(error.message).toMatch(/worker 2 of 3 failed at epoch 1, batch 3 of 5/);

@@ -13,15 +13,44 @@ import type { Tensor } from '../core/tensor.js';
 import { wasmModule } from '../core/wasm.js';
 import type { SequentialNet } from '../network.js';
 import type { StepEngine } from '../train/loop.js';
-import { MAX_SHARDS, maxNodesPerWorker } from '../train/shards.js';
-import { CTRL_ABORT, CTRL_GENERATION, type ReplicaReply, type ReplicaRequest, type WorkerPort, ctrlLength } from './protocol.js';
+import { MAX_SHARDS, batchShardSize, maxNodesPerWorker, workerShards } from '../train/shards.js';
+import {
+  CTRL_ABORT,
+  CTRL_GENERATION,
+  type NodeMessage,
+  type ReplicaReply,
+  type ReplicaRequest,
+  type ReplicaStep,
+  type SharedMemory,
+  type WorkerPort,
+  ctrlLength,
+} from './protocol.js';
 import { type ReplicaState, adoptState } from './state.js';
 
 /** More workers than this is a mistake, not a machine. */
 export const MAX_WORKERS = 256;
 
-/** Test hook (through `wasmnet/internal`): make worker `rank` fail at step `step` of the next pool. */
-export const poolTestHooks: { failAt: { rank: number; step: number; how: 'throw' | 'exit' } | null } = { failAt: null };
+/**
+ * Test hooks (through `wasmnet/internal`), for the next pool only: make worker
+ * `rank` fail at step `step`; pass rows and gradients by message as a page
+ * without cross-origin isolation must.
+ */
+export const poolTestHooks: { failAt: { rank: number; step: number; how: 'throw' | 'exit' } | null; messagesOnly: boolean } = { failAt: null, messagesOnly: false };
+
+/** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
+function canShareMemory(): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+}
+
+/**
+ * Where the steps of the last pool's training went (milliseconds, summed over
+ * steps): the benchmark prints them per step beside the speed-up. `compute`
+ * is the slowest worker's shards, `wait` and `reduce` the workers' mean time
+ * at the barrier and in summing and updating, `busy` the longest worker's
+ * whole step, `step` the whole step as the network saw it (`step − busy` is
+ * messaging).
+ */
+export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 };
 
 /** `workers` as a count: 1 when absent, the available cores for 'auto'. */
 export async function resolveWorkers(workers: unknown): Promise<number> {
@@ -51,27 +80,27 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
       `workers: ${workers} cannot train this network yet: its ${wide.kind} layer needs each batch's statistics in one piece; train it with workers: 1`,
     );
   }
-  if (typeof SharedArrayBuffer === 'undefined' || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
-    throw new ValueError(
-      `workers: ${workers} needs SharedArrayBuffer, which this page does not have: serve it cross-origin isolated ` +
-        "(headers 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp'), or train with workers: 1",
-    );
-  }
   const n = x.shape[0];
   const floats = net.parameters().reduce((s, p) => s + p.value.length, 0);
+  const messagesOnly = poolTestHooks.messagesOnly || !canShareMemory();
   const nodeSlots = maxNodesPerWorker(workers);
-  const memory = {
-    x: shared(x.data),
-    y: shared(y.data),
-    order: new Uint32Array(new SharedArrayBuffer(4 * n)),
-    ctrl: new Int32Array(new SharedArrayBuffer(4 * ctrlLength(workers, nodeSlots))),
-    stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
-    grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
-  };
+  // One copy of the dataset for all workers, where memory can be shared; else each step sends each worker its rows.
+  const memory: SharedMemory | null = messagesOnly
+    ? null
+    : {
+        x: shared(x.data),
+        y: shared(y.data),
+        order: new Uint32Array(new SharedArrayBuffer(4 * n)),
+        ctrl: new Int32Array(new SharedArrayBuffer(4 * ctrlLength(workers, nodeSlots))),
+        stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
+        grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
+        nodeSlots,
+      };
   const model = net.save({ trainingState: true });
   const module = wasmModule();
   const failAt = poolTestHooks.failAt;
   poolTestHooks.failAt = null;
+  poolTestHooks.messagesOnly = false;
   const ports: WorkerPort[] = [];
   try {
     for (let rank = 0; rank < workers; rank++) ports.push(await spawnReplicaWorker());
@@ -79,7 +108,8 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
     await Promise.all(ports.map((p) => p.terminate()));
     throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
   }
-  const pool = new WorkerPool(net, ports, memory.ctrl, memory.order);
+  const pool = new WorkerPool(net, ports, memory, x, y);
+  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 });
   try {
     await pool.all('replica-ready', (rank) => ({
       type: 'replica-init',
@@ -87,8 +117,7 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
       workers,
       module,
       model,
-      ...memory,
-      nodeSlots,
+      shared: memory,
       labelsAreDistributions,
       failAt: failAt && failAt.rank === rank ? { step: failAt.step, how: failAt.how } : null,
     }));
@@ -114,11 +143,15 @@ class WorkerPool implements StepEngine {
   private readonly dead = new Set<number>();
   private waiting: { type: ReplicaReply['type']; replies: (ReplicaReply | undefined)[]; settled: Set<number>; done: () => void } | null = null;
 
+  /** Without shared memory: the epoch's order, to gather each worker's rows. */
+  private order: Uint32Array | null = null;
+
   constructor(
     private readonly net: SequentialNet,
     private readonly ports: WorkerPort[],
-    private readonly ctrl: Int32Array,
-    private readonly order: Uint32Array,
+    private readonly shared: SharedMemory | null,
+    private readonly x: Tensor,
+    private readonly y: Tensor,
   ) {
     ports.forEach((port, rank) => {
       port.onMessage((m) => this.receive(m));
@@ -131,19 +164,72 @@ class WorkerPool implements StepEngine {
   }
 
   beginEpoch(order: Uint32Array): void {
-    this.order.set(order);
+    if (this.shared) this.shared.order.set(order);
+    else this.order = order.slice();
   }
 
   async step(start: number, m: number, where: string): Promise<{ loss: number; correct: number }> {
     const step = ++this.stepNumber;
     const lrs = this.net.layers.map((l) => l.optimizers().map((o) => o.effectiveLr));
-    const replies = await this.all('replica-stepped', () => ({ type: 'replica-step', step, start, m, lrs, where }));
+    const began = performance.now();
+    const replies = this.shared
+      ? await this.all('replica-stepped', () => ({ type: 'replica-step', step, start, m, lrs, where }))
+      : await this.stepByMessages(step, start, m, lrs, where);
     if (this.failures.length > 0) {
       await this.recover();
       throw this.error(where);
     }
-    const r = replies[0] as Extract<ReplicaReply, { type: 'replica-stepped' }>;
+    const stepped = replies as Extract<ReplicaReply, { type: 'replica-stepped' }>[];
+    poolStats.steps++;
+    poolStats.step += performance.now() - began;
+    poolStats.compute += Math.max(...stepped.map((s) => s.timing.compute));
+    poolStats.wait += stepped.reduce((s, r) => s + r.timing.wait, 0) / stepped.length;
+    poolStats.reduce += stepped.reduce((s, r) => s + r.timing.reduce, 0) / stepped.length;
+    poolStats.busy += Math.max(...stepped.map((s) => s.timing.compute + s.timing.wait + s.timing.reduce));
+    const r = stepped[0];
     return { loss: r.loss, correct: r.correct };
+  }
+
+  /**
+   * A step without shared memory: each worker gets its shards' rows, answers
+   * with its gradient nodes; then every worker gets everyone's nodes in shard
+   * order (the same tree as with shared memory) and updates.
+   */
+  private async stepByMessages(step: number, start: number, m: number, lrs: number[][], where: string): Promise<(ReplicaReply | undefined)[]> {
+    const size = batchShardSize(this.net, m);
+    const shards = Math.ceil(m / size);
+    const workers = this.ports.length;
+    const inLen = this.x.size / this.x.shape[0];
+    const outLen = this.y.size / this.y.shape[0];
+    const order = this.order!;
+    const parts = await this.all(
+      'replica-nodes',
+      (rank) => {
+        const [first, end] = workerShards(shards, workers, rank);
+        const from = start + first * size;
+        const count = Math.max(0, Math.min(end * size, m) - first * size);
+        const x = new Float32Array(count * inLen);
+        const y = new Float32Array(count * outLen);
+        for (let i = 0; i < count; i++) {
+          const s = order[from + i];
+          x.set(this.x.data.subarray(s * inLen, (s + 1) * inLen), i * inLen);
+          y.set(this.y.data.subarray(s * outLen, (s + 1) * outLen), i * outLen);
+        }
+        return { type: 'replica-step', step, start, m, lrs, where, rows: { x, y } };
+      },
+      undefined,
+      (request) => [(request as ReplicaStep).rows!.x.buffer, (request as ReplicaStep).rows!.y.buffer],
+    );
+    if (this.failures.length > 0) return parts;
+    const nodes: NodeMessage[] = [];
+    const losses: number[] = new Array(shards);
+    const correct: number[] = new Array(shards);
+    for (const part of parts as Extract<ReplicaReply, { type: 'replica-nodes' }>[]) {
+      nodes.push(...part.nodes);
+      part.losses.forEach((l, i) => (losses[part.first + i] = l));
+      part.correct.forEach((c, i) => (correct[part.first + i] = c));
+    }
+    return this.all('replica-stepped', () => ({ type: 'replica-reduce', step, nodes, losses, correct, where }));
   }
 
   async sync(): Promise<void> {
@@ -153,8 +239,7 @@ class WorkerPool implements StepEngine {
   }
 
   async close(): Promise<void> {
-    Atomics.store(this.ctrl, CTRL_ABORT, 1);
-    Atomics.notify(this.ctrl, CTRL_GENERATION);
+    this.abortBarrier();
     this.waiting?.done();
     await Promise.all(this.ports.map((p) => p.terminate()));
   }
@@ -168,7 +253,12 @@ class WorkerPool implements StepEngine {
    * Posts `make(rank)` to every worker in `ranks` (default: all) and resolves,
    * with the replies by rank, when each has answered `type`, failed or died.
    */
-  all(type: ReplicaReply['type'], make: (rank: number) => ReplicaRequest, ranks?: number[]): Promise<(ReplicaReply | undefined)[]> {
+  all(
+    type: ReplicaReply['type'],
+    make: (rank: number) => ReplicaRequest,
+    ranks?: number[],
+    transfer?: (request: ReplicaRequest) => Transferable[],
+  ): Promise<(ReplicaReply | undefined)[]> {
     const targets = ranks ?? this.ports.map((_, r) => r);
     return new Promise((resolve) => {
       const replies: (ReplicaReply | undefined)[] = [];
@@ -179,7 +269,10 @@ class WorkerPool implements StepEngine {
       this.waiting = { type, replies, settled: new Set(this.ports.map((_, r) => r).filter((r) => !targets.includes(r))), done };
       for (const rank of targets) {
         if (this.dead.has(rank)) this.settle(rank);
-        else this.ports[rank].post(make(rank));
+        else {
+          const request = make(rank);
+          this.ports[rank].post(request, transfer?.(request));
+        }
       }
     });
   }
@@ -202,9 +295,14 @@ class WorkerPool implements StepEngine {
 
   private fail(f: Failure): void {
     this.failures.push(f);
-    // Wake the workers waiting at the barrier: the step cannot complete.
-    Atomics.store(this.ctrl, CTRL_ABORT, 1);
-    Atomics.notify(this.ctrl, CTRL_GENERATION);
+    this.abortBarrier();
+  }
+
+  /** Wakes the workers waiting at the shared-memory barrier: the step cannot complete. */
+  private abortBarrier(): void {
+    if (!this.shared) return;
+    Atomics.store(this.shared.ctrl, CTRL_ABORT, 1);
+    Atomics.notify(this.shared.ctrl, CTRL_GENERATION);
   }
 
   /** After a failed step: the network takes a surviving replica's state (all replicas stopped before this step's update). */

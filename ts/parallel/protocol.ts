@@ -2,7 +2,8 @@
  * Messages between a training network (the pool, `pool.ts`) and its replica
  * workers (`replica.ts`), and the layout of the memory they share.
  *
- * Shared memory (SharedArrayBuffers, read and written by every worker):
+ * Shared memory (SharedArrayBuffers, read and written by every worker, where
+ * they exist; else the same data travels by message, `ReplicaReduce`):
  *   - `x`, `y`: the dataset, once for all workers; `order`: the epoch's order;
  *   - `ctrl`: the barrier (arrived, generation, abort) and each worker's list
  *     of gradient-tree nodes (count, then level and index per node);
@@ -25,6 +26,34 @@ export function ctrlLength(workers: number, nodeSlots: number): number {
   return nodeTableAt(workers, nodeSlots);
 }
 
+/** Where a worker's time in one step went, in milliseconds (for the benchmark's overhead columns). */
+export interface StepTiming {
+  /** Its shards' forward and backward passes and publishing its nodes. */
+  compute: number;
+  /** Waiting at the barrier for the other workers. */
+  wait: number;
+  /** Summing every worker's nodes and applying the update. */
+  reduce: number;
+}
+
+/** The memory every worker shares, where SharedArrayBuffer exists (Node; cross-origin isolated pages). */
+export interface SharedMemory {
+  x: Float32Array;
+  y: Float32Array;
+  order: Uint32Array;
+  ctrl: Int32Array;
+  stats: Float64Array;
+  grads: Float32Array;
+  nodeSlots: number;
+}
+
+/** A complete gradient-tree node as it crosses between threads by message. */
+export interface NodeMessage {
+  level: number;
+  index: number;
+  values: Float32Array;
+}
+
 export interface ReplicaInit {
   type: 'replica-init';
   rank: number;
@@ -33,13 +62,8 @@ export interface ReplicaInit {
   module: WebAssembly.Module;
   /** The network as a model file with its training state: every replica starts from the same bits. */
   model: Uint8Array;
-  x: Float32Array;
-  y: Float32Array;
-  order: Uint32Array;
-  ctrl: Int32Array;
-  stats: Float64Array;
-  grads: Float32Array;
-  nodeSlots: number;
+  /** Shared memory, or null: then each step's rows and the gradient nodes travel by message. */
+  shared: SharedMemory | null;
   labelsAreDistributions: boolean;
   /** Test hook: fail at this step ('throw' an error, or 'exit' the thread). */
   failAt?: { step: number; how: 'throw' | 'exit' } | null;
@@ -54,17 +78,30 @@ export interface ReplicaStep {
   /** Per layer, the rate each of its optimizers uses this step. */
   lrs: number[][];
   where: string;
+  /** Without shared memory: the samples of this worker's shards, in order. */
+  rows?: { x: Float32Array; y: Float32Array };
+}
+
+/** Without shared memory, the step's second half: every worker's nodes in shard order, every shard's loss and right answers. */
+export interface ReplicaReduce {
+  type: 'replica-reduce';
+  step: number;
+  nodes: NodeMessage[];
+  losses: number[];
+  correct: number[];
+  where: string;
 }
 
 export interface ReplicaStateRequest {
   type: 'replica-state';
 }
 
-export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaStateRequest;
+export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaReduce | ReplicaStateRequest;
 
 export type ReplicaReply =
   | { type: 'replica-ready'; rank: number }
-  | { type: 'replica-stepped'; rank: number; step: number; loss: number; correct: number }
+  | { type: 'replica-stepped'; rank: number; step: number; loss: number; correct: number; timing: StepTiming }
+  | { type: 'replica-nodes'; rank: number; step: number; first: number; nodes: NodeMessage[]; losses: number[]; correct: number[] }
   | { type: 'replica-state'; rank: number; state: ReplicaState }
   | { type: 'replica-error'; rank: number; step: number; name: string; message: string };
 

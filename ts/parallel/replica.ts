@@ -20,6 +20,7 @@ import {
   type ReplicaReply,
   type ReplicaRequest,
   type ReplicaStep,
+  type StepTiming,
   nodeTableAt,
 } from './protocol.js';
 import { captureState, stateBuffers } from './state.js';
@@ -37,6 +38,9 @@ interface Replica {
   tree: GradientTree;
   losses: number[];
   correct: number[];
+  /** Message mode: when the current step began, and how long its shards took. */
+  started: number;
+  computed: number;
 }
 
 /**
@@ -62,6 +66,8 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
           tree: new GradientTree(params),
           losses: [],
           correct: [],
+          started: 0,
+          computed: 0,
         };
         post({ type: 'replica-ready', rank });
       } else if (m.type === 'replica-step') {
@@ -72,8 +78,35 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
           if (failAt.how === 'exit') exit();
           else throw new WasmnetError(`injected failure at step ${m.step}`);
         }
-        const { loss, correct } = runStep(r, m);
-        post({ type: 'replica-stepped', rank, step: m.step, loss, correct });
+        if (r.init.shared) {
+          const { loss, correct, timing } = sharedStep(r, m);
+          post({ type: 'replica-stepped', rank, step: m.step, loss, correct, timing });
+        } else {
+          // Without shared memory: hand the nodes (copied out of wasm memory) to the pool, which sends everyone's back.
+          r.started = performance.now();
+          const { first, end } = computeShards(r, m);
+          const nodes = r.tree.nodes().map((n) => ({ level: n.node.level, index: n.node.index, values: n.values.slice() }));
+          r.computed = performance.now() - r.started;
+          post(
+            { type: 'replica-nodes', rank, step: m.step, first, nodes, losses: r.losses.slice(first, end), correct: r.correct.slice(first, end) },
+            nodes.map((n) => n.values.buffer),
+          );
+        }
+      } else if (m.type === 'replica-reduce') {
+        step = m.step;
+        const r = replica!;
+        const waited = performance.now();
+        r.tree.reset();
+        for (const n of m.nodes) r.tree.pushNode(n, n.values);
+        let loss = 0;
+        let right = 0;
+        for (let i = 0; i < m.losses.length; i++) {
+          loss += m.losses[i];
+          right += m.correct[i];
+        }
+        applyUpdate(r, loss, m.where);
+        const timing = { compute: r.computed, wait: waited - r.started - r.computed, reduce: performance.now() - waited };
+        post({ type: 'replica-stepped', rank, step: m.step, loss, correct: right, timing });
       } else if (m.type === 'replica-state') {
         const state = captureState(replica!.net);
         post({ type: 'replica-state', rank, state }, stateBuffers(state));
@@ -85,28 +118,55 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
   };
 }
 
-function runStep(r: Replica, m: ReplicaStep): { loss: number; correct: number } {
+/** The first half of a step: this worker's shards, their gradients pushed into its tree. */
+function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number; shards: number } {
   const { net, checkpoint, tree, losses, correct } = r;
-  const { x, y, order, ctrl, stats, grads, nodeSlots, workers, rank } = r.init;
+  const { workers, rank } = r.init;
   const inLen = product(net.inputShape);
   const outLen = product(net.outputShape);
   net.layers.forEach((l, i) => l.optimizers().forEach((opt, j) => (opt.scheduledLr = m.lrs[i][j])));
   const size = batchShardSize(net, m.m);
   const shards = Math.ceil(m.m / size);
   const [first, end] = workerShards(shards, workers, rank);
-  const gather: GatherRows = (from, rows, xb, yb) => {
-    const xv = xb.view();
-    const yv = yb.view();
-    for (let i = 0; i < rows; i++) {
-      const s = order[from + i];
-      xv.set(x.subarray(s * inLen, (s + 1) * inLen), i * inLen);
-      yv.set(y.subarray(s * outLen, (s + 1) * outLen), i * outLen);
-    }
-  };
+  const shared = r.init.shared;
+  // Rows by position in the epoch's order: from the shared dataset, or from the rows the step brought.
+  const gather: GatherRows = shared
+    ? (from, rows, xb, yb) => {
+        const xv = xb.view();
+        const yv = yb.view();
+        for (let i = 0; i < rows; i++) {
+          const s = shared.order[from + i];
+          xv.set(shared.x.subarray(s * inLen, (s + 1) * inLen), i * inLen);
+          yv.set(shared.y.subarray(s * outLen, (s + 1) * outLen), i * outLen);
+        }
+      }
+    : (from, rows, xb, yb) => {
+        const at = from - (m.start + first * size);
+        xb.view().set(m.rows!.x.subarray(at * inLen, (at + rows) * inLen));
+        yb.view().set(m.rows!.y.subarray(at * outLen, (at + rows) * outLen));
+      };
   checkpoint.beginBatch();
   tree.reset();
   runShards(net, { m: m.m, start: m.start, size }, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
-  // Publish: this worker's shard results and complete tree nodes.
+  return { first, end, shards };
+}
+
+/** The second half: the batch's gradient in the parameters (the tree finished), the loss checked, the update applied. */
+function applyUpdate(r: Replica, loss: number, where: string): void {
+  r.tree.finish();
+  r.checkpoint.checkBeforeUpdate(loss, where);
+  r.checkpoint.guard(() => {
+    for (const layer of r.net.layers) layer.update();
+  }, where);
+}
+
+/** A whole step through shared memory: compute, publish, meet at the barrier, sum every worker's nodes, update. */
+function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number; timing: StepTiming } {
+  const t0 = performance.now();
+  const { tree, losses, correct } = r;
+  const { ctrl, stats, grads, nodeSlots } = r.init.shared!;
+  const { workers, rank } = r.init;
+  const { first, end, shards } = computeShards(r, m);
   const half = stats.length / 2;
   for (let i = first; i < end; i++) {
     stats[i] = losses[i];
@@ -122,7 +182,9 @@ function runStep(r: Replica, m: ReplicaStep): { loss: number; correct: number } 
     ctrl[table + 2 + 2 * j] = n.node.index;
     grads.set(n.values, (rank * nodeSlots + j) * floats);
   });
+  const t1 = performance.now();
   barrier(ctrl, workers, m.step);
+  const t2 = performance.now();
   // Every worker sums every node in shard order: the same tree, the same bits, in each replica.
   tree.reset();
   for (let w = 0; w < workers; w++) {
@@ -132,18 +194,14 @@ function runStep(r: Replica, m: ReplicaStep): { loss: number; correct: number } 
       tree.pushNode({ level: ctrl[at + 1 + 2 * j], index: ctrl[at + 2 + 2 * j] }, grads.subarray(from, from + floats));
     }
   }
-  tree.finish();
   let loss = 0;
   let right = 0;
   for (let i = 0; i < shards; i++) {
     loss += stats[i];
     right += stats[half + i];
   }
-  checkpoint.checkBeforeUpdate(loss, m.where);
-  checkpoint.guard(() => {
-    for (const layer of net.layers) layer.update();
-  }, m.where);
-  return { loss, correct: right };
+  applyUpdate(r, loss, m.where);
+  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1, reduce: performance.now() - t2 } };
 }
 
 /** Waits until all `workers` have arrived for `step` (the last to arrive opens it); throws if the pool aborts. */
