@@ -60,6 +60,8 @@ export class SequentialNet {
   private readonly gradBuf = growableF32();
   private lastOut: F32Array | null = null;
   private disposed = false;
+  /** A `train` call is running: the structure must not change under it. */
+  private trainingRun = false;
 
   constructor(inputShape: readonly number[], options: SequentialNetOptions = {}) {
     const { loss, seed } = optionsObject('SequentialNet options', options, ['loss', 'seed']);
@@ -130,6 +132,7 @@ export class SequentialNet {
   /** Appends a layer, checking that it takes the current output shape. */
   add<L extends Layer>(layer: L): L {
     this.assertAlive();
+    if (this.trainingRun) throw new ValueError(`add: the network is training; add layers before train() or after it resolves, not from its callbacks`);
     if (!(layer instanceof Layer)) throw new ValueError(`add needs a layer (${layerClassNames()}), got ${show(layer)}`);
     if (layer.isDisposed) throw new DisposedError(`add: this ${layer.kind} layer was disposed`);
     if (this.layers.includes(layer)) throw new ValueError(`add: this ${layer.kind} layer is already in the network; create a new layer instead`);
@@ -223,7 +226,13 @@ export class SequentialNet {
    */
   async train(x: Tensor, y: Tensor, options: TrainOptions = {}): Promise<EpochStats[]> {
     this.assertReady();
-    return trainNetwork(this, x, y, options);
+    if (this.trainingRun) throw new ValueError('train: this network is already training; await the running train() before starting another');
+    this.trainingRun = true;
+    try {
+      return await trainNetwork(this, x, y, options);
+    } finally {
+      this.trainingRun = false;
+    }
   }
 
   /**

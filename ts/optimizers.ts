@@ -119,6 +119,15 @@ export abstract class Optimizer {
     return this.scheduledLr ?? this.lr;
   }
 
+  /**
+   * The rate the next update uses, checked (a number ≥ 0): the training loop
+   * asks every optimizer before it updates any layer, so that a bad rate
+   * (say, set to NaN from `onBatch`) stops the batch whole, not half-applied.
+   */
+  checkedLr(): number {
+    return checkPositive(`${this.config().type} lr`, this.effectiveLr, true);
+  }
+
   /** Prepares state for `p` (layers call this when built). */
   abstract register(p: Parameter): void;
   /** Takes one step on every parameter: p ← p − (step computed from its gradient). */
@@ -242,7 +251,7 @@ export class SGD extends StatefulOptimizer {
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    const lr = checkPositive('SGD lr', this.effectiveLr, true);
+    const lr = this.checkedLr();
     for (const p of params) {
       const s = this.stateFor(p);
       s.step += 1;
@@ -289,7 +298,7 @@ abstract class AdamFamily extends StatefulOptimizer {
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    const lr = checkPositive(`${this.name} lr`, this.effectiveLr, true);
+    const lr = this.checkedLr();
     const l2 = this.decoupled ? 0 : this.weightDecay;
     // PyTorch's AdamW: p ← p·(1 − lr·wd), the factor computed in float64 (1 exactly when wd = 0).
     const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;

@@ -11,7 +11,7 @@ import { init } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
 import { GradientTree, batchShardSize, workerShards } from '../train/shards.js';
-import { type GatherRows, runShards } from '../train/step.js';
+import { type GatherRows, applyUpdate, runShards } from '../train/step.js';
 import {
   CTRL_ABORT,
   CTRL_ARRIVED,
@@ -104,7 +104,7 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
           loss += m.losses[i];
           right += m.correct[i];
         }
-        applyUpdate(r, loss, m.where);
+        finishStep(r, loss, m.where);
         const timing = { compute: r.computed, wait: waited - r.started - r.computed, reduce: performance.now() - waited };
         post({ type: 'replica-stepped', rank, step: m.step, loss, correct: right, timing });
       } else if (m.type === 'replica-state') {
@@ -152,12 +152,9 @@ function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number
 }
 
 /** The second half: the batch's gradient in the parameters (the tree finished), the loss checked, the update applied. */
-function applyUpdate(r: Replica, loss: number, where: string): void {
+function finishStep(r: Replica, loss: number, where: string): void {
   r.tree.finish();
-  r.checkpoint.checkBeforeUpdate(loss, where);
-  r.checkpoint.guard(() => {
-    for (const layer of r.net.layers) layer.update();
-  }, where);
+  applyUpdate(r.net, r.checkpoint, loss, where);
 }
 
 /** A whole step through shared memory: compute, publish, meet at the barrier, sum every worker's nodes, update. */
@@ -200,7 +197,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
     loss += stats[i];
     right += stats[half + i];
   }
-  applyUpdate(r, loss, m.where);
+  finishStep(r, loss, m.where);
   return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1, reduce: performance.now() - t2 } };
 }
 

@@ -13,7 +13,7 @@ import type { SequentialNet } from '../network.js';
 import { resolveWorkers, startWorkerPool } from '../parallel/pool.js';
 import { Checkpoint } from './guards.js';
 import { GradientTree, batchShardSize, shardCount } from './shards.js';
-import { type GatherRows, runShards } from './step.js';
+import { type GatherRows, applyUpdate, runShards } from './step.js';
 import { type LrFunction, type LrSchedule, asLrSchedule } from './schedules.js';
 
 /** What `onBatch` receives after each batch. */
@@ -155,7 +155,11 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
         const r = await engine.step(start, m, where);
         lossSum += r.loss * m;
         correct += r.correct;
-        onBatch?.({ epoch, batch: b, batches, size: m, loss: r.loss, accuracy: r.correct / m });
+        if (onBatch) {
+          onBatch({ epoch, batch: b, batches, size: m, loss: r.loss, accuracy: r.correct / m });
+          // A callback may dispose the network: stop before the next batch allocates anything.
+          net.assertReady();
+        }
         if (Date.now() - lastYield > YIELD_MS) {
           await new Promise((resolve) => setTimeout(resolve, 0));
           net.assertReady();
@@ -174,7 +178,10 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
         stats.valAccuracy = v.accuracy;
       }
       history.push(stats);
-      onEpoch?.(stats);
+      if (onEpoch) {
+        onEpoch(stats);
+        net.assertReady();
+      }
     }
   } finally {
     await engine.close();
@@ -249,10 +256,7 @@ class InProcessSteps implements StepEngine {
       loss += losses[i];
       right += correct[i];
     }
-    checkpoint.checkBeforeUpdate(loss, where);
-    checkpoint.guard(() => {
-      for (const layer of net.layers) layer.update();
-    }, where);
+    applyUpdate(net, checkpoint, loss, where);
     return { loss, correct: right };
   }
 

@@ -9,6 +9,8 @@ import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import type { F32Array } from '../core/memory.js';
 import type { SequentialNet } from '../network.js';
+import { ValueError } from '../core/errors.js';
+import type { Checkpoint } from './guards.js';
 import type { GradientTree } from './shards.js';
 
 /** Fills `xb` and `yb` with `rows` samples: those at positions `from` … `from + rows − 1` of the epoch's order. */
@@ -54,4 +56,26 @@ export function runShards(
     losses[i] = net.backwardBuffer(yb, rows, plan.m, false, labelsAreDistributions, false).loss;
     tree?.pushShard(i);
   }
+}
+
+/**
+ * Applies the batch's gradient (in the parameters) to every layer, all or
+ * nothing: the loss and gradients are checked, then every optimizer's rate,
+ * before any layer moves; an update that overflows is undone.
+ */
+export function applyUpdate(net: SequentialNet, checkpoint: Checkpoint, loss: number, where: string): void {
+  checkpoint.checkBeforeUpdate(loss, where);
+  for (const layer of net.layers) {
+    for (const opt of layer.optimizers()) {
+      try {
+        opt.checkedLr();
+      } catch (e) {
+        if (e instanceof ValueError) checkpoint.refuse(e.message, where);
+        throw e;
+      }
+    }
+  }
+  checkpoint.guard(() => {
+    for (const layer of net.layers) layer.update();
+  }, where);
 }
