@@ -18,6 +18,7 @@ export interface KernelExports {
   wn_gemm_workspace_len(): number;
   wn_all_finite(p: Ptr, len: number): number;
   wn_add_assign(dst: Ptr, src: Ptr, len: number): void;
+  wn_add_to(dst: Ptr, a: Ptr, b: Ptr, len: number): void;
   /** 96 flops per iteration of f32x4 multiply-add chains: the benchmark's peak probe. */
   wn_simd_peak(iterations: number): number;
   wn_gather_rows(src: Ptr, srcRows: number, rowLen: number, index: Ptr, count: number, dst: Ptr): void;

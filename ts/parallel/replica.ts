@@ -183,8 +183,13 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   barrier(ctrl, workers, m.step);
   const t2 = performance.now();
   // Every worker sums every node in shard order: the same tree, the same bits, in each replica.
-  tree.reset();
+  // Its own nodes are still in its wasm memory: only the others' are copied in.
+  const own = tree.takeNodes();
   for (let w = 0; w < workers; w++) {
+    if (w === rank) {
+      for (const node of own) tree.pushOwn(node);
+      continue;
+    }
     const at = nodeTableAt(w, nodeSlots);
     for (let j = 0; j < ctrl[at]; j++) {
       const from = (w * nodeSlots + j) * floats;

@@ -75,7 +75,7 @@ export interface TreeNode {
   index: number;
 }
 
-interface StackNode extends TreeNode {
+export interface StackNode extends TreeNode {
   /** Where its sum is: a buffer of the tree's own. */
   store: F32Array;
 }
@@ -145,19 +145,36 @@ export class GradientTree {
     return this.stack.map((s) => ({ node: { level: s.level, index: s.index }, values: s.store.view() }));
   }
 
+  /** Empties the tree but keeps its nodes' buffers for `pushOwn`: a worker's own nodes need no copy when it sums everyone's. */
+  takeNodes(): StackNode[] {
+    return this.stack.splice(0, this.stack.length);
+  }
+
+  /** Pushes a node that `takeNodes` took from this tree. */
+  pushOwn(node: StackNode): void {
+    this.push(node);
+  }
+
   /** Folds what is left into the batch's gradient and writes it into the parameters' `grad`. */
   finish(): void {
     const k = kernels();
     if (this.stack.length === 0) throw new ShapeError('a gradient tree needs at least one shard');
     let acc = this.stack.pop()!;
-    while (this.stack.length > 0) {
+    while (this.stack.length > 1) {
       const left = this.stack.pop()!;
       k.wn_add_assign(left.store.ptr, acc.store.ptr, this.length);
       this.spare.push(acc.store);
       acc = left;
     }
-    const all = acc.store.view();
-    this.params.forEach((p, i) => p.grad.view().set(all.subarray(this.offsets[i], this.offsets[i] + p.grad.length)));
+    const left = this.stack.pop();
+    if (left) {
+      // The root's add writes straight into the gradients (one pass less than adding, then copying).
+      this.params.forEach((p, i) => k.wn_add_to(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], acc.store.ptr + 4 * this.offsets[i], p.grad.length));
+      this.spare.push(left.store);
+    } else {
+      const all = acc.store.view();
+      this.params.forEach((p, i) => p.grad.view().set(all.subarray(this.offsets[i], this.offsets[i] + p.grad.length)));
+    }
     this.spare.push(acc.store);
   }
 
