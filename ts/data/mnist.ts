@@ -98,6 +98,17 @@ export interface MnistSplit {
 }
 
 /**
+ * A Float32Array in shared memory where this thread can share memory with
+ * workers (Node; cross-origin isolated pages): training with `workers` then
+ * reads the images where they are instead of copying them, and `trainInWorker`
+ * shares them. Elsewhere an ordinary array.
+ */
+function shareableFloat32(length: number): Float32Array {
+  const canShare = typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+  return canShare ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
+}
+
+/**
  * The one place pixels and labels become tensors, whatever file they came from:
  * the first `limit` of `count` images of `rows × cols` pixels (bytes 0–255 are scaled
  * to [0, 1] as the course does; floats are taken as already scaled) and their labels,
@@ -109,7 +120,7 @@ function mnistSplit(
 ): MnistSplit {
   const n = limit === undefined ? count : Math.min(count, limit);
   const range = pixelsAreBytes ? 255 : 1;
-  const x = new Float32Array(n * rows * cols);
+  const x = shareableFloat32(n * rows * cols);
   for (let i = 0; i < x.length; i++) x[i] = pixels[i] / range;
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
