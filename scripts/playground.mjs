@@ -47,8 +47,15 @@ export function serve(dir, port = 8080) {
       return;
     }
     const body = readFileSync(file);
-    // content-length lets the page show how far a download has come (MNIST's 11 MB).
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-cache' });
+    // content-length lets the page show how far a download has come (MNIST's 11 MB);
+    // cross-origin isolation (COOP + COEP) gives the page SharedArrayBuffer, which training with several workers needs.
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': body.length,
+      'cache-control': 'no-cache',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+    });
     res.end(body);
   });
   return new Promise((ok, fail) => {

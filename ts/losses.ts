@@ -10,9 +10,12 @@ import { Tensor } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
 import { suggestionAfter } from './core/words.js';
 
+/** The losses' names, as model files store them. */
 export type LossName = 'CrossEntropy' | 'MeanSquaredError';
 
+/** A loss C(ŷ, y), a mean over the batch's rows. See [docs/activations.md](../docs/activations.md). */
 export abstract class Loss {
+  /** The name used in model files and messages. */
   abstract readonly name: LossName;
   private readonly bufs = [growableF32(), growableF32(), growableF32()];
 
@@ -48,11 +51,13 @@ export abstract class Loss {
     return { loss, grad: wantGrad ? new Tensor(gb.view().slice(0, yhat.size), yhat.shape) : undefined };
   }
 
+  /** Frees the wasm buffers of standalone use. */
   dispose(): void {
     this.bufs.forEach((b) => b.free());
   }
 }
 
+/** Cross-entropy C = −(1/n) Σ_i Σ_k y_ik ln ŷ_ik, for SoftMax outputs (ŷ below 1e-30 counts as 1e-30 in the logarithm). */
 export class CrossEntropy extends Loss {
   readonly name = 'CrossEntropy' as const;
   compute(yhat: number, y: number, rows: number, cols: number, grad: number, n = rows): number {
@@ -60,6 +65,7 @@ export class CrossEntropy extends Loss {
   }
 }
 
+/** Mean squared error C = (1/n) Σ_i ½‖ŷ_i − y_i‖². */
 export class MeanSquaredError extends Loss {
   readonly name = 'MeanSquaredError' as const;
   compute(yhat: number, y: number, rows: number, cols: number, grad: number, n = rows): number {
@@ -67,6 +73,7 @@ export class MeanSquaredError extends Loss {
   }
 }
 
+/** Builds a loss from its name (model files). */
 export function lossByName(name: string): Loss {
   if (name === 'CrossEntropy') return new CrossEntropy();
   if (name === 'MeanSquaredError') return new MeanSquaredError();

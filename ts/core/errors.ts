@@ -1,9 +1,9 @@
+import { suggestion } from './words.js';
+
 /**
  * Errors wasmnet throws on purpose. Every message names the argument, what
  * was expected and what was given, so a user never has to read a stack trace.
  */
-import { suggestion } from './words.js';
-
 export class WasmnetError extends Error {
   constructor(message: string) {
     super(message);
