@@ -121,6 +121,7 @@ describe('bundlers, unaided', () => {
     // Vite pre-bundled wasmnet (no optimizeDeps.exclude) and the .wasm still came from the package.
     expect(run.requests.some((u) => u.includes('/node_modules/.vite/deps/wasmnet.js'))).toBe(true);
     expect(run.requests.some((u) => u.endsWith('/node_modules/wasmnet/dist/wasmnet.wasm'))).toBe(true);
+    expect(run.requests.some((u) => u.endsWith('/node_modules/wasmnet/dist/worker.js'))).toBe(true);
   }, 60_000);
 
   it("vite dev with optimizeDeps.exclude: ['wasmnet'] (the README's advice for monorepos) works too", async () => {
@@ -143,14 +144,18 @@ describe('bundlers, unaided', () => {
     const loaded = new Set(run.requests.map((u) => new URL(u).pathname.replace(/^\//, '').replace(/^$/, 'index.html')));
     expect(files.filter((f) => !loaded.has(f))).toEqual([]);
     expect(files.some((f) => f.endsWith('.wasm'))).toBe(true);
+    expect(files.some((f) => /^assets\/worker-[\w-]+\.js$/.test(f))).toBe(true); // the training worker, bundled by Vite
   }, 60_000);
 
-  it('esbuild: a bundle with the .wasm copied beside it (as the README says) predicts', async () => {
+  it('esbuild: a bundle with the .wasm and the worker copied beside it (as the README says) predicts', async () => {
     const { build } = await import('esbuild');
     const outDir = join(project, 'dist-esbuild');
     await build({ entryPoints: [join(project, 'main.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', outdir: outDir, logLevel: 'silent', absWorkingDir: project });
     cpSync(join(project, 'index.html'), join(outDir, 'index.html'));
-    cpSync(join(project, 'node_modules', 'wasmnet', 'dist', 'wasmnet.wasm'), join(outDir, 'wasmnet.wasm'));
+    // esbuild copies no assets: the .wasm, and for training with workers worker.js and the chunk it imports.
+    const dist = join(project, 'node_modules', 'wasmnet', 'dist');
+    const workerChunks = [...readFileSync(join(dist, 'worker.js'), 'utf8').matchAll(/from ["']\.\/(chunk-[\w-]+\.js)["']/g)].map((m) => m[1]);
+    for (const f of ['wasmnet.wasm', 'worker.js', ...workerChunks]) cpSync(join(dist, f), join(outDir, f));
     const bundle = readFileSync(join(outDir, 'main.js'), 'utf8');
     expect(bundle).not.toMatch(/from ["']node:/); // the browser build: no Node built-in reaches the bundle
     const run = await runExamplePage(browser, await served(outDir));

@@ -76,9 +76,7 @@ describe('did you mean', () => {
 
 describe('the command line names the fix', () => {
   it('--epoch → did you mean --epochs?', async () => {
-    expect(await usage('train', '--epoch', '1')).toBe(
-      'wasmnet: unknown option --epoch, did you mean --epochs? (options: --model, --data, --epochs, --batch-size, --lr, --seed, --limit, --test-limit, --save, --png, --json, --help)',
-    );
+    expect(await usage('train', '--epoch', '1')).toMatch(/^wasmnet: unknown option --epoch, did you mean --epochs\? \(options: --model, --data, --epochs, --batch-size, (--[\w-]+, )+--help\)$/);
     expect(await usage('train', '--batchsize', '50')).toMatch(/unknown option --batchsize, did you mean --batch-size\?/);
     expect(await usage('train', '-epochs', '1')).toMatch(/unknown option -epochs, did you mean --epochs\?/);
     expect(await usage('eval', '--modle', model)).toMatch(/unknown option --modle, did you mean --model\?/);

@@ -47,6 +47,7 @@ async function open(viewport: { width: number; height: number }, deviceScaleFact
 async function trainAndDraw(page: Page): Promise<void> {
   await page.click('#train-button');
   await page.waitForFunction(() => (window as never as { playground: PlaygroundState }).playground.state.done, null, { timeout: 60_000 });
+  await page.locator('#pad').scrollIntoViewIfNeeded(); // below the training controls on a phone
   const pad = (await page.locator('#pad').boundingBox())!;
   const at = (fx: number, fy: number) => [pad.x + pad.width * fx, pad.y + pad.height * fy] as const;
   await page.mouse.move(...at(0.25, 0.22));

@@ -1,5 +1,6 @@
 // wasmnet through a bundler: `import … from 'wasmnet'` resolves to its browser build, and the
-// bundler finds the .wasm by itself (`new URL('./wasmnet.wasm', import.meta.url)` in the package).
+// bundler finds the .wasm and the training worker by itself (`new URL('./wasmnet.wasm', import.meta.url)`
+// and `new Worker(new URL('./worker.js', import.meta.url))` in the package).
 import { init, SequentialNet, Tensor, ReLU, SoftMax, Adam } from 'wasmnet';
 
 /** n 12×12 pictures, each one line (label 0: horizontal, 1: vertical) at a random place. */
@@ -26,7 +27,8 @@ try {
   net.addFlatten();
   net.addDense(2, { afun: new SoftMax(), optim: new Adam(0.01) });
   const train = lines(200, 7);
-  await net.train(train.x, train.y, { batchSize: 20, epochs: 3 });
+  // Two workers compute each batch (the same bits as one would): the page stays responsive.
+  await net.train(train.x, train.y, { batchSize: 20, epochs: 3, workers: 2 });
   const test = lines(50, 99);
   const guess = net.evaluate(test.x).argmax();
   const right = guess.filter((g, i) => g === test.labels[i]).length;

@@ -4,6 +4,7 @@
  */
 import type { WorkerPort } from '../parallel/protocol.js';
 import { WasmnetError } from './errors.js';
+import { fromViteDeps } from './vite-dev.js';
 
 function nodeOnly(what: string): never {
   throw new WasmnetError(`${what} needs Node.js; in a browser, fetch the bytes and use readIdx, parseNpz or SequentialNet.load`);
@@ -29,7 +30,9 @@ export async function cpuCount(): Promise<number> {
 
 /** A replica worker for data-parallel training: the package's `worker.js` (beside this bundle) as a module Web Worker. */
 export async function spawnReplicaWorker(): Promise<WorkerPort> {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  // The literal pattern lets bundlers (Vite) find and bundle the worker; `vite dev`'s pre-bundled copy needs the package's file.
+  const inViteDev = fromViteDeps('worker.js');
+  const worker = inViteDev ? new Worker(inViteDev, { type: 'module' }) : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   let failed = false;
   let closing = false;
   const failure: ((reason: string) => void)[] = [];

@@ -6,6 +6,7 @@
  * module's memory, all sizes element counts; 0 is the null pointer.
  */
 import { InitError, WasmnetError } from './errors.js';
+import { fromViteDeps } from './vite-dev.js';
 import { readFileBytes } from './node-io.js';
 
 type Ptr = number;
@@ -166,17 +167,10 @@ function isNode(): boolean {
   return typeof p?.versions?.node === 'string';
 }
 
-// Where Vite's dev server serves the package's own file from: `vite dev` pre-bundles dependencies into
-// <root>/node_modules/.vite/deps/ without their assets, so `./wasmnet.wasm` beside the bundle is missing
-// there; the package's folder is two levels up. A variable, so that bundlers do not take it for an asset.
-const VITE_DEPS = /\/node_modules\/\.vite\/deps(_[a-z]+)?\/[^/]*$/;
-const FROM_VITE_DEPS = '../../wasmnet/dist/wasmnet.wasm';
-
 function defaultLocation(): URL {
   // A literal, not WASM_FILE: bundlers (Vite) read `new URL('…', import.meta.url)` statically, and a
   // template with a variable makes them treat it as a pattern over the whole folder.
-  const beside = new URL('./wasmnet.wasm', import.meta.url);
-  return VITE_DEPS.test(new URL(import.meta.url).pathname) ? new URL(FROM_VITE_DEPS, import.meta.url) : beside;
+  return fromViteDeps('wasmnet.wasm') ?? new URL('./wasmnet.wasm', import.meta.url);
 }
 
 /** The compiled module `init()` instantiated: workers get it, so they load nothing again. */
