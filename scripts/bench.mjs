@@ -365,12 +365,12 @@ for (const [name, r] of Object.entries(results)) {
 for (const [name, r] of Object.entries(results)) for (const note of r.notes ?? []) out.push(`  ${name}: ${note}`);
 
 out.push(`\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here`);
-out.push(`${pad('batch', 7)}${padStart('workers', 8)}${padStart('images/s', 10)}${padStart('× 1 worker', 12)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}`);
+out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker', 12)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}`);
 for (const r of scaling.rows) {
   const ms = (v) => (v === undefined ? '' : v.toFixed(2));
   const messages = r.stepMs === undefined ? undefined : r.stepMs - r.busyMs;
   out.push(
-    `${pad(r.batchSize, 7)}${padStart(r.workers, 8)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}` +
+    `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}` +
       `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}`,
   );
 }
