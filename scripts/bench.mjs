@@ -374,7 +374,7 @@ for (const r of scaling.rows) {
       `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}`,
   );
 }
-out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker's step)');
+out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step)');
 
 out.push(`\nwasmnet per layer, batch ${profile.batchSize} (ms per batch; whole step ${profile.batchMs.toFixed(1)} ms)`);
 out.push(`${pad('layer', 14)}${padStart('forward', 10)}${padStart('backward', 10)}${padStart('update', 10)}`);
