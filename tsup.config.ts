@@ -13,9 +13,12 @@ const browserNodeIo: Plugin = {
 
 export default defineConfig([
   {
-    // The library for Node: ESM and CJS, with types; `internal` (the raw kernels, for the bench) shares its chunk.
-    entry: { index: 'ts/index.ts', internal: 'ts/internal.ts' },
+    // The library for Node: ESM and CJS, with types; `internal` (the raw kernels, for the bench) and `onnx`
+    // (ONNX export and import, with the protobuf library) share its chunk, in CJS too (`splitting`), so that
+    // `wasmnet/onnx` works on the very classes and wasm instance of `wasmnet`.
+    entry: { index: 'ts/index.ts', internal: 'ts/internal.ts', onnx: 'ts/onnx/index.ts' },
     format: ['esm', 'cjs'],
+    splitting: true,
     dts: true,
     sourcemap: true,
     clean: true,
