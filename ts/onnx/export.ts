@@ -27,6 +27,9 @@ const IR_VERSION = 7;
 /** The producer name `toOnnx` writes; `fromOnnx` reads any. */
 export const ONNX_PRODUCER = 'wasmnet';
 
+/** The doc string of a MaxPool that came from a Pool2D with `strict` ties (fromOnnx reads it back). */
+export const STRICT_TIES_DOC = 'wasmnet Pool2D strict ties: a tied maximum gets an equal share of the gradient';
+
 /** ONNX's operator for each activation name (Identity: none). */
 const ACTIVATION_OPS: Record<string, string | null> = { Identity: null, ReLU: 'Relu', Sigmoid: 'Sigmoid', Tanh: 'Tanh', SoftMax: 'Softmax' };
 
@@ -89,6 +92,10 @@ class GraphBuilder {
     return name;
   }
 
+  lastNode(): NodeMessage {
+    return this.nodes[this.nodes.length - 1];
+  }
+
   /** The last node's output becomes the graph's output `name`. */
   renameLast(name: string): void {
     this.nodes[this.nodes.length - 1].output = [name];
@@ -112,6 +119,8 @@ function exportLayer(g: GraphBuilder, layer: Layer, name: string): void {
     activation(g, layer.afun.name, name);
   } else if (layer instanceof Pool2DLayer) {
     g.add('MaxPool', name, [], [ints('kernel_shape', [...layer.area]), ints('strides', [...layer.stride]), ints('pads', [0, 0, 0, 0])]);
+    // Ties change only gradients, which ONNX does not describe; the rule rides along in the doc string for fromOnnx.
+    if (layer.strict) g.lastNode().docString = STRICT_TIES_DOC;
   } else if (layer instanceof AvgPool2DLayer) {
     g.add('AveragePool', name, [], [ints('kernel_shape', [...layer.area]), ints('strides', [...layer.stride]), ints('pads', [0, 0, 0, 0])]);
   } else if (layer instanceof FlattenLayer) {

@@ -14,7 +14,7 @@
  */
 import { type Activation, type Loss, type Optimizer, SequentialNet, ValueError, WasmnetError, activationByName } from '../index.js';
 import { optionsObject, show } from '../core/errors.js';
-import { flipKernels } from './export.js';
+import { STRICT_TIES_DOC, flipKernels } from './export.js';
 import { AttributeType, type AttributeMessage, DataType, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage, decodeModel, int64 } from './proto.js';
 
 /** The default-domain opsets `fromOnnx` reads. */
@@ -23,7 +23,7 @@ export const ONNX_IMPORT_OPSETS = { min: 13, max: 17 } as const;
 /** The operators `fromOnnx` reads, for messages and the README. */
 export const SUPPORTED_OPS =
   'Conv, MaxPool, AveragePool, Relu, Sigmoid, Tanh, Softmax, Flatten, Reshape, Gemm, MatMul, Add (a bias after MatMul or Conv), ' +
-  'BatchNormalization, Dropout, Identity, Constant, and Shape, Gather, Unsqueeze, Squeeze, Concat, Cast on constant shapes';
+  'BatchNormalization, Dropout, Identity, Constant, Pad (with zero pads), and Shape, Gather, Unsqueeze, Squeeze, Concat, Cast on constant shapes';
 
 export interface FromOnnxOptions {
   /** The optimizer of every imported layer: one instance (shared; it keeps state per tensor) or a function making one per layer. Default: the layers' default, `new SGD()`. */
@@ -39,7 +39,7 @@ type Afun = 'Identity' | 'ReLU' | 'Sigmoid' | 'Tanh' | 'SoftMax';
 /** One wasmnet layer to build, with the node it came from. */
 type Plan = { node: string } & (
   | { kind: 'Conv2D'; fshape: [number, number, number]; padding: [number, number] | 'same'; stride: [number, number]; f: Float32Array; b: Float32Array; afun: Afun }
-  | { kind: 'Pool2D' | 'AvgPool2D'; area: [number, number]; stride: [number, number] }
+  | { kind: 'Pool2D' | 'AvgPool2D'; area: [number, number]; stride: [number, number]; strict?: boolean }
   | { kind: 'Flatten' }
   | { kind: 'Dense'; outputSize: number; w: Float32Array; b: Float32Array; afun: Afun }
   | { kind: 'Dropout'; rate: number }
@@ -95,7 +95,7 @@ function build(net: SequentialNet, plan: Plan, optim: FromOnnxOptions['optim']):
         break;
       }
       case 'Pool2D':
-        net.addPool2D(plan.area, { stride: plan.stride });
+        net.addPool2D(plan.area, { stride: plan.stride, strict: plan.strict ?? false });
         break;
       case 'AvgPool2D':
         net.addAvgPool2D(plan.area, { stride: plan.stride });
@@ -254,11 +254,17 @@ class GraphReader {
     switch (op) {
       case 'Identity':
         return;
+      case 'Pad': {
+        // PyTorch writes a Pad with zero pads before an AveragePool: nothing to do; real padding is refused.
+        const pads = input(1)?.ints ?? a.ints('pads', []);
+        if (pads.every((p) => p === 0)) return;
+        throw new ValueError(`${where}: padding ${show(pads.map(String))} is not supported on its own (wasmnet pads only inside a Conv)`);
+      }
       case 'Conv':
         return this.conv(a, input(1), input(2), where);
       case 'MaxPool':
       case 'AveragePool':
-        return this.pool(op, a, where);
+        return this.pool(op, a, node.docString ?? '', where);
       case 'Relu':
       case 'Sigmoid':
       case 'Tanh':
@@ -337,7 +343,7 @@ class GraphReader {
     );
   }
 
-  private pool(op: 'MaxPool' | 'AveragePool', a: Attributes, where: string): void {
+  private pool(op: 'MaxPool' | 'AveragePool', a: Attributes, docString: string, where: string): void {
     if (this.shape.length !== 3) throw new ValueError(`${where}: ${op} needs [n, c, h, w] input, but the chain's value here is [n, ${this.shape.join(', ')}]`);
     const area = pair(a.ints('kernel_shape', []), 'kernel_shape', where);
     const stride = pair(a.ints('strides', [1, 1]), 'strides', where);
@@ -358,7 +364,8 @@ class GraphReader {
         throw new ValueError(`${where}: ceil_mode 1 gives a ${ceilShape.join('×')} output here, wasmnet pools with floor (${floorShape.join('×')}): not supported`);
       }
     }
-    this.plans.push({ node: where, kind: op === 'MaxPool' ? 'Pool2D' : 'AvgPool2D', area, stride });
+    const strict = op === 'MaxPool' && docString === STRICT_TIES_DOC;
+    this.plans.push({ node: where, kind: op === 'MaxPool' ? 'Pool2D' : 'AvgPool2D', area, stride, ...(strict ? { strict } : {}) });
     this.shape = [c, floorShape[0], floorShape[1]];
   }
 
@@ -490,8 +497,8 @@ class GraphReader {
       return v.slice();
     });
     const eps = shortestFloat32(a.float('epsilon', 1e-5));
-    // ONNX's momentum weighs the running statistics, PyTorch's and wasmnet's the batch: 1 − m, rounded to the 7 digits a float32 attribute holds.
-    const momentum = Number((1 - a.float('momentum', 0.9)).toPrecision(7));
+    // ONNX's momentum weighs the running statistics, PyTorch's and wasmnet's the batch: the shortest decimal d with float32(1 − d) = m.
+    const momentum = complementOfFloat32(a.float('momentum', 0.9));
     this.plans.push({ node: where, kind: 'BatchNorm', eps, momentum, gamma, beta, mean, variance, afun: 'Identity' });
   }
 
@@ -669,6 +676,16 @@ function shortestFloat32(x: number): number {
     if (Math.fround(v) === f) return v;
   }
   return f;
+}
+
+/** The shortest decimal d whose float32(1 − d) is `m` (a float32 attribute): 0.9 gives 0.1, not 0.100000024. */
+function complementOfFloat32(m: number): number {
+  const f = Math.fround(m);
+  for (let p = 1; p <= 9; p++) {
+    const d = Number((1 - f).toPrecision(p));
+    if (Math.fround(1 - d) === f) return d;
+  }
+  return 1 - f;
 }
 
 function nodeName(node: NodeMessage, index: number): string {

@@ -44,6 +44,7 @@ export interface AttributeMessage {
 }
 export interface NodeMessage {
   name?: string;
+  docString?: string;
   opType?: string;
   domain?: string;
   input?: string[];
