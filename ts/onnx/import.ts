@@ -164,8 +164,9 @@ class GraphReader {
     const imports = this.model.opsetImport ?? [];
     const main = imports.find((o) => !o.domain || o.domain === 'ai.onnx');
     const version = main ? int64(main.version) : null;
-    if (version === null || version < ONNX_IMPORT_OPSETS.min || version > ONNX_IMPORT_OPSETS.max) {
-      throw new ValueError(`the ONNX model uses opset ${version ?? '(none)'}; wasmnet reads opsets ${ONNX_IMPORT_OPSETS.min}–${ONNX_IMPORT_OPSETS.max} (convert it, e.g. with onnx.version_converter)`);
+    if (version === null) throw new ValueError('the ONNX model declares no opset of the default domain (a truncated file?)');
+    if (version < ONNX_IMPORT_OPSETS.min || version > ONNX_IMPORT_OPSETS.max) {
+      throw new ValueError(`the ONNX model uses opset ${version}; wasmnet reads opsets ${ONNX_IMPORT_OPSETS.min}–${ONNX_IMPORT_OPSETS.max} (convert it, e.g. with onnx.version_converter)`);
     }
   }
 
@@ -231,6 +232,9 @@ class GraphReader {
       throw new ValueError(`${where} reads "${dataInput}", which no earlier node or initializer produces (the nodes must be in order, the first input the data)`);
     }
     for (const name of inputs.slice(1)) {
+      if (this.chainShapes.has(name)) {
+        throw new ValueError(`${where} reads "${name}", an earlier value of the chain, besides "${this.current}": wasmnet imports a chain of layers, without branches or skip connections`);
+      }
       if (name && !this.consts.has(name)) {
         throw new ValueError(`${where} reads "${name}" as a second data input; wasmnet imports layers whose other inputs are initializers or constants`);
       }
