@@ -56,6 +56,20 @@ def sequential_model():
     )
 
 
+class PyTorchMnistNet(nn.Module):
+    """A small classifier for 28×28 digits as PyTorch users write one (untrained: the tests fine-tune it
+    with `wasmnet train --init`): conv 8×3×3 → ReLU → max-pool 2 → torch.flatten → Linear → logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+        self.fc = nn.Linear(8 * 13 * 13, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
 def warm_batch_norm(model, shape):
     """A few training-mode passes so the running statistics are not (0, 1), then eval mode."""
     model.train()
@@ -108,6 +122,9 @@ def main():
     b = sequential_model()
     warm_batch_norm(b, (3, 11, 9))
     write("pytorch-sequential", b, (3, 11, 9), opset=17, dynamic_batch=False, keep_initializers_as_inputs=True)
+    torch.manual_seed(28)
+    c = PyTorchMnistNet().eval()
+    write("pytorch-mnist-28", c, (1, 28, 28), opset=14, dynamic_batch=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Adam, BatchNormLayer, Tensor } from 'wasmnet';
+import { Adam, BatchNormLayer, SequentialNet, Tanh, Tensor } from 'wasmnet';
 import { fromOnnx, toOnnx } from 'wasmnet/onnx';
 import { expectRelClose, runOrt } from './helpers/onnx.js';
 
@@ -50,6 +50,30 @@ describe('fromOnnx reproduces PyTorch', () => {
     const x = new Tensor(Float32Array.from(f.input.data), f.input.shape);
     expectRelClose(net.evaluate(x).data, f.output.data, 1e-5, 'wasmnet vs PyTorch');
     net.dispose();
+  });
+
+  it('a 28×28 digit classifier ending in logits: conv → ReLU → max_pool2d → torch.flatten → Linear (opset 14); softmax: true makes the logits SoftMax', () => {
+    const { bytes, f } = fixture('pytorch-mnist-28');
+    expect(f.opset).toBe(14);
+    const x = new Tensor(Float32Array.from(f.input.data), f.input.shape);
+    const net = fromOnnx(bytes);
+    expectRelClose(net.evaluate(x).data, f.output.data, 1e-5, 'wasmnet vs PyTorch');
+    const probabilities = fromOnnx(bytes, { softmax: true });
+    const p = probabilities.evaluate(x).data;
+    for (let r = 0; r < 3; r++) {
+      const logits = f.output.data.slice(10 * r, 10 * r + 10);
+      const max = Math.max(...logits);
+      const sum = logits.reduce((s, v) => s + Math.exp(v - max), 0);
+      expectRelClose(p.subarray(10 * r, 10 * r + 10), logits.map((v) => Math.exp(v - max) / sum), 1e-5, `softmax of row ${r}`);
+    }
+    net.dispose();
+    probabilities.dispose();
+    // Already SoftMax: nothing to add. Another activation: refused.
+    expect(fromOnnx(fixture('pytorch-sequential').bytes, { softmax: true }).layers.length).toBe(5);
+    const tanh = new SequentialNet([4], { seed: 1 });
+    tanh.addDense(3, { afun: new Tanh() });
+    expect(() => fromOnnx(toOnnx(tanh), { softmax: true })).toThrow(/^fromOnnx softmax: the model must end in logits \(a Gemm or MatMul without activation\), but it ends in a Gemm with the activation Tanh$/);
+    tanh.dispose();
   });
 
   it('an imported PyTorch network fine-tunes: the loss on a batch falls', async () => {

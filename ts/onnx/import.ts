@@ -32,6 +32,12 @@ export interface FromOnnxOptions {
   loss?: Loss;
   /** The network's seed (shuffling and dropout while training; the weights come from the file). */
   seed?: number;
+  /**
+   * Give the last layer SoftMax when the file ends in logits (a final Gemm or MatMul without
+   * activation, as PyTorch classifiers trained with CrossEntropyLoss are exported), so that wasmnet
+   * trains it with cross-entropy too. Default false: the network computes exactly what the file says.
+   */
+  softmax?: boolean;
 }
 
 type Afun = 'Identity' | 'ReLU' | 'Sigmoid' | 'Tanh' | 'SoftMax';
@@ -59,7 +65,8 @@ interface Const {
 
 /** The network an ONNX model describes, built and loaded with its weights; see the file's comment for what is read. */
 export function fromOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptions = {}): SequentialNet {
-  const { optim, loss, seed } = optionsObject('fromOnnx options', options, ['optim', 'loss', 'seed']);
+  const { optim, loss, seed, softmax = false } = optionsObject('fromOnnx options', options, ['optim', 'loss', 'seed', 'softmax']);
+  if (typeof softmax !== 'boolean') throw new ValueError(`fromOnnx softmax must be true or false, got ${show(softmax)}`);
   if (optim !== undefined && typeof optim !== 'function' && typeof (optim as Optimizer)?.update !== 'function') {
     throw new ValueError(`fromOnnx optim must be an Optimizer (SGD, Adam, AdamW) or a function returning one, got ${show(optim)}`);
   }
@@ -73,6 +80,14 @@ export function fromOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptio
     throw new ValueError(`not an ONNX model, or a truncated or damaged one: its protobuf does not parse (${(e as Error).message}; ${data.length} bytes)`);
   }
   const { inputShape, plans } = new GraphReader(model).read();
+  if (softmax) {
+    const last = plans[plans.length - 1];
+    if (last.kind !== 'Dense' || (last.afun !== 'Identity' && last.afun !== 'SoftMax')) {
+      const what = last.kind === 'Dense' ? `a Gemm with the activation ${last.afun}` : `${last.node}, a ${last.kind} layer`;
+      throw new ValueError(`fromOnnx softmax: the model must end in logits (a Gemm or MatMul without activation), but it ends in ${what}`);
+    }
+    last.afun = 'SoftMax';
+  }
   const net = new SequentialNet(inputShape, { ...(loss !== undefined ? { loss } : {}), ...(seed !== undefined ? { seed } : {}) });
   try {
     for (const plan of plans) build(net, plan, optim);
