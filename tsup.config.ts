@@ -27,8 +27,9 @@ export default defineConfig([
     shims: true,
   },
   {
-    // The library and the training worker for browsers and bundlers (package.json "browser" condition).
-    entry: { browser: 'ts/index.ts', worker: 'ts/worker.ts' },
+    // The library and the training worker for browsers and bundlers (package.json "browser" condition);
+    // `onnx.browser` is `wasmnet/onnx` for them, on the same chunk as `browser`, the protobuf library inside.
+    entry: { browser: 'ts/index.ts', worker: 'ts/worker.ts', 'onnx.browser': 'ts/onnx/index.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',
@@ -36,7 +37,7 @@ export default defineConfig([
     clean: false,
     esbuildPlugins: [browserNodeIo],
     // Self-contained, so a plain <script type="module"> from a static folder works without a bundler.
-    noExternal: ['fflate'],
+    noExternal: ['fflate', 'protobufjs'],
   },
   {
     // The command line, Node only.

@@ -143,7 +143,7 @@ describe('export → import', () => {
 });
 
 describe('packaging', () => {
-  it('the protobuf library is only in the onnx entry: not in dist/browser.js, its worker, or the main entry and its chunks', () => {
+  it('the protobuf library is only in the onnx entries: not in dist/browser.js, its worker, or the main entry, nor in their chunks', () => {
     const dist = new URL('../dist/', import.meta.url);
     const read = (f: string) => readFileSync(new URL(f, dist), 'utf8');
     const imports = (f: string) => [...read(f).matchAll(/from "\.\/([^"]+)"|require\('\.\/([^']+)'\)/g)].map((m) => m[1] ?? m[2]);
@@ -158,12 +158,37 @@ describe('packaging', () => {
       for (const f of reach(entry)) expect(read(f), `${f} (from ${entry})`).not.toMatch(/protobuf|onnx\.ModelProto|ONNX_SCHEMA/);
     }
     expect(read('onnx.js')).toMatch(/from "protobufjs\/light\.js"/);
+    expect(read('onnx.browser.js')).toMatch(/protobuf/);
     expect(readdirSync(dist).filter((f) => f.startsWith('onnx'))).toEqual(expect.arrayContaining(['onnx.js', 'onnx.cjs', 'onnx.d.ts', 'onnx.d.cts']));
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     expect(pkg.exports['./onnx']).toEqual({
+      browser: { types: './dist/onnx.d.ts', default: './dist/onnx.browser.js' },
       import: { types: './dist/onnx.d.ts', default: './dist/onnx.js' },
       require: { types: './dist/onnx.d.cts', default: './dist/onnx.cjs' },
     });
+  });
+
+  it("a bundler gets wasmnet/onnx's browser build, on the same chunk as wasmnet's (one library, no Node built-in)", async () => {
+    const { build } = await import('esbuild');
+    const result = await build({
+      stdin: {
+        contents: "import { courseCnn } from 'wasmnet'; import { toOnnx } from 'wasmnet/onnx'; globalThis.bytes = toOnnx(courseCnn({ seed: 1 }));",
+        resolveDir: new URL('..', import.meta.url).pathname,
+        loader: 'js',
+      },
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile!.inputs).map((f) => f.replace(/^.*dist\//, 'dist/'));
+    expect(inputs).toEqual(expect.arrayContaining(['dist/browser.js', 'dist/onnx.browser.js']));
+    expect(inputs.filter((f) => f.startsWith('node:') || f === 'dist/index.js' || f === 'dist/onnx.js')).toEqual([]);
+    const lib = readFileSync(new URL('../dist/browser.js', import.meta.url), 'utf8').match(/from "\.\/(chunk-[^"]+)"/g)!;
+    const onnx = readFileSync(new URL('../dist/onnx.browser.js', import.meta.url), 'utf8').match(/from "\.\/(chunk-[^"]+)"/g)!;
+    expect(onnx.every((c) => lib.includes(c))).toBe(true);
   });
 
   it("require('wasmnet/onnx') works on the networks of require('wasmnet') (one shared CommonJS chunk)", async () => {

@@ -16,8 +16,17 @@
  * The input is "input" `[N, ...net.inputShape]` and the output "output"
  * `[N, ...net.outputShape]`, N a dynamic batch dimension.
  */
-import { AvgPool2DLayer, BatchNormLayer, Conv2DLayer, DenseLayer, DropoutLayer, FlattenLayer, type Layer, Pool2DLayer, SequentialNet, ValueError } from '../index.js';
-import { optionsObject, show } from '../core/errors.js';
+// The modules themselves rather than '../index.js': a bundle of this entry then needs only what it uses.
+import { ValueError, optionsObject, show } from '../core/errors.js';
+import { AvgPool2DLayer } from '../layers/avgpool2d.js';
+import { BatchNormLayer } from '../layers/batchnorm.js';
+import { Conv2DLayer } from '../layers/conv2d.js';
+import { DenseLayer } from '../layers/dense.js';
+import { DropoutLayer } from '../layers/dropout.js';
+import { FlattenLayer } from '../layers/flatten.js';
+import type { Layer } from '../layers/layer.js';
+import { Pool2DLayer } from '../layers/pool2d.js';
+import { SequentialNet } from '../network.js';
 import { type AttributeMessage, AttributeType, DataType, type ModelMessage, type NodeMessage, type TensorMessage, type ValueInfo, encodeModel } from './proto.js';
 
 /** The opset `toOnnx` writes (ONNX 1.8, 2020: every current runtime reads it). */

@@ -12,8 +12,11 @@
  * represent exactly is refused with a ValueError naming the node, the
  * operator and what is supported: never an approximation.
  */
-import { type Activation, type Loss, type Optimizer, SequentialNet, ValueError, WasmnetError, activationByName } from '../index.js';
-import { optionsObject, show } from '../core/errors.js';
+import { type Activation, activationByName } from '../activations.js';
+import { ValueError, WasmnetError, optionsObject, show } from '../core/errors.js';
+import type { Loss } from '../losses.js';
+import { SequentialNet } from '../network.js';
+import type { Optimizer } from '../optimizers.js';
 import { STRICT_TIES_DOC, flipKernels } from './export.js';
 import { AttributeType, type AttributeMessage, DataType, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage, decodeModel, int64 } from './proto.js';
 
