@@ -18,14 +18,8 @@
  */
 // The modules themselves rather than '../index.js': a bundle of this entry then needs only what it uses.
 import { ValueError, optionsObject, show } from '../core/errors.js';
-import { AvgPool2DLayer } from '../layers/avgpool2d.js';
-import { BatchNormLayer } from '../layers/batchnorm.js';
-import { Conv2DLayer } from '../layers/conv2d.js';
-import { DenseLayer } from '../layers/dense.js';
-import { DropoutLayer } from '../layers/dropout.js';
-import { FlattenLayer } from '../layers/flatten.js';
 import type { Layer } from '../layers/layer.js';
-import { Pool2DLayer } from '../layers/pool2d.js';
+import { type LayerKind, isLayerKind, type layerKinds } from '../layers/registry.js';
 import { SequentialNet } from '../network.js';
 import { type AttributeMessage, AttributeType, DataType, type ModelMessage, type NodeMessage, type TensorMessage, type ValueInfo, encodeModel } from './proto.js';
 
@@ -111,8 +105,15 @@ class GraphBuilder {
   }
 }
 
-function exportLayer(g: GraphBuilder, layer: Layer, name: string): void {
-  if (layer instanceof Conv2DLayer) {
+type Exporter<L> = (g: GraphBuilder, layer: L, name: string) => void;
+
+/**
+ * Each layer kind's ONNX form, keyed like the layer registry: a new kind is a
+ * type error here until it says how it is exported (the ONNX side of the
+ * registry, kept in this entry so that the main bundle carries none of it).
+ */
+const exporters: { [K in LayerKind]: Exporter<InstanceType<(typeof layerKinds)[K]>> } = {
+  Conv2D(g, layer, name) {
     const [m, fh, fw] = layer.fshape;
     const c = layer.tensor[0];
     const [pt, pb, pl, pr] = layer.padding;
@@ -126,23 +127,29 @@ function exportLayer(g: GraphBuilder, layer: Layer, name: string): void {
       int('group', 1),
     ]);
     activation(g, layer.afun.name, name);
-  } else if (layer instanceof Pool2DLayer) {
+  },
+  Pool2D(g, layer, name) {
     g.add('MaxPool', name, [], [ints('kernel_shape', [...layer.area]), ints('strides', [...layer.stride]), ints('pads', [0, 0, 0, 0])]);
     // Ties change only gradients, which ONNX does not describe; the rule rides along in the doc string for fromOnnx.
     if (layer.strict) g.lastNode().docString = STRICT_TIES_DOC;
-  } else if (layer instanceof AvgPool2DLayer) {
+  },
+  AvgPool2D(g, layer, name) {
     g.add('AveragePool', name, [], [ints('kernel_shape', [...layer.area]), ints('strides', [...layer.stride]), ints('pads', [0, 0, 0, 0])]);
-  } else if (layer instanceof FlattenLayer) {
+  },
+  Flatten(g, _layer, name) {
     g.add('Flatten', name, [], [int('axis', 1)]);
-  } else if (layer instanceof DenseLayer) {
+  },
+  Dense(g, layer, name) {
     const w = g.tensor(`${name}.weight`, [layer.inputSize, layer.outputSize], layer.w);
     const b = g.tensor(`${name}.bias`, [layer.outputSize], layer.b);
     g.add('Gemm', name, [w, b], [float('alpha', 1), float('beta', 1), int('transA', 0), int('transB', 0)]);
     activation(g, layer.afun.name, name);
-  } else if (layer instanceof DropoutLayer) {
+  },
+  Dropout(g, layer, name) {
     const ratio = g.tensor(`${name}.ratio`, [], Float32Array.of(layer.rate));
     g.add('Dropout', name, [ratio]);
-  } else if (layer instanceof BatchNormLayer) {
+  },
+  BatchNorm(g, layer, name) {
     const f = layer.numFeatures;
     const inputs = [
       g.tensor(`${name}.weight`, [f], layer.gamma),
@@ -152,9 +159,13 @@ function exportLayer(g: GraphBuilder, layer: Layer, name: string): void {
     ];
     g.add('BatchNormalization', name, inputs, [float('epsilon', layer.eps), float('momentum', 1 - layer.momentum)]);
     activation(g, layer.afun.name, name);
-  } else {
-    throw new ValueError(`toOnnx: layer ${name} is a ${layer.kind} layer, which has no ONNX export (known: Conv2D, Pool2D, AvgPool2D, Flatten, Dense, Dropout, BatchNorm)`);
-  }
+  },
+};
+
+function exportLayer(g: GraphBuilder, layer: Layer, name: string): void {
+  const exporter = isLayerKind(layer.kind) ? (exporters[layer.kind] as Exporter<Layer>) : undefined;
+  if (!exporter) throw new ValueError(`toOnnx: layer ${name} is a ${layer.kind} layer, which has no ONNX export (known: ${Object.keys(exporters).join(', ')})`);
+  exporter(g, layer, name);
 }
 
 function activation(g: GraphBuilder, afun: string, name: string): void {

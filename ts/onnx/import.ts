@@ -12,7 +12,7 @@
  * represent exactly is refused with a ValueError naming the node, the
  * operator and what is supported: never an approximation.
  */
-import { type Activation, activationByName } from '../activations.js';
+import { activationByName } from '../activations.js';
 import { ValueError, WasmnetError, optionsObject, show } from '../core/errors.js';
 import type { Loss } from '../losses.js';
 import { SequentialNet } from '../network.js';
@@ -48,7 +48,8 @@ type Afun = 'Identity' | 'ReLU' | 'Sigmoid' | 'Tanh' | 'SoftMax';
 /** One wasmnet layer to build, with the node it came from. */
 type Plan = { node: string } & (
   | { kind: 'Conv2D'; fshape: [number, number, number]; padding: [number, number] | 'same'; stride: [number, number]; f: Float32Array; b: Float32Array; afun: Afun }
-  | { kind: 'Pool2D' | 'AvgPool2D'; area: [number, number]; stride: [number, number]; strict?: boolean }
+  | { kind: 'Pool2D'; area: [number, number]; stride: [number, number]; strict: boolean }
+  | { kind: 'AvgPool2D'; area: [number, number]; stride: [number, number] }
   | { kind: 'Flatten' }
   | { kind: 'Dense'; outputSize: number; w: Float32Array; b: Float32Array; afun: Afun }
   | { kind: 'Dropout'; rate: number }
@@ -101,44 +102,38 @@ export function fromOnnx(bytes: Uint8Array | ArrayBuffer, options: FromOnnxOptio
   return net;
 }
 
+type Optim = () => { optim?: Optimizer };
+type Builder<P> = (net: SequentialNet, plan: P, opt: Optim) => void;
+
+/** How each planned layer is added to the network and given the file's weights. */
+const builders: { [K in Plan['kind']]: Builder<Extract<Plan, { kind: K }>> } = {
+  Conv2D(net, p, opt) {
+    const layer = net.addConv2D(p.fshape, { padding: p.padding, stride: p.stride, afun: activationByName(p.afun), ...opt() });
+    layer.f = p.f;
+    layer.b = p.b;
+  },
+  Pool2D: (net, p) => void net.addPool2D(p.area, { stride: p.stride, strict: p.strict }),
+  AvgPool2D: (net, p) => void net.addAvgPool2D(p.area, { stride: p.stride }),
+  Flatten: (net) => void net.addFlatten(),
+  Dense(net, p, opt) {
+    const layer = net.addDense(p.outputSize, { afun: activationByName(p.afun), ...opt() });
+    layer.w = p.w;
+    layer.b = p.b;
+  },
+  Dropout: (net, p) => void net.addDropout(p.rate),
+  BatchNorm(net, p, opt) {
+    const layer = net.addBatchNorm({ eps: p.eps, momentum: p.momentum, afun: activationByName(p.afun), ...opt() });
+    layer.gamma = p.gamma;
+    layer.beta = p.beta;
+    layer.runningMean = p.mean;
+    layer.runningVar = p.variance;
+  },
+};
+
 function build(net: SequentialNet, plan: Plan, optim: FromOnnxOptions['optim']): void {
-  const opt = (): { optim?: Optimizer } => (optim === undefined ? {} : { optim: typeof optim === 'function' ? optim() : optim });
-  const afun = (name: Afun): Activation => activationByName(name);
+  const opt: Optim = () => (optim === undefined ? {} : { optim: typeof optim === 'function' ? optim() : optim });
   try {
-    switch (plan.kind) {
-      case 'Conv2D': {
-        const layer = net.addConv2D(plan.fshape, { padding: plan.padding, stride: plan.stride, afun: afun(plan.afun), ...opt() });
-        layer.f = plan.f;
-        layer.b = plan.b;
-        break;
-      }
-      case 'Pool2D':
-        net.addPool2D(plan.area, { stride: plan.stride, strict: plan.strict ?? false });
-        break;
-      case 'AvgPool2D':
-        net.addAvgPool2D(plan.area, { stride: plan.stride });
-        break;
-      case 'Flatten':
-        net.addFlatten();
-        break;
-      case 'Dense': {
-        const layer = net.addDense(plan.outputSize, { afun: afun(plan.afun), ...opt() });
-        layer.w = plan.w;
-        layer.b = plan.b;
-        break;
-      }
-      case 'Dropout':
-        net.addDropout(plan.rate);
-        break;
-      case 'BatchNorm': {
-        const layer = net.addBatchNorm({ eps: plan.eps, momentum: plan.momentum, afun: afun(plan.afun), ...opt() });
-        layer.gamma = plan.gamma;
-        layer.beta = plan.beta;
-        layer.runningMean = plan.mean;
-        layer.runningVar = plan.variance;
-        break;
-      }
-    }
+    (builders[plan.kind] as Builder<Plan>)(net, plan, opt);
   } catch (e) {
     if (e instanceof WasmnetError) throw new ValueError(`${plan.node}: ${e.message}`);
     throw e;
@@ -386,8 +381,8 @@ class GraphReader {
         throw new ValueError(`${where}: ceil_mode 1 gives a ${ceilShape.join('×')} output here, wasmnet pools with floor (${floorShape.join('×')}): not supported`);
       }
     }
-    const strict = op === 'MaxPool' && docString === STRICT_TIES_DOC;
-    this.plans.push({ node: where, kind: op === 'MaxPool' ? 'Pool2D' : 'AvgPool2D', area, stride, ...(strict ? { strict } : {}) });
+    if (op === 'MaxPool') this.plans.push({ node: where, kind: 'Pool2D', area, stride, strict: docString === STRICT_TIES_DOC });
+    else this.plans.push({ node: where, kind: 'AvgPool2D', area, stride });
     this.shape = [c, floorShape[0], floorShape[1]];
   }
 
