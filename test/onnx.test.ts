@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { Adam, BatchNormLayer, Conv2DLayer, DenseLayer, Identity, ReLU, Rng, SequentialNet, Sigmoid, SoftMax, Tanh, Tensor, courseCnn, lenet5, vggMini } from 'wasmnet';
 import { ONNX_EXPORT_OPSET, fromOnnx, toOnnx } from 'wasmnet/onnx';
-import { decodeOnnx, expectRelClose, runOrt } from './helpers/onnx.js';
+import { decodeOnnx, encodeOnnx, expectRelClose, runOrt } from './helpers/onnx.js';
 import { uniform, values } from './helpers/util.js';
 
 const TOL = 1e-5;
@@ -139,6 +139,42 @@ describe('export → import', () => {
     expect(reloaded.evaluate(x).data).toEqual(back.evaluate(x).data);
     expect(fromOnnx(toOnnx(reloaded)).evaluate(x).data).toEqual(back.evaluate(x).data);
     for (const n of [net, back, reloaded]) n.dispose();
+  });
+});
+
+describe('fromOnnx reads what other exporters write', () => {
+  it('Identity on the chain and on an initializer, a Reshape to [0, −1] by an int64 initializer, MatMul + Add for Gemm, a Relu after a Flatten: the same network', () => {
+    const net = new SequentialNet([2, 3, 4], { seed: 3 });
+    net.addConv2D([2, 2, 2], { afun: new Identity() });
+    net.addFlatten();
+    net.addDense(5, { afun: new Tanh() });
+    net.addDense(3, { afun: new SoftMax() });
+    (net.layers[2] as DenseLayer).b = values(5, new Rng(1));
+    const m = decodeOnnx(toOnnx(net));
+    const nodes = m.graph.node;
+    const at = (name: string) => nodes.findIndex((n: { name: string }) => n.name === name);
+    // Flatten → Identity → Reshape(shape = [0, -1]) → Relu (moves back onto the Conv: ReLU commutes with reshaping)
+    nodes.splice(at('layers.1'), 1,
+      { name: 'id', opType: 'Identity', input: ['layers.0.out'], output: ['id.out'] },
+      { name: 'reshape', opType: 'Reshape', input: ['id.out', 'flat'], output: ['reshape.out'] },
+      { name: 'relu', opType: 'Relu', input: ['reshape.out'], output: ['layers.1.out'] });
+    m.graph.initializer.push({ name: 'flat', dims: [2], dataType: 7, int64Data: [0, -1] });
+    // Gemm → Identity(weight) + MatMul + Add(bias)
+    nodes.splice(at('layers.2'), 1,
+      { name: 'alias', opType: 'Identity', input: ['layers.2.weight'], output: ['w'] },
+      { name: 'matmul', opType: 'MatMul', input: ['layers.1.out', 'w'], output: ['mm.out'] },
+      { name: 'add', opType: 'Add', input: ['mm.out', 'layers.2.bias'], output: ['layers.2.out'] });
+    const back = fromOnnx(encodeOnnx(m));
+    expect(back.layers.map((l) => `${l.kind}:${(l as { afun?: { name: string } }).afun?.name ?? ''}`)).toEqual(['Conv2D:ReLU', 'Flatten:', 'Dense:Tanh', 'Dense:SoftMax']);
+    const x = uniform([4, 2, 3, 4], new Rng(7));
+    const relu = new SequentialNet([2, 3, 4], { seed: 3 });
+    relu.addConv2D([2, 2, 2], { afun: new ReLU() }).f = (net.layers[0] as Conv2DLayer).f;
+    (relu.layers[0] as Conv2DLayer).b = (net.layers[0] as Conv2DLayer).b;
+    relu.addFlatten();
+    Object.assign(relu.addDense(5, { afun: new Tanh() }), { w: (net.layers[2] as DenseLayer).w, b: (net.layers[2] as DenseLayer).b });
+    Object.assign(relu.addDense(3, { afun: new SoftMax() }), { w: (net.layers[3] as DenseLayer).w, b: (net.layers[3] as DenseLayer).b });
+    expect(back.evaluate(x).data).toEqual(relu.evaluate(x).data);
+    for (const n of [net, back, relu]) n.dispose();
   });
 });
 
