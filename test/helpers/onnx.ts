@@ -43,8 +43,7 @@ export function expectRelClose(actual: ArrayLike<number>, expected: ArrayLike<nu
 
 const modelType = protobuf.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace).lookupType('onnx.ModelProto');
 
-/** A model's message as a plain object to edit (int64 as numbers). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/** A model's message as a plain object to edit (int64 as numbers); untyped, since tests reach into it freely. */
 export function decodeOnnx(bytes: Uint8Array): any {
   return modelType.toObject(modelType.decode(bytes), { longs: Number, defaults: false });
 }
