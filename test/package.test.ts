@@ -9,13 +9,14 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
 
 /**
  * Size budgets (README, "The package"): a conscious decision to raise, not a drift. Measured when set
- * (2026-11-30, with the worker pool): browser bundle 50.8 kB gzipped, wasm 132.2 kB (49.4 kB gzipped), tarball 319 kB.
+ * (2026-11-30, with the worker pool and wasmnet/onnx): browser bundle 51.6 kB gzipped, wasm 132.2 kB
+ * (49.4 kB gzipped), tarball 426 kB (onnx.browser.js, protobufjs inside, is 277 kB of the unpacked 1.5 MB).
  */
 const BUDGET = {
-  browserGzip: 56_000,
+  browserGzip: 60_000,
   wasmBytes: 160_000,
   wasmGzip: 64_000,
-  tarballBytes: 360_000,
+  tarballBytes: 480_000,
 };
 
 /**
@@ -117,6 +118,7 @@ describe('strict TypeScript in a fresh project', () => {
         "import { init, courseCnn, Tensor, trainInWorker, type EpochStats } from 'wasmnet';",
         "import type { TrainRequest, WorkerMessage } from 'wasmnet/worker';",
         "import { allocF32 } from 'wasmnet/internal';",
+        "import { toOnnx } from 'wasmnet/onnx';",
         'export async function main(worker: Worker): Promise<number> {',
         '  await init();',
         '  const net = courseCnn({ seed: 1 });',
@@ -124,7 +126,7 @@ describe('strict TypeScript in a fresh project', () => {
         "  const request: TrainRequest = { type: 'train', x: x.data, xShape: [...x.shape], y: new Float32Array(10), yShape: [1, 10] };",
         "  const kind = (m: WorkerMessage): string => (m.type === 'done' ? `${m.model.length} bytes` : m.type);",
         '  const history: EpochStats[] = (await trainInWorker(worker, x, Tensor.oneHot([3], 10))).history;',
-        '  void request; void kind; void allocF32; void history;',
+        '  void request; void kind; void allocF32; void history; void toOnnx(net);',
         '  return net.evaluate(x).argmax()[0];',
         '}',
       ].join('\n'),

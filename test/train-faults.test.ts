@@ -51,6 +51,14 @@ describe('callbacks against a running train()', () => {
     expect(wasmBytesInUse()).toBe(before);
   });
 
+  it('dispose() from onBatch with workers ends them too, and leaves no buffer behind', async () => {
+    const before = wasmBytesInUse();
+    const a = net();
+    const e = await a.train(x, y, { batchSize: 20, workers: 2, onBatch: (b) => { if (b.batch === 1) a.dispose(); } }).catch((err) => err);
+    expect(e).toBeInstanceOf(DisposedError);
+    expect(wasmBytesInUse()).toBe(before);
+  });
+
   it('dispose() from onEpoch does the same', async () => {
     const before = wasmBytesInUse();
     const a = net();
