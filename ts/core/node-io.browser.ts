@@ -2,7 +2,7 @@
  * The browser build's stand-in for `node-io.ts`: file access needs Node.
  * In a page, fetch the bytes and use readIdx, parseNpz or SequentialNet.load.
  */
-import type { WorkerPort } from '../parallel/protocol.js';
+import { type WorkerPort, failureReport } from '../parallel/protocol.js';
 import { WasmnetError } from './errors.js';
 import { fromViteDeps } from './vite-dev.js';
 
@@ -33,25 +33,18 @@ export async function spawnReplicaWorker(): Promise<WorkerPort> {
   // The literal pattern lets bundlers (Vite) find and bundle the worker; `vite dev`'s pre-bundled copy needs the package's file.
   const inViteDev = fromViteDeps('worker.js');
   const worker = inViteDev ? new Worker(inViteDev, { type: 'module' }) : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  let failed = false;
-  let closing = false;
-  const failure: ((reason: string) => void)[] = [];
-  const fail = (reason: string) => {
-    if (failed || closing) return;
-    failed = true;
-    for (const f of failure) f(reason);
-  };
+  const failure = failureReport();
   worker.addEventListener('error', (e) => {
     e.preventDefault();
-    fail(`threw ${e.message || 'an error (the worker script may have failed to load)'}`);
+    failure.fail(`threw ${e.message || 'an error (the worker script may have failed to load)'}`);
   });
-  worker.addEventListener('messageerror', () => fail('sent a message that could not be read'));
+  worker.addEventListener('messageerror', () => failure.fail('sent a message that could not be read'));
   return {
     post: (m, transfer) => worker.postMessage(m, transfer ?? []),
     onMessage: (listener) => worker.addEventListener('message', (e: MessageEvent) => listener(e.data)),
-    onFailure: (listener) => failure.push(listener),
+    onFailure: failure.listen,
     terminate: async () => {
-      closing = true;
+      failure.closing();
       worker.terminate();
     },
   };

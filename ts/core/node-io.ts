@@ -3,7 +3,7 @@
  * packages. Browser builds replace this module with `node-io.browser.ts`
  * (see tsup.config.ts), so no `node:` import reaches a page or a bundler.
  */
-import type { WorkerPort } from '../parallel/protocol.js';
+import { type WorkerPort, failureReport } from '../parallel/protocol.js';
 
 /** Reads a whole file; rejects with the system's error when it cannot. */
 export async function readFileBytes(path: string | URL): Promise<Uint8Array> {
@@ -42,22 +42,15 @@ export async function spawnReplicaWorker(): Promise<WorkerPort> {
   // The worker inherits the parent's flags, except that it runs a file: `node --input-type=module -e …`'s flag would stop it.
   const execArgv = process.execArgv.some((a) => a.startsWith('--input-type')) ? [] : undefined;
   const worker = new Worker(new URL('./replica-worker.js', import.meta.url), { execArgv });
-  let failed = false;
-  let closing = false;
-  const failure: ((reason: string) => void)[] = [];
-  const fail = (reason: string) => {
-    if (failed || closing) return;
-    failed = true;
-    for (const f of failure) f(reason);
-  };
-  worker.on('error', (e) => fail(`threw ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`));
-  worker.on('exit', (code) => fail(`ended (exit code ${code})`));
+  const failure = failureReport();
+  worker.on('error', (e) => failure.fail(`threw ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`));
+  worker.on('exit', (code) => failure.fail(`ended (exit code ${code})`));
   return {
     post: (m, transfer) => worker.postMessage(m, transfer as never),
     onMessage: (listener) => worker.on('message', listener),
-    onFailure: (listener) => failure.push(listener),
+    onFailure: failure.listen,
     terminate: async () => {
-      closing = true;
+      failure.closing();
       await worker.terminate();
     },
   };

@@ -177,7 +177,9 @@ class WorkerPool implements StepEngine {
       : await this.stepByMessages(step, start, m, lrs, where);
     if (this.failures.length > 0) {
       await this.recover();
-      throw this.error(where);
+      // A worker that died after the barrier leaves the others' update complete: say so rather than claim "before".
+      const finished = replies.some((r) => r?.type === 'replica-stepped');
+      throw this.error(where, finished && !this.unrecovered ? 'the other workers had finished this batch, so the network keeps the weights after it' : undefined);
     }
     const stepped = replies as Extract<ReplicaReply, { type: 'replica-stepped' }>[];
     poolStats.steps++;

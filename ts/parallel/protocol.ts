@@ -113,3 +113,23 @@ export interface WorkerPort {
   onFailure(listener: (reason: string) => void): void;
   terminate(): Promise<void>;
 }
+
+/**
+ * A worker's failure, reported once and only while it matters: `fail` calls
+ * the listeners the first time, and not at all after `closing()` (ending a
+ * worker on purpose is no failure). What both `WorkerPort`s share.
+ */
+export function failureReport(): { fail(reason: string): void; listen(listener: (reason: string) => void): void; closing(): void } {
+  let failed = false;
+  let closing = false;
+  const listeners: ((reason: string) => void)[] = [];
+  return {
+    fail(reason) {
+      if (failed || closing) return;
+      failed = true;
+      for (const l of listeners) l(reason);
+    },
+    listen: (listener) => listeners.push(listener),
+    closing: () => (closing = true),
+  };
+}
