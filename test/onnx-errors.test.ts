@@ -112,7 +112,7 @@ describe('fromOnnx refuses bad ONNX input with a clear ValueError', () => {
 
   it('bad options', () => {
     expect(() => fromOnnx(good, { optim: 'adam' } as never)).toThrow(/fromOnnx optim must be an Optimizer/);
-    expect(() => fromOnnx(good, { seeds: 1 } as never)).toThrow(/fromOnnx options: unknown option "seeds" \(known: optim, loss, seed, softmax\)/);
+    expect(() => fromOnnx(good, { seeds: 1 } as never)).toThrow(/fromOnnx options: unknown option "seeds", did you mean "seed"\? \(known: optim, loss, seed, softmax\)/);
     expect(() => toOnnx({} as SequentialNet)).toThrow(/toOnnx needs a SequentialNet, got Object/);
     expect(() => toOnnx(net, { inputName: '' })).toThrow(/toOnnx inputName must be a non-empty string/);
     expect(() => toOnnx(new SequentialNet([3]))).toThrow(/the network has no layers/);
