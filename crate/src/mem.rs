@@ -5,6 +5,18 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 /// Every block is 16-byte aligned so f32x4 loads of its start are aligned.
 pub const ALIGN: usize = 16;
 
+/// The product of `dims` (a buffer length), or a panic — a trap in wasm, which
+/// TypeScript reports as an error naming the kernel — where it would wrap
+/// around `usize` (32 bits on wasm32). Every length a shim in `lib.rs` forms
+/// from its arguments goes through this, so a size that overflows can never
+/// become a short slice over someone else's memory.
+pub fn checked_len(dims: &[usize]) -> usize {
+    match dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) {
+        Some(len) => len,
+        None => panic!("buffer size overflows usize"),
+    }
+}
+
 /// Allocates `bytes` zeroed bytes; returns null when `bytes` is 0 or memory is exhausted.
 pub fn allocate(bytes: usize) -> *mut u8 {
     if bytes == 0 {
@@ -60,6 +72,20 @@ pub fn all_finite(values: &[f32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_len_multiplies_and_refuses_to_wrap() {
+        assert_eq!(checked_len(&[]), 1);
+        assert_eq!(checked_len(&[3, 0, usize::MAX]), 0);
+        assert_eq!(checked_len(&[7, 11, 13]), 1001);
+        assert_eq!(checked_len(&[usize::MAX, 1]), usize::MAX);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows")]
+    fn checked_len_panics_on_overflow() {
+        checked_len(&[1 << (usize::BITS / 2), 1 << (usize::BITS / 2)]);
+    }
 
     #[test]
     fn all_finite_finds_nan_and_infinities_anywhere() {
