@@ -218,7 +218,8 @@ export abstract class Layer {
     // A layer in a network keeps the shape the network built it for (its neighbours' buffers depend on it).
     if (!this.inShape || (this.shapeAgnostic && !this.attached && sample.join() !== this.inShape.join())) this.build(sample);
     if (a.shape.length !== this.inShape!.length + 1 || sample.join() !== this.inShape!.join()) {
-      throw new ShapeError(`${this.kind}.evaluate: a must have shape [n, ${this.inShape!.join(', ')}], got ${show(a.shape)}`);
+      const owner = this.attached ? ' (the layer belongs to a network built for those samples)' : '';
+      throw new ShapeError(`${this.kind}.evaluate: a must have shape [n, ${this.inShape!.join(', ')}]${owner}, got ${show(a.shape)}`);
     }
     const n = a.shape[0];
     const buf = this.hostInput.ensure(Math.max(1, a.size));
