@@ -56,8 +56,19 @@ describe('memory accounting survives sizes that overflow', () => {
 
   it('the count of bytes in use never takes a size that is no size (negative, NaN, fractional)', async () => {
     const { allocF32 } = await import('wasmnet/internal');
+    const warmUp = new DenseLayer(3, 2);
+    warmUp.evaluate(Tensor.zeros([1, 3])); // allocates the shared GEMM workspace, kept for the process
+    warmUp.dispose();
     const level = wasmBytesInUse();
     for (const bad of [-1, -(2 ** 31), NaN, 2.5, 2 ** 53]) expect(() => allocF32(bad)).toThrow(WasmnetError);
+    expect(wasmBytesInUse()).toBe(level);
+    // A layer's reusable buffers: a NaN size must not pass for "the buffer is long enough already".
+    const dense = new DenseLayer(3, 2);
+    dense.evaluate(Tensor.zeros([4, 3]));
+    const held = wasmBytesInUse();
+    expect(() => (dense as unknown as { zBuf: { ensure(n: number): unknown } }).zBuf.ensure(NaN)).toThrow(WasmnetError);
+    expect(wasmBytesInUse()).toBe(held);
+    dense.dispose();
     expect(wasmBytesInUse()).toBe(level);
   });
 

@@ -158,6 +158,10 @@ export class Growable<T extends TypedArray> {
 
   /** The array, at least `length` long; reallocated (contents lost) only when too short. */
   ensure(length: number): WasmArray<T> {
+    // `length < NaN` is false: without this a NaN size would silently get the old, shorter array.
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new ShapeError(`a wasm buffer's length must be an integer ≥ 0, got ${show(length)} (an overflowed size computation)`);
+    }
     if (!this.array || this.array.length < length) {
       this.array?.free();
       this.array = null;
