@@ -42,9 +42,12 @@ pub unsafe fn release(ptr: *mut u8, bytes: usize) {
 
 /// Copies rows `index[0], index[1], …` of `src` (rows of `row_len` floats) into consecutive rows of `dst`.
 pub fn gather_rows(src: &[f32], row_len: usize, index: &[u32], dst: &mut [f32]) {
-    assert!(dst.len() >= index.len() * row_len);
+    assert!(dst.len() >= checked_len(&[index.len(), row_len]));
+    // Checked against the row count, so `i·row_len` below cannot wrap around to another row.
+    let rows = if row_len == 0 { 0 } else { src.len() / row_len };
     for (r, &i) in index.iter().enumerate() {
         let i = i as usize;
+        assert!(i < rows || row_len == 0, "gather_rows: index past the last row");
         dst[r * row_len..(r + 1) * row_len].copy_from_slice(&src[i * row_len..(i + 1) * row_len]);
     }
 }
@@ -72,6 +75,14 @@ pub fn all_finite(values: &[f32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "past the last row")]
+    fn gather_rows_refuses_an_index_past_the_rows() {
+        let src = [0.0f32; 8];
+        let mut dst = [0.0f32; 4];
+        gather_rows(&src, 4, &[2], &mut dst);
+    }
 
     #[test]
     fn checked_len_multiplies_and_refuses_to_wrap() {
