@@ -275,3 +275,32 @@ describe('failures in the middle of save and load', () => {
     referenceUntouched();
   });
 });
+
+describe('a kernel that traps', () => {
+  it('leaves the module usable: the stack pointer is put back, so 25,000 traps in a row do not exhaust the stack', async () => {
+    const { allocF32, kernels } = await import('wasmnet/internal');
+    const k = kernels();
+    const m = allocF32(16);
+    const out = allocF32(16);
+    const top = k.__stack_pointer.value;
+    // rows · cols wraps around 32 bits: the shim traps (a WasmnetError), having moved the stack pointer.
+    expect(() => k.wn_column_sums(m.ptr, 65537, 65536, out.ptr, 0)).toThrow(/internal error in the wasm kernel wn_column_sums/);
+    expect(k.__stack_pointer.value).toBe(top);
+    let traps = 0;
+    for (let i = 0; i < 25_000; i++) {
+      try {
+        k.wn_column_sums(m.ptr, 65537, 65536, out.ptr, 0);
+      } catch (e) {
+        if (e instanceof WasmnetError) traps++;
+      }
+    }
+    expect(traps).toBe(25_000);
+    m.free();
+    out.free();
+    expect(wasmBytesInUse()).toBe(level);
+    referenceUntouched(); // allocates, calls every kernel of a network
+    const conv = new Conv2DLayer([1, 28, 28], [8, 3, 3], { seed: 1 });
+    expect(conv.evaluate(Tensor.zeros([2, 1, 28, 28])).shape).toEqual([2, 8, 26, 26]);
+    conv.dispose();
+  });
+});
