@@ -1,5 +1,8 @@
 // Issue 14's cases, each as it was found: misuse, corruption and failure that silently gave wrong data, broke the
 // memory accounting or lost work. Each must end in a typed error or correct behaviour, with nothing lost.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { deflateSync, gzipSync, inflateSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import {
@@ -149,6 +152,70 @@ describe('files that loaded with wrong contents', () => {
     expect(Array.from(zip.subarray(at, at + deflated.length))).toEqual(Array.from(deflated));
     zip[at + silent] ^= 0x04;
     expect(() => parseNpz(zip, 'e.npz')).toThrow(/e\.npz: entry x\.npy is damaged/);
+  });
+
+  it('reads what NumPy writes: np.savez (stored, with zip64 local headers) and np.savez_compressed (deflated)', () => {
+    const fixture = (name: string) => new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures', name)));
+    // Written by NumPy 2.4: np.savez(x_train=uint8 (5, 28, 28), y_train=arange(5), __proto__=float32 [1.5, 2.5]), seed 1.
+    const stored = parseNpz(fixture('numpy-savez.npz'));
+    expect(Object.keys(stored)).toEqual(['x_train', 'y_train', '__proto__']);
+    expect(stored.x_train.shape).toEqual([5, 28, 28]);
+    expect(stored.x_train.data.reduce((a, b) => a + b, 0)).toBe(496243);
+    expect(Array.from(stored.x_train.data.subarray(0, 5))).toEqual([254, 227, 33, 120, 242]);
+    expect(Array.from(stored.y_train.data)).toEqual([0, 1, 2, 3, 4]);
+    expect(Array.from(stored['__proto__'].data)).toEqual([1.5, 2.5]);
+    const deflated = parseNpz(fixture('numpy-savez-compressed.npz'));
+    expect(deflated.x_test.shape).toEqual([3, 4]);
+    expect(deflated.x_test.data[0]).toBe(0.20747762885186438);
+    expect(Array.from(deflated.y_test.data)).toEqual([0, 1, 2]);
+  });
+
+  it('reads a zip64 archive (sizes, offset and entry count in zip64 records), as NumPy writes one past 4 GiB', () => {
+    const name = new TextEncoder().encode('x.npy');
+    const data = npyBytes([7, 8, 9]);
+    const local = new Uint8Array(30 + name.length + data.length);
+    const lv = new DataView(local.buffer);
+    lv.setUint32(0, 0x04034b50, true);
+    lv.setUint16(26, name.length, true);
+    local.set(name, 30);
+    local.set(data, 30 + name.length);
+    const central = new Uint8Array(46 + name.length + 28);
+    const cv = new DataView(central.buffer);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint32(16, crc32(data), true);
+    cv.setUint32(20, 0xffffffff, true); // sizes and offset: in the zip64 extra field
+    cv.setUint32(24, 0xffffffff, true);
+    cv.setUint16(28, name.length, true);
+    cv.setUint16(30, 28, true);
+    cv.setUint32(42, 0xffffffff, true);
+    central.set(name, 46);
+    const x = 46 + name.length;
+    cv.setUint16(x, 1, true);
+    cv.setUint16(x + 2, 24, true);
+    cv.setBigUint64(x + 4, BigInt(data.length), true); // size
+    cv.setBigUint64(x + 12, BigInt(data.length), true); // compressed size
+    cv.setBigUint64(x + 20, 0n, true); // local header offset
+    const end = new Uint8Array(56 + 20 + 22);
+    const ev = new DataView(end.buffer);
+    const centralAt = local.length;
+    const zip64End = centralAt + central.length;
+    ev.setUint32(0, 0x06064b50, true);
+    ev.setBigUint64(24, 1n, true);
+    ev.setBigUint64(32, 1n, true);
+    ev.setBigUint64(40, BigInt(central.length), true);
+    ev.setBigUint64(48, BigInt(centralAt), true);
+    ev.setUint32(56, 0x07064b50, true);
+    ev.setBigUint64(64, BigInt(zip64End), true);
+    ev.setUint32(76, 0x06054b50, true);
+    ev.setUint16(76 + 8, 0xffff, true);
+    ev.setUint16(76 + 10, 0xffff, true);
+    ev.setUint32(76 + 12, 0xffffffff, true);
+    ev.setUint32(76 + 16, 0xffffffff, true);
+    const zip = new Uint8Array([...local, ...central, ...end]);
+    expect(Array.from(parseNpz(zip, 'z64.npz').x.data)).toEqual([7, 8, 9]);
+    const damaged = zip.slice();
+    damaged[30 + name.length + data.length - 2] ^= 1;
+    expect(() => parseNpz(damaged, 'z64.npz')).toThrow(/z64\.npz: entry x\.npy is damaged/);
   });
 
   it('an npz entry named __proto__ is an own key, not the result\'s prototype', () => {
