@@ -36,8 +36,8 @@ export default defineConfig([
     noExternal: ['fflate'],
   },
   {
-    // The command line, Node only.
-    entry: { cli: 'ts/cli/main.ts' },
+    // The command line, and the replica worker of data-parallel training (started from the library's own folder), Node only.
+    entry: { cli: 'ts/cli/main.ts', 'replica-worker': 'ts/parallel/node-worker.ts' },
     format: ['esm'],
     platform: 'node',
     target: 'node18',

@@ -249,7 +249,18 @@ function showBars(p) {
 
 // ------------------------------------------------------------------ training
 
-async function train({ n, epochs, batchSize, model = $('train-model').value, seed = Number(params.get('seed') ?? 42) }) {
+/**
+ * The worker count for a training run: the select's choice, 'auto' being the
+ * page's cores; batch norm (VGG-mini) trains each batch whole, in one. (This
+ * page is served cross-origin isolated, so the replicas share memory; without
+ * COOP/COEP they would pass rows and gradients by message.)
+ */
+function workerCount(choice, model) {
+  if (model === 'vgg-mini') return 1;
+  return choice === 'auto' ? navigator.hardwareConcurrency || 1 : Number(choice);
+}
+
+async function train({ n, epochs, batchSize, model = $('train-model').value, seed = Number(params.get('seed') ?? 42), workers = workerCount($('train-workers').value, model) }) {
   state.training = true;
   state.done = false;
   state.batches = [];
@@ -266,12 +277,13 @@ async function train({ n, epochs, batchSize, model = $('train-model').value, see
       seed,
       batchSize,
       epochs,
+      workers,
       onBatch: (b) => {
         state.batches.push(b);
         const done = (b.epoch - 1) * batchesPerEpoch + b.batch + 1;
         $('progress').value = done / (epochs * batchesPerEpoch);
         const secs = (performance.now() - started) / 1000;
-        $('status').textContent = `epoch ${b.epoch}/${epochs}, batch ${b.batch + 1}/${batchesPerEpoch} — loss ${b.loss.toFixed(4)}, accuracy ${(100 * b.accuracy).toFixed(1)} % — ${Math.round((done * batchSize) / secs)} images/s`;
+        $('status').textContent = `epoch ${b.epoch}/${epochs}, batch ${b.batch + 1}/${batchesPerEpoch} — loss ${b.loss.toFixed(4)}, accuracy ${(100 * b.accuracy).toFixed(1)} % — ${Math.round((done * batchSize) / secs)} images/s on ${plural(workers, 'worker')}`;
         drawChart();
       },
     });
@@ -279,7 +291,7 @@ async function train({ n, epochs, batchSize, model = $('train-model').value, see
     state.model = bytes;
     const h = history[history.length - 1];
     const secs = (performance.now() - started) / 1000;
-    $('status').textContent = `${MODELS[model].title}: trained ${n.toLocaleString()} digits × ${plural(epochs, 'epoch')} in ${secs.toFixed(1)} s (${Math.round((n * epochs) / secs).toLocaleString()} images/s) — loss ${h.loss.toFixed(4)}, training accuracy ${(100 * h.accuracy).toFixed(2)} %`;
+    $('status').textContent = `${MODELS[model].title}: trained ${n.toLocaleString()} digits × ${plural(epochs, 'epoch')} in ${secs.toFixed(1)} s (${Math.round((n * epochs) / secs).toLocaleString()} images/s on ${plural(workers, 'worker')}) — loss ${h.loss.toFixed(4)}, training accuracy ${(100 * h.accuracy).toFixed(2)} %`;
     await useNet(SequentialNet.load(bytes), `in use: ${modelInText(model)}, trained on ${n.toLocaleString()} digits × ${plural(epochs, 'epoch')}`);
     state.done = true;
     return history;
@@ -339,7 +351,8 @@ async function start() {
   const unknownModel = requested !== null && !Object.hasOwn(modelZoo, requested);
   if (requested !== null && !unknownModel) $('train-model').value = requested;
   describeModel($('train-model').value);
-  for (const [key, id] of [['n', 'train-n'], ['epochs', 'train-epochs'], ['batch', 'train-batch']]) {
+  $('train-workers').options[0].text = `all cores (${navigator.hardwareConcurrency || 1})`;
+  for (const [key, id] of [['n', 'train-n'], ['epochs', 'train-epochs'], ['batch', 'train-batch'], ['workers', 'train-workers']]) {
     if (params.has(key)) {
       const el = $(id);
       if (el.tagName === 'SELECT' && ![...el.options].some((o) => o.value === params.get(key))) el.add(new Option(params.get(key)));

@@ -9,6 +9,7 @@
 // pass; GFLOP/s of each GEMM call against a peak probe run here) and writes the numbers as JSON
 // (default artifacts/bench.json). Warm-up is excluded; each figure is the median of several
 // repetitions. --quick is a smoke test (< 1 minute): the same code, far fewer samples.
+import { availableParallelism } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,8 +65,9 @@ function simdPeak() {
 // ------------------------------------------------------------------ wasmnet
 
 /** Images per second of `net.train` over `batches` batches, timed from the end of the first batch (warm-up) to the end of the last. */
-async function wasmnetTrainRate(batchSize, batches) {
+async function wasmnetTrainRate(batchSize, batches, workers = 1) {
   const rates = [];
+  const overheads = [];
   const net = wasmnet.courseCnn({ seed: 1 });
   const n = Math.min(x.shape[0], batchSize * (batches + 1));
   for (let r = 0; r < sizes.reps; r++) {
@@ -75,6 +77,7 @@ async function wasmnetTrainRate(batchSize, batches) {
     await net.train(x.slice(0, n), y.slice(0, n), {
       batchSize,
       epochs: 1,
+      workers,
       onBatch: (b) => {
         const now = performance.now();
         if (b.batch === 0) first = now;
@@ -83,9 +86,35 @@ async function wasmnetTrainRate(batchSize, batches) {
       },
     });
     rates.push(timed / ((last - first) / 1000));
+    if (workers > 1) {
+      const s = internal.poolStats;
+      overheads.push({ stepMs: s.step / s.steps, computeMs: s.compute / s.steps, waitMs: s.wait / s.steps, reduceMs: s.reduce / s.steps, busyMs: s.busy / s.steps });
+    }
   }
   net.dispose();
-  return median(rates);
+  if (workers === 1) return median(rates);
+  // The repetition with the median rate, with its overheads.
+  const order = rates.map((_, i) => i).sort((a, b) => rates[a] - rates[b]);
+  const mid = order[Math.floor(order.length / 2)];
+  return { rate: rates[mid], ...overheads[mid] };
+}
+
+/** Training throughput with 1, 2 and every core's workers, at batch 64 and 1000, and where a parallel step's time goes. */
+async function wasmnetWorkerScaling() {
+  const cores = availableParallelism();
+  const counts = [...new Set([1, 2, cores])];
+  const rows = [];
+  for (const batchSize of [64, 1000]) {
+    const batches = batchSize === 64 ? sizes.batches64 : sizes.batches1000;
+    let one = null;
+    for (const workers of counts) {
+      const r = await wasmnetTrainRate(batchSize, batches, workers);
+      const rate = typeof r === 'number' ? r : r.rate;
+      if (workers === 1) one = rate;
+      rows.push({ batchSize, workers, rate, speedup: rate / one, ...(typeof r === 'number' ? {} : r) });
+    }
+  }
+  return { cores, rows };
 }
 
 function wasmnetInferRate(batchSize) {
@@ -295,6 +324,8 @@ const results = {
     infer1000: wasmnetInferRate(1000),
   },
 };
+log('wasmnet workers…');
+const scaling = await wasmnetWorkerScaling();
 log('wasmnet profile…');
 const profile = await wasmnetProfile(quick ? 200 : 1000, quick ? 3 : 4);
 
@@ -333,6 +364,18 @@ for (const [name, r] of Object.entries(results)) {
 }
 for (const [name, r] of Object.entries(results)) for (const note of r.notes ?? []) out.push(`  ${name}: ${note}`);
 
+out.push(`\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here`);
+out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker', 12)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}`);
+for (const r of scaling.rows) {
+  const ms = (v) => (v === undefined ? '' : v.toFixed(2));
+  const messages = r.stepMs === undefined ? undefined : r.stepMs - r.busyMs;
+  out.push(
+    `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}` +
+      `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}`,
+  );
+}
+out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step)');
+
 out.push(`\nwasmnet per layer, batch ${profile.batchSize} (ms per batch; whole step ${profile.batchMs.toFixed(1)} ms)`);
 out.push(`${pad('layer', 14)}${padStart('forward', 10)}${padStart('backward', 10)}${padStart('update', 10)}`);
 for (const l of profile.layers) out.push(`${pad(l.layer, 14)}${padStart(l.forwardMs.toFixed(2), 10)}${padStart(l.backwardMs.toFixed(2), 10)}${padStart(l.updateMs.toFixed(2), 10)}`);
@@ -345,5 +388,5 @@ out.push(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
 const text = out.join('\n');
 process.stdout.write(`${text}\n`);
 mkdirSync(dirname(jsonPath), { recursive: true });
-writeFileSync(jsonPath, JSON.stringify({ quick, node: process.version, date: new Date().toISOString(), peakGflops: peak, results, profile }, null, 2));
+writeFileSync(jsonPath, JSON.stringify({ quick, node: process.version, date: new Date().toISOString(), peakGflops: peak, results, scaling, profile }, null, 2));
 log(`wrote ${jsonPath}`);

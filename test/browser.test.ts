@@ -38,7 +38,7 @@ afterAll(async () => {
 
 type Playground = {
   state: { history: { loss: number; accuracy: number }[]; done: boolean; testAccuracy: number; padProbabilities: number[] | null; batches: unknown[] };
-  train(o: { n: number; epochs: number; batchSize: number; model?: string; seed?: number }): Promise<unknown>;
+  train(o: { n: number; epochs: number; batchSize: number; model?: string; seed?: number; workers?: number }): Promise<unknown>;
   loadModel(bytes: Uint8Array): void;
   predictTest(count: number): number[];
   modelBytes(): Uint8Array;
@@ -160,13 +160,16 @@ describe('the playground in Chromium', () => {
     expect(inPage).toEqual(inNode);
   }, 60_000);
 
-  it('the same seed gives bit-identical weights in Node and in Chromium', async () => {
+  it('the same seed gives bit-identical weights in Node (1 worker) and in Chromium (2 replica workers)', async () => {
     const { xTrain, yTrain } = await loadMnist({ limit: 500, testLimit: 1 });
     const net = courseCnn({ seed: 11 });
-    await net.train(xTrain, yTrain, { batchSize: 50, epochs: 2 });
+    await net.train(xTrain, yTrain, { batchSize: 50, epochs: 2, workers: 1 });
     const inNode = net.parameters().map((p) => Array.from(p.value.view()));
     net.dispose();
-    await page.evaluate(() => (window as never as { playground: Playground }).playground.train({ n: 500, epochs: 2, batchSize: 50, seed: 11 }));
+    // The playground's server sends COOP/COEP: the page is cross-origin isolated, so its training worker can start replicas.
+    expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+    await page.evaluate(() => (window as never as { playground: Playground }).playground.train({ n: 500, epochs: 2, batchSize: 50, seed: 11, workers: 2 }));
+    expect(await page.locator('#status').textContent()).toContain('on 2 workers');
     const inPage = SequentialNet.load(await pageModelBytes(page));
     expect(inPage.parameters().map((p) => Array.from(p.value.view()))).toEqual(inNode);
     inPage.dispose();
@@ -205,6 +208,35 @@ describe('the playground in Chromium', () => {
     })()`);
     expect(inPage.length).toBeGreaterThan(1000);
     expect(inPage === inNode, 'the model files trained in Node and in Chromium differ').toBe(true);
+  }, 60_000);
+
+  it("the page's own thread trains with 3 replica workers to the bits Node gets with 1", async () => {
+    const buildAndTrain = async (w: typeof import('wasmnet'), workers: number): Promise<Uint8Array> => {
+      await w.init();
+      const rng = new w.Rng(4);
+      const n = 90;
+      const x = new w.Tensor(Float32Array.from({ length: n * 2 * 10 * 10 }, () => rng.uniform()), [n, 2, 10, 10]);
+      const y = w.Tensor.oneHot(Array.from({ length: n }, () => rng.int(3)), 3);
+      const net = new w.SequentialNet([2, 10, 10], { seed: 8 });
+      net.addConv2D([4, 3, 3], { padding: 1, afun: new w.ReLU(), optim: new w.Adam(0.01) });
+      net.addPool2D([2, 2]);
+      net.addFlatten();
+      net.addDropout(0.25);
+      net.addDense(3, { afun: new w.SoftMax(), optim: new w.AdamW(0.01) });
+      await net.train(x, y, { batchSize: 64, epochs: 2, workers });
+      const bytes = net.save();
+      net.dispose();
+      return bytes;
+    };
+    const inNode = Buffer.from(await buildAndTrain(await import('wasmnet'), 1)).toString('base64');
+    const inPage: string = await page.evaluate(`(async () => {
+      const w = await import(new URL('./wasmnet/browser.js', location.href).href);
+      const bytes = await (${buildAndTrain.toString()})(w, 3);
+      let s = '';
+      for (const b of bytes) s += String.fromCharCode(b);
+      return btoa(s);
+    })()`);
+    expect(inPage === inNode, 'the model files trained in Node (1 worker) and in Chromium (3 workers) differ').toBe(true);
   }, 60_000);
 
   it('works through a bundler: esbuild resolves the browser build, with no Node built-in', async () => {

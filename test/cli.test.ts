@@ -1,13 +1,13 @@
 // The wasmnet command (ts/cli/), run as a user runs it: node dist/cli.js.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMnist } from 'wasmnet';
+import { SequentialNet, loadMnist } from 'wasmnet';
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -115,5 +115,27 @@ describe('wasmnet command', () => {
     const help = await wasmnet('train', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--batch-size <n>/);
+    expect(help.stdout).toMatch(/--workers <n\|auto>/);
+    for (const workers of ['0', 'two', '1.5']) {
+      const w = await wasmnet('train', '--workers', workers);
+      expect(w.code).toBe(2);
+      expect(w.stderr.trim()).toBe(`wasmnet: --workers must be an integer from 1 to 256 or auto, got "${workers}"`);
+    }
+  });
+
+  it('trains on every core by default, to the same weights as --workers 1 and --workers 3', async () => {
+    expect(JSON.parse(trained.stdout).workers).toBe(availableParallelism());
+    const weights = [];
+    for (const workers of [[], ['--workers', '1'], ['--workers', '3']]) {
+      const file = join(dir, `w${workers.join('')}.wnet`);
+      const r = await wasmnet('train', '--limit', '300', '--test-limit', '50', '--epochs', '1', '--batch-size', '64', '--json', '--save', file, ...workers);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`seed 42, ${workers[1] ?? availableParallelism()} workers?`));
+      const net = SequentialNet.load(readFileSync(file));
+      weights.push(Buffer.concat(net.parameters().map((p) => Buffer.from(p.value.toArray().buffer))).toString('base64'));
+      net.dispose();
+    }
+    expect(weights[1]).toBe(weights[0]);
+    expect(weights[2]).toBe(weights[0]);
   });
 });

@@ -12,6 +12,10 @@ import { kernels } from './core/wasm.js';
 /** Kernel ids, matching `Activation` in `crate/src/activation.rs`. */
 export const ActivationId = { Identity: 0, ReLU: 1, Sigmoid: 2, Tanh: 3, SoftMax: 4 } as const;
 
+/**
+ * An activation function φ: a layer's `afun`, or used alone as in the course (`evaluate(z)`,
+ * then `backprop(delta)`). See [docs/activations.md](../docs/activations.md).
+ */
 export abstract class Activation {
   /** The kernel id in `crate/src/activation.rs`. */
   abstract readonly id: number;
@@ -61,6 +65,7 @@ export abstract class Activation {
   }
 }
 
+/** The activations' names, as model files store them. */
 export type ActivationName = 'Identity' | 'ReLU' | 'Sigmoid' | 'Tanh' | 'SoftMax';
 
 function lastAxis(shape: readonly number[]): number {

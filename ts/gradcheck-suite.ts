@@ -20,8 +20,16 @@ import { SequentialNet } from './network.js';
  * (and batch norm's batch statistics), so networks are held to 1e-2; a wrong
  * formula gives errors near 1 either way.
  */
-export const GRADCHECK_TOLERANCE = { smooth: 1e-3, kinked: 1e-2, network: 1e-2 } as const;
+export const GRADCHECK_TOLERANCE = {
+  /** A layer, activation or loss without kinks. */
+  smooth: 1e-3,
+  /** With kinks (ReLU, max pooling). */
+  kinked: 1e-2,
+  /** A whole network. */
+  network: 1e-2,
+} as const;
 
+/** One row of the suite: one configuration checked. */
 export interface GradcheckRow {
   /** The group: a layer kind, "activation", "loss", "network" or "model". */
   group: string;
@@ -31,13 +39,17 @@ export interface GradcheckRow {
   maxError: number;
   /** The tensor with that error. */
   worst: string;
+  /** The largest error that passes. */
   tolerance: number;
   /** Entries compared, and entries skipped at a kink. */
   checked: number;
+  /** Entries skipped at a kink. */
   skipped: number;
+  /** Whether `maxError < tolerance` and something was checked. */
   pass: boolean;
 }
 
+/** Options of `gradientCheckSuite` and its parts. */
 export interface GradcheckSuiteOptions {
   /** Seed for the inputs and the checked entries (default 1). */
   seed?: number;

@@ -32,6 +32,7 @@ import { Layer } from './layers/layer.js';
 import { Loss } from './losses.js';
 import { SequentialNet } from './network.js';
 
+/** Options of `gradientCheck`. */
 export interface GradientCheckOptions {
   /** Step ε of the central difference (default 1e-3). */
   eps?: number;
@@ -41,7 +42,9 @@ export interface GradientCheckOptions {
   seed?: number;
 }
 
+/** The check of one tensor. */
 export interface TensorCheck {
+  /** The tensor: a parameter name (`f`, `b`, `w`, …, `layers.0.f` in a network) or `input`. */
   name: string;
   /** The relative error described above. */
   error: number;
@@ -59,11 +62,13 @@ const KINK = 1e-2;
 /** Rounding errors (in float32 units of C's magnitude) a difference quotient may carry before it says nothing. */
 const NOISE_ULPS = 64;
 
+/** What `gradientCheck` found. */
 export interface GradientCheckResult {
   /** Error per tensor name (`layers.0.f`, `w`, `input`, …). */
   errors: Record<string, number>;
   /** The largest of `errors`. */
   maxError: number;
+  /** The check of each tensor, in order. */
   tensors: TensorCheck[];
 }
 
@@ -78,6 +83,11 @@ interface Probe {
   tensors: { name: string; values: () => Float32Array; grad: Float32Array }[];
 }
 
+/**
+ * Backpropagation against central differences for every parameter tensor of `target` and the
+ * input `x`, on `(x, y)` for a network or a loss, and on C = Σ r ⊙ output (r random, or `y`) for
+ * a layer or an activation alone. See the module comment above and [docs/numerics.md](../docs/numerics.md).
+ */
 export function gradientCheck(target: Checkable, x: Tensor, y?: Tensor, options: GradientCheckOptions = {}): GradientCheckResult {
   const o = optionsObject('gradientCheck options', options, ['eps', 'samples', 'seed']);
   const eps = checkPositive('gradientCheck eps', o.eps ?? 1e-3);

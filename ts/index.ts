@@ -14,6 +14,8 @@ export { StepDecay, ExponentialDecay, CosineAnnealing, FunctionSchedule, asLrSch
 export { Initializer, RandnAverage } from './initializers.js';
 export { Layer, type NamedParameter, type NamedBuffer, type BuildContext, type LayerSpecBase } from './layers/layer.js';
 export { layerKinds, type LayerKind, type LayerSpec, type LayerAdders } from './layers/registry.js';
+export type { ActivatedLayerOptions } from './layers/activated.js';
+export type { GradcheckCase } from './layers/layer.js';
 export { Conv2DLayer, type Conv2DOptions, type Conv2DSpec, type Conv2DPadding, type Conv2DStride, type Conv2DGeometry } from './layers/conv2d.js';
 export { Pool2DLayer, type Pool2DOptions, type Pool2DSpec } from './layers/pool2d.js';
 export { AvgPool2DLayer, type AvgPool2DOptions, type AvgPool2DSpec } from './layers/avgpool2d.js';

@@ -6,6 +6,7 @@
 import { checkInt, optionsObject } from './core/errors.js';
 import { Rng, randomSeed } from './core/rng.js';
 
+/** Draws a layer's initial weights; the layer multiplies them by its activation's `factor`. */
 export abstract class Initializer {
   /** A filter bank `[m, c, fh, fw]`, row-major. */
   abstract ffun(m: number, c: number, fh: number, fw: number, rng?: Rng): Float32Array;
@@ -13,6 +14,7 @@ export abstract class Initializer {
   abstract wfun(inputSize: number, outputSize: number, rng?: Rng): Float32Array;
 }
 
+/** The course's initializer: normal weights with variance 2/(fan_in + fan_out) (Glorot/Xavier normal). */
 export class RandnAverage extends Initializer {
   private readonly rng: Rng;
 

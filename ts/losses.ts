@@ -9,9 +9,12 @@ import { growableF32 } from './core/memory.js';
 import { Tensor } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
 
+/** The losses' names, as model files store them. */
 export type LossName = 'CrossEntropy' | 'MeanSquaredError';
 
+/** A loss C(ŷ, y), a mean over the batch's rows. See [docs/activations.md](../docs/activations.md). */
 export abstract class Loss {
+  /** The name used in model files and messages. */
   abstract readonly name: LossName;
   private readonly bufs = [growableF32(), growableF32(), growableF32()];
 
@@ -47,11 +50,13 @@ export abstract class Loss {
     return { loss, grad: wantGrad ? new Tensor(gb.view().slice(0, yhat.size), yhat.shape) : undefined };
   }
 
+  /** Frees the wasm buffers of standalone use. */
   dispose(): void {
     this.bufs.forEach((b) => b.free());
   }
 }
 
+/** Cross-entropy C = −(1/n) Σ_i Σ_k y_ik ln ŷ_ik, for SoftMax outputs (ŷ below 1e-30 counts as 1e-30 in the logarithm). */
 export class CrossEntropy extends Loss {
   readonly name = 'CrossEntropy' as const;
   compute(yhat: number, y: number, rows: number, cols: number, grad: number, n = rows): number {
@@ -59,6 +64,7 @@ export class CrossEntropy extends Loss {
   }
 }
 
+/** Mean squared error C = (1/n) Σ_i ½‖ŷ_i − y_i‖². */
 export class MeanSquaredError extends Loss {
   readonly name = 'MeanSquaredError' as const;
   compute(yhat: number, y: number, rows: number, cols: number, grad: number, n = rows): number {
@@ -66,6 +72,7 @@ export class MeanSquaredError extends Loss {
   }
 }
 
+/** Builds a loss from its name (model files). */
 export function lossByName(name: string): Loss {
   if (name === 'CrossEntropy') return new CrossEntropy();
   if (name === 'MeanSquaredError') return new MeanSquaredError();

@@ -4,6 +4,7 @@ import { checkPositive, optionsObject } from './core/errors.js';
 import { Adam } from './optimizers.js';
 import { SequentialNet } from './network.js';
 
+/** Options of the zoo models (`courseCnn`, `lenet5`, `vggMini`). */
 export interface ModelOptions {
   /** Seeds weights, shuffling and dropout. */
   seed?: number;
@@ -91,24 +92,32 @@ export function vggMini(options: ModelOptions = {}): SequentialNet {
 
 /** The zoo by the names the command line uses (`wasmnet train --model …`). */
 export const modelZoo = {
+  /** `courseCnn`. */
   course: courseCnn,
+  /** `lenet5`. */
   lenet5,
+  /** `vggMini`. */
   'vgg-mini': vggMini,
 } as const;
 
+/** A zoo model's name: `'course'`, `'lenet5'` or `'vgg-mini'`. */
 export type ModelName = keyof typeof modelZoo;
 
 /** How `wasmnet train --model …` trains each zoo model unless told otherwise. */
 export interface ZooRecipe {
   /** The architecture in one line, for logs and pages. */
   describe: string;
+  /** Samples per batch. */
   batchSize: number;
+  /** Epochs. */
   epochs: number;
+  /** Adam's learning rate. */
   lr: number;
   /** Cosine annealing of the learning rate over the run's epochs (PyTorch's CosineAnnealingLR, tMax = epochs). */
   cosine: boolean;
 }
 
+/** How each zoo model is trained by `wasmnet train --model …`. */
 export const zooRecipes: Record<ModelName, ZooRecipe> = {
   course: {
     describe: 'conv 32×3×3 ReLU → max-pool 2×2 → flatten → dense 100 ReLU → dense 10 SoftMax',

@@ -17,6 +17,7 @@ import { type BuildContext, Layer, type NamedBuffer, type NamedParameter } from 
 import { type LayerAdders, adderNames, layerClassNames, layerKinds } from './layers/registry.js';
 import { type EpochStats, type TrainOptions, trainNetwork } from './train/loop.js';
 
+/** Options of `SequentialNet`. */
 export interface SequentialNetOptions {
   /** Loss; default cross-entropy when the last layer's activation is SoftMax, else mean squared error. */
   loss?: Loss;
@@ -36,7 +37,9 @@ export const INFERENCE_CHUNK = 128;
 export interface SequentialNet extends LayerAdders {}
 
 export class SequentialNet {
+  /** Shape of one input sample, e.g. `[1, 28, 28]`. */
   readonly inputShape: readonly number[];
+  /** The seed of the initial weights, the shuffling and dropout. */
   readonly seed: number;
   /** The layers in order; only `add` changes them (see `layers`). */
   private readonly layerList: Layer[] = [];
@@ -56,6 +59,8 @@ export class SequentialNet {
   private readonly gradBuf = growableF32();
   private lastOut: F32Array | null = null;
   private disposed = false;
+  /** A `train` call is running: the structure must not change under it. */
+  private trainingRun = false;
 
   constructor(inputShape: readonly number[], options: SequentialNetOptions = {}) {
     const { loss, seed } = optionsObject('SequentialNet options', options, ['loss', 'seed']);
@@ -117,6 +122,7 @@ export class SequentialNet {
   get training(): boolean {
     return this.layers.length > 0 && this.layers.every((l) => l.training);
   }
+  /** Sets every layer's `training`. */
   set training(on: boolean) {
     this.assertAlive();
     if (typeof on !== 'boolean') throw new ValueError(`training must be true or false, got ${show(on)}`);
@@ -137,6 +143,7 @@ export class SequentialNet {
   /** Appends a layer, checking that it takes the current output shape. */
   add<L extends Layer>(layer: L): L {
     this.assertAlive();
+    if (this.trainingRun) throw new ValueError(`add: the network is training; add layers before train() or after it resolves, not from its callbacks`);
     if (!(layer instanceof Layer)) throw new ValueError(`add needs a layer (${layerClassNames()}), got ${show(layer)}`);
     if (layer.isDisposed) throw new DisposedError(`add: this ${layer.kind} layer was disposed`);
     if (this.layerList.includes(layer)) throw new ValueError(`add: this ${layer.kind} layer is already in the network; create a new layer instead`);
@@ -230,7 +237,13 @@ export class SequentialNet {
    */
   async train(x: Tensor, y: Tensor, options: TrainOptions = {}): Promise<EpochStats[]> {
     this.assertReady();
-    return trainNetwork(this, x, y, options);
+    if (this.trainingRun) throw new ValueError('train: this network is already training; await the running train() before starting another');
+    this.trainingRun = true;
+    try {
+      return await trainNetwork(this, x, y, options);
+    } finally {
+      this.trainingRun = false;
+    }
   }
 
   /**
@@ -260,6 +273,7 @@ export class SequentialNet {
     this.defaultMSE?.dispose();
   }
 
+  /** Whether `dispose()` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }

@@ -10,7 +10,9 @@ import { kernels } from './core/wasm.js';
 
 /** A parameter tensor and its gradient, both in wasm memory and equally long. */
 export interface Parameter {
+  /** The values, in wasm memory. */
   value: F32Array;
+  /** The gradient of the last backward pass, in wasm memory. */
   grad: F32Array;
 }
 
@@ -20,7 +22,9 @@ export interface Parameter {
  * optimizer's `stateNames` and are each as long as the tensor.
  */
 export interface OptimizerState {
+  /** Updates taken on this tensor. */
   step: number;
+  /** The state arrays, in the order of the optimizer's `stateNames`. */
   arrays: Float32Array[];
 }
 
@@ -29,10 +33,48 @@ export interface OptimizerState {
  * later: files written without them load with their defaults (0 / false).
  */
 export type OptimizerConfig =
-  | { type: 'SGD'; lr: number; momentum: number; nesterov?: boolean; weightDecay?: number }
-  | { type: 'Adam'; lr: number; beta1: number; beta2: number; eps: number; weightDecay?: number }
-  | { type: 'AdamW'; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number };
+  | {
+      /** Which optimizer. */
+      type: 'SGD';
+      /** The base learning rate. */
+      lr: number;
+      /** `SGD.momentum`. */
+      momentum: number;
+      /** `SGD.nesterov`. */
+      nesterov?: boolean;
+      /** `SGD.weightDecay`. */
+      weightDecay?: number;
+    }
+  | {
+      /** Which optimizer. */
+      type: 'Adam';
+      /** The base learning rate. */
+      lr: number;
+      /** `Adam.beta1`. */
+      beta1: number;
+      /** `Adam.beta2`. */
+      beta2: number;
+      /** `Adam.eps`. */
+      eps: number;
+      /** `Adam.weightDecay`. */
+      weightDecay?: number;
+    }
+  | {
+      /** Which optimizer. */
+      type: 'AdamW';
+      /** The base learning rate. */
+      lr: number;
+      /** `AdamW.beta1`. */
+      beta1: number;
+      /** `AdamW.beta2`. */
+      beta2: number;
+      /** `AdamW.eps`. */
+      eps: number;
+      /** `AdamW.weightDecay`. */
+      weightDecay: number;
+    };
 
+/** Options of `SGD`. */
 export interface SGDOptions {
   /** Momentum μ in [0, 1), default 0. */
   momentum?: number;
@@ -42,6 +84,7 @@ export interface SGDOptions {
   weightDecay?: number;
 }
 
+/** Options of `Adam` and `AdamW`. */
 export interface AdamOptions {
   /** Decay of the first moment, in [0, 1), default 0.9. */
   beta1?: number;
@@ -56,6 +99,10 @@ export interface AdamOptions {
 const SGD_OPTIONS: readonly (keyof SGDOptions)[] = ['momentum', 'nesterov', 'weightDecay'];
 const ADAM_OPTIONS: readonly (keyof AdamOptions)[] = ['beta1', 'beta2', 'eps', 'weightDecay'];
 
+/**
+ * What `SGD`, `Adam` and `AdamW` share: one step per `update`, state per parameter tensor.
+ * See [docs/optimizers.md](../docs/optimizers.md).
+ */
 export abstract class Optimizer {
   /** Learning rate (> 0 when constructed); may be changed between updates, to 0 too (a schedule's end). */
   abstract lr: number;
@@ -70,6 +117,15 @@ export abstract class Optimizer {
   /** The rate the next update uses: `scheduledLr` while a schedule runs, else `lr`. */
   get effectiveLr(): number {
     return this.scheduledLr ?? this.lr;
+  }
+
+  /**
+   * The rate the next update uses, checked (a number ≥ 0): the training loop
+   * asks every optimizer before it updates any layer, so that a bad rate
+   * (say, set to NaN from `onBatch`) stops the batch whole, not half-applied.
+   */
+  checkedLr(): number {
+    return checkPositive(`${this.config().type} lr`, this.effectiveLr, true);
   }
 
   /** Prepares state for `p` (layers call this when built). */
@@ -179,8 +235,11 @@ abstract class StatefulOptimizer extends Optimizer {
  */
 export class SGD extends StatefulOptimizer {
   lr: number;
+  /** Momentum μ (0: none). */
   readonly momentum: number;
+  /** Nesterov's variant of momentum. */
   readonly nesterov: boolean;
+  /** L2 penalty λ added to the gradient as λ·p. */
   readonly weightDecay: number;
   readonly stateNames: readonly string[];
 
@@ -198,7 +257,7 @@ export class SGD extends StatefulOptimizer {
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    const lr = checkPositive('SGD lr', this.effectiveLr, true);
+    const lr = this.checkedLr();
     for (const p of params) {
       const s = this.stateFor(p);
       s.step += 1;
@@ -220,9 +279,13 @@ export class SGD extends StatefulOptimizer {
 /** What Adam and AdamW share: the moments, the bias correction and the kernel. */
 abstract class AdamFamily extends StatefulOptimizer {
   lr: number;
+  /** Decay β1 of the first moment. */
   readonly beta1: number;
+  /** Decay β2 of the second moment. */
   readonly beta2: number;
+  /** ε added to the denominator √v̂. */
   readonly eps: number;
+  /** Adam: L2 penalty λ added to the gradient; AdamW: decoupled decay p ← p·(1 − lr·λ). */
   readonly weightDecay: number;
   readonly stateNames: readonly string[] = ['m', 'v'];
 
@@ -241,7 +304,7 @@ abstract class AdamFamily extends StatefulOptimizer {
 
   update(params: readonly Parameter[]): void {
     const k = kernels();
-    const lr = checkPositive(`${this.name} lr`, this.effectiveLr, true);
+    const lr = this.checkedLr();
     const l2 = this.decoupled ? 0 : this.weightDecay;
     // PyTorch's AdamW: p ← p·(1 − lr·wd), the factor computed in float64 (1 exactly when wd = 0).
     const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;

@@ -5,8 +5,11 @@ import type { ModelName } from './models.js';
 import type { EpochStats, TrainOptions } from './train/loop.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
 
-export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'epochs' | 'validationData' | 'onBatch' | 'onEpoch'> {
+/** Options of `trainInWorker`. */
+export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'epochs' | 'validationData' | 'onBatch' | 'onEpoch' | 'workers'> {
+  /** Seeds the model and its training. */
   seed?: number;
+  /** Adam's learning rate for the zoo model. */
   lr?: number;
   /** The zoo model to build: 'course' (default), 'lenet5' or 'vgg-mini' (see `modelZoo`). */
   model?: ModelName;
@@ -16,7 +19,20 @@ export interface WorkerTrainOptions extends Pick<TrainOptions, 'batchSize' | 'ep
   wasm?: string;
 }
 
-const WORKER_TRAIN_OPTIONS = ['batchSize', 'epochs', 'validationData', 'onBatch', 'onEpoch', 'seed', 'lr', 'model', 'modelFile', 'wasm'];
+const WORKER_TRAIN_OPTIONS = ['batchSize', 'epochs', 'validationData', 'onBatch', 'onEpoch', 'workers', 'seed', 'lr', 'model', 'modelFile', 'wasm'];
+
+/**
+ * What to post for `a` so that only its own values cross: a view onto part
+ * of a larger buffer (`Tensor.slice()`) is copied and the copy transferred
+ * (posting the view would clone the whole buffer behind it); an array that
+ * is its whole buffer is cloned once; shared memory is shared.
+ */
+function ownRows(a: Float32Array, transfer: Transferable[]): Float32Array {
+  if (a.buffer instanceof SharedArrayBuffer || (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength)) return a;
+  const copy = a.slice();
+  transfer.push(copy.buffer);
+  return copy;
+}
 
 // The worker sends errors as name + message; the page gets the same class back (a ValueError stays a ValueError).
 const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { ShapeError, ValueError, DisposedError, OutOfMemoryError, InitError };
@@ -25,19 +41,26 @@ const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { S
  * Trains a zoo model (`options.model`, the course's CNN by default) or the
  * network in `options.modelFile` on `(x, y)` in `worker` and resolves to the
  * trained model file and the history; load it with `SequentialNet.load`.
- * The data is copied into the worker once. An error in the worker rejects
+ * Only the tensors' own values cross to the worker (a `slice()` view does
+ * not take the buffer behind it along). An error in the worker rejects
  * with the same error class (e.g. ValueError for an unknown model name).
  */
 export async function trainInWorker(worker: Worker, x: Tensor, y: Tensor, options: WorkerTrainOptions = {}): Promise<{ model: Uint8Array; history: EpochStats[] }> {
   const { onBatch, onEpoch, validationData, ...settings } = optionsObject('trainInWorker options', options, WORKER_TRAIN_OPTIONS);
+  const transfer: Transferable[] = [];
   const request: TrainRequest = {
     type: 'train',
-    x: x.data,
+    x: ownRows(x.data, transfer),
     xShape: [...x.shape],
-    y: y.data,
+    y: ownRows(y.data, transfer),
     yShape: [...y.shape],
     validation: validationData
-      ? { x: validationData[0].data, xShape: [...validationData[0].shape], y: validationData[1].data, yShape: [...validationData[1].shape] }
+      ? {
+          x: ownRows(validationData[0].data, transfer),
+          xShape: [...validationData[0].shape],
+          y: ownRows(validationData[1].data, transfer),
+          yShape: [...validationData[1].shape],
+        }
       : undefined,
     ...settings,
   };
@@ -57,6 +80,6 @@ export async function trainInWorker(worker: Worker, x: Tensor, y: Tensor, option
     };
     worker.addEventListener('message', listener);
     worker.addEventListener('error', (e) => reject(new WasmnetError(`the training worker failed to start: ${e.message}`)), { once: true });
-    worker.postMessage(request);
+    worker.postMessage(request, transfer);
   });
 }

@@ -17,6 +17,8 @@ import { ValueError, show } from './core/errors.js';
 import { type ModelName, modelZoo } from './models.js';
 import { SequentialNet } from './network.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
+import type { ReplicaRequest } from './parallel/protocol.js';
+import { serveReplica } from './parallel/replica.js';
 
 /** The network a request asks for: its model file, or the named zoo model built with its seed and learning rate. */
 function networkFor(r: TrainRequest): SequentialNet {
@@ -33,8 +35,19 @@ function networkFor(r: TrainRequest): SequentialNet {
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(message, transfer);
 
-self.addEventListener('message', async (event: MessageEvent<TrainRequest>) => {
+// This worker is also a replica for data-parallel training (`train({ workers })` in a page): one request at a time, in order.
+const serve = serveReplica(
+  (m, transfer) => post(m as never, transfer),
+  () => self.close(),
+);
+let replicaQueue: Promise<void> = Promise.resolve();
+
+self.addEventListener('message', async (event: MessageEvent<TrainRequest | ReplicaRequest>) => {
   const r = event.data;
+  if (typeof r?.type === 'string' && r.type.startsWith('replica-')) {
+    replicaQueue = replicaQueue.then(() => serve(r as ReplicaRequest));
+    return;
+  }
   if (r?.type !== 'train') return;
   let net: SequentialNet | null = null;
   try {
@@ -45,6 +58,7 @@ self.addEventListener('message', async (event: MessageEvent<TrainRequest>) => {
     const history = await net.train(x, y, {
       batchSize: r.batchSize,
       epochs: r.epochs,
+      workers: r.workers,
       validationData: r.validation ? [new Tensor(r.validation.x, r.validation.xShape), new Tensor(r.validation.y, r.validation.yShape)] : undefined,
       onBatch: (info) => post({ type: 'batch', info }),
       onEpoch: (stats) => post({ type: 'epoch', stats }),

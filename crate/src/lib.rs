@@ -100,6 +100,26 @@ pub unsafe extern "C" fn wn_all_finite(p: *const f32, len: usize) -> u32 {
     mem::all_finite(view(p, len)) as u32
 }
 
+/// `dst[i] += src[i]` for `len` floats (the shard-gradient tree's adds).
+///
+/// # Safety
+/// `dst` and `src` hold `len` floats each and do not overlap.
+#[no_mangle]
+pub unsafe extern "C" fn wn_add_assign(dst: *mut f32, src: *const f32, len: usize) {
+    // SAFETY: lengths as documented; distinct allocations.
+    mem::add_assign(view_mut(dst, len), view(src, len))
+}
+
+/// `dst[i] = a[i] + b[i]` for `len` floats (the shard-gradient tree's root).
+///
+/// # Safety
+/// `dst`, `a` and `b` hold `len` floats each; `dst` overlaps neither.
+#[no_mangle]
+pub unsafe extern "C" fn wn_add_to(dst: *mut f32, a: *const f32, b: *const f32, len: usize) {
+    // SAFETY: lengths as documented; dst is a distinct allocation.
+    mem::add_to(view_mut(dst, len), view(a, len), view(b, len))
+}
+
 // ---------------------------------------------------------------- gemm / dense
 
 /// `C (+)= op(A)·op(B)` with `A[i][p] = a[i*rsa + p*csa]`, `B[p][j] = b[p*rsb + j*csb]`.

@@ -72,6 +72,45 @@ pub fn all_finite(values: &[f32]) -> bool {
     (acc.sum_lanes() + bad) == 0.0
 }
 
+/// `dst[i] += src[i]`: one node of the fixed tree that sums a batch's shard
+/// gradients (lane-wise f32 adds, so the result does not depend on SIMD).
+pub fn add_assign(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len());
+    let whole = dst.len() - dst.len() % crate::simd::LANES;
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: i + 4 <= whole <= both lengths.
+        unsafe {
+            let a = crate::simd::F32x4::load(dst.as_ptr().add(i));
+            let b = crate::simd::F32x4::load(src.as_ptr().add(i));
+            a.add(b).store(dst.as_mut_ptr().add(i));
+        }
+        i += crate::simd::LANES;
+    }
+    for j in whole..dst.len() {
+        dst[j] += src[j];
+    }
+}
+
+/// `dst[i] = a[i] + b[i]`: the gradient tree's root, written straight into a parameter's gradient.
+pub fn add_to(dst: &mut [f32], a: &[f32], b: &[f32]) {
+    assert!(a.len() == dst.len() && b.len() == dst.len());
+    let whole = dst.len() - dst.len() % crate::simd::LANES;
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: i + 4 <= whole <= all three lengths.
+        unsafe {
+            let x = crate::simd::F32x4::load(a.as_ptr().add(i));
+            let y = crate::simd::F32x4::load(b.as_ptr().add(i));
+            x.add(y).store(dst.as_mut_ptr().add(i));
+        }
+        i += crate::simd::LANES;
+    }
+    for j in whole..dst.len() {
+        dst[j] = a[j] + b[j];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +135,18 @@ mod tests {
     #[should_panic(expected = "overflows")]
     fn checked_len_panics_on_overflow() {
         checked_len(&[1 << (usize::BITS / 2), 1 << (usize::BITS / 2)]);
+    }
+
+    #[test]
+    fn add_assign_adds_every_element_like_scalar_adds() {
+        let mut a: Vec<f32> = (0..11).map(|i| 0.1 * i as f32).collect();
+        let b: Vec<f32> = (0..11).map(|i| 1.0 / (i as f32 + 3.0)).collect();
+        let want: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+        let mut c = vec![0.0f32; 11];
+        add_to(&mut c, &a, &b);
+        add_assign(&mut a, &b);
+        assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        assert_eq!(c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
     }
 
     #[test]

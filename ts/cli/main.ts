@@ -3,6 +3,7 @@
  * saved model. Progress goes to stderr, results to stdout.
  */
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import { CosineAnnealing, type EpochStats, type ModelName, Rng, SequentialNet, Tensor, WasmnetError, init, loadMnist, modelZoo, prepareDigit, zooRecipes } from '../index.js';
@@ -41,6 +42,8 @@ Options:
   --batch-size <n>       samples per step (default: the model's)
   --lr <x>               Adam learning rate (default 0.001)
   --seed <n>             seed for weights, shuffling and the digits shown (default 42)
+  --workers <n|auto>     threads computing each batch (default auto: every core); any
+                         count trains the same bits
   --limit <n>            use only the first n training images
   --test-limit <n>       use only the first n test images
   --save <file>          write the trained model there (atomically)
@@ -95,6 +98,7 @@ async function train(argv: string[]): Promise<number> {
     'batch-size': { type: 'string' },
     lr: { type: 'string' },
     seed: { type: 'string' },
+    workers: { type: 'string' },
     limit: { type: 'string' },
     'test-limit': { type: 'string' },
     save: { type: 'string' },
@@ -115,6 +119,10 @@ async function train(argv: string[]): Promise<number> {
   const batchSize = intOption('batch-size', o['batch-size'], recipe.batchSize);
   const lr = numberOption('lr', o.lr, recipe.lr);
   const seed = intOption('seed', o.seed, 42, 0);
+  const workersAsked = o.workers === undefined || o.workers === 'auto' ? 'auto' : Number(o.workers);
+  if (workersAsked !== 'auto' && !(Number.isInteger(workersAsked) && workersAsked >= 1 && workersAsked <= 256)) {
+    throw new UsageError(`--workers must be an integer from 1 to 256 or auto, got ${JSON.stringify(o.workers)}`);
+  }
   const limit = o.limit === undefined ? undefined : intOption('limit', o.limit, 0);
   const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 0);
   const json = Boolean(o.json);
@@ -138,7 +146,14 @@ async function train(argv: string[]): Promise<number> {
   log(`MNIST: ${n} training and ${data.xTest.shape[0]} test images (${formatSeconds((performance.now() - started) / 1000)} to load)`);
   const net = modelZoo[modelName as ModelName]({ seed, lr });
   const lrSchedule = recipe.cosine ? new CosineAnnealing({ tMax: epochs }) : undefined;
-  log(`network (${modelName}): ${recipe.describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ${epochs} epoch${epochs === 1 ? '' : 's'}, seed ${seed}`);
+  // Batch norm takes each batch whole, in one thread: 'auto' means 1 worker for such a network (an explicit count gets train's error).
+  const oneBatchWide = net.layers.some((l) => l.batchWide);
+  const workers = workersAsked === 'auto' ? (oneBatchWide ? 1 : Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)) : workersAsked;
+  log(
+    `network (${modelName}): ${recipe.describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ` +
+      `${epochs} epoch${epochs === 1 ? '' : 's'}, seed ${seed}, ${workers} worker${workers === 1 ? '' : 's'}` +
+      (workersAsked === 'auto' && oneBatchWide ? ' (batch norm trains in one thread)' : ''),
+  );
 
   const bar = new ProgressBar(process.stderr);
   const batches = Math.ceil(n / batchSize);
@@ -150,6 +165,7 @@ async function train(argv: string[]): Promise<number> {
   const history: EpochStats[] = await net.train(data.xTrain, data.yTrain, {
     batchSize,
     epochs,
+    workers,
     lrSchedule,
     validationData: [data.xTest, data.yTest],
     onBatch: (b) => {
@@ -204,7 +220,7 @@ async function train(argv: string[]): Promise<number> {
   }
 
   if (json) {
-    process.stdout.write(`${JSON.stringify({ model: modelName, testAccuracy, trainSeconds, imagesPerSecond, epochs, batchSize, lr, seed, trainImages: n, history })}\n`);
+    process.stdout.write(`${JSON.stringify({ model: modelName, testAccuracy, trainSeconds, imagesPerSecond, epochs, batchSize, lr, seed, workers, trainImages: n, history })}\n`);
   } else {
     process.stdout.write(`accuracy = ${testAccuracy.toFixed(4)}  (${right}/${guess.length} test digits; trained in ${formatSeconds(trainSeconds)}, ${Math.round(imagesPerSecond)} images/s)\n\n`);
     const rng = new Rng(seed);

@@ -142,6 +142,7 @@ export class WasmArray<T extends TypedArray> {
 }
 
 export type F32Array = WasmArray<Float32Array>;
+export type U32Array = WasmArray<Uint32Array>;
 export const allocF32 = (length: number): F32Array => new WasmArray(Float32Array, length);
 export const allocU8 = (length: number): WasmArray<Uint8Array> => new WasmArray(Uint8Array, length);
 export const allocU32 = (length: number): WasmArray<Uint32Array> => new WasmArray(Uint32Array, length);

@@ -3,6 +3,7 @@
  * packages. Browser builds replace this module with `node-io.browser.ts`
  * (see tsup.config.ts), so no `node:` import reaches a page or a bundler.
  */
+import type { WorkerPort } from '../parallel/protocol.js';
 
 /** Reads a whole file; rejects with the system's error when it cannot. */
 export async function readFileBytes(path: string | URL): Promise<Uint8Array> {
@@ -27,4 +28,37 @@ export async function packageDir(name: string, from: string): Promise<string | n
     }
   }
   return null;
+}
+
+/** The cores this process may use (`os.availableParallelism()`). */
+export async function cpuCount(): Promise<number> {
+  const os = await import('node:os');
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** A replica worker thread (`dist/replica-worker.js`, beside this bundle) for data-parallel training. */
+export async function spawnReplicaWorker(): Promise<WorkerPort> {
+  const { Worker } = await import('node:worker_threads');
+  // The worker inherits the parent's flags, except that it runs a file: `node --input-type=module -e …`'s flag would stop it.
+  const execArgv = process.execArgv.some((a) => a.startsWith('--input-type')) ? [] : undefined;
+  const worker = new Worker(new URL('./replica-worker.js', import.meta.url), { execArgv });
+  let failed = false;
+  let closing = false;
+  const failure: ((reason: string) => void)[] = [];
+  const fail = (reason: string) => {
+    if (failed || closing) return;
+    failed = true;
+    for (const f of failure) f(reason);
+  };
+  worker.on('error', (e) => fail(`threw ${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`));
+  worker.on('exit', (code) => fail(`ended (exit code ${code})`));
+  return {
+    post: (m, transfer) => worker.postMessage(m, transfer as never),
+    onMessage: (listener) => worker.on('message', listener),
+    onFailure: (listener) => failure.push(listener),
+    terminate: async () => {
+      closing = true;
+      await worker.terminate();
+    },
+  };
 }

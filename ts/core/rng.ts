@@ -4,6 +4,10 @@
  */
 import { ValueError, show } from './errors.js';
 
+/**
+ * A seeded random number generator (xoshiro128**): the same seed gives the same numbers in
+ * Node and in every browser. Networks use one per purpose (initial weights, shuffling).
+ */
 export class Rng {
   private s0: number;
   private s1: number;

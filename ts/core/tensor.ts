@@ -6,7 +6,9 @@ import { ShapeError, ValueError, checkInt, show } from './errors.js';
  * enters and leaves wasmnet; the layers copy them into WebAssembly memory.
  */
 export class Tensor {
+  /** The values, row-major. */
   readonly data: Float32Array;
+  /** The dimensions, e.g. `[n, c, h, w]` (NCHW) for images. */
   readonly shape: readonly number[];
 
   constructor(data: Float32Array | ArrayLike<number>, shape: readonly number[]) {
@@ -49,6 +51,7 @@ export class Tensor {
     return new Tensor(out, [labels.length, classes]);
   }
 
+  /** Number of values: the product of `shape`. */
   get size(): number {
     return this.data.length;
   }

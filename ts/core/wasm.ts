@@ -19,6 +19,8 @@ export interface KernelExports {
   wn_free(ptr: Ptr, bytes: number): void;
   wn_gemm_workspace_len(): number;
   wn_all_finite(p: Ptr, len: number): number;
+  wn_add_assign(dst: Ptr, src: Ptr, len: number): void;
+  wn_add_to(dst: Ptr, a: Ptr, b: Ptr, len: number): void;
   /** 96 flops per iteration of f32x4 multiply-add chains: the benchmark's peak probe. */
   wn_simd_peak(iterations: number): number;
   wn_gather_rows(src: Ptr, srcRows: number, rowLen: number, index: Ptr, count: number, dst: Ptr): void;
@@ -172,8 +174,18 @@ function defaultLocation(): URL {
   return new URL('./wasmnet.wasm', import.meta.url);
 }
 
+/** The compiled module `init()` instantiated: workers get it, so they load nothing again. */
+let compiledModule: WebAssembly.Module | null = null;
+
+/** @internal The compiled wasmnet module (after `init()`), for starting workers. */
+export function wasmModule(): WebAssembly.Module {
+  kernels();
+  return compiledModule!;
+}
+
 async function instantiate(source: WasmSource | undefined): Promise<KernelExports> {
   const module = await compile(source ?? defaultLocation());
+  compiledModule = module;
   const instance = await WebAssembly.instantiate(module, {});
   const raw = instance.exports as Record<string, unknown>;
   if (typeof raw.wn_alloc !== 'function' || !(raw.memory instanceof WebAssembly.Memory)) {

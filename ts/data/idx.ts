@@ -9,8 +9,10 @@ import { crc32 } from '../core/crc32.js';
 import { ValueError } from '../core/errors.js';
 import { plausibleInflatedSize } from './inflate-guard.js';
 
+/** The typed array an IDX file's element type reads into. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
+/** A parsed IDX file (the format MNIST is distributed in). */
 export interface IdxFile {
   /** Dimensions, e.g. [60000, 28, 28] for MNIST's training images. */
   dims: number[];

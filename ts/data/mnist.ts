@@ -13,15 +13,23 @@ export const MNIST_SIDE = 28;
 /** Pixels in one MNIST image: the stride between images in a batch's data. */
 export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;
 
+/** MNIST as `loadMnist` returns it: images `[n, 1, 28, 28]` in [0, 1], one-hot labels `[n, 10]`, and the integer labels. */
 export interface MnistData {
+  /** The 60,000 training images (or `limit`), `[n, 1, 28, 28]` in [0, 1]. */
   xTrain: Tensor;
+  /** Their one-hot labels `[n, 10]`. */
   yTrain: Tensor;
+  /** The 10,000 test images (or `testLimit`). */
   xTest: Tensor;
+  /** Their one-hot labels. */
   yTest: Tensor;
+  /** The training labels as digits 0–9. */
   labelsTrain: Uint8Array;
+  /** The test labels as digits 0–9. */
   labelsTest: Uint8Array;
 }
 
+/** Options of `loadMnist`. */
 export interface LoadMnistOptions {
   /**
    * A folder with MNIST's four IDX files (plain or .gz) or a course-style
@@ -30,13 +38,19 @@ export interface LoadMnistOptions {
   dir?: string;
   /** Keep only the first `limit` training images (all test images are kept unless `testLimit`). */
   limit?: number;
+  /** Keep only the first `testLimit` test images. */
   testLimit?: number;
 }
 
+/** The names of MNIST's four IDX files (each may also be found with `.gz`). */
 export const MNIST_FILES = {
+  /** Training images. */
   trainImages: 'train-images-idx3-ubyte',
+  /** Training labels. */
   trainLabels: 'train-labels-idx1-ubyte',
+  /** Test images. */
   testImages: 't10k-images-idx3-ubyte',
+  /** Test labels. */
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
@@ -79,7 +93,19 @@ export interface MnistSplit {
   x: Tensor;
   /** One-hot `[n, 10]`. */
   y: Tensor;
+  /** The labels as digits. */
   labels: Uint8Array;
+}
+
+/**
+ * A Float32Array in shared memory where this thread can share memory with
+ * workers (Node; cross-origin isolated pages): training with `workers` then
+ * reads the images where they are instead of copying them, and `trainInWorker`
+ * shares them. Elsewhere an ordinary array.
+ */
+function shareableFloat32(length: number): Float32Array {
+  const canShare = typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+  return canShare ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
 }
 
 /**
@@ -94,7 +120,7 @@ function mnistSplit(
 ): MnistSplit {
   const n = limit === undefined ? count : Math.min(count, limit);
   const range = pixelsAreBytes ? 255 : 1;
-  const x = new Float32Array(n * rows * cols);
+  const x = shareableFloat32(n * rows * cols);
   for (let i = 0; i < x.length; i++) x[i] = pixels[i] / range;
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {

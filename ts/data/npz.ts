@@ -9,7 +9,9 @@ import { readZip } from './zip.js';
 /** Largest array entry accepted (2 GiB): more than any wasm network can use. */
 const MAX_ENTRY = 2 ** 31;
 
+/** One array of a NumPy `.npy` file (or of an `.npz` archive). */
 export interface NpyArray {
+  /** Its dimensions. */
   shape: number[];
   /** The values as float64 (exact for every integer type MNIST uses and for float32). */
   data: Float64Array;

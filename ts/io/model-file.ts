@@ -29,7 +29,9 @@ export const MODEL_MAGIC = 'WASMNET\0';
 export const MODEL_VERSION = 2;
 const READABLE_VERSIONS = [1, 2];
 
+/** What a model file says about the training state it holds. */
 export interface TrainingStateHeader {
+  /** Epochs trained so far. */
   epochsTrained: number;
   /** The shuffling generator's state (`Rng.getState()`). */
   shuffleRng: unknown[];
@@ -38,24 +40,44 @@ export interface TrainingStateHeader {
   /** Per layer, what `trainingState()` returned (dropout's step), or null. */
   layers: (Record<string, number> | null)[];
   /** Per parameter with optimizer state: its step count and state tensors' names, in file order. */
-  optimizer: { param: string; step: number; state: string[] }[];
+  optimizer: {
+    /** The parameter's name, e.g. `layers.0.f`. */
+    param: string;
+    /** Updates taken. */
+    step: number;
+    /** Names of its state tensors. */
+    state: string[];
+  }[];
 }
 
+/** A model file's header: the architecture, the tensors it holds and, optionally, the training state (`readModelHeader`). */
 export interface ModelHeader {
+  /** Always `wasmnet-model`. */
   format: 'wasmnet-model';
+  /** Format version (1 or 2). */
   version: number;
+  /** The network's per-sample input shape. */
   inputShape: number[];
+  /** The network's seed. */
   seed: number;
+  /** The loss's name. */
   loss: string;
+  /** Each layer's `toSpec()`, in order. */
   layers: LayerSpec[];
   /** Tensors in file order and their lengths. */
-  tensors: { name: string; length: number }[];
+  tensors: {
+    /** e.g. `layers.0.f`, `layers.2.runningMean`. */
+    name: string;
+    /** Values. */
+    length: number;
+  }[];
   /** Present when the file holds the training state. */
   training?: TrainingStateHeader;
   /** Free-form facts about training (epochs, accuracy, date), for people. */
   meta?: Record<string, unknown>;
 }
 
+/** Options of `SequentialNet.save`. */
 export interface SaveOptions {
   /** Keep what resuming training needs (optimizer state, random streams, epoch count); default true. False writes the smaller inference file. */
   trainingState?: boolean;

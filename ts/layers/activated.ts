@@ -15,6 +15,7 @@ import { Layer, type NamedParameter } from './layer.js';
 /** The options every activated layer takes; a kind lists its own besides these. */
 export const ACTIVATED_LAYER_OPTIONS = ['afun', 'optim', 'initializer', 'seed', 'rng'] as const;
 
+/** The options every layer with parameters and an activation takes (Conv2D, Dense; BatchNorm takes `afun` and `optim`). */
 export interface ActivatedLayerOptions {
   /** Activation φ, default ReLU. */
   afun?: Activation;
@@ -29,8 +30,11 @@ export interface ActivatedLayerOptions {
 }
 
 export abstract class ActivatedLayer extends Layer {
+  /** The activation applied to z. */
   readonly afun: Activation;
+  /** The optimizer that `update()` uses on this layer's parameters. */
   readonly optim: Optimizer;
+  /** The initializer that drew the initial weights. */
   readonly initializer: Initializer;
 
   /** z of the last forward pass, `[n, ...outputShape]`. */

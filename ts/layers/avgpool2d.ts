@@ -13,20 +13,31 @@ import { kernels } from '../core/wasm.js';
 import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 import { strideOption, windowedShape } from './window.js';
 
+/** Options of `AvgPool2DLayer` and `net.addAvgPool2D`. */
 export interface AvgPool2DOptions {
   /** Step between windows, a number or `[sh, sw]` (default: the area). */
   stride?: number | readonly [number, number];
 }
 
+/** An average-pooling layer as a model file stores it (`toSpec()`). */
 export interface AvgPool2DSpec {
+  /** The registry name. */
   kind: 'AvgPool2D';
+  /** The window `[ph, pw]`. */
   area: [number, number];
+  /** The step between windows `[sh, sw]`. */
   stride: [number, number];
 }
 
+/**
+ * Average pooling: the mean over each `[ph, pw]` window, windows `stride` apart (PyTorch's
+ * `AvgPool2d` without padding). See [docs/pooling.md](../../docs/pooling.md).
+ */
 export class AvgPool2DLayer extends Layer {
   readonly kind = 'AvgPool2D' as const;
+  /** The window `[ph, pw]`. */
   readonly area: readonly [number, number];
+  /** The step between windows `[sh, sw]` (default: the area). */
   readonly stride: readonly [number, number];
   private readonly out = growableF32();
   private readonly da = growableF32();
@@ -44,6 +55,7 @@ export class AvgPool2DLayer extends Layer {
     return new AvgPool2DLayer(area, options);
   }
 
+  /** The windows and strides `wasmnet gradcheck` checks. */
   static gradcheckCases(): GradcheckCase[] {
     const pool = (label: string, area: [number, number], options: AvgPool2DOptions): GradcheckCase => ({
       label,
@@ -54,6 +66,7 @@ export class AvgPool2DLayer extends Layer {
     return [pool('2×2', [2, 2], {}), pool('3×3 overlapping, stride 2', [3, 3], { stride: 2 }), pool('2×3, stride [3, 1]', [2, 3], { stride: [3, 1] })];
   }
 
+  /** The layer a model file's spec describes. */
   static fromSpec(spec: AvgPool2DSpec, _ctx: BuildContext): AvgPool2DLayer {
     return new AvgPool2DLayer(spec.area, { stride: spec.stride });
   }

@@ -21,6 +21,7 @@ import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
 import type { BuildContext, GradcheckCase, NamedBuffer, NamedParameter } from './layer.js';
 
+/** Options of `BatchNormLayer` and `net.addBatchNorm`. */
 export interface BatchNormOptions extends Pick<ActivatedLayerOptions, 'afun' | 'optim'> {
   /** Weight of the newest batch in the running statistics (default 0.1, PyTorch's). */
   momentum?: number;
@@ -28,20 +29,33 @@ export interface BatchNormOptions extends Pick<ActivatedLayerOptions, 'afun' | '
   eps?: number;
 }
 
+/** A batch-norm layer as a model file stores it (`toSpec()`). */
 export interface BatchNormSpec {
+  /** The registry name. */
   kind: 'BatchNorm';
+  /** Channels or features. */
   numFeatures: number;
+  /** See `BatchNormLayer.momentum`. */
   momentum: number;
+  /** See `BatchNormLayer.eps`. */
   eps: number;
+  /** The activation's name. */
   afun: string;
+  /** The optimizer's settings. */
   optim: OptimizerConfig;
 }
 
+/**
+ * Batch normalization exactly as PyTorch's `BatchNorm2d` (`[c, h, w]` samples, per channel) and
+ * `BatchNorm1d` (`[f]` samples, per feature), then `afun`. See [docs/batchnorm.md](../../docs/batchnorm.md).
+ */
 export class BatchNormLayer extends ActivatedLayer {
   readonly kind = 'BatchNorm' as const;
   /** Channels of `[c, h, w]` input, or features of `[f]` input. */
   readonly numFeatures: number;
+  /** Weight of the newest batch's statistics in the running ones: `running = (1 − momentum)·running + momentum·batch`. */
   readonly momentum: number;
+  /** Added to the variance under the square root. */
   readonly eps: number;
   private readonly gammaParam: NamedParameter;
   private readonly betaParam: NamedParameter;
@@ -116,6 +130,7 @@ export class BatchNormLayer extends ActivatedLayer {
     ];
   }
 
+  /** The layer a model file's spec describes, on the network's output so far. */
   static fromSpec(spec: BatchNormSpec, ctx: BuildContext): BatchNormLayer {
     return BatchNormLayer.forNetwork(ctx, { momentum: spec.momentum, eps: spec.eps, afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim) });
   }
@@ -128,6 +143,7 @@ export class BatchNormLayer extends ActivatedLayer {
   get gamma(): Float32Array {
     return this.gammaParam.value.view();
   }
+  /** Copies `values` (`numFeatures` finite numbers) into γ. */
   set gamma(values: ArrayLike<number>) {
     this.assign(this.gammaParam, values);
   }
@@ -135,12 +151,15 @@ export class BatchNormLayer extends ActivatedLayer {
   get beta(): Float32Array {
     return this.betaParam.value.view();
   }
+  /** Copies `values` (`numFeatures` finite numbers) into β. */
   set beta(values: ArrayLike<number>) {
     this.assign(this.betaParam, values);
   }
+  /** ∂C/∂γ from the last backprop, a live view. */
   get dgamma(): Float32Array {
     return this.gammaParam.grad.view();
   }
+  /** ∂C/∂β from the last backprop, a live view. */
   get dbeta(): Float32Array {
     return this.betaParam.grad.view();
   }
@@ -148,6 +167,7 @@ export class BatchNormLayer extends ActivatedLayer {
   get runningMean(): Float32Array {
     return this.meanBuf.view();
   }
+  /** Copies `values` (`numFeatures` finite numbers) into the running mean. */
   set runningMean(values: ArrayLike<number>) {
     this.assign({ name: 'runningMean', value: this.meanBuf, grad: this.meanBuf }, values);
   }
@@ -155,6 +175,7 @@ export class BatchNormLayer extends ActivatedLayer {
   get runningVar(): Float32Array {
     return this.varBuf.view();
   }
+  /** Copies `values` (`numFeatures` finite numbers ≥ 0) into the running variance. */
   set runningVar(values: ArrayLike<number>) {
     const low = Array.prototype.findIndex.call(values ?? [], (v: number) => v < 0);
     if (low >= 0) throw new ValueError(`BatchNorm.runningVar must hold variances ≥ 0, but index ${low} is ${values[low]}`);
@@ -236,6 +257,7 @@ export class BatchNormLayer extends ActivatedLayer {
     return da;
   }
 
+  /** Bytes of wasm memory the batch buffers take for `n` samples (with x̂). */
   override batchBytes(n: number): number {
     return super.batchBytes(n) + 4 * n * product(this.inShape!);
   }

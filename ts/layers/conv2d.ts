@@ -24,10 +24,13 @@ export type Conv2DStride = number | readonly [number, number];
 
 /** The options that fix a Conv2D layer's geometry, in the form that rebuilds it exactly. */
 export interface Conv2DGeometry {
+  /** `'same'`, or `[ph, pw]`: rows above and below, columns left and right. */
   padding: 'same' | [number, number];
+  /** `[sh, sw]`. */
   stride: [number, number];
 }
 
+/** Options of `Conv2DLayer` and `net.addConv2D`: an activated layer's (`afun`, `optim`, `initializer`, `seed`) plus `padding` and `stride`. */
 export interface Conv2DOptions extends ActivatedLayerOptions {
   /**
    * Zero padding around each input plane, default 0 (`'valid'`, the course's).
@@ -60,15 +63,28 @@ function parsePadding(value: unknown, fh: number, fw: number, stride: readonly [
   throw new ValueError(`Conv2D padding must be a non-negative integer, [ph, pw], 'valid' or 'same', got ${show(value)}`);
 }
 
+/** A Conv2D layer as a model file stores it (`toSpec()`); padding and stride only when they are not the course's 0 and 1. */
 export interface Conv2DSpec {
+  /** The registry name. */
   kind: 'Conv2D';
+  /** The filter bank shape `[m, fh, fw]`. */
   fshape: [number, number, number];
+  /** The activation's name. */
   afun: string;
+  /** The optimizer's settings. */
   optim: OptimizerConfig;
+  /** As `Conv2DGeometry.padding`; absent for no padding. */
   padding?: Conv2DGeometry['padding'];
+  /** As `Conv2DGeometry.stride`; absent for stride 1. */
   stride?: Conv2DGeometry['stride'];
 }
 
+/**
+ * The course's convolutional layer: $\mathbf{Z}(i,j) = b(j)\mathbf{E} + \sum_k \mathbf{A}(i,k) * \mathbf{F}(j,k)$
+ * with $*$ the valid true convolution (the kernel flipped, as `scipy.signal.convolve2d`), then
+ * `afun`; optional zero padding and stride as PyTorch's. The mathematics, the three gradients and
+ * where each is computed: [docs/convolution.md](../../docs/convolution.md).
+ */
 export class Conv2DLayer extends ActivatedLayer {
   readonly kind = 'Conv2D' as const;
   /** Input sample shape `[c, h, w]`. */
@@ -150,6 +166,7 @@ export class Conv2DLayer extends ActivatedLayer {
     ];
   }
 
+  /** The layer a model file's spec describes, on the network's output so far. */
   static fromSpec(spec: Conv2DSpec, ctx: BuildContext): Conv2DLayer {
     const { padding, stride } = spec;
     return Conv2DLayer.forNetwork(ctx, spec.fshape, { afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim), padding, stride });
@@ -180,6 +197,7 @@ export class Conv2DLayer extends ActivatedLayer {
   get f(): Float32Array {
     return this.fParam.value.view();
   }
+  /** Copies `values` (`m·c·fh·fw` finite numbers) into the filter bank. */
   set f(values: ArrayLike<number>) {
     this.assign(this.fParam, values);
   }
@@ -187,6 +205,7 @@ export class Conv2DLayer extends ActivatedLayer {
   get b(): Float32Array {
     return this.bParam.value.view();
   }
+  /** Copies `values` (`m` finite numbers) into the biases. */
   set b(values: ArrayLike<number>) {
     this.assign(this.bParam, values);
   }

@@ -10,18 +10,30 @@ import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
 import type { BuildContext, GradcheckCase, NamedParameter } from './layer.js';
 
+/** Options of `DenseLayer` and `net.addDense`: an activated layer's (`afun`, `optim`, `initializer`, `seed`). */
 export type DenseOptions = ActivatedLayerOptions;
 
+/** A dense layer as a model file stores it (`toSpec()`). */
 export interface DenseSpec {
+  /** The registry name. */
   kind: 'Dense';
+  /** Outputs per sample. */
   outputSize: number;
+  /** The activation's name. */
   afun: string;
+  /** The optimizer's settings. */
   optim: OptimizerConfig;
 }
 
+/**
+ * The course's dense layer: $\mathbf{Z} = \mathbf{A}\mathbf{W} + \mathbf{b}$ with `w` stored
+ * `[inputSize, outputSize]`, then `afun`. See [docs/dense.md](../../docs/dense.md).
+ */
 export class DenseLayer extends ActivatedLayer {
   readonly kind = 'Dense' as const;
+  /** Inputs per sample. */
   readonly inputSize: number;
+  /** Outputs per sample. */
   readonly outputSize: number;
   private readonly wParam: NamedParameter;
   private readonly bParam: NamedParameter;
@@ -59,6 +71,7 @@ export class DenseLayer extends ActivatedLayer {
     return [dense('Tanh', { afun: new Tanh() }), dense('SoftMax', { afun: new SoftMax() }), dense('ReLU', { afun: new ReLU() }, false)];
   }
 
+  /** The layer a model file's spec describes, on the network's output so far. */
   static fromSpec(spec: DenseSpec, ctx: BuildContext): DenseLayer {
     return DenseLayer.forNetwork(ctx, spec.outputSize, { afun: activationByName(spec.afun), optim: optimizerFromConfig(spec.optim) });
   }
@@ -71,6 +84,7 @@ export class DenseLayer extends ActivatedLayer {
   get w(): Float32Array {
     return this.wParam.value.view();
   }
+  /** Copies `values` (`inputSize·outputSize` finite numbers, row-major) into the weights. */
   set w(values: ArrayLike<number>) {
     this.assign(this.wParam, values);
   }
@@ -78,6 +92,7 @@ export class DenseLayer extends ActivatedLayer {
   get b(): Float32Array {
     return this.bParam.value.view();
   }
+  /** Copies `values` (`outputSize` finite numbers) into the biases. */
   set b(values: ArrayLike<number>) {
     this.assign(this.bParam, values);
   }

@@ -18,21 +18,31 @@ import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 
+/** Options of `DropoutLayer` and `net.addDropout`. */
 export interface DropoutOptions {
   /** Seeds the masks (default: from the clock; in a network, from the network's seed and the layer's position). */
   seed?: number;
 }
 
+/** A dropout layer as a model file stores it (`toSpec()`). */
 export interface DropoutSpec {
+  /** The registry name. */
   kind: 'Dropout';
+  /** The drop rate. */
   rate: number;
+  /** The masks' seed. */
   seed: number;
 }
 
+/**
+ * Inverted dropout (PyTorch's `Dropout`) with masks that are a pure function of
+ * (seed, step, index in the batch). See [docs/dropout.md](../../docs/dropout.md).
+ */
 export class DropoutLayer extends Layer {
   readonly kind = 'Dropout' as const;
   /** Probability of dropping a value while training, in [0, 1). */
   readonly rate: number;
+  /** Seed of the masks (with `step` and each value's index in the batch). */
   readonly seed: number;
   /** Training steps taken: the masks' counter. */
   step = 0;
@@ -67,6 +77,7 @@ export class DropoutLayer extends Layer {
     ];
   }
 
+  /** The layer a model file's spec describes. */
   static fromSpec(spec: DropoutSpec, _ctx: BuildContext): DropoutLayer {
     return new DropoutLayer(spec.rate, { seed: spec.seed });
   }

@@ -8,10 +8,16 @@ import type { F32Array } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 
+/** A flatten layer as a model file stores it (`toSpec()`). */
 export interface FlattenSpec {
+  /** The registry name. */
   kind: 'Flatten';
 }
 
+/**
+ * The course's `FlattenLayer`: `[n, c, h, w]` → `[n, c·h·w]`, no copy; backprop reshapes back.
+ * See [docs/dense.md](../../docs/dense.md).
+ */
 export class FlattenLayer extends Layer {
   readonly kind = 'Flatten' as const;
 
@@ -20,10 +26,12 @@ export class FlattenLayer extends Layer {
     return new FlattenLayer();
   }
 
+  /** The shape `wasmnet gradcheck` checks. */
   static gradcheckCases(): GradcheckCase[] {
     return [{ label: '[2, 3, 4] → [24]', input: [2, 3, 4], smooth: true, build: () => new FlattenLayer() }];
   }
 
+  /** The layer a model file's spec describes. */
   static fromSpec(_spec: FlattenSpec, _ctx: BuildContext): FlattenLayer {
     return new FlattenLayer();
   }

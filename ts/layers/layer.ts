@@ -19,12 +19,15 @@ import type { Optimizer, Parameter } from '../optimizers.js';
 
 /** A parameter tensor with the name it has on its layer (`f`, `b`, `w`). */
 export interface NamedParameter extends Parameter {
+  /** The name on the layer: `f`, `b`, `w`, `gamma`, `beta`. */
   name: string;
 }
 
 /** State a layer keeps that is not trained by gradients but belongs to the model (batch norm's running statistics). */
 export interface NamedBuffer {
+  /** The name on the layer: `runningMean`, `runningVar`. */
   name: string;
+  /** The values, in wasm memory. */
   value: F32Array;
   /** The smallest value the buffer may hold (batch norm's running variance: 0), checked when a file is loaded. */
   min?: number;
@@ -32,6 +35,7 @@ export interface NamedBuffer {
 
 /** What a layer's spec in a model file has at least: its kind. */
 export interface LayerSpecBase {
+  /** The layer kind's registry name. */
   kind: string;
 }
 
@@ -43,6 +47,7 @@ export interface BuildContext {
   rng: Rng;
   /** The network's seed and the new layer's index, for layers that draw random numbers while training (dropout). */
   seed: number;
+  /** The new layer's position in the network. */
   index: number;
 }
 
@@ -64,9 +69,14 @@ export interface GradcheckCase {
   smooth: boolean;
   /** A tolerance of its own, when float32 rounding makes the difference quotient noisier than usual (say why in the label's kind). */
   tolerance?: number;
+  /** Builds the layer to check. */
   build(): Layer;
 }
 
+/**
+ * What every layer kind shares: the course's `evaluate` / `backprop` / `update` on Tensors,
+ * `training`, `dispose`, and the buffer-level passes a network chains inside wasm memory.
+ */
 export abstract class Layer {
   /** The kind's name in the registry and in model files ('Conv2D', 'Pool2D', …). */
   abstract readonly kind: string;
@@ -259,6 +269,7 @@ export abstract class Layer {
     this.freeBuffers();
   }
 
+  /** Whether `dispose()` was called. */
   get isDisposed(): boolean {
     return this.disposed;
   }

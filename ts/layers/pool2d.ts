@@ -17,6 +17,7 @@ import { kernels } from '../core/wasm.js';
 import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
 import { strideOption, windowedShape } from './window.js';
 
+/** Options of `Pool2DLayer` and `net.addPool2D`. */
 export interface Pool2DOptions {
   /** Divide an area's delta among tied maxima (default false, as the course). */
   strict?: boolean;
@@ -24,17 +25,27 @@ export interface Pool2DOptions {
   stride?: number | readonly [number, number];
 }
 
+/** A max-pooling layer as a model file stores it (`toSpec()`). */
 export interface Pool2DSpec {
+  /** The registry name. */
   kind: 'Pool2D';
+  /** The window `[ph, pw]`. */
   area: [number, number];
+  /** The tie rule. */
   strict: boolean;
   /** Absent when it is the area (the course's tiling), so such files read as before. */
   stride?: [number, number];
 }
 
+/**
+ * The course's max pooling over `[ph, pw]` windows, with the course's two tie rules (`strict`)
+ * and, optionally, a stride (PyTorch's `MaxPool2d` without padding). See [docs/pooling.md](../../docs/pooling.md).
+ */
 export class Pool2DLayer extends Layer {
   readonly kind = 'Pool2D' as const;
+  /** The window `[ph, pw]`. */
   readonly area: readonly [number, number];
+  /** Tied maxima share a window's delta (true) or each get all of it (false, the course's default). */
   readonly strict: boolean;
   /** `[sh, sw]`: the steps between areas (equal to `area` unless given). */
   readonly stride: readonly [number, number];
@@ -73,6 +84,7 @@ export class Pool2DLayer extends Layer {
     ];
   }
 
+  /** The layer a model file's spec describes. */
   static fromSpec(spec: Pool2DSpec, _ctx: BuildContext): Pool2DLayer {
     return new Pool2DLayer(spec.area, { strict: spec.strict, stride: spec.stride });
   }

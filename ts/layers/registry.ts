@@ -14,13 +14,24 @@ import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import type { BuildContext, GradcheckCase, Layer } from './layer.js';
 import { Pool2DLayer } from './pool2d.js';
 
+/**
+ * The registry: every layer kind by its name. Building, loading, saving, `net.add<Kind>()`,
+ * error messages and the gradient-check suite iterate over it.
+ */
 export const layerKinds = {
+  /** `Conv2DLayer`. */
   Conv2D: Conv2DLayer,
+  /** `Pool2DLayer`. */
   Pool2D: Pool2DLayer,
+  /** `AvgPool2DLayer`. */
   AvgPool2D: AvgPool2DLayer,
+  /** `FlattenLayer`. */
   Flatten: FlattenLayer,
+  /** `DenseLayer`. */
   Dense: DenseLayer,
+  /** `DropoutLayer`. */
   Dropout: DropoutLayer,
+  /** `BatchNormLayer`. */
   BatchNorm: BatchNormLayer,
 } as const satisfies Record<string, LayerKindClass>;
 
@@ -32,7 +43,9 @@ export interface LayerKindClass {
   gradcheckCases(): GradcheckCase[];
 }
 
+/** A registered kind's name: `'Conv2D'`, `'Pool2D'`, …. */
 export type LayerKind = keyof typeof layerKinds;
+/** A registered kind's class. */
 type LayerClass = (typeof layerKinds)[LayerKind];
 
 /** A layer's spec in a model file: the union of every kind's `toSpec()`. */

@@ -71,10 +71,26 @@ export class Checkpoint {
     throw new ValueError(`training stopped: ${problem} ${where}; ${ADVICE}`);
   }
 
-  /** Runs `update`; if any parameter is then not finite, puts the parameters and the batch's other changes back and throws. */
+  /** Throws, with the batch undone, for a problem found before the update (e.g. a learning rate that is not a number). */
+  refuse(problem: string, where: string): never {
+    this.undoBatch();
+    throw new ValueError(`training stopped: ${problem} ${where}; ${ADVICE}`);
+  }
+
+  /**
+   * Runs `update`; if it throws, or any parameter is then not finite, puts
+   * the parameters and the batch's other changes back and throws: a batch's
+   * update is all or nothing.
+   */
   guard(update: () => void, where: string): void {
     copy(this.params, this.paramStore, 'save');
-    update();
+    try {
+      update();
+    } catch (e) {
+      copy(this.params, this.paramStore, 'restore');
+      this.undoBatch();
+      throw e;
+    }
     const k = kernels();
     const bad = this.params.find((p) => !k.wn_all_finite(p.value.ptr, p.value.length));
     if (!bad) return;

@@ -4,26 +4,35 @@
  * schedule, and the guards that keep a bad batch away from the weights.
  */
 import { ValueError, checkInt, optionsObject, show } from '../core/errors.js';
-import { allocF32, allocU32, ensureFits } from '../core/memory.js';
+import { type F32Array, type U32Array, allocF32, allocU32, ensureFits } from '../core/memory.js';
 import { type Tensor, product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
+import type { NamedBuffer, NamedParameter } from '../layers/layer.js';
 import { rowsAreDistributions } from '../losses.js';
 import type { SequentialNet } from '../network.js';
+import { resolveWorkers, startWorkerPool } from '../parallel/pool.js';
 import { Checkpoint } from './guards.js';
+import { GradientTree, batchShardSize, shardCount } from './shards.js';
+import { type GatherRows, applyUpdate, runShards } from './step.js';
 import { type LrFunction, type LrSchedule, asLrSchedule } from './schedules.js';
 
+/** What `onBatch` receives after each batch. */
 export interface BatchInfo {
   /** Epoch number: the network's `epochsTrained` + 1 for the first epoch of a `train` call. */
   epoch: number;
   /** Batch index within the epoch, from 0. */
   batch: number;
+  /** Batches in the epoch. */
   batches: number;
   /** Samples in this batch. */
   size: number;
+  /** The batch's mean loss. */
   loss: number;
+  /** The batch's accuracy. */
   accuracy: number;
 }
 
+/** What `train` resolves to per epoch, and what `onEpoch` receives. */
 export interface EpochStats {
   /** Epoch number, counted over the network's whole life (from 1; a loaded model continues its count). */
   epoch: number;
@@ -33,13 +42,17 @@ export interface EpochStats {
   accuracy: number;
   /** The learning rate of the first layer's optimizer during this epoch. */
   lr: number;
+  /** Wall time of the epoch, in seconds. */
   seconds: number;
+  /** Training samples per second. */
   imagesPerSecond: number;
   /** Loss and accuracy on `validationData`, when given. */
   valLoss?: number;
+  /** Accuracy on `validationData`, when given. */
   valAccuracy?: number;
 }
 
+/** Options of `SequentialNet.train`. */
 export interface TrainOptions {
   /** Samples per gradient step (default 32); the last batch of an epoch may be smaller. */
   batchSize?: number;
@@ -57,20 +70,38 @@ export interface TrainOptions {
   lrSchedule?: LrSchedule | LrFunction;
   /** `[x, y]` evaluated after every epoch. */
   validationData?: readonly [Tensor, Tensor];
+  /** Called after each batch. */
   onBatch?: (info: BatchInfo) => void;
+  /** Called after each epoch. */
   onEpoch?: (stats: EpochStats) => void;
+  /**
+   * Workers computing each batch (default 1: in this thread): an integer ≥ 1,
+   * or 'auto' for the cores available (`os.availableParallelism()` in Node,
+   * `navigator.hardwareConcurrency` in browsers). Every worker holds a
+   * replica of the network and computes a share of each batch's shards; the
+   * trained weights are the same bits for any number of workers. With more
+   * than one, the network's own weights are brought up to date at the end of
+   * each epoch (before `onEpoch`) and when `train` ends, not after every batch.
+   */
+  workers?: number | 'auto';
 }
 
-export const TRAIN_OPTIONS = ['batchSize', 'epochs', 'shuffle', 'lrSchedule', 'validationData', 'onBatch', 'onEpoch'] as const;
+export const TRAIN_OPTIONS = ['batchSize', 'epochs', 'shuffle', 'lrSchedule', 'validationData', 'onBatch', 'onEpoch', 'workers'] as const;
 
 /**
- * Training computes each batch's gradient in chunks of at most this many
- * samples, adding up the parameter gradients: the same gradient step (the
- * float sums run in another order), with a chunk's activations in cache.
- * A network with a layer that looks across the batch (batch norm) takes each
- * batch whole instead, so its statistics are the mini-batch's.
+ * What computes a training step and applies its update: this thread
+ * (`InProcessSteps`) or a pool of workers (`parallel/pool.ts`). `step`
+ * either applies the whole update or throws with the network as it was.
  */
-export const TRAIN_CHUNK = 64;
+export interface StepEngine {
+  /** The epoch's sample order is `order` (positions index into it). */
+  beginEpoch(order: Uint32Array): void | Promise<void>;
+  step(start: number, m: number, where: string): { loss: number; correct: number } | Promise<{ loss: number; correct: number }>;
+  /** Brings the network's own weights and training state up to date. */
+  sync(): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
 
 /** Yield to the event loop at most this often while training, so pages and progress bars stay alive. */
 const YIELD_MS = 50;
@@ -94,25 +125,15 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
   const layers = net.layers;
   // Before anything is trained: every batch size the epochs will use (the last batch holds the remainder).
   for (const size of new Set([Math.min(n, batchSize), n % batchSize || batchSize])) for (const l of layers) l.checkTrainingBatch(size);
-  const chunk = layers.some((l) => l.batchWide) ? batchSize : TRAIN_CHUNK;
   const params = net.parameters();
   const buffers = net.buffers();
-  // Dataset, shuffled order, a checkpoint of the weights and the chunk buffers, refused up front.
-  ensureFits(4 * (x.size + y.size + n) + Checkpoint.bytes(params, buffers) + net.batchBytes(Math.min(n, batchSize, chunk)), `training on ${n} samples in batches of ${batchSize}`);
+  const workers = await resolveWorkers(o.workers);
   const optimizers = [...new Set(layers.flatMap((l) => l.optimizers()))];
-  const k = kernels();
-  const inLen = product(net.inputShape);
-  const outLen = product(net.outputShape);
-  const fused = rowsAreDistributions(y);
-  const xs = allocF32(x.size);
-  const ys = allocF32(y.size);
-  const order = allocU32(n);
-  const checkpoint = new Checkpoint(params, buffers, layers);
+  const engine: StepEngine =
+    workers > 1 ? await startWorkerPool(net, x, y, workers, rowsAreDistributions(y)) : new InProcessSteps(net, x, y, params, buffers, batchSize);
   const modes = layers.map((l) => l.training);
   const history: EpochStats[] = [];
   try {
-    xs.set(x.data);
-    ys.set(y.data);
     // Each epoch shuffles the previous epoch's order (as since 0.1.0); the order lives on the network,
     // so that training in several calls, or after save and load, continues it exactly.
     const perm = net.sampleOrder(n);
@@ -124,41 +145,28 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
       for (const l of layers) l.training = true;
       const started = performance.now();
       if (shuffle) net.shuffleRng.shuffle(perm);
-      order.set(perm);
+      await engine.beginEpoch(perm);
       let lossSum = 0;
       let correct = 0;
       for (let b = 0; b < batches; b++) {
         const start = b * batchSize;
         const m = Math.min(batchSize, n - start);
-        // One gradient step, computed in chunks: forward and backward run chunk by chunk and
-        // the parameter gradients add up, so each chunk's activations stay in cache.
-        let loss = 0;
-        let right = 0;
-        checkpoint.beginBatch();
-        for (let c = 0; c < m; c += chunk) {
-          const rows = Math.min(chunk, m - c);
-          const xb = net.inputBuf.ensure(rows * inLen);
-          const yb = net.labelBuf.ensure(rows * outLen);
-          k.wn_gather_rows(xs.ptr, n, inLen, order.ptr + 4 * (start + c), rows, xb.ptr);
-          k.wn_gather_rows(ys.ptr, n, outLen, order.ptr + 4 * (start + c), rows, yb.ptr);
-          const out = net.forwardBuffer(xb, rows, true, c);
-          right += k.wn_count_correct(out.ptr, yb.ptr, rows, outLen);
-          loss += net.backwardBuffer(yb, rows, m, false, fused, c > 0).loss;
-        }
         const where = `at epoch ${epoch}, batch ${b + 1} of ${batches}`;
-        checkpoint.checkBeforeUpdate(loss, where);
-        checkpoint.guard(() => {
-          for (const layer of layers) layer.update();
-        }, where);
-        lossSum += loss * m;
-        correct += right;
-        onBatch?.({ epoch, batch: b, batches, size: m, loss, accuracy: right / m });
+        const r = await engine.step(start, m, where);
+        lossSum += r.loss * m;
+        correct += r.correct;
+        if (onBatch) {
+          onBatch({ epoch, batch: b, batches, size: m, loss: r.loss, accuracy: r.correct / m });
+          // A callback may dispose the network: stop before the next batch allocates anything.
+          net.assertReady();
+        }
         if (Date.now() - lastYield > YIELD_MS) {
-          await new Promise((r) => setTimeout(r, 0));
+          await new Promise((resolve) => setTimeout(resolve, 0));
           net.assertReady();
           lastYield = Date.now();
         }
       }
+      await engine.sync();
       const seconds = (performance.now() - started) / 1000;
       net.epochsTrained = epoch;
       const lr = optimizers.length > 0 ? optimizers[0].effectiveLr : 0;
@@ -170,15 +178,95 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
         stats.valAccuracy = v.accuracy;
       }
       history.push(stats);
-      onEpoch?.(stats);
+      if (onEpoch) {
+        onEpoch(stats);
+        net.assertReady();
+      }
     }
   } finally {
+    await engine.close();
     if (!net.isDisposed) layers.forEach((l, i) => (l.training = modes[i]));
     for (const opt of optimizers) opt.scheduledLr = null;
-    xs.free();
-    ys.free();
-    order.free();
-    checkpoint.free();
   }
   return history;
+}
+
+/**
+ * Steps in this thread: the dataset copied into wasm memory once, each batch
+ * gathered there by the epoch's order, its shards run one after the other.
+ */
+class InProcessSteps implements StepEngine {
+  private readonly xs: F32Array;
+  private readonly ys: F32Array;
+  private readonly order: U32Array;
+  private readonly checkpoint: Checkpoint;
+  private readonly tree: GradientTree;
+  private readonly fused: boolean;
+  private readonly losses: number[] = [];
+  private readonly correct: number[] = [];
+
+  constructor(
+    private readonly net: SequentialNet,
+    x: Tensor,
+    y: Tensor,
+    params: NamedParameter[],
+    buffers: NamedBuffer[],
+    batchSize: number,
+  ) {
+    const n = x.shape[0];
+    const m = Math.min(n, batchSize);
+    // Dataset, shuffled order, a checkpoint, the gradient tree and the shard buffers, refused up front.
+    ensureFits(
+      4 * (x.size + y.size + n) + Checkpoint.bytes(params, buffers) + GradientTree.bytes(params, shardCount(m)) + net.batchBytes(batchShardSize(net, m)),
+      `training on ${n} samples in batches of ${batchSize}`,
+    );
+    this.fused = rowsAreDistributions(y);
+    this.xs = allocF32(x.size);
+    this.ys = allocF32(y.size);
+    this.order = allocU32(n);
+    this.checkpoint = new Checkpoint(params, buffers, net.layers);
+    this.tree = new GradientTree(params);
+    this.xs.set(x.data);
+    this.ys.set(y.data);
+  }
+
+  beginEpoch(order: Uint32Array): void {
+    this.order.set(order);
+  }
+
+  step(start: number, m: number, where: string): { loss: number; correct: number } {
+    const { net, checkpoint, tree, losses, correct } = this;
+    const k = kernels();
+    const n = this.order.length;
+    const inLen = product(net.inputShape);
+    const outLen = product(net.outputShape);
+    const size = batchShardSize(net, m);
+    const shards = Math.ceil(m / size);
+    const gather: GatherRows = (from, rows, xb, yb) => {
+      k.wn_gather_rows(this.xs.ptr, n, inLen, this.order.ptr + 4 * from, rows, xb.ptr);
+      k.wn_gather_rows(this.ys.ptr, n, outLen, this.order.ptr + 4 * from, rows, yb.ptr);
+    };
+    checkpoint.beginBatch();
+    tree.reset();
+    runShards(net, { m, start, size }, 0, shards, gather, this.fused, shards > 1 ? tree : null, losses, correct);
+    if (shards > 1) tree.finish();
+    let loss = 0;
+    let right = 0;
+    for (let i = 0; i < shards; i++) {
+      loss += losses[i];
+      right += correct[i];
+    }
+    applyUpdate(net, checkpoint, loss, where);
+    return { loss, correct: right };
+  }
+
+  sync(): void {}
+
+  close(): void {
+    this.xs.free();
+    this.ys.free();
+    this.order.free();
+    this.checkpoint.free();
+    this.tree.free();
+  }
 }

@@ -9,13 +9,33 @@ import { ValueError, checkInt, checkPositive, optionsObject, show } from '../cor
 
 /** A schedule's settings, as model files store them. */
 export type ScheduleConfig =
-  | { type: 'StepDecay'; stepSize: number; gamma: number }
-  | { type: 'ExponentialDecay'; gamma: number }
-  | { type: 'CosineAnnealing'; tMax: number; etaMin: number };
+  | {
+      /** Which schedule. */
+      type: 'StepDecay';
+      /** `StepDecay.stepSize`. */
+      stepSize: number;
+      /** `StepDecay.gamma`. */
+      gamma: number;
+    }
+  | {
+      /** Which schedule. */
+      type: 'ExponentialDecay';
+      /** `ExponentialDecay.gamma`. */
+      gamma: number;
+    }
+  | {
+      /** Which schedule. */
+      type: 'CosineAnnealing';
+      /** `CosineAnnealing.tMax`. */
+      tMax: number;
+      /** `CosineAnnealing.etaMin`. */
+      etaMin: number;
+    };
 
 /** A plain function from the epoch (counted from 0) and the base learning rate to the epoch's learning rate. */
 export type LrFunction = (epoch: number, baseLr: number) => number;
 
+/** A learning-rate schedule: the rate of each epoch from the base rate, a pure function of the epoch. */
 export interface LrSchedule {
   /** The learning rate of epoch `epoch` (counted from 0; fractional epochs allowed) for base rate `baseLr`. */
   lrAt(epoch: number, baseLr: number): number;
@@ -30,7 +50,9 @@ function checkArguments(what: string, epoch: number, baseLr: number): void {
 
 /** PyTorch's `StepLR`: lr = baseLr·gamma^⌊epoch/stepSize⌋ (default gamma 0.1). */
 export class StepDecay implements LrSchedule {
+  /** Epochs between decays. */
   readonly stepSize: number;
+  /** Factor per decay (default 0.1). */
   readonly gamma: number;
 
   constructor(options: { stepSize: number; gamma?: number }) {
@@ -51,6 +73,7 @@ export class StepDecay implements LrSchedule {
 
 /** PyTorch's `ExponentialLR`: lr = baseLr·gamma^epoch. */
 export class ExponentialDecay implements LrSchedule {
+  /** Factor per epoch. */
   readonly gamma: number;
 
   constructor(options: { gamma: number }) {
@@ -75,7 +98,9 @@ export class ExponentialDecay implements LrSchedule {
  * (period 2·tMax); train for tMax epochs to end near etaMin.
  */
 export class CosineAnnealing implements LrSchedule {
+  /** Epochs from the base rate down to `etaMin`. */
   readonly tMax: number;
+  /** The lowest rate (default 0). */
   readonly etaMin: number;
 
   constructor(options: { tMax: number; etaMin?: number }) {
@@ -96,7 +121,10 @@ export class CosineAnnealing implements LrSchedule {
 
 /** A schedule from a plain function. Its `config()` is null: a function cannot be stored in a model file. */
 export class FunctionSchedule implements LrSchedule {
-  constructor(readonly fn: LrFunction) {
+  constructor(
+    /** The function `(epoch, baseLr) => lr`. */
+    readonly fn: LrFunction,
+  ) {
     if (typeof fn !== 'function') throw new ValueError(`FunctionSchedule fn must be a function (epoch, baseLr) => lr, got ${show(fn)}`);
   }
 

@@ -1,0 +1,195 @@
+// Data-parallel training (`train({ workers })`): the same bits for any number of workers, the
+// network intact when a worker fails, no worker left behind.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Adam, MeanSquaredError, ReLU, Rng, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, WasmnetError, courseCnn, init } from 'wasmnet';
+import { poolTestHooks } from 'wasmnet/internal';
+
+await init();
+
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** n random 1×12×12 pictures and one-hot labels of 5 classes. */
+function data(n: number, seed: number): [Tensor, Tensor] {
+  const rng = new Rng(seed);
+  const x = new Tensor(Float32Array.from({ length: n * 144 }, () => rng.uniform()), [n, 1, 12, 12]);
+  const y = new Tensor(new Float32Array(n * 5), [n, 5]);
+  for (let i = 0; i < n; i++) y.data[i * 5 + rng.int(5)] = 1;
+  return [x, y];
+}
+
+/** Every kind of layer that trains in shards: padded strided conv, both poolings, dropout, dense. */
+function smallNet(seed = 3): SequentialNet {
+  const net = new SequentialNet([1, 12, 12], { seed });
+  net.addConv2D([6, 3, 3], { padding: 1, afun: new ReLU(), optim: new Adam(0.01) });
+  net.addPool2D([2, 2]);
+  net.addConv2D([8, 3, 3], { stride: 1, afun: new Tanh(), optim: new SGD(0.05, { momentum: 0.9 }) });
+  net.addAvgPool2D([2, 2]);
+  net.addFlatten();
+  net.addDropout(0.2);
+  net.addDense(20, { afun: new ReLU(), optim: new Adam(0.01) });
+  net.addDense(5, { afun: new SoftMax(), optim: new Adam(0.01) });
+  return net;
+}
+
+/** The model file (weights, optimizer moments, dropout's step, the order) after training with `workers`. */
+async function trainedWith(workers: number | 'auto', batchSize: number, n: number, make = () => smallNet(), messagesOnly = false): Promise<string> {
+  const [x, y] = data(n, 11);
+  const net = make();
+  poolTestHooks.messagesOnly = messagesOnly;
+  try {
+    await net.train(x, y, { batchSize, epochs: 2, workers });
+    return sha(net.save({ trainingState: true }));
+  } finally {
+    net.dispose();
+  }
+}
+
+describe('train({ workers }): the same bits for any number of workers', () => {
+  // Batch 64 splits into 4 shards; 100 into 7 (the last short) with a last batch of 50 samples;
+  // 37 into 3 shards, fewer than 4 workers; 300 in batches of 300 is one batch of 16 shards.
+  for (const [batchSize, n] of [
+    [64, 256],
+    [100, 250],
+    [37, 111],
+    [300, 300],
+  ]) {
+    it(`batch ${batchSize}, ${n} samples: workers 1, 2, 3 and 4 give identical model files`, async () => {
+      const one = await trainedWith(1, batchSize, n);
+      for (const w of [2, 3, 4]) expect(await trainedWith(w, batchSize, n), `workers: ${w}`).toBe(one);
+    });
+  }
+
+  it('holds without shared memory too (rows and gradients by message, as in a page that is not cross-origin isolated)', async () => {
+    for (const [batchSize, n] of [
+      [64, 256],
+      [37, 111],
+    ]) {
+      const one = await trainedWith(1, batchSize, n);
+      for (const w of [2, 3]) expect(await trainedWith(w, batchSize, n, undefined, true), `batch ${batchSize}, workers: ${w}, by message`).toBe(one);
+    }
+  });
+
+  it('holds with MSE loss (the unfused loss path) and for workers: "auto"', async () => {
+    const mse = () => {
+      const net = new SequentialNet([1, 12, 12], { seed: 9, loss: new MeanSquaredError() });
+      net.addConv2D([4, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
+      net.addPool2D([2, 2]);
+      net.addFlatten();
+      net.addDense(5, { afun: new Tanh(), optim: new Adam(0.01) });
+      return net;
+    };
+    const one = await trainedWith(1, 64, 200, mse);
+    expect(await trainedWith(2, 64, 200, mse)).toBe(one);
+    expect(await trainedWith('auto', 64, 200, mse)).toBe(one);
+  });
+
+  it('reports the same loss and accuracy per epoch as one worker', async () => {
+    const [x, y] = data(200, 4);
+    const runs = [];
+    for (const workers of [1, 3]) {
+      const net = smallNet();
+      const batches: number[] = [];
+      const history = await net.train(x, y, { batchSize: 50, epochs: 2, workers, onBatch: (b) => batches.push(b.loss) });
+      runs.push({ history: history.map((e) => [e.loss, e.accuracy]), batches });
+      net.dispose();
+    }
+    expect(runs[1]).toEqual(runs[0]);
+  });
+});
+
+describe('train({ workers }): faults', () => {
+  const [x, y] = data(200, 8);
+
+  /** The model file of a network trained with one worker for exactly `steps` steps of batch 40. */
+  async function after(steps: number): Promise<string> {
+    const net = smallNet();
+    await net
+      .train(x, y, {
+        batchSize: 40,
+        epochs: 1,
+        onBatch: (b) => {
+          if (b.batch + 1 === steps) throw new Error('stop');
+        },
+      })
+      .catch(() => undefined);
+    const s = sha(net.save({ trainingState: false }));
+    net.dispose();
+    return s;
+  }
+
+  for (const [how, messagesOnly] of [
+    ['throw', false],
+    ['exit', false],
+    ['exit', true],
+  ] as const) {
+    it(`a worker that ${how === 'throw' ? 'throws' : 'dies'}${messagesOnly ? ' (rows and gradients by message)' : ''} stops training with a WasmnetError naming it and the batch; the weights are those before that batch`, async () => {
+      const net = smallNet();
+      poolTestHooks.failAt = { rank: 1, step: 3, how };
+      poolTestHooks.messagesOnly = messagesOnly;
+      const error = await net.train(x, y, { batchSize: 40, epochs: 1, workers: 3 }).catch((e) => e);
+      expect(error).toBeInstanceOf(WasmnetError);
+      expect(error.message).toMatch(/worker 2 of 3 failed at epoch 1, batch 3 of 5/);
+      expect(error.message).toMatch(how === 'throw' ? /injected failure/ : /exit code/);
+      expect(error.message).toMatch(/keeps the weights it had before this batch/);
+      expect(sha(net.save({ trainingState: false }))).toBe(await after(2));
+      // The network trains on afterwards, in-process and with workers.
+      await net.train(x, y, { batchSize: 40, epochs: 1, workers: 2 });
+      net.dispose();
+    });
+  }
+
+  it('a batch that every replica rejects (it overflows) keeps its class and message, as with one worker', async () => {
+    const outcomes = [];
+    for (const workers of [1, 2]) {
+      const net = new SequentialNet([1, 12, 12], { seed: 2 });
+      net.addConv2D([4, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
+      net.addFlatten();
+      net.addDense(5, { afun: new SoftMax(), optim: new SGD(1e38) });
+      const e = await net.train(x, y, { batchSize: 40, epochs: 1, workers }).catch((err) => err);
+      expect(e).toBeInstanceOf(ValueError);
+      expect(e.message).toMatch(/^training stopped: .* at epoch 1, batch \d of 5; the network keeps the weights it had before this batch/);
+      outcomes.push({ message: e.message, weights: sha(net.save({ trainingState: false })) });
+      net.dispose();
+    }
+    expect(outcomes[1]).toEqual(outcomes[0]);
+  });
+
+  it('refuses bad workers values with a clear error', async () => {
+    const net = smallNet();
+    for (const workers of [0, -1, 1.5, 'two', 1000, null, Number.NaN]) {
+      await expect(net.train(x, y, { workers: workers as never }), String(workers)).rejects.toThrow(/workers must be an integer from 1 to 256 or 'auto'/);
+    }
+    net.dispose();
+  });
+
+  it('says why a network with batch norm trains in one worker', async () => {
+    const net = new SequentialNet([1, 12, 12], { seed: 1 });
+    net.addConv2D([4, 3, 3], { optim: new Adam(0.01) });
+    net.addBatchNorm();
+    net.addFlatten();
+    net.addDense(5, { afun: new SoftMax(), optim: new Adam(0.01) });
+    await expect(net.train(x, y, { batchSize: 40, workers: 2 })).rejects.toThrow(/workers: 2 cannot train this network yet: its BatchNorm layer/);
+    net.dispose();
+  });
+
+  it('leaves no worker running: a Node process that trained with workers exits by itself', () => {
+    const dist = join(import.meta.dirname, '..', 'dist', 'index.js');
+    const script = `
+      import { init, Tensor, courseCnn } from ${JSON.stringify(dist)};
+      await init();
+      const x = new Tensor(new Float32Array(64 * 784).fill(0.5), [64, 1, 28, 28]);
+      const y = new Tensor(new Float32Array(64 * 10).fill(0.1), [64, 10]);
+      const net = courseCnn({ seed: 1 });
+      await net.train(x, y, { batchSize: 32, epochs: 1, workers: 2 });
+      console.log('trained');`;
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('trained');
+    expect(r.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+});

@@ -1,0 +1,340 @@
+/**
+ * Data-parallel training: the network's side. A pool of replica workers
+ * (`replica.ts`), each with its own wasm instance and a copy of the network,
+ * computes every batch together; the dataset, the epoch's order and the
+ * gradient nodes live in shared memory. The pool starts the workers, hands
+ * each step to all of them, brings the network up to date at the end of each
+ * epoch, and on any failure stops them all with the network as it was
+ * before the failing batch.
+ */
+import { DisposedError, InitError, OutOfMemoryError, ShapeError, ValueError, WasmnetError, show } from '../core/errors.js';
+import { cpuCount, spawnReplicaWorker } from '../core/node-io.js';
+import type { Tensor } from '../core/tensor.js';
+import { wasmModule } from '../core/wasm.js';
+import type { SequentialNet } from '../network.js';
+import type { StepEngine } from '../train/loop.js';
+import { MAX_SHARDS, batchShardSize, maxNodesPerWorker, workerShards } from '../train/shards.js';
+import {
+  CTRL_ABORT,
+  CTRL_GENERATION,
+  type NodeMessage,
+  type ReplicaReply,
+  type ReplicaRequest,
+  type ReplicaStep,
+  type SharedMemory,
+  type WorkerPort,
+  ctrlLength,
+} from './protocol.js';
+import { type ReplicaState, adoptState } from './state.js';
+
+/** More workers than this is a mistake, not a machine. */
+export const MAX_WORKERS = 256;
+
+/**
+ * Test hooks (through `wasmnet/internal`), for the next pool only: make worker
+ * `rank` fail at step `step`; pass rows and gradients by message as a page
+ * without cross-origin isolation must.
+ */
+export const poolTestHooks: { failAt: { rank: number; step: number; how: 'throw' | 'exit' } | null; messagesOnly: boolean } = { failAt: null, messagesOnly: false };
+
+/** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
+function canShareMemory(): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+}
+
+/**
+ * Where the steps of the last pool's training went (milliseconds, summed over
+ * steps): the benchmark prints them per step beside the speed-up. `compute`
+ * is the slowest worker's shards, `wait` and `reduce` the workers' mean time
+ * at the barrier and in summing and updating, `busy` the longest worker's
+ * whole step, `step` the whole step as the network saw it (`step − busy` is
+ * messaging).
+ */
+export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 };
+
+/** `workers` as a count: 1 when absent, the available cores for 'auto'. */
+export async function resolveWorkers(workers: unknown): Promise<number> {
+  if (workers === undefined) return 1;
+  if (workers === 'auto') return Math.min(MAX_WORKERS, Math.max(1, await cpuCount()));
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new ValueError(`workers must be an integer from 1 to ${MAX_WORKERS} or 'auto', got ${show(workers)}`);
+  }
+  return workers;
+}
+
+/** A copy of `data` in shared memory, or `data` itself when it already is. */
+function shared(data: Float32Array): Float32Array {
+  if (data.buffer instanceof SharedArrayBuffer) return data;
+  const copy = new Float32Array(new SharedArrayBuffer(data.byteLength));
+  copy.set(data);
+  return copy;
+}
+
+// A worker's errors cross as name + message; the network's caller gets the same class back.
+const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { ShapeError, ValueError, DisposedError, OutOfMemoryError, InitError };
+
+export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, workers: number, labelsAreDistributions: boolean): Promise<StepEngine> {
+  const wide = net.layers.find((l) => l.batchWide);
+  if (wide) {
+    throw new ValueError(
+      `workers: ${workers} cannot train this network yet: its ${wide.kind} layer needs each batch's statistics in one piece; train it with workers: 1`,
+    );
+  }
+  const n = x.shape[0];
+  const floats = net.parameters().reduce((s, p) => s + p.value.length, 0);
+  const messagesOnly = poolTestHooks.messagesOnly || !canShareMemory();
+  const nodeSlots = maxNodesPerWorker(workers);
+  // One copy of the dataset for all workers, where memory can be shared; else each step sends each worker its rows.
+  const memory: SharedMemory | null = messagesOnly
+    ? null
+    : {
+        x: shared(x.data),
+        y: shared(y.data),
+        order: new Uint32Array(new SharedArrayBuffer(4 * n)),
+        ctrl: new Int32Array(new SharedArrayBuffer(4 * ctrlLength(workers, nodeSlots))),
+        stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
+        grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
+        nodeSlots,
+      };
+  const model = net.save({ trainingState: true });
+  const module = wasmModule();
+  const failAt = poolTestHooks.failAt;
+  poolTestHooks.failAt = null;
+  poolTestHooks.messagesOnly = false;
+  const ports: WorkerPort[] = [];
+  try {
+    for (let rank = 0; rank < workers; rank++) ports.push(await spawnReplicaWorker());
+  } catch (e) {
+    await Promise.all(ports.map((p) => p.terminate()));
+    throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
+  }
+  const pool = new WorkerPool(net, ports, memory, x, y);
+  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 });
+  try {
+    await pool.all('replica-ready', (rank) => ({
+      type: 'replica-init',
+      rank,
+      workers,
+      module,
+      model,
+      shared: memory,
+      labelsAreDistributions,
+      failAt: failAt && failAt.rank === rank ? { step: failAt.step, how: failAt.how } : null,
+    }));
+    pool.throwIfFailed('while starting', 'the network is unchanged');
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+  return pool;
+}
+
+interface Failure {
+  rank: number;
+  name: string;
+  message: string;
+  /** The worker is gone (its thread ended or threw outside a message). */
+  died: boolean;
+}
+
+class WorkerPool implements StepEngine {
+  private stepNumber = 0;
+  private failures: Failure[] = [];
+  private readonly dead = new Set<number>();
+  private waiting: { type: ReplicaReply['type']; replies: (ReplicaReply | undefined)[]; settled: Set<number>; done: () => void } | null = null;
+
+  /** Without shared memory: the epoch's order, to gather each worker's rows. */
+  private order: Uint32Array | null = null;
+
+  constructor(
+    private readonly net: SequentialNet,
+    private readonly ports: WorkerPort[],
+    private readonly shared: SharedMemory | null,
+    private readonly x: Tensor,
+    private readonly y: Tensor,
+  ) {
+    ports.forEach((port, rank) => {
+      port.onMessage((m) => this.receive(m));
+      port.onFailure((reason) => {
+        this.dead.add(rank);
+        this.fail({ rank, name: 'WasmnetError', message: `it ${reason}`, died: true });
+        this.settle(rank);
+      });
+    });
+  }
+
+  beginEpoch(order: Uint32Array): void {
+    if (this.shared) this.shared.order.set(order);
+    else this.order = order.slice();
+  }
+
+  async step(start: number, m: number, where: string): Promise<{ loss: number; correct: number }> {
+    const step = ++this.stepNumber;
+    const lrs = this.net.layers.map((l) => l.optimizers().map((o) => o.effectiveLr));
+    const began = performance.now();
+    const replies = this.shared
+      ? await this.all('replica-stepped', () => ({ type: 'replica-step', step, start, m, lrs, where }))
+      : await this.stepByMessages(step, start, m, lrs, where);
+    if (this.failures.length > 0) {
+      await this.recover();
+      throw this.error(where);
+    }
+    const stepped = replies as Extract<ReplicaReply, { type: 'replica-stepped' }>[];
+    poolStats.steps++;
+    poolStats.step += performance.now() - began;
+    poolStats.compute += Math.max(...stepped.map((s) => s.timing.compute));
+    poolStats.wait += stepped.reduce((s, r) => s + r.timing.wait, 0) / stepped.length;
+    poolStats.reduce += stepped.reduce((s, r) => s + r.timing.reduce, 0) / stepped.length;
+    poolStats.busy += Math.max(...stepped.map((s) => s.timing.compute + s.timing.wait + s.timing.reduce));
+    const r = stepped[0];
+    return { loss: r.loss, correct: r.correct };
+  }
+
+  /**
+   * A step without shared memory: each worker gets its shards' rows, answers
+   * with its gradient nodes; then every worker gets everyone's nodes in shard
+   * order (the same tree as with shared memory) and updates.
+   */
+  private async stepByMessages(step: number, start: number, m: number, lrs: number[][], where: string): Promise<(ReplicaReply | undefined)[]> {
+    const size = batchShardSize(this.net, m);
+    const shards = Math.ceil(m / size);
+    const workers = this.ports.length;
+    const inLen = this.x.size / this.x.shape[0];
+    const outLen = this.y.size / this.y.shape[0];
+    const order = this.order!;
+    const parts = await this.all(
+      'replica-nodes',
+      (rank) => {
+        const [first, end] = workerShards(shards, workers, rank);
+        const from = start + first * size;
+        const count = Math.max(0, Math.min(end * size, m) - first * size);
+        const x = new Float32Array(count * inLen);
+        const y = new Float32Array(count * outLen);
+        for (let i = 0; i < count; i++) {
+          const s = order[from + i];
+          x.set(this.x.data.subarray(s * inLen, (s + 1) * inLen), i * inLen);
+          y.set(this.y.data.subarray(s * outLen, (s + 1) * outLen), i * outLen);
+        }
+        return { type: 'replica-step', step, start, m, lrs, where, rows: { x, y } };
+      },
+      undefined,
+      (request) => [(request as ReplicaStep).rows!.x.buffer, (request as ReplicaStep).rows!.y.buffer],
+    );
+    if (this.failures.length > 0) return parts;
+    const nodes: NodeMessage[] = [];
+    const losses: number[] = new Array(shards);
+    const correct: number[] = new Array(shards);
+    for (const part of parts as Extract<ReplicaReply, { type: 'replica-nodes' }>[]) {
+      nodes.push(...part.nodes);
+      part.losses.forEach((l, i) => (losses[part.first + i] = l));
+      part.correct.forEach((c, i) => (correct[part.first + i] = c));
+    }
+    return this.all('replica-stepped', () => ({ type: 'replica-reduce', step, nodes, losses, correct, where }));
+  }
+
+  async sync(): Promise<void> {
+    const replies = await this.all('replica-state', () => ({ type: 'replica-state' }), [0]);
+    this.throwIfFailed('while handing back the trained weights', 'the network keeps the weights of the end of its last completed epoch');
+    adoptState(this.net, (replies[0] as Extract<ReplicaReply, { type: 'replica-state' }>).state);
+  }
+
+  async close(): Promise<void> {
+    this.abortBarrier();
+    this.waiting?.done();
+    await Promise.all(this.ports.map((p) => p.terminate()));
+  }
+
+  /** Throws the first failure, if any (outside a training step), saying what the network holds now. */
+  throwIfFailed(when: string, kept: string): void {
+    if (this.failures.length > 0) throw this.error(when, kept);
+  }
+
+  /**
+   * Posts `make(rank)` to every worker in `ranks` (default: all) and resolves,
+   * with the replies by rank, when each has answered `type`, failed or died.
+   */
+  all(
+    type: ReplicaReply['type'],
+    make: (rank: number) => ReplicaRequest,
+    ranks?: number[],
+    transfer?: (request: ReplicaRequest) => Transferable[],
+  ): Promise<(ReplicaReply | undefined)[]> {
+    const targets = ranks ?? this.ports.map((_, r) => r);
+    return new Promise((resolve) => {
+      const replies: (ReplicaReply | undefined)[] = [];
+      const done = () => {
+        this.waiting = null;
+        resolve(replies);
+      };
+      this.waiting = { type, replies, settled: new Set(this.ports.map((_, r) => r).filter((r) => !targets.includes(r))), done };
+      for (const rank of targets) {
+        if (this.dead.has(rank)) this.settle(rank);
+        else {
+          const request = make(rank);
+          this.ports[rank].post(request, transfer?.(request));
+        }
+      }
+    });
+  }
+
+  private receive(m: ReplicaReply): void {
+    if (m.type === 'replica-error') {
+      this.fail({ rank: m.rank, name: m.name, message: m.message, died: false });
+    } else if (this.waiting && m.type === this.waiting.type) {
+      this.waiting.replies[m.rank] = m;
+    }
+    this.settle(m.rank);
+  }
+
+  private settle(rank: number): void {
+    const w = this.waiting;
+    if (!w) return;
+    w.settled.add(rank);
+    if (w.settled.size === this.ports.length) w.done();
+  }
+
+  private fail(f: Failure): void {
+    this.failures.push(f);
+    this.abortBarrier();
+  }
+
+  /** Wakes the workers waiting at the shared-memory barrier: the step cannot complete. */
+  private abortBarrier(): void {
+    if (!this.shared) return;
+    Atomics.store(this.shared.ctrl, CTRL_ABORT, 1);
+    Atomics.notify(this.shared.ctrl, CTRL_GENERATION);
+  }
+
+  /** After a failed step: the network takes a surviving replica's state (all replicas stopped before this step's update). */
+  private async recover(): Promise<void> {
+    const alive = this.ports.map((_, r) => r).filter((r) => !this.dead.has(r));
+    const before = this.failures.length;
+    for (const rank of alive) {
+      const replies = await this.all('replica-state', () => ({ type: 'replica-state' }), [rank]);
+      const r = replies[rank] as Extract<ReplicaReply, { type: 'replica-state' }> | undefined;
+      if (r) {
+        adoptState(this.net, r.state as ReplicaState);
+        this.failures.length = before;
+        return;
+      }
+    }
+    this.failures.length = before;
+    this.unrecovered = true;
+  }
+
+  private unrecovered = false;
+
+  /** The error a failed step throws: a deterministic error (all replicas agree) keeps its class; a worker's own failure names it. */
+  private error(where: string, kept?: string): WasmnetError {
+    const first = this.failures.find((f) => f.died) ?? this.failures.find((f) => f.name !== 'StepAborted') ?? this.failures[0];
+    kept ??= this.unrecovered
+      ? 'no worker survived to hand back its weights, so the network keeps those of the end of its last completed epoch'
+      : 'the network keeps the weights it had before this batch';
+    const agreed = this.failures.length === this.ports.length && this.failures.every((f) => !f.died && f.message === first.message);
+    if (agreed) {
+      const ErrorClass = ERROR_CLASSES[first.name] ?? WasmnetError;
+      return new ErrorClass(first.message);
+    }
+    return new WasmnetError(`training stopped: worker ${first.rank + 1} of ${this.ports.length} failed ${where}: ${first.name === 'WasmnetError' ? '' : `${first.name}: `}${first.message}; ${kept}`);
+  }
+}

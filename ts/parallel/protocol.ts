@@ -1,0 +1,115 @@
+/**
+ * Messages between a training network (the pool, `pool.ts`) and its replica
+ * workers (`replica.ts`), and the layout of the memory they share.
+ *
+ * Shared memory (SharedArrayBuffers, read and written by every worker, where
+ * they exist; else the same data travels by message, `ReplicaReduce`):
+ *   - `x`, `y`: the dataset, once for all workers; `order`: the epoch's order;
+ *   - `ctrl`: the barrier (arrived, generation, abort) and each worker's list
+ *     of gradient-tree nodes (count, then level and index per node);
+ *   - `stats`: each shard's loss (float64) and right answers;
+ *   - `grads`: each worker's nodes, `nodeSlots` of `params` floats each.
+ */
+import type { ReplicaState } from './state.js';
+
+export const CTRL_ARRIVED = 0;
+export const CTRL_GENERATION = 1;
+export const CTRL_ABORT = 2;
+export const CTRL_HEADER = 3;
+
+/** Where worker `rank`'s node list starts in `ctrl`. */
+export function nodeTableAt(rank: number, nodeSlots: number): number {
+  return CTRL_HEADER + rank * (1 + 2 * nodeSlots);
+}
+
+export function ctrlLength(workers: number, nodeSlots: number): number {
+  return nodeTableAt(workers, nodeSlots);
+}
+
+/** Where a worker's time in one step went, in milliseconds (for the benchmark's overhead columns). */
+export interface StepTiming {
+  /** Its shards' forward and backward passes and publishing its nodes. */
+  compute: number;
+  /** Waiting at the barrier for the other workers. */
+  wait: number;
+  /** Summing every worker's nodes and applying the update. */
+  reduce: number;
+}
+
+/** The memory every worker shares, where SharedArrayBuffer exists (Node; cross-origin isolated pages). */
+export interface SharedMemory {
+  x: Float32Array;
+  y: Float32Array;
+  order: Uint32Array;
+  ctrl: Int32Array;
+  stats: Float64Array;
+  grads: Float32Array;
+  nodeSlots: number;
+}
+
+/** A complete gradient-tree node as it crosses between threads by message. */
+export interface NodeMessage {
+  level: number;
+  index: number;
+  values: Float32Array;
+}
+
+export interface ReplicaInit {
+  type: 'replica-init';
+  rank: number;
+  workers: number;
+  /** The compiled wasmnet module, so the worker fetches and compiles nothing. */
+  module: WebAssembly.Module;
+  /** The network as a model file with its training state: every replica starts from the same bits. */
+  model: Uint8Array;
+  /** Shared memory, or null: then each step's rows and the gradient nodes travel by message. */
+  shared: SharedMemory | null;
+  labelsAreDistributions: boolean;
+  /** Test hook: fail at this step ('throw' an error, or 'exit' the thread). */
+  failAt?: { step: number; how: 'throw' | 'exit' } | null;
+}
+
+export interface ReplicaStep {
+  type: 'replica-step';
+  /** Steps are numbered from 1 over the pool's life; the barrier's generation. */
+  step: number;
+  start: number;
+  m: number;
+  /** Per layer, the rate each of its optimizers uses this step. */
+  lrs: number[][];
+  where: string;
+  /** Without shared memory: the samples of this worker's shards, in order. */
+  rows?: { x: Float32Array; y: Float32Array };
+}
+
+/** Without shared memory, the step's second half: every worker's nodes in shard order, every shard's loss and right answers. */
+export interface ReplicaReduce {
+  type: 'replica-reduce';
+  step: number;
+  nodes: NodeMessage[];
+  losses: number[];
+  correct: number[];
+  where: string;
+}
+
+export interface ReplicaStateRequest {
+  type: 'replica-state';
+}
+
+export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaReduce | ReplicaStateRequest;
+
+export type ReplicaReply =
+  | { type: 'replica-ready'; rank: number }
+  | { type: 'replica-stepped'; rank: number; step: number; loss: number; correct: number; timing: StepTiming }
+  | { type: 'replica-nodes'; rank: number; step: number; first: number; nodes: NodeMessage[]; losses: number[]; correct: number[] }
+  | { type: 'replica-state'; rank: number; state: ReplicaState }
+  | { type: 'replica-error'; rank: number; step: number; name: string; message: string };
+
+/** A worker as the pool sees it, in Node (worker_threads) or a browser (Web Worker). */
+export interface WorkerPort {
+  post(message: ReplicaRequest, transfer?: Transferable[]): void;
+  onMessage(listener: (message: ReplicaReply) => void): void;
+  /** Called once if the worker fails outside a message (an uncaught error, or its thread ends). */
+  onFailure(listener: (reason: string) => void): void;
+  terminate(): Promise<void>;
+}

@@ -1,0 +1,223 @@
+/**
+ * A replica worker: one copy of the network in its own wasm instance. Each
+ * step it computes its share of the batch's shards, publishes its complete
+ * gradient-tree nodes in shared memory, waits for the others at a barrier,
+ * sums every worker's nodes in shard order (the same tree as one process
+ * would build), and applies the update, like every other replica.
+ */
+import { WasmnetError } from '../core/errors.js';
+import { product } from '../core/tensor.js';
+import { init } from '../core/wasm.js';
+import { SequentialNet } from '../network.js';
+import { Checkpoint } from '../train/guards.js';
+import { GradientTree, batchShardSize, workerShards } from '../train/shards.js';
+import { type GatherRows, applyUpdate, runShards } from '../train/step.js';
+import {
+  CTRL_ABORT,
+  CTRL_ARRIVED,
+  CTRL_GENERATION,
+  type ReplicaInit,
+  type ReplicaReply,
+  type ReplicaRequest,
+  type ReplicaStep,
+  type StepTiming,
+  nodeTableAt,
+} from './protocol.js';
+import { captureState, stateBuffers } from './state.js';
+
+/** How long a worker sleeps at the barrier before it looks for an abort again. */
+const BARRIER_POLL_MS = 100;
+
+/** Thrown at the barrier when the pool gave up on this step (another worker failed). */
+class StepAborted extends WasmnetError {}
+
+interface Replica {
+  init: ReplicaInit;
+  net: SequentialNet;
+  checkpoint: Checkpoint;
+  tree: GradientTree;
+  losses: number[];
+  correct: number[];
+  /** Message mode: when the current step began, and how long its shards took. */
+  started: number;
+  computed: number;
+}
+
+/**
+ * Serves replica requests on a worker's message channel; `post` answers.
+ * `exit` ends the thread (the test hook for a worker that dies).
+ */
+export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) => void, exit: () => void): (m: ReplicaRequest) => Promise<void> {
+  let replica: Replica | null = null;
+  let rank = -1;
+  return async (m: ReplicaRequest) => {
+    let step = 0;
+    try {
+      if (m.type === 'replica-init') {
+        rank = m.rank;
+        await init({ wasm: m.module });
+        const net = SequentialNet.load(m.model);
+        for (const l of net.layers) l.training = true;
+        const params = net.parameters();
+        replica = {
+          init: m,
+          net,
+          checkpoint: new Checkpoint(params, net.buffers(), net.layers),
+          tree: new GradientTree(params),
+          losses: [],
+          correct: [],
+          started: 0,
+          computed: 0,
+        };
+        post({ type: 'replica-ready', rank });
+      } else if (m.type === 'replica-step') {
+        step = m.step;
+        const r = replica!;
+        const failAt = r.init.failAt;
+        if (failAt && failAt.step === m.step) {
+          if (failAt.how === 'exit') exit();
+          else throw new WasmnetError(`injected failure at step ${m.step}`);
+        }
+        if (r.init.shared) {
+          const { loss, correct, timing } = sharedStep(r, m);
+          post({ type: 'replica-stepped', rank, step: m.step, loss, correct, timing });
+        } else {
+          // Without shared memory: hand the nodes (copied out of wasm memory) to the pool, which sends everyone's back.
+          r.started = performance.now();
+          const { first, end } = computeShards(r, m);
+          const nodes = r.tree.nodes().map((n) => ({ level: n.node.level, index: n.node.index, values: n.values.slice() }));
+          r.computed = performance.now() - r.started;
+          post(
+            { type: 'replica-nodes', rank, step: m.step, first, nodes, losses: r.losses.slice(first, end), correct: r.correct.slice(first, end) },
+            nodes.map((n) => n.values.buffer),
+          );
+        }
+      } else if (m.type === 'replica-reduce') {
+        step = m.step;
+        const r = replica!;
+        const waited = performance.now();
+        r.tree.reset();
+        for (const n of m.nodes) r.tree.pushNode(n, n.values);
+        let loss = 0;
+        let right = 0;
+        for (let i = 0; i < m.losses.length; i++) {
+          loss += m.losses[i];
+          right += m.correct[i];
+        }
+        finishStep(r, loss, m.where);
+        const timing = { compute: r.computed, wait: waited - r.started - r.computed, reduce: performance.now() - waited };
+        post({ type: 'replica-stepped', rank, step: m.step, loss, correct: right, timing });
+      } else if (m.type === 'replica-state') {
+        const state = captureState(replica!.net);
+        post({ type: 'replica-state', rank, state }, stateBuffers(state));
+      }
+    } catch (e) {
+      const err = e as Error;
+      post({ type: 'replica-error', rank, step, name: err?.name ?? 'Error', message: err?.message ?? String(e) });
+    }
+  };
+}
+
+/** The first half of a step: this worker's shards, their gradients pushed into its tree. */
+function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number; shards: number } {
+  const { net, checkpoint, tree, losses, correct } = r;
+  const { workers, rank } = r.init;
+  const inLen = product(net.inputShape);
+  const outLen = product(net.outputShape);
+  net.layers.forEach((l, i) => l.optimizers().forEach((opt, j) => (opt.scheduledLr = m.lrs[i][j])));
+  const size = batchShardSize(net, m.m);
+  const shards = Math.ceil(m.m / size);
+  const [first, end] = workerShards(shards, workers, rank);
+  const shared = r.init.shared;
+  // Rows by position in the epoch's order: from the shared dataset, or from the rows the step brought.
+  const gather: GatherRows = shared
+    ? (from, rows, xb, yb) => {
+        const xv = xb.view();
+        const yv = yb.view();
+        for (let i = 0; i < rows; i++) {
+          const s = shared.order[from + i];
+          xv.set(shared.x.subarray(s * inLen, (s + 1) * inLen), i * inLen);
+          yv.set(shared.y.subarray(s * outLen, (s + 1) * outLen), i * outLen);
+        }
+      }
+    : (from, rows, xb, yb) => {
+        const at = from - (m.start + first * size);
+        xb.view().set(m.rows!.x.subarray(at * inLen, (at + rows) * inLen));
+        yb.view().set(m.rows!.y.subarray(at * outLen, (at + rows) * outLen));
+      };
+  checkpoint.beginBatch();
+  tree.reset();
+  runShards(net, { m: m.m, start: m.start, size }, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
+  return { first, end, shards };
+}
+
+/** The second half: the batch's gradient in the parameters (the tree finished), the loss checked, the update applied. */
+function finishStep(r: Replica, loss: number, where: string): void {
+  r.tree.finish();
+  applyUpdate(r.net, r.checkpoint, loss, where);
+}
+
+/** A whole step through shared memory: compute, publish, meet at the barrier, sum every worker's nodes, update. */
+function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number; timing: StepTiming } {
+  const t0 = performance.now();
+  const { tree, losses, correct } = r;
+  const { ctrl, stats, grads, nodeSlots } = r.init.shared!;
+  const { workers, rank } = r.init;
+  const { first, end, shards } = computeShards(r, m);
+  const half = stats.length / 2;
+  for (let i = first; i < end; i++) {
+    stats[i] = losses[i];
+    stats[half + i] = correct[i];
+  }
+  const nodes = tree.nodes();
+  if (nodes.length > nodeSlots) throw new WasmnetError(`worker ${rank} has ${nodes.length} gradient nodes for ${nodeSlots} slots (a wasmnet bug)`);
+  const table = nodeTableAt(rank, nodeSlots);
+  const floats = tree.length;
+  ctrl[table] = nodes.length;
+  nodes.forEach((n, j) => {
+    ctrl[table + 1 + 2 * j] = n.node.level;
+    ctrl[table + 2 + 2 * j] = n.node.index;
+    grads.set(n.values, (rank * nodeSlots + j) * floats);
+  });
+  const t1 = performance.now();
+  barrier(ctrl, workers, m.step);
+  const t2 = performance.now();
+  // Every worker sums every node in shard order: the same tree, the same bits, in each replica.
+  // Its own nodes are still in its wasm memory: only the others' are copied in.
+  const own = tree.takeNodes();
+  for (let w = 0; w < workers; w++) {
+    if (w === rank) {
+      for (const node of own) tree.pushOwn(node);
+      continue;
+    }
+    const at = nodeTableAt(w, nodeSlots);
+    for (let j = 0; j < ctrl[at]; j++) {
+      const from = (w * nodeSlots + j) * floats;
+      tree.pushNode({ level: ctrl[at + 1 + 2 * j], index: ctrl[at + 2 + 2 * j] }, grads.subarray(from, from + floats));
+    }
+  }
+  let loss = 0;
+  let right = 0;
+  for (let i = 0; i < shards; i++) {
+    loss += stats[i];
+    right += stats[half + i];
+  }
+  finishStep(r, loss, m.where);
+  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1, reduce: performance.now() - t2 } };
+}
+
+/** Waits until all `workers` have arrived for `step` (the last to arrive opens it); throws if the pool aborts. */
+function barrier(ctrl: Int32Array, workers: number, step: number): void {
+  if (Atomics.add(ctrl, CTRL_ARRIVED, 1) === workers - 1) {
+    Atomics.store(ctrl, CTRL_ARRIVED, 0);
+    Atomics.store(ctrl, CTRL_GENERATION, step);
+    Atomics.notify(ctrl, CTRL_GENERATION);
+    return;
+  }
+  for (;;) {
+    const generation = Atomics.load(ctrl, CTRL_GENERATION);
+    if (generation === step) return;
+    if (Atomics.load(ctrl, CTRL_ABORT)) throw new StepAborted('stopped: another worker failed');
+    Atomics.wait(ctrl, CTRL_GENERATION, generation, BARRIER_POLL_MS);
+  }
+}

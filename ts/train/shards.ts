@@ -1,0 +1,207 @@
+/**
+ * The unit of work of a training step, and the one order its gradients are
+ * summed in, whatever number of workers computes them.
+ *
+ * A mini-batch of m samples is cut into shards of `shardSize(m)` consecutive
+ * samples (the last may be shorter). Each shard's parameter gradient is
+ * computed on its own, from zero, and the shard gradients are summed in a
+ * fixed binary tree over the shard indices: node (level k, index j) is the
+ * sum of shards j·2ᵏ … (j+1)·2ᵏ − 1, made by adding its two children, and the
+ * root folds the nodes that a shard count which is not a power of two leaves
+ * over, from the right. Float addition is commutative but not associative, so
+ * the tree, not who computes it, fixes the bits: a worker that owns shards
+ * a … b−1 hands over the complete nodes inside its range, and any reducer
+ * that pushes every worker's nodes in shard order builds the same tree as one
+ * process pushing every shard.
+ */
+import { ShapeError } from '../core/errors.js';
+import { type F32Array, allocF32 } from '../core/memory.js';
+import { kernels } from '../core/wasm.js';
+import type { NamedParameter } from '../layers/layer.js';
+import type { SequentialNet } from '../network.js';
+
+/** Shards are at least this many samples (kernels stay efficient), so batch 64 still splits into 4. */
+export const MIN_SHARD = 16;
+/** A batch has at most this many shards, so large batches keep few, cache-sized shards and few tree nodes. */
+export const MAX_SHARDS = 16;
+
+/** Samples per shard of a batch of `m` (the last shard holds the rest). */
+export function shardSize(m: number): number {
+  return Math.max(MIN_SHARD, Math.ceil(m / MAX_SHARDS));
+}
+
+/** Samples per shard for a batch of m: one shard when a layer looks across the batch (batch norm's statistics are the mini-batch's). */
+export function batchShardSize(net: SequentialNet, m: number): number {
+  return net.layers.some((l) => l.batchWide) ? m : shardSize(m);
+}
+
+export function shardCount(m: number): number {
+  return Math.ceil(m / shardSize(m));
+}
+
+/** Worker `w` of `workers` owns shards [first, end): contiguous, and as even as the shard count allows. */
+export function workerShards(shards: number, workers: number, w: number): [number, number] {
+  return [Math.floor((w * shards) / workers), Math.floor(((w + 1) * shards) / workers)];
+}
+
+/** The most complete nodes any worker of `workers` holds after its shards, over every shard count a batch can have. */
+export function maxNodesPerWorker(workers: number): number {
+  let most = 1;
+  for (let shards = 1; shards <= MAX_SHARDS; shards++) {
+    for (let w = 0; w < workers; w++) {
+      const [first, end] = workerShards(shards, workers, w);
+      const stack: TreeNode[] = [];
+      for (let i = first; i < end; i++) {
+        let node: TreeNode = { level: 0, index: i };
+        for (let top = stack[stack.length - 1]; top && isLeftSibling(top, node); top = stack[stack.length - 1]) {
+          stack.pop();
+          node = { level: node.level + 1, index: node.index >> 1 };
+        }
+        stack.push(node);
+      }
+      most = Math.max(most, stack.length);
+    }
+  }
+  return most;
+}
+
+function isLeftSibling(left: TreeNode, right: TreeNode): boolean {
+  return left.level === right.level && left.index % 2 === 0 && left.index + 1 === right.index;
+}
+
+/** A tree node: the sum of shards index·2^level … (index+1)·2^level − 1. */
+export interface TreeNode {
+  level: number;
+  index: number;
+}
+
+export interface StackNode extends TreeNode {
+  /** Where its sum is: a buffer of the tree's own. */
+  store: F32Array;
+}
+
+/**
+ * Sums shard gradients in the fixed tree. The parameter gradients of the
+ * network are the input (`pushShard` after each shard's backward pass) and
+ * the output (`finish` writes the batch's gradient into them).
+ */
+export class GradientTree {
+  /** Floats of all parameters together; a node's buffer holds them in `params` order. */
+  readonly length: number;
+  private readonly offsets: number[];
+  private readonly stack: StackNode[] = [];
+  private readonly spare: F32Array[] = [];
+  private readonly owned: F32Array[] = [];
+
+  constructor(private readonly params: readonly NamedParameter[]) {
+    this.offsets = [];
+    let total = 0;
+    for (const p of params) {
+      this.offsets.push(total);
+      total += p.grad.length;
+    }
+    this.length = total;
+  }
+
+  /** Bytes the tree may hold at once for `shards` shards (for refusing a run up front). */
+  static bytes(params: readonly NamedParameter[], shards: number): number {
+    const floats = params.reduce((s, p) => s + p.grad.length, 0);
+    return 4 * floats * (Math.ceil(Math.log2(Math.max(shards, 1))) + 2);
+  }
+
+  /** Starts a new batch. */
+  reset(): void {
+    while (this.stack.length > 0) this.spare.push(this.stack.pop()!.store);
+  }
+
+  /** Pushes shard `index`'s gradient, which the backward pass left in the parameters' `grad`. */
+  pushShard(index: number): void {
+    const k = kernels();
+    const node = { level: 0, index };
+    const top = this.stack[this.stack.length - 1];
+    if (top && isLeftSibling(top, node)) {
+      // Add in place: the sibling's buffer becomes the parent.
+      this.params.forEach((p, i) => k.wn_add_assign(top.store.ptr + 4 * this.offsets[i], p.grad.ptr, p.grad.length));
+      this.stack.pop();
+      this.push({ level: 1, index: index >> 1, store: top.store });
+      return;
+    }
+    const store = this.buffer();
+    const all = store.view();
+    this.params.forEach((p, i) => all.set(p.grad.view(), this.offsets[i]));
+    this.push({ ...node, store });
+  }
+
+  /** Pushes a complete node computed elsewhere (another worker's), its values in `params` order. */
+  pushNode(node: TreeNode, values: Float32Array): void {
+    if (values.length !== this.length) throw new ShapeError(`a gradient tree node holds ${this.length} values, got ${values.length}`);
+    const store = this.buffer();
+    store.view().set(values);
+    this.push({ level: node.level, index: node.index, store });
+  }
+
+  /** The complete nodes pushed so far, in shard order (what a worker hands over). */
+  nodes(): { node: TreeNode; values: Float32Array }[] {
+    return this.stack.map((s) => ({ node: { level: s.level, index: s.index }, values: s.store.view() }));
+  }
+
+  /** Empties the tree but keeps its nodes' buffers for `pushOwn`: a worker's own nodes need no copy when it sums everyone's. */
+  takeNodes(): StackNode[] {
+    return this.stack.splice(0, this.stack.length);
+  }
+
+  /** Pushes a node that `takeNodes` took from this tree. */
+  pushOwn(node: StackNode): void {
+    this.push(node);
+  }
+
+  /** Folds what is left into the batch's gradient and writes it into the parameters' `grad`. */
+  finish(): void {
+    const k = kernels();
+    if (this.stack.length === 0) throw new ShapeError('a gradient tree needs at least one shard');
+    let acc = this.stack.pop()!;
+    while (this.stack.length > 1) {
+      const left = this.stack.pop()!;
+      k.wn_add_assign(left.store.ptr, acc.store.ptr, this.length);
+      this.spare.push(acc.store);
+      acc = left;
+    }
+    const left = this.stack.pop();
+    if (left) {
+      // The root's add writes straight into the gradients (one pass less than adding, then copying).
+      this.params.forEach((p, i) => k.wn_add_to(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], acc.store.ptr + 4 * this.offsets[i], p.grad.length));
+      this.spare.push(left.store);
+    } else {
+      const all = acc.store.view();
+      this.params.forEach((p, i) => p.grad.view().set(all.subarray(this.offsets[i], this.offsets[i] + p.grad.length)));
+    }
+    this.spare.push(acc.store);
+  }
+
+  free(): void {
+    this.reset();
+    for (const b of this.owned) b.free();
+    this.owned.length = 0;
+    this.spare.length = 0;
+  }
+
+  private push(node: StackNode): void {
+    const k = kernels();
+    // Merge with the left sibling while there is one: the binary counter over shard indices.
+    for (let top = this.stack[this.stack.length - 1]; top && isLeftSibling(top, node); top = this.stack[this.stack.length - 1]) {
+      k.wn_add_assign(top.store.ptr, node.store.ptr, this.length);
+      this.spare.push(node.store);
+      this.stack.pop();
+      node = { level: node.level + 1, index: node.index >> 1, store: top.store };
+    }
+    this.stack.push(node);
+  }
+
+  private buffer(): F32Array {
+    const b = this.spare.pop();
+    if (b) return b;
+    const fresh = allocF32(this.length);
+    this.owned.push(fresh);
+    return fresh;
+  }
+}
