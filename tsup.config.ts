@@ -13,9 +13,12 @@ const browserNodeIo: Plugin = {
 
 export default defineConfig([
   {
-    // The library for Node: ESM and CJS, with types; `internal` (the raw kernels, for the bench) shares its chunk.
-    entry: { index: 'ts/index.ts', internal: 'ts/internal.ts' },
+    // The library for Node: ESM and CJS, with types; `internal` (the raw kernels, for the bench) and `onnx`
+    // (ONNX export and import, with the protobuf library) share its chunk, in CJS too (`splitting`), so that
+    // `wasmnet/onnx` works on the very classes and wasm instance of `wasmnet`.
+    entry: { index: 'ts/index.ts', internal: 'ts/internal.ts', onnx: 'ts/onnx/index.ts' },
     format: ['esm', 'cjs'],
+    splitting: true,
     dts: true,
     sourcemap: true,
     clean: true,
@@ -24,8 +27,9 @@ export default defineConfig([
     shims: true,
   },
   {
-    // The library and the training worker for browsers and bundlers (package.json "browser" condition).
-    entry: { browser: 'ts/index.ts', worker: 'ts/worker.ts' },
+    // The library and the training worker for browsers and bundlers (package.json "browser" condition);
+    // `onnx.browser` is `wasmnet/onnx` for them, on the same chunk as `browser`, the protobuf library inside.
+    entry: { browser: 'ts/index.ts', worker: 'ts/worker.ts', 'onnx.browser': 'ts/onnx/index.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2022',
@@ -33,7 +37,7 @@ export default defineConfig([
     clean: false,
     esbuildPlugins: [browserNodeIo],
     // Self-contained, so a plain <script type="module"> from a static folder works without a bundler.
-    noExternal: ['fflate'],
+    noExternal: ['fflate', 'protobufjs'],
   },
   {
     // The command line, and the replica worker of data-parallel training (started from the library's own folder), Node only.

@@ -8,6 +8,7 @@ export default defineConfig({
     alias: [
       { find: /^wasmnet$/, replacement: fileURLToPath(new URL('./dist/index.js', import.meta.url)) },
       { find: /^wasmnet\/internal$/, replacement: fileURLToPath(new URL('./dist/internal.js', import.meta.url)) },
+      { find: /^wasmnet\/onnx$/, replacement: fileURLToPath(new URL('./dist/onnx.js', import.meta.url)) },
     ],
   },
   test: {

