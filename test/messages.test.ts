@@ -110,15 +110,6 @@ describe('the command line names the fix', () => {
     expect(missing.stderr).toContain(`cannot read the model file ${join(dir, 'nope.wnet')}`);
   });
 
-  it('--save and --png that cannot be written fail before training, naming the path and why', async () => {
-    const noFolder = await wasmnet('train', '--limit', '100', '--save', '/no/such/folder/m.wnet');
-    expect(noFolder.code).toBe(1);
-    expect(noFolder.stderr.trim()).toBe('wasmnet: --save /no/such/folder/m.wnet: the folder /no/such/folder does not exist (checked before training, so no work is lost)');
-    expect(noFolder.stderr).not.toMatch(/MNIST:/); // nothing was loaded or trained
-    const folder = await wasmnet('train', '--limit', '100', '--png', dir);
-    expect(folder.stderr.trim()).toBe(`wasmnet: --png ${dir}: that is a folder; give a file name, e.g. ${join(dir, 'result.png')}`);
-  });
-
   it('predict warns about a blank picture instead of answering as if it were a digit', async () => {
     const png = new PNG({ width: 40, height: 40 });
     png.data.fill(255);

@@ -6,7 +6,7 @@
  */
 import { ActivationId } from './activations.js';
 import { DisposedError, ShapeError, ValueError, checkFiniteValues, checkInt, optionsObject, show } from './core/errors.js';
-import { type F32Array, ensureFits, growableF32 } from './core/memory.js';
+import { type F32Array, checkSampleFits, ensureFits, growableF32 } from './core/memory.js';
 import { Rng, randomSeed } from './core/rng.js';
 import { Tensor, product } from './core/tensor.js';
 import { kernels } from './core/wasm.js';
@@ -36,16 +36,15 @@ export const INFERENCE_CHUNK = 128;
 /** `net.addConv2D(…)`, `net.addPool2D(…)`, …: one per registered layer kind (see `layers/registry.ts`). */
 export interface SequentialNet extends LayerAdders {}
 
-/** Layers that a network owns: a layer belongs to one network, which disposes it. */
-const inSomeNetwork = new WeakSet<Layer>();
-
 export class SequentialNet {
   /** Shape of one input sample, e.g. `[1, 28, 28]`. */
   readonly inputShape: readonly number[];
   /** The seed of the initial weights, the shuffling and dropout. */
   readonly seed: number;
-  /** The layers, in order. */
-  readonly layers: Layer[] = [];
+  /** The layers in order; only `add` changes them (see `layers`). */
+  private readonly layerList: Layer[] = [];
+  /** A frozen copy of `layerList`, made anew by each `add`. */
+  private layerView: readonly Layer[] = Object.freeze([]);
   /** Epochs trained so far (saved with the training state; `train` numbers its epochs after it). */
   epochsTrained = 0;
   private readonly explicitLoss: Loss | null;
@@ -71,6 +70,8 @@ export class SequentialNet {
     if (loss !== undefined && !(loss instanceof CrossEntropy || loss instanceof MeanSquaredError)) {
       throw new ValueError(`SequentialNet loss must be a CrossEntropy or MeanSquaredError, got ${show(loss)}`);
     }
+    // Before anything else is built: a file's or caller's shape whose one sample cannot fit fails here, in no time.
+    checkSampleFits(inputShape, 'SequentialNet inputShape');
     this.inputShape = Object.freeze([...inputShape]);
     this.seed = seed === undefined ? randomSeed() : checkInt('SequentialNet seed', seed, 0, 2 ** 32 - 1);
     this.initRng = new Rng(this.seed);
@@ -93,6 +94,16 @@ export class SequentialNet {
   }
   /** @internal */
   order: Uint32Array | null = null;
+
+  /**
+   * The layers in order: a frozen array (`push`, `pop` or assigning an index
+   * throw a TypeError in strict code, and change nothing). Only `add` and the
+   * `add<Kind>` adders change a network's structure, so the shapes it checked
+   * stay true.
+   */
+  get layers(): readonly Layer[] {
+    return this.layerView;
+  }
 
   /** Per-sample output shape of the last layer added (the input shape while there is none). */
   get outputShape(): readonly number[] {
@@ -135,11 +146,11 @@ export class SequentialNet {
     if (this.trainingRun) throw new ValueError(`add: the network is training; add layers before train() or after it resolves, not from its callbacks`);
     if (!(layer instanceof Layer)) throw new ValueError(`add needs a layer (${layerClassNames()}), got ${show(layer)}`);
     if (layer.isDisposed) throw new DisposedError(`add: this ${layer.kind} layer was disposed`);
-    if (this.layers.includes(layer)) throw new ValueError(`add: this ${layer.kind} layer is already in the network; create a new layer instead`);
-    if (inSomeNetwork.has(layer)) throw new ValueError(`add: this ${layer.kind} layer belongs to another network (which disposes it); create a new layer instead`);
-    this.shapeNow = layer.build(this.shapeNow);
-    this.layers.push(layer);
-    inSomeNetwork.add(layer);
+    if (this.layerList.includes(layer)) throw new ValueError(`add: this ${layer.kind} layer is already in the network; create a new layer instead`);
+    if (layer.inNetwork) throw new ValueError(`add: this ${layer.kind} layer belongs to another network (which disposes it); create a new layer instead`);
+    this.shapeNow = layer.attach(this.shapeNow);
+    this.layerList.push(layer);
+    this.layerView = Object.freeze([...this.layerList]);
     return layer;
   }
 
@@ -414,7 +425,13 @@ for (const [kind, cls] of Object.entries(layerKinds)) {
   const build = cls.forNetwork as (ctx: BuildContext, ...args: unknown[]) => Layer;
   Object.defineProperty(SequentialNet.prototype, `add${kind}`, {
     value(this: SequentialNet, ...args: unknown[]) {
-      return this.add(build.call(cls, this.buildContext(), ...args));
+      const layer = build.call(cls, this.buildContext(), ...args);
+      try {
+        return this.add(layer);
+      } catch (e) {
+        layer.dispose(); // the adder made it, so nobody else can free it
+        throw e;
+      }
     },
     writable: true,
     configurable: true,

@@ -158,9 +158,15 @@ interface TensorState {
   arrays: F32Array[];
 }
 
-/** State bookkeeping shared by the optimizers: one `TensorState` per registered parameter tensor. */
+/**
+ * State bookkeeping shared by the optimizers: one `TensorState` per
+ * registered parameter tensor. Keyed weakly by the tensor, so an optimizer
+ * shared by several networks never keeps a forgotten network's parameters
+ * (or their state) reachable: once the network is unreachable, the
+ * `FinalizationRegistry` frees both.
+ */
 abstract class StatefulOptimizer extends Optimizer {
-  private readonly states = new Map<F32Array, TensorState>();
+  private readonly states = new WeakMap<F32Array, TensorState>();
 
   protected constructor(private readonly kind: string) {
     super();

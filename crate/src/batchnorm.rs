@@ -28,10 +28,11 @@ pub struct BnShape {
 }
 
 impl BnShape {
+    /// `n·c·hw`; panics (a trap in wasm) rather than wrap around.
     pub fn len(&self) -> usize {
-        self.n * self.c * self.hw
+        crate::mem::checked_len(&[self.n, self.c, self.hw])
     }
-    /// Values each channel's statistics run over.
+    /// Values each channel's statistics run over (at most `len()`, so it fits once `len()` did).
     pub fn count(&self) -> usize {
         self.n * self.hw
     }

@@ -50,8 +50,11 @@ impl<'a> MatRef<'a> {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }
-        let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
-        last < self.data.len()
+        // Checked: strides whose products wrap around must not pass for small ones.
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .and_then(|r| (self.cols - 1).checked_mul(self.col_stride).and_then(|c| r.checked_add(c)));
+        matches!(last, Some(last) if last < self.data.len())
     }
     #[inline(always)]
     fn at(&self, i: usize, p: usize) -> f32 {
@@ -66,7 +69,8 @@ pub fn gemm(a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, w
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "gemm: inner dimensions differ");
     assert!(a.in_bounds() && b.in_bounds(), "gemm: operand strides leave their buffers");
-    assert!(ldc >= n && (m == 0 || n == 0 || (m - 1) * ldc + n <= c.len()), "gemm: C too small");
+    let c_fits = m == 0 || n == 0 || (m - 1).checked_mul(ldc).and_then(|x| x.checked_add(n)).map_or(false, |need| need <= c.len());
+    assert!(ldc >= n && c_fits, "gemm: C too small");
     assert!(workspace.len() >= WORKSPACE_LEN, "gemm: workspace too small");
     if m == 0 || n == 0 {
         return;
@@ -291,6 +295,18 @@ fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32]) -> [F32x4; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strides_that_wrap_around_are_out_of_bounds() {
+        let data = [0.0f32; 8];
+        let ok = MatRef { data: &data, rows: 2, cols: 4, row_stride: 4, col_stride: 1 };
+        assert!(ok.in_bounds());
+        // (rows − 1)·row_stride wraps to a small number: it must not pass for one.
+        let wraps = MatRef { data: &data, rows: 3, cols: 1, row_stride: usize::MAX / 2 + 1, col_stride: 1 };
+        assert!(!wraps.in_bounds());
+        let sum_wraps = MatRef { data: &data, rows: 2, cols: 2, row_stride: usize::MAX / 2 + 1, col_stride: usize::MAX / 2 + 1 };
+        assert!(!sum_wraps.in_bounds());
+    }
 
     fn naive(a: MatRef, b: MatRef) -> Vec<f64> {
         let mut c = vec![0.0; a.rows * b.cols];

@@ -4,7 +4,10 @@
 //! linear memory) into slices and calls a safe kernel. TypeScript validates
 //! every shape before it calls, and every pointer comes from `wn_alloc` with
 //! at least the length given here; that is the contract each `// SAFETY:`
-//! below relies on. A null (0) pointer marks an optional output as absent.
+//! below relies on. Every length formed here from the arguments is a checked
+//! product (`mem::checked_len`): a size that would wrap around 32 bits traps
+//! instead of becoming a short slice. A null (0) pointer marks an optional
+//! output as absent.
 
 pub mod activation;
 pub mod avgpool;
@@ -24,6 +27,7 @@ use activation::Activation;
 use batchnorm::BnShape;
 use conv::ConvShape;
 use gemm::MatRef;
+use mem::checked_len;
 use pool::PoolShape;
 
 /// # Safety
@@ -82,7 +86,7 @@ pub extern "C" fn wn_gemm_workspace_len() -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn wn_gather_rows(src: *const f32, src_rows: usize, row_len: usize, index: *const u32, count: usize, dst: *mut f32) {
     // SAFETY: lengths as documented; src and dst are distinct allocations.
-    let (s, idx, d) = (view(src, src_rows * row_len), view(index, count), view_mut(dst, count * row_len));
+    let (s, idx, d) = (view(src, checked_len(&[src_rows, row_len])), view(index, count), view_mut(dst, checked_len(&[count, row_len])));
     mem::gather_rows(s, row_len, idx, d)
 }
 
@@ -134,7 +138,14 @@ pub unsafe extern "C" fn wn_gemm(
     // SAFETY: lengths as documented; gemm itself checks that the strides stay inside them.
     let am = MatRef { data: view(a, a_len), rows: m, cols: k, row_stride: rsa, col_stride: csa };
     let bm = MatRef { data: view(b, b_len), rows: k, cols: n, row_stride: rsb, col_stride: csb };
-    let c_len = if m == 0 || n == 0 { 0 } else { (m - 1) * ldc + n };
+    let c_len = if m == 0 || n == 0 {
+        0
+    } else {
+        match checked_len(&[m - 1, ldc]).checked_add(n) {
+            Some(len) => len,
+            None => panic!("buffer size overflows usize"),
+        }
+    };
     gemm::gemm(am, bm, view_mut(c, c_len), ldc, accumulate != 0, view_mut(ws, gemm::WORKSPACE_LEN))
 }
 
@@ -143,7 +154,7 @@ pub unsafe extern "C" fn wn_gemm(
 #[no_mangle]
 pub unsafe extern "C" fn wn_add_row_bias(z: *mut f32, rows: usize, cols: usize, b: *const f32) {
     // SAFETY: lengths as documented; distinct allocations.
-    dense::add_row_bias(view_mut(z, rows * cols), view(b, cols))
+    dense::add_row_bias(view_mut(z, checked_len(&[rows, cols])), view(b, cols))
 }
 
 /// With `accumulate` = 1, adds to `out` instead of overwriting it.
@@ -153,7 +164,7 @@ pub unsafe extern "C" fn wn_add_row_bias(z: *mut f32, rows: usize, cols: usize, 
 #[no_mangle]
 pub unsafe extern "C" fn wn_column_sums(m: *const f32, rows: usize, cols: usize, out: *mut f32, accumulate: u32) {
     // SAFETY: lengths as documented; distinct allocations.
-    dense::column_sums(view(m, rows * cols), view_mut(out, cols), accumulate != 0)
+    dense::column_sums(view(m, checked_len(&[rows, cols])), view_mut(out, cols), accumulate != 0)
 }
 
 // ---------------------------------------------------------------- convolution
@@ -365,7 +376,7 @@ pub unsafe extern "C" fn wn_batchnorm_backward(
 pub unsafe extern "C" fn wn_dropout_forward(
     x: *const f32, out: *mut f32, mask: *mut u8, rows: usize, cols: usize, row_offset: usize, rate: f32, seed: u32, step: u32,
 ) {
-    let len = rows * cols;
+    let len = checked_len(&[rows, cols]);
     // SAFETY: lengths as documented.
     dropout::dropout_forward(view(x, len), view_mut(out, len), optional_mut(mask, len), cols, row_offset, rate, seed, step)
 }
@@ -413,32 +424,36 @@ pub unsafe extern "C" fn wn_activation_backward(kind: u32, z: *const f32, a: *co
 /// yhat and y hold `rows·cols` floats; grad likewise or null.
 #[no_mangle]
 pub unsafe extern "C" fn wn_cross_entropy(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32, n: usize) -> f64 {
+    let len = checked_len(&[rows, cols]);
     // SAFETY: lengths as documented; grad is its own allocation.
-    loss::cross_entropy(view(yhat, rows * cols), view(y, rows * cols), n, optional_mut(grad, rows * cols))
+    loss::cross_entropy(view(yhat, len), view(y, len), n, optional_mut(grad, len))
 }
 
 /// # Safety
 /// As `wn_cross_entropy`.
 #[no_mangle]
 pub unsafe extern "C" fn wn_mean_squared_error(yhat: *const f32, y: *const f32, rows: usize, cols: usize, grad: *mut f32, n: usize) -> f64 {
+    let len = checked_len(&[rows, cols]);
     // SAFETY: lengths as documented; grad is its own allocation.
-    loss::mean_squared_error(view(yhat, rows * cols), view(y, rows * cols), n, optional_mut(grad, rows * cols))
+    loss::mean_squared_error(view(yhat, len), view(y, len), n, optional_mut(grad, len))
 }
 
 /// # Safety
 /// yhat, y and out hold `rows·cols` floats; out is distinct.
 #[no_mangle]
 pub unsafe extern "C" fn wn_softmax_cross_entropy_delta(yhat: *const f32, y: *const f32, rows: usize, cols: usize, out: *mut f32, n: usize) {
+    let len = checked_len(&[rows, cols]);
     // SAFETY: lengths as documented.
-    loss::softmax_cross_entropy_delta(view(yhat, rows * cols), view(y, rows * cols), n, view_mut(out, rows * cols))
+    loss::softmax_cross_entropy_delta(view(yhat, len), view(y, len), n, view_mut(out, len))
 }
 
 /// # Safety
 /// yhat and y hold `rows·cols` floats.
 #[no_mangle]
 pub unsafe extern "C" fn wn_count_correct(yhat: *const f32, y: *const f32, rows: usize, cols: usize) -> u32 {
+    let len = checked_len(&[rows, cols]);
     // SAFETY: lengths as documented.
-    loss::count_correct(view(yhat, rows * cols), view(y, rows * cols), cols)
+    loss::count_correct(view(yhat, len), view(y, len), cols)
 }
 
 // ---------------------------------------------------------------- optimizers

@@ -5,6 +5,18 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 /// Every block is 16-byte aligned so f32x4 loads of its start are aligned.
 pub const ALIGN: usize = 16;
 
+/// The product of `dims` (a buffer length), or a panic — a trap in wasm, which
+/// TypeScript reports as an error naming the kernel — where it would wrap
+/// around `usize` (32 bits on wasm32). Every length a shim in `lib.rs` forms
+/// from its arguments goes through this, so a size that overflows can never
+/// become a short slice over someone else's memory.
+pub fn checked_len(dims: &[usize]) -> usize {
+    match dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) {
+        Some(len) => len,
+        None => panic!("buffer size overflows usize"),
+    }
+}
+
 /// Allocates `bytes` zeroed bytes; returns null when `bytes` is 0 or memory is exhausted.
 pub fn allocate(bytes: usize) -> *mut u8 {
     if bytes == 0 {
@@ -30,9 +42,12 @@ pub unsafe fn release(ptr: *mut u8, bytes: usize) {
 
 /// Copies rows `index[0], index[1], …` of `src` (rows of `row_len` floats) into consecutive rows of `dst`.
 pub fn gather_rows(src: &[f32], row_len: usize, index: &[u32], dst: &mut [f32]) {
-    assert!(dst.len() >= index.len() * row_len);
+    assert!(dst.len() >= checked_len(&[index.len(), row_len]));
+    // Checked against the row count, so `i·row_len` below cannot wrap around to another row.
+    let rows = if row_len == 0 { 0 } else { src.len() / row_len };
     for (r, &i) in index.iter().enumerate() {
         let i = i as usize;
+        assert!(i < rows || row_len == 0, "gather_rows: index past the last row");
         dst[r * row_len..(r + 1) * row_len].copy_from_slice(&src[i * row_len..(i + 1) * row_len]);
     }
 }
@@ -99,6 +114,28 @@ pub fn add_to(dst: &mut [f32], a: &[f32], b: &[f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "past the last row")]
+    fn gather_rows_refuses_an_index_past_the_rows() {
+        let src = [0.0f32; 8];
+        let mut dst = [0.0f32; 4];
+        gather_rows(&src, 4, &[2], &mut dst);
+    }
+
+    #[test]
+    fn checked_len_multiplies_and_refuses_to_wrap() {
+        assert_eq!(checked_len(&[]), 1);
+        assert_eq!(checked_len(&[3, 0, usize::MAX]), 0);
+        assert_eq!(checked_len(&[7, 11, 13]), 1001);
+        assert_eq!(checked_len(&[usize::MAX, 1]), usize::MAX);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows")]
+    fn checked_len_panics_on_overflow() {
+        checked_len(&[1 << (usize::BITS / 2), 1 << (usize::BITS / 2)]);
+    }
 
     #[test]
     fn add_assign_adds_every_element_like_scalar_adds() {

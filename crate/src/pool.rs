@@ -35,10 +35,7 @@ pub struct PoolShape {
     pub sw: usize,
 }
 
-/// The product of `dims`; panics (a trap in wasm) rather than wrap around.
-pub fn checked_len(dims: &[usize]) -> usize {
-    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).expect("pool: buffer size overflows usize")
-}
+pub use crate::mem::checked_len;
 
 impl PoolShape {
     /// The course's layout: windows side by side (stride = area).

@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import { CosineAnnealing, type EpochStats, type ModelName, Rng, SequentialNet, Tensor, WasmnetError, init, loadMnist, modelZoo, prepareDigit, zooRecipes } from '../index.js';
 import { MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.js';
 import { UsageError, intOption, numberOption, parse, parseWithFiles } from './args.js';
-import { checkWritable, loadModelFile, writeAtomically } from './files.js';
+import { checkWritable, loadModelFile, writeOrKeep } from './files.js';
 import { suggestion } from '../core/words.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { exportCommand, importForTraining } from './onnx.js';
@@ -136,7 +136,17 @@ async function train(argv: string[]): Promise<number> {
   const testLimit = o['test-limit'] === undefined ? undefined : intOption('test-limit', o['test-limit'], 1);
   const json = Boolean(o.json);
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  for (const [option, path] of [['--save', o.save], ['--png', o.png]] as const) if (path) await checkWritable(path, option);
+  // Before the run: a destination that cannot be written is a usage error now, not a lost model later.
+  if (o.save) await checkWritable(o.save, 'save');
+  if (o.png) await checkWritable(o.png, 'png');
+  let exitCode = 0;
+  const write = async (path: string, bytes: Uint8Array, what: string): Promise<boolean> => {
+    const { kept, error } = await writeOrKeep(path, bytes);
+    if (kept === null) return true;
+    log(`wasmnet: could not write the ${what} to ${path} (${error}); it is kept in ${kept}`);
+    exitCode = 1;
+    return false;
+  };
 
   await init();
   // Built before the data loads, so that a bad --init file is reported at once.
@@ -202,8 +212,7 @@ async function train(argv: string[]): Promise<number> {
 
   if (o.save) {
     const bytes = net.save({ meta: { model: modelName, testAccuracy, epochs, batchSize, lr, trainImages: n, savedAt: new Date().toISOString() } });
-    await writeAtomically(o.save, bytes);
-    log(`saved the model to ${o.save} (${bytes.length} bytes)`);
+    if (await write(o.save, bytes, 'model')) log(`saved the model to ${o.save} (${bytes.length} bytes)`);
   }
 
   if (o.png) {
@@ -218,8 +227,7 @@ async function train(argv: string[]): Promise<number> {
       images: data.xTest.data, labels: data.labelsTest, guesses: guess, picks: [...picks].sort((a, b) => a - b),
       batchLosses, history, testAccuracy,
     });
-    await writeAtomically(o.png, png);
-    log(`wrote ${o.png}`);
+    if (await write(o.png, png, 'picture')) log(`wrote ${o.png}`);
   }
 
   if (json) {
@@ -233,7 +241,7 @@ async function train(argv: string[]): Promise<number> {
     process.stdout.write(`${drawDigits(images, MNIST_SIDE, MNIST_SIDE, captions)}\n`);
   }
   net.dispose();
-  return 0;
+  return exitCode;
 }
 
 async function evaluate(argv: string[]): Promise<number> {

@@ -6,7 +6,7 @@
  * it made before the memory last grew: `view()` checks and rebuilds. Hold a
  * view only until your next call into wasmnet.
  */
-import { DisposedError, OutOfMemoryError } from './errors.js';
+import { DisposedError, OutOfMemoryError, ShapeError, show } from './errors.js';
 import { kernels } from './wasm.js';
 
 type TypedArray = Float32Array | Uint8Array | Uint32Array;
@@ -28,12 +28,29 @@ const leaked = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, 
  */
 export const MEMORY_LIMIT = 2 ** 32 - 2 ** 26;
 
-/** Bytes held by live `WasmArray`s. */
+/**
+ * Bytes held by live `WasmArray`s. Each array adds its size once and takes
+ * exactly that off once, and sizes are validated integers (never a wrapped,
+ * negative one), so the count is exact: never negative, never drifting.
+ */
 let liveBytes = 0;
 
 /** Bytes of WebAssembly memory wasmnet's arrays hold now. */
 export function wasmBytesInUse(): number {
   return liveBytes;
+}
+
+/**
+ * Throws an OutOfMemoryError, before anything is allocated, unless one
+ * sample of `shape` (float32 values) fits in WebAssembly memory. Once this
+ * holds, every dimension and every per-sample product a kernel is given fits
+ * its 32-bit sizes with room to spare. `what` names the shape's owner.
+ */
+export function checkSampleFits(shape: readonly number[], what: string): void {
+  const bytes = 4 * shape.reduce((a, d) => a * d, 1);
+  if (!(bytes <= MEMORY_LIMIT)) {
+    throw new OutOfMemoryError(`${what} ${show(shape)}: one sample needs ${formatBytes(bytes)} of WebAssembly memory, more than its 4 GiB`);
+  }
 }
 
 /** Human-readable byte count. */
@@ -48,6 +65,10 @@ export function formatBytes(bytes: number): string {
  * more fit in WebAssembly memory. `what` names the thing that needs them.
  */
 export function ensureFits(bytes: number, what: string): void {
+  // A negative, fractional or NaN size is an overflowed computation, not a small request: it must not pass.
+  if (typeof bytes !== 'number' || !(bytes >= 0) || (Number.isFinite(bytes) && !Number.isInteger(bytes))) {
+    throw new ShapeError(`${what}: its size in bytes came out as ${show(bytes)}, which is no size (an overflowed computation)`);
+  }
   if (!(liveBytes + bytes <= MEMORY_LIMIT)) {
     throw new OutOfMemoryError(
       `${what} needs ${formatBytes(bytes)} of WebAssembly memory, but only ${formatBytes(Math.max(0, MEMORY_LIMIT - liveBytes))} of its 4 GiB are free` +
@@ -65,6 +86,9 @@ export class WasmArray<T extends TypedArray> {
   private freed = false;
 
   constructor(ctor: TypedArrayCtor<T>, length: number) {
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+      throw new ShapeError(`a wasm array's length must be an integer ≥ 0, got ${show(length)} (an overflowed size computation)`);
+    }
     const bytes = length * ctor.BYTES_PER_ELEMENT;
     ensureFits(bytes, `an array of ${length} × ${ctor.name}`);
     this.ctor = ctor;
@@ -135,6 +159,10 @@ export class Growable<T extends TypedArray> {
 
   /** The array, at least `length` long; reallocated (contents lost) only when too short. */
   ensure(length: number): WasmArray<T> {
+    // `length < NaN` is false: without this a NaN size would silently get the old, shorter array.
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new ShapeError(`a wasm buffer's length must be an integer ≥ 0, got ${show(length)} (an overflowed size computation)`);
+    }
     if (!this.array || this.array.length < length) {
       this.array?.free();
       this.array = null;

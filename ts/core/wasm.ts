@@ -14,6 +14,8 @@ type Ptr = number;
 /** The functions `crate/src/lib.rs` exports, typed. */
 export interface KernelExports {
   memory: WebAssembly.Memory;
+  /** The shadow stack pointer (exported by `crate/build.rs`), put back after a trap. */
+  __stack_pointer: WebAssembly.Global;
   wn_alloc(bytes: number): Ptr;
   wn_free(ptr: Ptr, bytes: number): void;
   wn_gemm_workspace_len(): number;
@@ -206,8 +208,15 @@ async function instantiate(source: WasmSource | undefined): Promise<KernelExport
  * (a kernel's internal check failing) surfaces as a WasmnetError naming the
  * kernel, never as a raw `RuntimeError: unreachable`. The TypeScript side
  * validates first, so this is a safety net, not the way errors are reported.
+ *
+ * A trap does not unwind: the shadow stack pointer stays where the trapped
+ * call had moved it, and enough traps would exhaust the stack for good. Calls
+ * never nest (the module imports nothing), so between calls the pointer is
+ * always its value at instantiation: it is put back after every trap.
  */
 function guarded(raw: Record<string, unknown>): Record<string, unknown> {
+  const stack = raw.__stack_pointer instanceof WebAssembly.Global ? raw.__stack_pointer : null;
+  const stackTop = stack?.value as number | undefined;
   const table: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (typeof value !== 'function') {
@@ -220,6 +229,7 @@ function guarded(raw: Record<string, unknown>): Record<string, unknown> {
         return fn(...args);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) {
+          if (stack) stack.value = stackTop;
           throw new WasmnetError(`internal error in the wasm kernel ${name} (${e.message}); the arguments passed validation, so this is a wasmnet bug: please report it`);
         }
         throw e;

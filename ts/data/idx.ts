@@ -1,9 +1,11 @@
 /**
  * IDX files (the MNIST format): a 4-byte magic `0 0 type rank`, `rank`
  * big-endian u32 dimensions, then the values, big-endian. Gzipped files are
- * recognised by their magic bytes and inflated first. Works in browsers too.
+ * recognised by their magic bytes and inflated first, and the inflated bytes
+ * checked against the gzip trailer's CRC-32 and size. Works in browsers too.
  */
 import { gunzipSync } from 'fflate';
+import { crc32 } from '../core/crc32.js';
 import { ValueError } from '../core/errors.js';
 import { plausibleInflatedSize } from './inflate-guard.js';
 import { plural } from '../core/words.js';
@@ -41,13 +43,21 @@ export function readIdx(bytes: Uint8Array, fileName?: string): IdxFile {
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`readIdx: bytes must be a Uint8Array, got ${typeof bytes}`);
   if (isGzip(bytes)) {
     // gzip's trailer states the inflated size; a damaged one must not make us allocate gigabytes.
-    const claimed = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : 0;
+    if (bytes.length < 18) throw new ValueError(`${name}: corrupt gzip data (${bytes.length} bytes is shorter than gzip's header and trailer)`);
+    const claimed = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
     if (!plausibleInflatedSize(claimed, bytes.length)) throw new ValueError(`${name}: corrupt gzip data (claims ${claimed} bytes from ${bytes.length})`);
+    let inflated: Uint8Array;
     try {
-      bytes = gunzipSync(bytes);
+      inflated = gunzipSync(bytes);
     } catch (e) {
       throw new ValueError(`${name}: corrupt gzip data (${(e as Error).message})`);
     }
+    // fflate checks neither the trailer's CRC-32 nor its size (RFC 1952): a damaged stream would give wrong pixels.
+    const trailer = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 8);
+    if (inflated.length !== claimed || crc32(inflated) !== trailer.getUint32(0, true)) {
+      throw new ValueError(`${name}: corrupt gzip data (the CRC-32 or size in its trailer does not match the inflated data)`);
+    }
+    bytes = inflated;
   }
   if (bytes.length < 4) throw new ValueError(`${name}: ${plural(bytes.length, 'byte')} is too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new ValueError(`${name}: not an IDX file (magic must start with two zero bytes)`);

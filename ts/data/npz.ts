@@ -2,10 +2,9 @@
  * NumPy's `.npz` (a zip of `.npy` arrays), as the course's `mnist.npz`.
  * `parseNpz` works on bytes anywhere; `loadNpz` reads a file in Node.
  */
-import { unzipSync } from 'fflate';
 import { ValueError, show } from '../core/errors.js';
 import { readFileBytes } from '../core/node-io.js';
-import { plausibleInflatedSize } from './inflate-guard.js';
+import { readZip } from './zip.js';
 
 /** Largest array entry accepted (2 GiB): more than any wasm network can use. */
 const MAX_ENTRY = 2 ** 31;
@@ -68,30 +67,21 @@ export function parseNpy(bytes: Uint8Array, fileName?: string): NpyArray {
   return { shape, data, dtype: descr };
 }
 
-/** Parses a `.npz` archive into its arrays, keyed by name without `.npy`. */
+/**
+ * Parses a `.npz` archive into its arrays, keyed by name without `.npy`. The
+ * result has no prototype, so every entry is an own key, whatever its name
+ * (`__proto__`, `constructor`, …). Each entry's CRC-32 is checked.
+ */
 export function parseNpz(bytes: Uint8Array, fileName?: string): Record<string, NpyArray> {
   const name = typeof fileName === 'string' ? fileName : 'npz data';
   if (!(bytes instanceof Uint8Array)) throw new ValueError(`${name}: bytes must be a Uint8Array, got ${show(bytes)}`);
-  let files: Record<string, Uint8Array>;
-  try {
-    // A damaged header could claim any size: refuse entries deflate could not have produced
-    // from their compressed size before inflating anything.
-    files = unzipSync(bytes, {
-      filter: (f) => {
-        if (!plausibleInflatedSize(f.originalSize, f.size) || f.originalSize > MAX_ENTRY) {
-          throw new ValueError(`${name}: entry ${f.name} claims ${f.originalSize} bytes from ${f.size} compressed: damaged archive`);
-        }
-        return f.name.endsWith('.npy');
-      },
-    });
-  } catch (e) {
-    if (e instanceof ValueError) throw e;
-    throw new ValueError(`${name}: not a readable .npz (zip) archive (${(e as Error).message})`);
-  }
-  const out: Record<string, NpyArray> = {};
-  for (const [file, content] of Object.entries(files)) {
-    if (file.endsWith('.npy')) out[file.slice(0, -4)] = parseNpy(content, `${name}: ${file}`);
-  }
+  const files = readZip(bytes, name, (f) => {
+    if (!f.name.endsWith('.npy')) return false;
+    if (f.size > MAX_ENTRY) throw new ValueError(`${name}: entry ${f.name} claims ${f.size} bytes from ${f.compressedSize} compressed: damaged archive`);
+    return true;
+  });
+  const out: Record<string, NpyArray> = Object.create(null);
+  for (const [file, content] of files) out[file.slice(0, -4)] = parseNpy(content, `${name}: ${file}`);
   return out;
 }
 

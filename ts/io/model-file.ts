@@ -15,13 +15,16 @@
  * step counts, the shuffling stream, dropout's step, the epoch count);
  * version 1 files hold weights only.
  */
-import { ValueError, checkFiniteValues, optionsObject, show } from '../core/errors.js';
+import { OutOfMemoryError, ValueError, checkFiniteValues, optionsObject, show } from '../core/errors.js';
+import { crc32 } from '../core/crc32.js';
 import { lossByName } from '../losses.js';
 import type { Loss } from '../losses.js';
 import type { SequentialNet, SequentialNetOptions } from '../network.js';
 import type { Layer, NamedParameter } from '../layers/layer.js';
 import { type LayerSpec, layerFromSpec } from '../layers/registry.js';
 import { plural } from '../core/words.js';
+
+export { crc32 };
 
 export const MODEL_MAGIC = 'WASMNET\0';
 export const MODEL_VERSION = 2;
@@ -89,6 +92,7 @@ export function saveNetwork(net: SequentialNet, options: SaveOptions): Uint8Arra
   if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
     throw new ValueError(`save meta must be a plain object, got ${show(meta)}`);
   }
+  if (meta !== undefined) checkJsonData(meta);
   const named: { name: string; values: Float32Array }[] = [];
   for (const p of net.parameters()) named.push({ name: p.name, values: p.value.view() });
   for (const b of net.buffers()) named.push({ name: b.name, values: b.value.view() });
@@ -157,7 +161,15 @@ export function loadNetwork(bytes: Uint8Array | ArrayBuffer, make: (inputShape: 
       throw new ValueError((e as Error).message);
     }
     net = make(header.inputShape, { seed: header.seed, loss });
-    header.layers.forEach((spec, i) => net!.add(layerFromSpec(spec, net!.buildContext(), `the model file's layer ${i}`)));
+    header.layers.forEach((spec, i) => {
+      const layer = layerFromSpec(spec, net!.buildContext(), `the model file's layer ${i}`);
+      try {
+        net!.add(layer);
+      } catch (e) {
+        layer.dispose(); // not the network's yet, so its dispose() would not free it
+        throw e;
+      }
+    });
     for (const p of net.parameters()) p.value.set(take(p.name, p.value.length));
     if (header.version >= 2) {
       for (const b of net.buffers()) {
@@ -191,8 +203,28 @@ export function readModelHeader(bytes: Uint8Array | ArrayBuffer): ModelHeader {
   return decodeModel(bytes).header;
 }
 
+/**
+ * Throws a ValueError unless `meta` is JSON data that reads back as written:
+ * no cycles, BigInts, functions, symbols or non-finite numbers (JSON.stringify
+ * throws a TypeError for the first two and silently changes the others).
+ */
+function checkJsonData(meta: object): void {
+  try {
+    JSON.stringify(meta, (key, value: unknown) => {
+      const t = typeof value;
+      if (t === 'bigint' || t === 'function' || t === 'symbol' || (t === 'number' && !Number.isFinite(value))) {
+        throw new ValueError(`${key === '' ? 'it' : JSON.stringify(key)} is ${t === 'number' ? String(value) : `a ${t}`}`);
+      }
+      return value;
+    });
+  } catch (e) {
+    const why = e instanceof ValueError ? e.message : /circular/i.test((e as Error)?.message) ? 'it refers to itself (a cycle)' : (e as Error)?.message;
+    throw new ValueError(`save meta must be JSON data (objects, arrays, strings, finite numbers, booleans, null), but ${why}`);
+  }
+}
+
 function restoreTrainingState(net: SequentialNet, t: TrainingStateHeader, take: (name: string, length: number) => Float32Array): void {
-  if (!Number.isInteger(t.epochsTrained) || t.epochsTrained < 0) throw new ValueError(`the model file's epochsTrained must be an integer ≥ 0, got ${show(t.epochsTrained)}`);
+  if (!Number.isSafeInteger(t.epochsTrained) || t.epochsTrained < 0) throw new ValueError(`the model file's epochsTrained must be an integer ≥ 0, got ${show(t.epochsTrained)}`);
   if (!Array.isArray(t.layers) || t.layers.length !== net.layers.length || !Array.isArray(t.optimizer)) {
     throw new ValueError('the model file\'s training state does not match its layers');
   }
@@ -234,7 +266,13 @@ export function encodeModel(header: ModelHeader, tensors: Float32Array[]): Uint8
   const json = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = align4(16 + json.length);
   const floats = tensors.reduce((s, t) => s + t.length, 0);
-  const out = new Uint8Array(dataStart + 4 * floats + 4);
+  const size = dataStart + 4 * floats + 4;
+  let out: Uint8Array;
+  try {
+    out = new Uint8Array(size);
+  } catch {
+    throw new OutOfMemoryError(`the model file would take ${size} bytes, more than this JavaScript engine can hold in one array`);
+  }
   const view = new DataView(out.buffer);
   out.set(new TextEncoder().encode(MODEL_MAGIC), 0);
   view.setUint32(8, MODEL_VERSION, true);
@@ -287,21 +325,4 @@ export function decodeModel(bytes: Uint8Array | ArrayBuffer): { header: ModelHea
 
 function align4(n: number): number {
   return (n + 3) & ~3;
-}
-
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (IEEE 802.3, as zip and PNG use). */
-export function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }

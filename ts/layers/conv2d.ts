@@ -10,7 +10,7 @@
  */
 import { ActivationId, Identity, ReLU, Sigmoid, Tanh, activationByName } from '../activations.js';
 import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core/errors.js';
-import { type F32Array, allocF32, gemmWorkspace } from '../core/memory.js';
+import { type F32Array, allocF32, checkSampleFits, gemmWorkspace } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
@@ -107,6 +107,8 @@ export class Conv2DLayer extends ActivatedLayer {
     super(options, 'Conv2D', ['padding', 'stride']);
     const [c, h, w] = checkShape('Conv2D tensor', tensor, 3, 'the input shape [c, h, w]');
     const [m, fh, fw] = checkShape('Conv2D fshape', fshape, 3, 'the filter bank shape [m, fh, fw]');
+    // The kernels take 32-bit sizes: a dimension past them would wrap around on the way in, so an input that cannot fit is refused here.
+    checkSampleFits([c, h, w], 'Conv2D tensor');
     const { padding = 0, stride = 1 } = options ?? {};
     this.stride = strideOption('Conv2D stride', stride, [1, 1]);
     this.padding = parsePadding(padding, fh, fw, this.stride);

@@ -12,7 +12,7 @@
  *   - `fromSpec(spec, ctx)`: the layer back from its `toSpec()` (model files).
  */
 import { DisposedError, ShapeError, show } from '../core/errors.js';
-import { type F32Array, growableF32 } from '../core/memory.js';
+import { type F32Array, checkSampleFits, growableF32 } from '../core/memory.js';
 import type { Rng } from '../core/rng.js';
 import { Tensor, product } from '../core/tensor.js';
 import type { Optimizer, Parameter } from '../optimizers.js';
@@ -102,6 +102,30 @@ export abstract class Layer {
   private readonly hostInput = growableF32();
   private readonly hostDelta = growableF32();
   private disposed = false;
+  /** Whether a network took the layer (`attach`): its input shape is fixed from then on. */
+  private attached = false;
+
+  /** Whether a network has taken this layer: a layer belongs to one network, which disposes it. */
+  get inNetwork(): boolean {
+    return this.attached;
+  }
+
+  /**
+   * @internal A network takes the layer for per-sample inputs of
+   * `inputShape`: builds it (a ShapeError if it cannot take them), checks
+   * that one output sample fits WebAssembly memory and returns its shape.
+   * From then on the input shape is fixed: the network's buffers are sized
+   * for it, so `evaluate` on samples of another shape is refused instead of
+   * rebuilding the layer under the network.
+   */
+  attach(inputShape: readonly number[]): number[] {
+    this.assertAlive();
+    if (this.attached) throw new ShapeError(`this ${this.kind} layer already belongs to a network; create a new layer instead`);
+    const out = this.build(inputShape);
+    checkSampleFits(out, `the ${this.kind} layer's output`);
+    this.attached = true;
+    return out;
+  }
 
   /** Per-sample input shape, or null before the layer has seen its input. */
   get inputShape(): readonly number[] | null {
@@ -115,8 +139,9 @@ export abstract class Layer {
 
   /**
    * Fixes the per-sample input shape and returns the output shape; throws a
-   * ShapeError if the layer cannot take that input. Networks call it when a
-   * layer is added; shape-agnostic layers call it on each new input shape.
+   * ShapeError if the layer cannot take that input. Networks call it (through
+   * `attach`) when a layer is added; shape-agnostic layers used on their own
+   * call it on each new input shape. Not for a layer in a network.
    */
   abstract build(inputShape: readonly number[]): number[];
 
@@ -200,9 +225,11 @@ export abstract class Layer {
     this.assertAlive();
     if (!(a instanceof Tensor)) throw new ShapeError(`${this.kind}.evaluate: a must be a Tensor, got ${show(a)}`);
     const sample = a.shape.slice(1);
-    if (!this.inShape || (this.shapeAgnostic && sample.join() !== this.inShape.join())) this.build(sample);
+    // A layer in a network keeps the shape the network built it for (its neighbours' buffers depend on it).
+    if (!this.inShape || (this.shapeAgnostic && !this.attached && sample.join() !== this.inShape.join())) this.build(sample);
     if (a.shape.length !== this.inShape!.length + 1 || sample.join() !== this.inShape!.join()) {
-      throw new ShapeError(`${this.kind}.evaluate: a must have shape [n, ${this.inShape!.join(', ')}], got ${show(a.shape)}`);
+      const owner = this.attached ? ' (the layer belongs to a network built for those samples)' : '';
+      throw new ShapeError(`${this.kind}.evaluate: a must have shape [n, ${this.inShape!.join(', ')}]${owner}, got ${show(a.shape)}`);
     }
     const n = a.shape[0];
     const buf = this.hostInput.ensure(Math.max(1, a.size));
