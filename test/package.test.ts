@@ -9,8 +9,8 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
 
 /**
  * Size budgets (README, "The package"): a conscious decision to raise, not a drift. Measured when set
- * (2026-11-30, with the worker pool and wasmnet/onnx): browser bundle 51.6 kB gzipped, wasm 132.2 kB
- * (49.4 kB gzipped), tarball 426 kB (onnx.browser.js, protobufjs inside, is 277 kB of the unpacked 1.5 MB).
+ * (2026-11-30, with the worker pool and wasmnet/onnx): browser bundle 53.0 kB gzipped, wasm 133.3 kB
+ * (49.9 kB gzipped), tarball 438 kB (onnx.browser.js, protobufjs inside, is 277 kB of the unpacked 1.6 MB).
  */
 const BUDGET = {
   browserGzip: 60_000,
