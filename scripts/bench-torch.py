@@ -56,7 +56,9 @@ def main():
         for b in range(1, a.batches + 1):
             step(b)
         rates.append(a.batch * a.batches / (time.perf_counter() - t))
-    result = {"torch": torch.__version__, "threads": a.threads, "batch": a.batch, "train": sorted(rates)[len(rates) // 2]}
+    # Debian's torch calls whichever libblas.so.3 the alternatives system picks: the reference BLAS is ~4x slower here.
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    result = {"torch": torch.__version__, "threads": a.threads, "batch": a.batch, "blas": blas, "train": sorted(rates)[len(rates) // 2]}
     if a.infer:
         xi = x.repeat((a.infer + len(x) - 1) // len(x), 1, 1, 1)[: a.infer]
         model.eval()

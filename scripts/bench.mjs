@@ -375,7 +375,8 @@ if (py) {
   const t64 = torchRate(py, 1, 64, sizes.batches64);
   const t1000 = torchRate(py, 1, 1000, sizes.batches1000, sizes.inferImages);
   torchVersion = t64.torch;
-  results['pytorch'] = { train64: t64.train, train1000: t1000.train, infer1000: t1000.infer };
+  const blas = /openblas/.test(t64.blas) ? 'OpenBLAS' : `${t64.blas} (not OpenBLAS: PyTorch's dense layers run on a slow BLAS; Debian: apt-get install libopenblas0-pthread)`;
+  results['pytorch'] = { train64: t64.train, train1000: t1000.train, infer1000: t1000.infer, notes: [`torch ${t64.torch} on ${blas}, one thread (torch.set_num_threads(1))`] };
   for (const row of scaling.rows.filter((r) => r.workers === scaling.cores && r.workers > 1)) {
     row.torch = torchRate(py, scaling.cores, row.batchSize, row.batchSize === 64 ? sizes.batches64 : sizes.batches1000).train;
   }
