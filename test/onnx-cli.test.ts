@@ -1,28 +1,15 @@
 // `wasmnet export` and `wasmnet train --init <file.onnx>`, run as a user runs them: node dist/cli.js.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { wasmnet } from './helpers/cli.js';
 import { describe, expect, it } from 'vitest';
 import { Rng, SequentialNet, courseCnn } from 'wasmnet';
 import { fromOnnx } from 'wasmnet/onnx';
 import { uniform } from './helpers/util.js';
 import { writeFileSync } from 'node:fs';
 
-const run = promisify(execFile);
-const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 const fixtures = join(import.meta.dirname, 'fixtures', 'onnx');
-
-async function wasmnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args], { maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('wasmnet export and train --init', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmnet-onnx-cli-'));
