@@ -21,13 +21,19 @@ import { STRICT_TIES_DOC, flipKernels } from './export.js';
 import { AttributeType, type AttributeMessage, DataType, type GraphMessage, type ModelMessage, type NodeMessage, type TensorMessage, decodeModel, int64 } from './proto.js';
 
 /** The default-domain opsets `fromOnnx` reads. */
-export const ONNX_IMPORT_OPSETS = { min: 13, max: 17 } as const;
+export const ONNX_IMPORT_OPSETS = {
+  /** The oldest opset read. */
+  min: 13,
+  /** The newest opset read. */
+  max: 17,
+} as const;
 
 /** The operators `fromOnnx` reads, for messages and the README. */
 export const SUPPORTED_OPS =
   'Conv, MaxPool, AveragePool, Relu, Sigmoid, Tanh, Softmax, Flatten, Reshape, Gemm, MatMul, Add (a bias after MatMul or Conv), ' +
   'BatchNormalization, Dropout, Identity, Constant, Pad (with zero pads), and Shape, Gather, Unsqueeze, Squeeze, Concat, Cast on constant shapes';
 
+/** Options of `fromOnnx`. */
 export interface FromOnnxOptions {
   /** The optimizer of every imported layer: one instance (shared; it keeps state per tensor) or a function making one per layer. Default: the layers' default, `new SGD()`. */
   optim?: Optimizer | (() => Optimizer);
