@@ -38,7 +38,7 @@ const MUTANTS = [
   { id: 'bn-eps', family: 'batch norm', file: 'crate/src/batchnorm.rs', find: 'invstd[ch] = (1.0 / (var_b + eps).sqrt()) as f32;', replace: 'invstd[ch] = (1.0 / (var_b + 2.0 * eps).sqrt()) as f32;', what: 'eps counted twice in training mode', tests: ['batchnorm-kernels', 'batchnorm'] },
   // dropout
   { id: 'dropout-scale', family: 'dropout', file: 'crate/src/dropout.rs', find: '(1.0 / (1.0 - rate as f64)) as f32', replace: '(1.0 / (1.0 + rate as f64)) as f32', what: 'kept values scaled by 1/(1+p)', tests: ['dropout-kernels', 'dropout'] },
-  { id: 'dropout-keep', family: 'dropout', file: 'crate/src/dropout.rs', find: '(draw(key, base + i as u64) as u64 >= t) as u8', replace: '(draw(key, base + i as u64) as u64 < t) as u8', what: 'keeps what it should drop', tests: ['dropout-kernels', 'dropout'] },
+  { id: 'dropout-keep', family: 'dropout', file: 'crate/src/dropout.rs', find: '(draw(key, base + i as u64) as u64 >= t) as u8', replace: '(t > draw(key, base + i as u64) as u64) as u8', what: 'keeps what it should drop', tests: ['dropout-kernels', 'dropout'] },
   // losses
   { id: 'ce-loss-mean', family: 'loss', file: 'crate/src/loss.rs', find: '    loss * inv_n\n}', nth: 0, replace: '    loss\n}', what: 'cross-entropy summed, not averaged', tests: ['losses'] },
   { id: 'softmax-ce-delta-mean', family: 'loss', file: 'crate/src/loss.rs', find: '        *o = (p - t) * inv_n;', replace: '        *o = p - t;', what: 'softmax + cross-entropy shortcut forgets 1/n', tests: ['losses', 'network'] },

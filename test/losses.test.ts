@@ -62,3 +62,18 @@ describe('loss gradient checks (ε = 1e-3)', () => {
     expect(result.errors.input).toBeLessThan(1e-3);
   });
 });
+
+describe('accuracy counting (wn_count_correct)', () => {
+  it('a row counts as right when the first of its tied maxima is the label, as argmax picks the first', async () => {
+    const { kernels, allocF32 } = await import('wasmnet/internal');
+    const k = kernels();
+    // rows: [tie 0/1, label 0] right; [tie 0/1, label 1] wrong; [max at 2, label 2] right; [tie 1/2 of three, label 1] right
+    const yhat = allocF32(12);
+    const y = allocF32(12);
+    yhat.set([0.4, 0.4, 0.2, 0.4, 0.4, 0.2, 0.1, 0.2, 0.7, 0.2, 0.4, 0.4]);
+    y.set([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0]);
+    expect(k.wn_count_correct(yhat.ptr, y.ptr, 4, 3)).toBe(3);
+    yhat.free();
+    y.free();
+  });
+});
