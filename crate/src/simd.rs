@@ -117,6 +117,17 @@ mod imp {
             let m = f32x4_gt(gate.0, f32x4_splat(0.0));
             F32x4(v128_and(m, self.0))
         }
+        /// A lane mask for `and`: all bits set in lanes `first..4`, clear below.
+        #[inline(always)]
+        pub fn mask_from_lane(first: usize) -> Self {
+            let on = |lane: usize| if lane >= first { -1i32 } else { 0 };
+            F32x4(i32x4(on(0), on(1), on(2), on(3)))
+        }
+        /// Bitwise `self & mask`: keeps the lanes a `mask_from_lane` mask sets, zeroes the others.
+        #[inline(always)]
+        pub fn and(self, mask: Self) -> Self {
+            F32x4(v128_and(self.0, mask.0))
+        }
         /// The sum of the four lanes, as `(a0 + a1) + (a2 + a3)` (the scalar twin adds in the same order).
         #[inline(always)]
         pub fn sum_lanes(self) -> f32 {
@@ -221,6 +232,14 @@ mod imp {
         #[inline(always)]
         pub fn where_positive(self, gate: Self) -> Self {
             self.map2(gate, |a, g| if g > 0.0 { a } else { 0.0 })
+        }
+        #[inline(always)]
+        pub fn mask_from_lane(first: usize) -> Self {
+            F32x4([0, 1, 2, 3].map(|lane| f32::from_bits(if lane >= first { u32::MAX } else { 0 })))
+        }
+        #[inline(always)]
+        pub fn and(self, mask: Self) -> Self {
+            self.map2(mask, |a, m| f32::from_bits(a.to_bits() & m.to_bits()))
         }
         #[inline(always)]
         pub fn sum_lanes(self) -> f32 {

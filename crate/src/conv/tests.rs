@@ -185,6 +185,11 @@ fn direct_and_im2col_agree_without_padding() {
         ConvShape::unpadded(2, 4, 6, 7, 3, 1, 1),
         ConvShape::unpadded(1, 2, 9, 12, 7, 4, 5),
         ConvShape::unpadded(2, 3, 5, 6, 2, 2, 3),
+        // Filter-gradient blocks of 3 filters and its masked last vector: m = 4 (3 + 1), rows of
+        // 9 outputs (two vectors and one lane), rows of exactly one vector, m = 1.
+        ConvShape::unpadded(2, 2, 8, 11, 4, 3, 3),
+        ConvShape::unpadded(2, 1, 5, 5, 1, 2, 2),
+        ConvShape::unpadded(1, 3, 4, 7, 8, 1, 1),
     ];
     for (seed, s) in shapes.iter().enumerate() {
         let t = case(*s, 300 + seed as u64 * 10);
