@@ -13,6 +13,7 @@ import { kernels } from './core/wasm.js';
 import { CrossEntropy, type Loss, MeanSquaredError, rowsAreDistributions } from './losses.js';
 import { type SaveOptions, loadNetwork, saveNetwork } from './io/model-file.js';
 import { ActivatedLayer } from './layers/activated.js';
+import { Pool2DLayer } from './layers/pool2d.js';
 import { type BuildContext, Layer, type NamedBuffer, type NamedParameter } from './layers/layer.js';
 import { type LayerAdders, adderNames, layerClassNames, layerKinds } from './layers/registry.js';
 import { type EpochStats, type TrainOptions, trainNetwork } from './train/loop.js';
@@ -325,9 +326,32 @@ export class SequentialNet {
       delta = last.backwardBuffer(grad, wantInputGrad || this.layers.length > 1, accumulate);
     }
     for (let i = this.layers.length - 2; i >= 0; i--) {
-      delta = this.layers[i].backwardBuffer(delta!, wantInputGrad || i > 0, accumulate);
+      const layer = this.layers[i];
+      const before = i > 0 ? this.layers[i - 1] : null;
+      if (layer instanceof Pool2DLayer && before instanceof ActivatedLayer && before.outputIsFusedReLU) {
+        // Max pooling after a fused ReLU: one pass gives the ReLU layer its ∂C/∂z (see backwardThroughReLU).
+        layer.backwardThroughReLU(delta!, before.deltaZBuffer());
+        delta = before.backwardFromDeltaZ(wantInputGrad || i > 1, accumulate);
+        i--;
+        continue;
+      }
+      delta = layer.backwardBuffer(delta!, wantInputGrad || i > 0, accumulate);
     }
     return { loss: value, inputGrad: delta };
+  }
+
+  /** @internal Runs `step` between every layer's `beginStep` and `endStep` (see `Layer.beginStep`). */
+  inStep<T>(step: () => T): T {
+    let begun = 0;
+    try {
+      for (const layer of this.layers) {
+        layer.beginStep();
+        begun++;
+      }
+      return step();
+    } finally {
+      for (let i = 0; i < begun; i++) this.layers[i].endStep();
+    }
   }
 
   /** @internal Bytes of the batch buffers of every layer and of the network for `n` samples. */

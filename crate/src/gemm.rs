@@ -9,6 +9,13 @@
 //! accumulators, which fits V8's 15 usable xmm registers without spilling)
 //! runs over the packed panels. Edge tiles go through the same micro-kernel
 //! on zero-padded panels and are copied out partially.
+//!
+//! Two shortcuts keep small-M products (a dense layer on a shard of 16–63
+//! samples) from spending their time copying: a row-major A is read in place
+//! (four rows broadcast from where they are, no A panels), and a B that many
+//! products share (a dense layer's weights during a training step) can be
+//! packed once with `pack_b_whole` and passed as `PackedB`. Neither changes
+//! the arithmetic: same products, summed in the same order.
 
 use crate::simd::F32x4;
 
@@ -66,9 +73,71 @@ impl<'a> MatRef<'a> {
 ///
 /// `accumulate = false` overwrites C (its old contents are ignored, even NaN).
 pub fn gemm(a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, workspace: &mut [f32]) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(b.rows, k, "gemm: inner dimensions differ");
-    assert!(a.in_bounds() && b.in_bounds(), "gemm: operand strides leave their buffers");
+    assert_eq!(b.rows, a.cols, "gemm: inner dimensions differ");
+    assert!(b.in_bounds(), "gemm: operand strides leave their buffers");
+    drive(a, PanelsOfB::PackEach(b), b.cols, c, ldc, accumulate, workspace);
+}
+
+/// `gemm` with B packed beforehand by `pack_b_whole` (B is `a.cols × n`).
+pub fn gemm_prepacked(a: MatRef, b: PackedB, c: &mut [f32], ldc: usize, accumulate: bool, workspace: &mut [f32]) {
+    assert_eq!(b.k, a.cols, "gemm: inner dimensions differ");
+    assert!(b.data.len() >= packed_b_len(b.k, b.n), "gemm: packed B too small");
+    drive(a, PanelsOfB::Prepacked(b), b.n, c, ldc, accumulate, workspace);
+}
+
+/// A whole `k × n` B in the driver's panel order (see `pack_b_whole`).
+#[derive(Clone, Copy)]
+pub struct PackedB<'a> {
+    pub data: &'a [f32],
+    pub k: usize,
+    pub n: usize,
+}
+
+#[derive(Clone, Copy)]
+enum PanelsOfB<'a> {
+    /// Packed block by block into the workspace, as the driver reaches it.
+    PackEach(MatRef<'a>),
+    Prepacked(PackedB<'a>),
+}
+
+/// `n` rounded up to whole panels.
+fn panel_cols(n: usize) -> usize {
+    (n + NR - 1) / NR * NR
+}
+
+/// Floats `pack_b_whole` writes for a `k × n` B: every column block of NC, each of
+/// its KC-deep blocks as zero-padded `kc × NR` panels, blocks in the driver's order.
+pub fn packed_b_len(k: usize, n: usize) -> usize {
+    k.checked_mul(panel_cols(n)).expect("gemm: packed B size overflows")
+}
+
+/// Where block (jc, pc) of a packed B starts: the full column blocks before jc
+/// hold `NC·k` floats each, and the blocks above pc in this one `ncp·kc` each.
+fn packed_block_offset(k: usize, n: usize, jc: usize, pc: usize) -> usize {
+    jc * k + pc * panel_cols(NC.min(n - jc))
+}
+
+/// Packs all of B for `gemm_prepacked`: the panels `gemm` would pack block by block.
+pub fn pack_b_whole(b: MatRef, out: &mut [f32]) {
+    let (k, n) = (b.rows, b.cols);
+    assert!(b.in_bounds(), "gemm: operand strides leave their buffers");
+    assert!(out.len() >= packed_b_len(k, n), "gemm: packed B too small");
+    let mut jc = 0;
+    while jc < n {
+        let nc = NC.min(n - jc);
+        let mut pc = 0;
+        while pc < k {
+            let kc = KC.min(k - pc);
+            pack_b(b, pc, kc, jc, nc, &mut out[packed_block_offset(k, n, jc, pc)..]);
+            pc += kc;
+        }
+        jc += nc;
+    }
+}
+
+fn drive(a: MatRef, panels_of_b: PanelsOfB, n: usize, c: &mut [f32], ldc: usize, accumulate: bool, workspace: &mut [f32]) {
+    let (m, k) = (a.rows, a.cols);
+    assert!(a.in_bounds(), "gemm: operand strides leave their buffers");
     let c_fits = m == 0 || n == 0 || (m - 1).checked_mul(ldc).and_then(|x| x.checked_add(n)).map_or(false, |need| need <= c.len());
     assert!(ldc >= n && c_fits, "gemm: C too small");
     assert!(workspace.len() >= WORKSPACE_LEN, "gemm: workspace too small");
@@ -85,6 +154,8 @@ pub fn gemm(a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, w
     }
     let (packed_b, rest) = workspace.split_at_mut(KC * NC);
     let packed_a = &mut rest[..MC * KC];
+    // A row-major A is read in place: its rows are already consecutive along the depth.
+    let a_in_place = a.col_stride == 1;
 
     let mut jc = 0;
     while jc < n {
@@ -92,13 +163,24 @@ pub fn gemm(a: MatRef, b: MatRef, c: &mut [f32], ldc: usize, accumulate: bool, w
         let mut pc = 0;
         while pc < k {
             let kc = KC.min(k - pc);
-            pack_b(b, pc, kc, jc, nc, packed_b);
+            if let PanelsOfB::PackEach(b) = panels_of_b {
+                pack_b(b, pc, kc, jc, nc, packed_b);
+            }
+            let panels: &[f32] = match panels_of_b {
+                PanelsOfB::PackEach(_) => packed_b,
+                PanelsOfB::Prepacked(p) => &p.data[packed_block_offset(k, n, jc, pc)..],
+            };
             let add = accumulate || pc > 0;
             let mut ic = 0;
             while ic < m {
                 let mc = MC.min(m - ic);
-                pack_a(a, ic, mc, pc, kc, packed_a);
-                macro_block(kc, mc, nc, packed_a, packed_b, &mut c[ic * ldc + jc..], ldc, add);
+                let c_block = &mut c[ic * ldc + jc..];
+                if a_in_place {
+                    macro_block_rows(a, ic, mc, pc, kc, nc, panels, c_block, ldc, add);
+                } else {
+                    pack_a(a, ic, mc, pc, kc, packed_a);
+                    macro_block(kc, mc, nc, packed_a, panels, c_block, ldc, add);
+                }
                 ic += mc;
             }
             pc += kc;
@@ -199,7 +281,6 @@ fn pack_a(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]
 
 #[allow(clippy::too_many_arguments)]
 fn macro_block(kc: usize, mc: usize, nc: usize, pa: &[f32], pb: &[f32], c: &mut [f32], ldc: usize, add: bool) {
-    let mut tile = [0.0f32; MR * NR];
     let mut jr = 0;
     while jr < nc {
         let width = NR.min(nc - jr);
@@ -208,43 +289,72 @@ fn macro_block(kc: usize, mc: usize, nc: usize, pa: &[f32], pb: &[f32], c: &mut 
         while ir < mc {
             let height = MR.min(mc - ir);
             let panel_a = &pa[(ir / MR) * kc * MR..(ir / MR + 1) * kc * MR];
-            let acc = micro_kernel(kc, panel_a, panel_b);
-            if height == MR && width == NR {
-                // A whole tile: straight into C.
-                for (ii, pair) in acc.chunks_exact(2).enumerate() {
-                    let row = &mut c[(ir + ii) * ldc + jr..(ir + ii) * ldc + jr + NR];
-                    let p = row.as_mut_ptr();
-                    // SAFETY: `row` holds NR = 8 floats: offsets 0..4 and 4..8.
-                    unsafe {
-                        let (mut lo, mut hi) = (pair[0], pair[1]);
-                        if add {
-                            lo = lo.add(F32x4::load(p));
-                            hi = hi.add(F32x4::load(p.add(4)));
-                        }
-                        lo.store(p);
-                        hi.store(p.add(4));
-                    }
-                }
-                ir += MR;
-                continue;
-            }
-            let t = tile.as_mut_ptr();
-            for (q, v) in acc.iter().enumerate() {
-                // SAFETY: the tile holds MR·NR = 32 floats and q·4 + 4 <= 32.
-                unsafe { v.store(t.add(4 * q)) };
-            }
-            for ii in 0..height {
-                let row = &mut c[(ir + ii) * ldc + jr..(ir + ii) * ldc + jr + width];
-                let t = &tile[ii * NR..ii * NR + width];
-                if add {
-                    row.iter_mut().zip(t).for_each(|(x, y)| *x += *y);
-                } else {
-                    row.copy_from_slice(t);
-                }
-            }
+            store_tile(micro_kernel(kc, panel_a, panel_b), c, ldc, ir, jr, height, width, add);
             ir += MR;
         }
         jr += NR;
+    }
+}
+
+/// `macro_block` for a row-major A read in place: rows `ic..ic+mc`, depths `pc..pc+kc`.
+#[allow(clippy::too_many_arguments)]
+fn macro_block_rows(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool) {
+    assert!(a.col_stride == 1);
+    let mut jr = 0;
+    while jr < nc {
+        let width = NR.min(nc - jr);
+        let panel_b = &pb[(jr / NR) * kc * NR..(jr / NR + 1) * kc * NR];
+        let mut ir = 0;
+        while ir < mc {
+            let height = MR.min(mc - ir);
+            // A short last panel repeats its first row in the missing ones; those results are not stored.
+            let rows = [0, 1, 2, 3].map(|r| {
+                let at = (ic + ir + if r < height { r } else { 0 }) * a.row_stride + pc;
+                &a.data[at..at + kc]
+            });
+            store_tile(micro_kernel_rows(kc, rows, panel_b), c, ldc, ir, jr, height, width, add);
+            ir += MR;
+        }
+        jr += NR;
+    }
+}
+
+/// Writes (or with `add`, adds) the top-left `height × width` of a 4×8 tile at row `ir`, column `jr` of C.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn store_tile(acc: [F32x4; 8], c: &mut [f32], ldc: usize, ir: usize, jr: usize, height: usize, width: usize, add: bool) {
+    if height == MR && width == NR {
+        // A whole tile: straight into C.
+        for (ii, pair) in acc.chunks_exact(2).enumerate() {
+            let row = &mut c[(ir + ii) * ldc + jr..(ir + ii) * ldc + jr + NR];
+            let p = row.as_mut_ptr();
+            // SAFETY: `row` holds NR = 8 floats: offsets 0..4 and 4..8.
+            unsafe {
+                let (mut lo, mut hi) = (pair[0], pair[1]);
+                if add {
+                    lo = lo.add(F32x4::load(p));
+                    hi = hi.add(F32x4::load(p.add(4)));
+                }
+                lo.store(p);
+                hi.store(p.add(4));
+            }
+        }
+        return;
+    }
+    let mut tile = [0.0f32; MR * NR];
+    let t = tile.as_mut_ptr();
+    for (q, v) in acc.iter().enumerate() {
+        // SAFETY: the tile holds MR·NR = 32 floats and q·4 + 4 <= 32.
+        unsafe { v.store(t.add(4 * q)) };
+    }
+    for ii in 0..height {
+        let row = &mut c[(ir + ii) * ldc + jr..(ir + ii) * ldc + jr + width];
+        let t = &tile[ii * NR..ii * NR + width];
+        if add {
+            row.iter_mut().zip(t).for_each(|(x, y)| *x += *y);
+        } else {
+            row.copy_from_slice(t);
+        }
     }
 }
 
@@ -288,6 +398,42 @@ fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32]) -> [F32x4; 8] {
         // SAFETY: p < kc, and the assert above guarantees kc·MR floats in pa and
         // kc·NR floats in pb, so every offset read here is in bounds.
         unsafe { step!(p) };
+    }
+    [c00, c01, c10, c11, c20, c21, c30, c31]
+}
+
+/// `micro_kernel` with the four rows of A read where they are (`rows[r][p]` = A[i0+r][pc+p]).
+#[inline(always)]
+fn micro_kernel_rows(kc: usize, rows: [&[f32]; MR], pb: &[f32]) -> [F32x4; 8] {
+    assert!(rows.iter().all(|r| r.len() >= kc) && pb.len() >= kc * NR);
+    let mut c00 = F32x4::zero();
+    let mut c01 = F32x4::zero();
+    let mut c10 = F32x4::zero();
+    let mut c11 = F32x4::zero();
+    let mut c20 = F32x4::zero();
+    let mut c21 = F32x4::zero();
+    let mut c30 = F32x4::zero();
+    let mut c31 = F32x4::zero();
+    let [r0, r1, r2, r3] = rows.map(|r| r.as_ptr());
+    let b = pb.as_ptr();
+    for p in 0..kc {
+        // SAFETY: p < kc; the assert above guarantees kc floats in every row and kc·NR in pb.
+        unsafe {
+            let b0 = F32x4::load(b.add(p * NR));
+            let b1 = F32x4::load(b.add(p * NR + 4));
+            let a0 = F32x4::splat(*r0.add(p));
+            c00 = a0.mul_add(b0, c00);
+            c01 = a0.mul_add(b1, c01);
+            let a1 = F32x4::splat(*r1.add(p));
+            c10 = a1.mul_add(b0, c10);
+            c11 = a1.mul_add(b1, c11);
+            let a2 = F32x4::splat(*r2.add(p));
+            c20 = a2.mul_add(b0, c20);
+            c21 = a2.mul_add(b1, c21);
+            let a3 = F32x4::splat(*r3.add(p));
+            c30 = a3.mul_add(b0, c30);
+            c31 = a3.mul_add(b1, c31);
+        }
     }
     [c00, c01, c10, c11, c20, c21, c30, c31]
 }
@@ -350,6 +496,30 @@ mod tests {
                 gemm(a, b, &mut c, n, true, &mut ws);
                 for (x, y) in c.iter().zip(&expect) {
                     assert!((*x as f64 - 2.0 * y).abs() < 2e-4 * (k as f64).sqrt() + 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prepacked_b_gives_the_same_bits() {
+        let mut ws = vec![0.0; WORKSPACE_LEN];
+        // k > KC and n > NC take several blocks; n not a multiple of NR leaves a padded panel.
+        for &(m, k, n) in &[(1, 1, 1), (7, 300, 13), (63, 517, 100), (5, 40, 1100), (130, 9, 530)] {
+            let ad = values(m * k, 3);
+            let bd = values(k * n, 4);
+            for &(ta, tb) in &[(false, false), (true, false), (false, true)] {
+                let a = if ta { MatRef::transposed(&ad, m, k) } else { MatRef::row_major(&ad, m, k) };
+                let b = if tb { MatRef::transposed(&bd, k, n) } else { MatRef::row_major(&bd, k, n) };
+                let mut packed = vec![f32::NAN; packed_b_len(k, n)];
+                pack_b_whole(b, &mut packed);
+                let pb = PackedB { data: &packed, k, n };
+                for accumulate in [false, true] {
+                    let start = values(m * n, 5);
+                    let (mut want, mut got) = (start.clone(), start);
+                    gemm(a, b, &mut want, n, accumulate, &mut ws);
+                    gemm_prepacked(a, pb, &mut got, n, accumulate, &mut ws);
+                    assert!(want.iter().zip(&got).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n} {ta} {tb}");
                 }
             }
         }

@@ -138,15 +138,55 @@ pub unsafe extern "C" fn wn_gemm(
     // SAFETY: lengths as documented; gemm itself checks that the strides stay inside them.
     let am = MatRef { data: view(a, a_len), rows: m, cols: k, row_stride: rsa, col_stride: csa };
     let bm = MatRef { data: view(b, b_len), rows: k, cols: n, row_stride: rsb, col_stride: csb };
-    let c_len = if m == 0 || n == 0 {
+    gemm::gemm(am, bm, view_mut(c, gemm_c_len(m, n, ldc)), ldc, accumulate != 0, view_mut(ws, gemm::WORKSPACE_LEN))
+}
+
+/// Floats of C that an `m × n` product with row stride `ldc` spans.
+fn gemm_c_len(m: usize, n: usize, ldc: usize) -> usize {
+    if m == 0 || n == 0 {
         0
     } else {
         match checked_len(&[m - 1, ldc]).checked_add(n) {
             Some(len) => len,
             None => panic!("buffer size overflows usize"),
         }
-    };
-    gemm::gemm(am, bm, view_mut(c, c_len), ldc, accumulate != 0, view_mut(ws, gemm::WORKSPACE_LEN))
+    }
+}
+
+/// Floats `wn_gemm_pack_b` writes for a `k × n` B.
+#[no_mangle]
+pub extern "C" fn wn_gemm_packed_b_len(k: usize, n: usize) -> usize {
+    gemm::packed_b_len(k, n)
+}
+
+/// Packs `B[p][j] = b[p*rsb + j*csb]` (`k × n`) for `wn_gemm_prepacked`: once for many products with the same B.
+///
+/// # Safety
+/// `b` holds `b_len` floats covering every strided index; `out` holds `wn_gemm_packed_b_len(k, n)` floats, distinct.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_gemm_pack_b(k: usize, n: usize, b: *const f32, b_len: usize, rsb: usize, csb: usize, out: *mut f32) {
+    // SAFETY: lengths as documented; pack_b_whole checks that the strides stay inside them.
+    let bm = MatRef { data: view(b, b_len), rows: k, cols: n, row_stride: rsb, col_stride: csb };
+    gemm::pack_b_whole(bm, view_mut(out, gemm::packed_b_len(k, n)))
+}
+
+/// `wn_gemm` with B packed by `wn_gemm_pack_b(k, n, …)`: the same bits, without packing B again.
+///
+/// # Safety
+/// As `wn_gemm`; `packed` holds `wn_gemm_packed_b_len(k, n)` floats.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_gemm_prepacked(
+    m: usize, n: usize, k: usize,
+    a: *const f32, a_len: usize, rsa: usize, csa: usize,
+    packed: *const f32,
+    c: *mut f32, ldc: usize, accumulate: u32, ws: *mut f32,
+) {
+    // SAFETY: lengths as documented; the driver checks that A's strides stay inside a_len.
+    let am = MatRef { data: view(a, a_len), rows: m, cols: k, row_stride: rsa, col_stride: csa };
+    let pb = gemm::PackedB { data: view(packed, gemm::packed_b_len(k, n)), k, n };
+    gemm::gemm_prepacked(am, pb, view_mut(c, gemm_c_len(m, n, ldc)), ldc, accumulate != 0, view_mut(ws, gemm::WORKSPACE_LEN))
 }
 
 /// # Safety
@@ -259,7 +299,8 @@ pub unsafe extern "C" fn wn_maxpool_forward(
 }
 
 /// Winners come from `mask` when the stride equals the area, else from `a` and `out` (the forward's input and
-/// output); the buffer not needed is not read, so it may be null.
+/// output); the buffer not needed is not read, so it may be null. With `relu_gate`, `a` is a ReLU's output and
+/// `da` becomes ∂C/∂z of that ReLU (`out` is then always read).
 ///
 /// # Safety
 /// a `n·c·h·w` floats, out and delta `n·c·oh·ow` floats, mask `n·c·h·w` bytes, da `n·c·h·w` floats, distinct.
@@ -267,13 +308,18 @@ pub unsafe extern "C" fn wn_maxpool_forward(
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_maxpool_backward(
     n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
-    a: *const f32, out: *const f32, delta: *const f32, mask: *const u8, strict: u32, da: *mut f32,
+    a: *const f32, out: *const f32, delta: *const f32, mask: *const u8, strict: u32, relu_gate: u32, da: *mut f32,
 ) {
     let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
     let (in_len, out_len) = (s.input_len(), s.output_len());
-    let (a_len, out_read, mask_len) = if s.is_tiling() { (0, 0, in_len) } else { (in_len, out_len, 0) };
+    let (a_len, mut out_read, mask_len) = if s.is_tiling() { (0, 0, in_len) } else { (in_len, out_len, 0) };
+    if relu_gate != 0 {
+        out_read = out_len;
+    }
     // SAFETY: lengths as documented (overflow-checked); the buffers not read are viewed as empty; da is its own allocation.
-    pool::maxpool_backward(&s, view(a, a_len), view(out, out_read), view(delta, out_len), view(mask, mask_len), strict != 0, view_mut(da, in_len))
+    pool::maxpool_backward_gated(
+        &s, view(a, a_len), view(out, out_read), view(delta, out_len), view(mask, mask_len), strict != 0, relu_gate != 0, view_mut(da, in_len),
+    )
 }
 
 /// # Safety

@@ -207,6 +207,16 @@ fn forward_windows<const RECORD: bool>(s: &PoolShape, plane: &[f32], oh: usize, 
 /// not read (may be empty).
 #[allow(clippy::too_many_arguments)]
 pub fn maxpool_backward(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f32], mask: &[u8], strict: bool, da: &mut [f32]) {
+    maxpool_backward_gated(s, a, out, delta, mask, strict, false, da)
+}
+
+/// `maxpool_backward`, and with `relu_gate` also through the ReLU whose output `a` is (`a = max(z, 0)`):
+/// overwrites `da` with ∂C/∂z. A window's winners hold its maximum, so ReLU′ at every winner is
+/// `out > 0`: a window whose pooled output is not positive passes nothing, the others pass
+/// their delta unchanged — the same floats as a separate ReLU backward pass over `da`, without it.
+/// With `relu_gate`, `out` is always read.
+#[allow(clippy::too_many_arguments)]
+pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f32], mask: &[u8], strict: bool, relu_gate: bool, da: &mut [f32]) {
     let (in_len, out_len) = (s.input_len(), s.output_len());
     assert!(delta.len() >= out_len && da.len() >= in_len);
     let (oh, ow, hw) = (s.oh(), s.ow(), s.h * s.w);
@@ -216,9 +226,17 @@ pub fn maxpool_backward(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f32], ma
     } else {
         assert!(a.len() >= in_len && out.len() >= out_len);
     }
+    if relu_gate {
+        assert!(out.len() >= out_len);
+    }
+    let mut gated = vec![0.0f32; if relu_gate { oh * ow } else { 0 }];
     for q in 0..s.planes() {
         let pda = &mut da[q * hw..(q + 1) * hw];
-        let pdelta = &delta[q * oh * ow..(q + 1) * oh * ow];
+        let mut pdelta = &delta[q * oh * ow..(q + 1) * oh * ow];
+        if relu_gate {
+            crate::simd::zip_map(&mut gated, pdelta, &out[q * oh * ow..(q + 1) * oh * ow], |d, o| d.where_positive(o), |d, o| if o > 0.0 { d } else { 0.0 });
+            pdelta = &gated;
+        }
         if !tiling || s.leaves_gaps() {
             // Inputs outside every window get 0; overlapping windows add their shares.
             pda.iter_mut().for_each(|x| *x = 0.0);

@@ -31,6 +31,14 @@ export interface KernelExports {
     b: Ptr, bLen: number, rsb: number, csb: number,
     c: Ptr, ldc: number, accumulate: number, ws: Ptr,
   ): void;
+  wn_gemm_packed_b_len(k: number, n: number): number;
+  wn_gemm_pack_b(k: number, n: number, b: Ptr, bLen: number, rsb: number, csb: number, out: Ptr): void;
+  wn_gemm_prepacked(
+    m: number, n: number, k: number,
+    a: Ptr, aLen: number, rsa: number, csa: number,
+    packed: Ptr,
+    c: Ptr, ldc: number, accumulate: number, ws: Ptr,
+  ): void;
   wn_add_row_bias(z: Ptr, rows: number, cols: number, b: Ptr): void;
   wn_column_sums(m: Ptr, rows: number, cols: number, out: Ptr, accumulate: number): void;
   /** `usize::MAX` (−1 as read from an i32; `>>> 0` gives 0xffffffff) when a size overflows or the geometry is invalid. */
@@ -56,7 +64,7 @@ export interface KernelExports {
   /** Reads `mask` when the stride equals the area, else `a` and `out` (the forward's input and output). */
   wn_maxpool_backward(
     n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
-    a: Ptr, out: Ptr, delta: Ptr, mask: Ptr, strict: number, da: Ptr,
+    a: Ptr, out: Ptr, delta: Ptr, mask: Ptr, strict: number, reluGate: number, da: Ptr,
   ): void;
   wn_avgpool_forward(
     n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,

@@ -2,7 +2,7 @@
  * The part Conv2D and Dense share: parameters updated by an optimizer, and an
  * activation applied to z = (linear map of the input) + bias.
  */
-import { type Activation, ReLU } from '../activations.js';
+import { type Activation, ActivationId, ReLU } from '../activations.js';
 import { ShapeError, ValueError, checkFiniteValues, checkInt, optionsObject, show } from '../core/errors.js';
 import { type F32Array, allocF32, ensureFits, growableF32 } from '../core/memory.js';
 import { Rng } from '../core/rng.js';
@@ -132,6 +132,14 @@ export abstract class ActivatedLayer extends Layer {
    */
   protected get activationHoldsZ(): boolean {
     return false;
+  }
+
+  /**
+   * @internal Whether this layer's output is max(z, 0) held in its z buffer (a fused ReLU), so that a max
+   * pooling after it can hand back ∂C/∂z directly (`Pool2DLayer.backwardThroughReLU`).
+   */
+  get outputIsFusedReLU(): boolean {
+    return this.activationHoldsZ && this.afun.id === ActivationId.ReLU;
   }
 
   override backwardBuffer(delta: F32Array, wantInputGrad: boolean, accumulate = false): F32Array | null {

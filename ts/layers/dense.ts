@@ -4,7 +4,7 @@
  */
 import { ReLU, SoftMax, Tanh, activationByName } from '../activations.js';
 import { ShapeError, checkInt, optionsObject, show } from '../core/errors.js';
-import { type F32Array, gemmWorkspace } from '../core/memory.js';
+import { type F32Array, gemmWorkspace, growableF32 } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
@@ -37,6 +37,10 @@ export class DenseLayer extends ActivatedLayer {
   readonly outputSize: number;
   private readonly wParam: NamedParameter;
   private readonly bParam: NamedParameter;
+  /** w and wᵀ as the GEMM's B panels, packed once per training step (`beginStep`) for all of its shards. */
+  private readonly packedW = growableF32();
+  private readonly packedWt = growableF32();
+  private packedForStep = false;
 
   constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
     super(options, 'Dense');
@@ -120,7 +124,11 @@ export class DenseLayer extends ActivatedLayer {
     const z = this.zBuf.ensure(n * nout);
     const w = this.wParam.value;
     // z (n × out) = a (n × in) · w (in × out), then + b per row
-    k.wn_gemm(n, nout, nin, input.ptr, n * nin, nin, 1, w.ptr, w.length, nout, 1, z.ptr, nout, 0, gemmWorkspace());
+    if (this.packedForStep) {
+      k.wn_gemm_prepacked(n, nout, nin, input.ptr, n * nin, nin, 1, this.packedW.current.ptr, z.ptr, nout, 0, gemmWorkspace());
+    } else {
+      k.wn_gemm(n, nout, nin, input.ptr, n * nin, nin, 1, w.ptr, w.length, nout, 1, z.ptr, nout, 0, gemmWorkspace());
+    }
     k.wn_add_row_bias(z.ptr, n, nout, this.bParam.value.ptr);
     return this.activate(n * nout, nout);
   }
@@ -140,7 +148,35 @@ export class DenseLayer extends ActivatedLayer {
     if (!wantInputGrad) return null;
     // da (n × in) = dz (n × out) · wᵀ (out × in)
     const da = this.daBuf.ensure(n * nin);
-    k.wn_gemm(n, nin, nout, dz.ptr, n * nout, nout, 1, w.ptr, w.length, 1, nout, da.ptr, nin, 0, ws);
+    if (this.packedForStep) {
+      k.wn_gemm_prepacked(n, nin, nout, dz.ptr, n * nout, nout, 1, this.packedWt.current.ptr, da.ptr, nin, 0, ws);
+    } else {
+      k.wn_gemm(n, nin, nout, dz.ptr, n * nout, nout, 1, w.ptr, w.length, 1, nout, da.ptr, nin, 0, ws);
+    }
     return da;
+  }
+
+  /** Packs w (for z = a·w) and wᵀ (for ∂C/∂a = δ·wᵀ) once for all of the step's shards: the same bits as packing per product. */
+  override beginStep(): void {
+    this.assertAlive();
+    const k = kernels();
+    const [nin, nout] = [this.inputSize, this.outputSize];
+    const w = this.wParam.value;
+    const packedW = this.packedW.ensure(k.wn_gemm_packed_b_len(nin, nout) >>> 0);
+    k.wn_gemm_pack_b(nin, nout, w.ptr, w.length, nout, 1, packedW.ptr);
+    const packedWt = this.packedWt.ensure(k.wn_gemm_packed_b_len(nout, nin) >>> 0);
+    k.wn_gemm_pack_b(nout, nin, w.ptr, w.length, 1, nout, packedWt.ptr);
+    this.packedForStep = true;
+  }
+
+  override endStep(): void {
+    this.packedForStep = false;
+  }
+
+  protected override freeBuffers(): void {
+    super.freeBuffers();
+    this.packedForStep = false;
+    this.packedW.free();
+    this.packedWt.free();
   }
 }

@@ -217,6 +217,16 @@ export abstract class Layer {
     return false;
   }
 
+  /**
+   * @internal A training step's shards begin: the parameters stay as they are until `endStep`, so a layer may
+   * prepare them once for every shard (a dense layer packs its weights for the GEMM). Nothing runs in between
+   * but this step's forward and backward passes.
+   */
+  beginStep(): void {}
+
+  /** @internal The step's shards are done: whatever `beginStep` prepared is stale from now on. */
+  endStep(): void {}
+
   /** Applies the optimizer to the parameters, using the gradients of the last `backprop`. */
   update(): void {}
 

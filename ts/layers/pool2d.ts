@@ -136,16 +136,31 @@ export class Pool2DLayer extends Layer {
     if (!this.recorded) throw new ShapeError('Pool2D backprop needs a forward pass that recorded the winners (the last one was inference)');
     if (!wantInputGrad) return null;
     const [c, h, w] = this.inShape!;
+    const da = this.da.ensure(this.batch * c * h * w);
+    this.backwardInto(delta, da, false);
+    return da;
+  }
+
+  /**
+   * @internal ∂C/∂z of the ReLU layer before this one (whose output max(z, 0) was this layer's input), written
+   * into `dz`: the pooling's backward pass and the ReLU's in one, the same floats as the two passes. A network
+   * calls it for a ReLU convolution followed by max pooling, then that layer's `backwardFromDeltaZ`.
+   */
+  backwardThroughReLU(delta: F32Array, dz: F32Array): void {
+    this.assertAlive();
+    if (!this.recorded) throw new ShapeError('Pool2D backprop needs a forward pass that recorded the winners (the last one was inference)');
+    this.backwardInto(delta, dz, true);
+  }
+
+  private backwardInto(delta: F32Array, da: F32Array, reluGate: boolean): void {
+    const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
     const [sh, sw] = this.stride;
-    const n = this.batch;
-    const da = this.da.ensure(n * c * h * w);
     // Off the tiling the kernel finds each area's winners again from the input and the pooled output.
     kernels().wn_maxpool_backward(
-      n, c, h, w, ph, pw, sh, sw,
-      this.input!.ptr, this.out.current.ptr, delta.ptr, this.maskBuf.current.ptr, this.strict ? 1 : 0, da.ptr,
+      this.batch, c, h, w, ph, pw, sh, sw,
+      this.input!.ptr, this.out.current.ptr, delta.ptr, this.maskBuf.current.ptr, this.strict ? 1 : 0, reluGate ? 1 : 0, da.ptr,
     );
-    return da;
   }
 
   batchBytes(n: number): number {

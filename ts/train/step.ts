@@ -45,17 +45,19 @@ export function runShards(
   const k = kernels();
   const inLen = product(net.inputShape);
   const outLen = product(net.outputShape);
-  for (let i = first; i < end; i++) {
-    const offset = i * plan.size;
-    const rows = Math.min(plan.size, plan.m - offset);
-    const xb = net.inputBuf.ensure(rows * inLen);
-    const yb = net.labelBuf.ensure(rows * outLen);
-    gather(plan.start + offset, rows, xb, yb);
-    const out = net.forwardBuffer(xb, rows, true, offset);
-    correct[i] = k.wn_count_correct(out.ptr, yb.ptr, rows, outLen);
-    losses[i] = net.backwardBuffer(yb, rows, plan.m, false, labelsAreDistributions, false).loss;
-    tree?.pushShard(i);
-  }
+  net.inStep(() => {
+    for (let i = first; i < end; i++) {
+      const offset = i * plan.size;
+      const rows = Math.min(plan.size, plan.m - offset);
+      const xb = net.inputBuf.ensure(rows * inLen);
+      const yb = net.labelBuf.ensure(rows * outLen);
+      gather(plan.start + offset, rows, xb, yb);
+      const out = net.forwardBuffer(xb, rows, true, offset);
+      correct[i] = k.wn_count_correct(out.ptr, yb.ptr, rows, outLen);
+      losses[i] = net.backwardBuffer(yb, rows, plan.m, false, labelsAreDistributions, false).loss;
+      tree?.pushShard(i);
+    }
+  });
 }
 
 /**
