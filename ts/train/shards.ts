@@ -20,8 +20,13 @@ import { kernels } from '../core/wasm.js';
 import type { NamedParameter } from '../layers/layer.js';
 import type { SequentialNet } from '../network.js';
 
-/** Shards are at least this many samples (kernels stay efficient), so batch 64 still splits into 4. */
-export const MIN_SHARD = 16;
+/**
+ * Shards are at least this many samples, so batch 64 still splits in two. Every shard writes a whole
+ * gradient and every pair of them costs one tree addition: with 16, batch 64 was four shards and about 1.28×
+ * slower on one thread (the dense layer's weight gradient is 2 MB per shard), for parallelism that two
+ * cores cannot use.
+ */
+export const MIN_SHARD = 32;
 /** A batch has at most this many shards, so large batches keep few, cache-sized shards and few tree nodes. */
 export const MAX_SHARDS = 16;
 
