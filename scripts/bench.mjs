@@ -132,66 +132,92 @@ function wasmnetInferRate(batchSize) {
   return median(rates);
 }
 
-/** One instrumented epoch: time per layer and pass, and every GEMM call with its GFLOP/s. */
-async function wasmnetProfile(batchSize, batches) {
-  const net = wasmnet.courseCnn({ seed: 1 });
+/**
+ * Multiply-adds (2 FLOPs each) of one sample through `layer`, forward and backward (`first`: no input gradient);
+ * null for layers without products (pooling, batch norm, dropout, flatten), which are timed but not counted.
+ */
+function layerFlops(layer, first) {
+  if (layer.kind === 'Conv2D') {
+    const [c] = layer.tensor;
+    const [m, fh, fw] = layer.fshape;
+    const [, zh, zw] = layer.outputShape;
+    const one = 2 * m * zh * zw * c * fh * fw;
+    return { forward: one, backward: first ? one : 2 * one };
+  }
+  if (layer.kind === 'Dense') {
+    const one = 2 * layer.inputSize * layer.outputSize;
+    return { forward: one, backward: first ? one : 2 * one };
+  }
+  return null;
+}
+
+/** One instrumented epoch of `makeNet()`: time and GFLOP/s per layer and pass, and every GEMM call with its GFLOP/s. */
+async function wasmnetProfile(makeNet, batchSize, batches) {
+  const net = makeNet();
   const n = Math.min(x.shape[0], batchSize * batches);
-  await net.train(x.slice(0, batchSize), y.slice(0, batchSize), { batchSize }); // warm-up
+  await net.train(x.slice(0, batchSize), y.slice(0, batchSize), { batchSize, workers: 1 }); // warm-up
   const layerTimes = net.layers.map(() => ({ forward: 0, backward: 0, update: 0 }));
-  const wrap = (obj, name, add) => {
-    const f = obj[name].bind(obj);
-    obj[name] = (...args) => {
-      const t = performance.now();
-      const r = f(...args);
-      add(performance.now() - t);
-      return r;
-    };
-  };
   net.layers.forEach((layer, i) => {
-    wrap(layer, 'forwardBuffer', (dt) => (layerTimes[i].forward += dt));
-    // The network calls backwardBuffer, or backwardFromDeltaZ directly for a SoftMax +
-    // cross-entropy output; backwardBuffer itself calls backwardFromDeltaZ. Count the outermost call.
-    let depth = 0;
-    for (const name of ['backwardBuffer', 'backwardFromDeltaZ']) {
-      if (typeof layer[name] !== 'function') continue;
+    // Count the outermost call only: backwardBuffer calls backwardFromDeltaZ; the network calls
+    // backwardFromDeltaZ directly after a SoftMax + cross-entropy output, and max pooling's
+    // backwardThroughReLU (the ReLU's backward fused into the pooling's) before it.
+    const depth = { value: 0 };
+    const wrap = (name, pass) => {
+      if (typeof layer[name] !== 'function') return;
       const f = layer[name].bind(layer);
       layer[name] = (...args) => {
         const t = performance.now();
-        depth++;
+        depth.value++;
         try {
           return f(...args);
         } finally {
-          depth--;
-          if (depth === 0) layerTimes[i].backward += performance.now() - t;
+          depth.value--;
+          if (depth.value === 0) layerTimes[i][pass] += performance.now() - t;
         }
       };
-    }
-    wrap(layer, 'update', (dt) => (layerTimes[i].update += dt));
+    };
+    wrap('forwardBuffer', 'forward');
+    for (const name of ['backwardBuffer', 'backwardFromDeltaZ', 'backwardThroughReLU']) wrap(name, 'backward');
+    wrap('update', 'update');
   });
   const gemmCalls = new Map();
-  const gemm = kernels.wn_gemm;
-  kernels.wn_gemm = (m, nn, k, a, al, rsa, csa, b, bl, rsb, csb, c, ldc, acc, ws) => {
-    const t = performance.now();
-    gemm(m, nn, k, a, al, rsa, csa, b, bl, rsb, csb, c, ldc, acc, ws);
-    const dt = performance.now() - t;
-    const key = `${m}×${nn}×${k}${rsa === 1 && csa !== 1 ? ' Aᵀ' : ''}${rsb === 1 && csb !== 1 ? ' Bᵀ' : ''}`;
+  const count = (key, m, nn, k, dt) => {
     const e = gemmCalls.get(key) ?? { calls: 0, ms: 0, flops: 0 };
     e.calls++;
     e.ms += dt;
     e.flops += 2 * m * nn * k;
     gemmCalls.set(key, e);
   };
+  const { wn_gemm: gemm, wn_gemm_prepacked: prepacked } = kernels;
+  kernels.wn_gemm = (m, nn, k, a, al, rsa, csa, b, bl, rsb, csb, c, ldc, acc, ws) => {
+    const t = performance.now();
+    gemm(m, nn, k, a, al, rsa, csa, b, bl, rsb, csb, c, ldc, acc, ws);
+    count(`${m}×${nn}×${k}${rsa === 1 && csa !== 1 ? ' Aᵀ' : ''}${rsb === 1 && csb !== 1 ? ' Bᵀ' : ''}`, m, nn, k, performance.now() - t);
+  };
+  kernels.wn_gemm_prepacked = (m, nn, k, a, al, rsa, csa, packed, c, ldc, acc, ws) => {
+    const t = performance.now();
+    prepacked(m, nn, k, a, al, rsa, csa, packed, c, ldc, acc, ws);
+    count(`${m}×${nn}×${k}${rsa === 1 && csa !== 1 ? ' Aᵀ' : ''} B packed`, m, nn, k, performance.now() - t);
+  };
   const t = performance.now();
-  await net.train(x.slice(0, n), y.slice(0, n), { batchSize, epochs: 1 });
+  await net.train(x.slice(0, n), y.slice(0, n), { batchSize, epochs: 1, workers: 1 });
   const total = performance.now() - t;
-  kernels.wn_gemm = gemm;
-  const perBatch = (ms) => ms / Math.ceil(n / batchSize);
-  const layers = net.layers.map((l, i) => ({
-    layer: `${i} ${l.kind}`,
-    forwardMs: perBatch(layerTimes[i].forward),
-    backwardMs: perBatch(layerTimes[i].backward),
-    updateMs: perBatch(layerTimes[i].update),
-  }));
+  Object.assign(kernels, { wn_gemm: gemm, wn_gemm_prepacked: prepacked });
+  const batchesRun = Math.ceil(n / batchSize);
+  const perBatch = (ms) => ms / batchesRun;
+  const gflops = (flopsPerSample, ms) => (flopsPerSample === undefined || ms <= 0 ? null : (flopsPerSample * n) / (ms / 1000) / 1e9);
+  const layers = net.layers.map((l, i) => {
+    const flops = layerFlops(l, i === 0);
+    return {
+      layer: `${i} ${l.kind}`,
+      forwardMs: perBatch(layerTimes[i].forward),
+      backwardMs: perBatch(layerTimes[i].backward),
+      updateMs: perBatch(layerTimes[i].update),
+      forwardGflops: flops ? gflops(flops.forward, layerTimes[i].forward) : null,
+      backwardGflops: flops ? gflops(flops.backward, layerTimes[i].backward) : null,
+      fusedReluBackward: l.kind === 'Pool2D' && i > 0 && net.layers[i - 1].outputIsFusedReLU === true,
+    };
+  });
   net.dispose();
   return {
     batchSize,
@@ -349,7 +375,13 @@ const results = {
 log('wasmnet workers…');
 const scaling = await wasmnetWorkerScaling();
 log('wasmnet profile…');
-const profile = await wasmnetProfile(quick ? 200 : 1000, quick ? 3 : 4);
+const profile = await wasmnetProfile(() => wasmnet.courseCnn({ seed: 1 }), quick ? 200 : 1000, quick ? 3 : 4);
+// The layers beyond the course (padding, average pooling, batch norm, dropout) in the zoo's two other networks.
+log('wasmnet profile, lenet5 and vggMini…');
+const zooProfiles = {
+  lenet5: await wasmnetProfile(() => wasmnet.lenet5({ seed: 1 }), 64, quick ? 3 : 20),
+  vggMini: await wasmnetProfile(() => wasmnet.vggMini({ seed: 1 }), 64, quick ? 2 : 8),
+};
 
 log('TensorFlow.js cpu…');
 await tf.setBackend('cpu');
@@ -435,10 +467,21 @@ for (const r of scaling.rows.filter((row) => row.torch)) {
 }
 out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step)');
 
-out.push(`\nwasmnet per layer, batch ${profile.batchSize} (ms per batch; whole step ${profile.batchMs.toFixed(1)} ms)`);
-out.push(`${pad('layer', 14)}${padStart('forward', 10)}${padStart('backward', 10)}${padStart('update', 10)}`);
-for (const l of profile.layers) out.push(`${pad(l.layer, 14)}${padStart(l.forwardMs.toFixed(2), 10)}${padStart(l.backwardMs.toFixed(2), 10)}${padStart(l.updateMs.toFixed(2), 10)}`);
-out.push(`${pad('all', 14)}${padStart(profile.passes.forwardMs.toFixed(2), 10)}${padStart(profile.passes.backwardMs.toFixed(2), 10)}${padStart(profile.passes.updateMs.toFixed(2), 10)}`);
+/** The per-layer table of one profile: ms per batch and, for layers with products, GFLOP/s and % of the peak. */
+function layerTable(title, p) {
+  const rate = (g) => (g === null ? '' : `${g.toFixed(1)} (${((100 * g) / peak).toFixed(0)} %)`);
+  out.push(`\n${title}, batch ${p.batchSize} (ms per batch; whole step ${p.batchMs.toFixed(1)} ms; GFLOP/s and % of the peak where a layer multiplies)`);
+  out.push(`${pad('layer', 16)}${padStart('forward', 9)}${padStart('GFLOP/s', 13)}${padStart('backward', 10)}${padStart('GFLOP/s', 13)}${padStart('update', 9)}`);
+  for (const l of p.layers) {
+    const name = l.fusedReluBackward ? `${l.layer}*` : l.layer;
+    out.push(`${pad(name, 16)}${padStart(l.forwardMs.toFixed(2), 9)}${padStart(rate(l.forwardGflops), 13)}${padStart(l.backwardMs.toFixed(2), 10)}${padStart(rate(l.backwardGflops), 13)}${padStart(l.updateMs.toFixed(2), 9)}`);
+  }
+  out.push(`${pad('all', 16)}${padStart(p.passes.forwardMs.toFixed(2), 9)}${padStart('', 13)}${padStart(p.passes.backwardMs.toFixed(2), 10)}${padStart('', 13)}${padStart(p.passes.updateMs.toFixed(2), 9)}`);
+  if (p.layers.some((l) => l.fusedReluBackward)) out.push('  * its backward includes the ReLU\'s before it (one fused pass), so the layer before shows only its own products');
+}
+layerTable("wasmnet per layer, the course's network", profile);
+layerTable('wasmnet per layer, lenet5 (padding 2, average pooling)', zooProfiles.lenet5);
+layerTable("wasmnet per layer, vggMini ('same' padding, batch norm, dropout)", zooProfiles.vggMini);
 
 out.push(`\nGEMM calls (m×n×k, ᵀ = transposed operand) against the f32x4 multiply-add peak measured here: ${peak.toFixed(1)} GFLOP/s`);
 for (const g of profile.gemm) out.push(`${pad(g.shape, 22)}${padStart(g.calls, 6)} calls ${padStart(g.gflops.toFixed(1), 7)} GFLOP/s ${padStart(((100 * g.gflops) / peak).toFixed(0), 5)} % of peak`);
@@ -447,5 +490,5 @@ out.push(`\n(${((performance.now() - started) / 1000).toFixed(0)} s)`);
 const text = out.join('\n');
 process.stdout.write(`${text}\n`);
 mkdirSync(dirname(jsonPath), { recursive: true });
-writeFileSync(jsonPath, JSON.stringify({ quick, node: process.version, date: new Date().toISOString(), peakGflops: peak, results, scaling, profile }, null, 2));
+writeFileSync(jsonPath, JSON.stringify({ quick, node: process.version, date: new Date().toISOString(), peakGflops: peak, results, scaling, profile, zooProfiles }, null, 2));
 log(`wrote ${jsonPath}`);
