@@ -11,7 +11,7 @@
 // repetitions. --quick is a smoke test (< 1 minute): the same code, far fewer samples.
 import { availableParallelism } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -351,10 +351,23 @@ function torchPython() {
   return null;
 }
 
+/**
+ * PyTorch tuned as its performance guide recommends: jemalloc in place of glibc's malloc, which hands a large
+ * activation buffer back to the kernel after every use so that each step page-faults it in again (preloaded when
+ * Debian's libjemalloc2 is installed; else glibc's thresholds raised as far as it allows); on a CPU OpenBLAS does not
+ * recognise, OPENBLAS_CORETYPE names the kernels to use (set it yourself: the harness does not guess).
+ */
+function torchTunedEnv() {
+  const jemalloc = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((f) => existsSync(f));
+  if (jemalloc) return { env: { ...process.env, LD_PRELOAD: jemalloc }, how: 'jemalloc preloaded' };
+  const big = String(32 * 1024 * 1024);
+  return { env: { ...process.env, MALLOC_MMAP_THRESHOLD_: big, MALLOC_TRIM_THRESHOLD_: String(2 ** 40), MALLOC_TOP_PAD_: big }, how: "glibc malloc's thresholds raised (apt-get install libjemalloc2 for jemalloc)" };
+}
+
 /** PyTorch's images per second for the same network and batch size on `threads` threads (scripts/bench-torch.py). */
-function torchRate(py, threads, batchSize, batches, infer = 0) {
+function torchRate(py, threads, batchSize, batches, infer = 0, env = process.env) {
   const args = [join(root, 'scripts', 'bench-torch.py'), '--mnist', MNIST_DIR, '--threads', String(threads), '--batch', String(batchSize), '--batches', String(batches), '--infer', String(infer)];
-  const r = spawnSync(py, args, { encoding: 'utf8' });
+  const r = spawnSync(py, args, { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`bench-torch.py failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout);
 }
@@ -404,13 +417,18 @@ const py = quick ? null : torchPython();
 let torchVersion = null;
 if (py) {
   log('PyTorch…');
+  const tuned = torchTunedEnv();
   const t64 = torchRate(py, 1, 64, sizes.batches64);
   const t1000 = torchRate(py, 1, 1000, sizes.batches1000, sizes.inferImages);
+  const u64 = torchRate(py, 1, 64, sizes.batches64, 0, tuned.env);
+  const u1000 = torchRate(py, 1, 1000, sizes.batches1000, sizes.inferImages, tuned.env);
   torchVersion = t64.torch;
   const blas = /openblas/.test(t64.blas) ? 'OpenBLAS' : `${t64.blas} (not OpenBLAS: PyTorch's dense layers run on a slow BLAS; Debian: apt-get install libopenblas0-pthread)`;
-  results['pytorch'] = { train64: t64.train, train1000: t1000.train, infer1000: t1000.infer, notes: [`torch ${t64.torch} on ${blas}, one thread (torch.set_num_threads(1))`] };
+  const coretype = process.env.OPENBLAS_CORETYPE ? `, OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE}` : '';
+  results['pytorch'] = { train64: t64.train, train1000: t1000.train, infer1000: t1000.infer, notes: [`torch ${t64.torch} on ${blas}${coretype}, one thread (torch.set_num_threads(1)), as installed`] };
+  results['pytorch tuned'] = { train64: u64.train, train1000: u1000.train, infer1000: u1000.infer, notes: [`the same, ${tuned.how}`] };
   for (const row of scaling.rows.filter((r) => r.workers === scaling.cores && r.workers > 1)) {
-    row.torch = torchRate(py, scaling.cores, row.batchSize, row.batchSize === 64 ? sizes.batches64 : sizes.batches1000).train;
+    row.torch = torchRate(py, scaling.cores, row.batchSize, row.batchSize === 64 ? sizes.batches64 : sizes.batches1000, 0, tuned.env).train;
   }
 } else {
   results['pytorch'] = { train64: null, train1000: null, infer1000: null, notes: [quick ? 'skipped in --quick' : 'not installed (Debian: apt-get install python3-torch)'] };
@@ -423,7 +441,7 @@ const ratio = (peer, key) => (peer[key] ? w[key] / peer[key] : null);
 const out = [];
 out.push(`wasmnet benchmark${quick ? ' (--quick: smoke test, few samples)' : ''} — the course's CNN on MNIST, images per second, one thread`);
 out.push(`node ${process.version}, ${new Date().toISOString()}\n`);
-out.push(`${pad('', 16)}${padStart('train, batch 64', 24)}${padStart('train, batch 1000', 24)}${padStart('inference, batch 1000', 26)}`);
+out.push(`${pad('', 22)}${padStart('train, batch 64', 24)}${padStart('train, batch 1000', 24)}${padStart('inference, batch 1000', 26)}`);
 for (const [name, r] of Object.entries(results)) {
   const cell = (key, width) => {
     const v = r[key];
@@ -431,7 +449,7 @@ for (const [name, r] of Object.entries(results)) {
     if (v === null || v === undefined) return padStart('—', width);
     return padStart(`${fmt(v)} (wasmnet ${fmt(ratio(r, key))}×)`, width);
   };
-  out.push(`${pad(name === 'pytorch' && torchVersion ? `pytorch ${torchVersion.replace(/a0$/, '')}` : name, 16)}${cell('train64', 24)}${cell('train1000', 24)}${cell('infer1000', 26)}`);
+  out.push(`${pad(name.startsWith('pytorch') && torchVersion ? name.replace('pytorch', `pytorch ${torchVersion.replace(/a0$/, '')}`) : name, 22)}${cell('train64', 24)}${cell('train1000', 24)}${cell('infer1000', 26)}`);
 }
 for (const [name, r] of Object.entries(results)) for (const note of r.notes ?? []) out.push(`  ${name}: ${note}`);
 
@@ -463,7 +481,7 @@ for (const r of scaling.rows) {
   );
 }
 for (const r of scaling.rows.filter((row) => row.torch)) {
-  out.push(`  PyTorch on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
+  out.push(`  PyTorch (tuned) on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
 }
 out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step)');
 
