@@ -24,54 +24,98 @@ pub fn forward_applies(s: &ConvShape) -> bool {
 /// activation while the block is still in registers, and needs no copy of z
 /// (its derivative only asks whether z > 0, which max(z, 0) > 0 answers).
 pub fn forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], relu: bool) {
+    forward_with_taps(s, &Taps::new(s, f), a, b, z, relu)
+}
+
+/// `forward` with the filters already regrouped (`Taps::new(s, f)`): one regrouping for many calls.
+pub fn forward_with_taps(s: &ConvShape, taps: &Taps, a: &[f32], b: &[f32], z: &mut [f32], relu: bool) {
     assert!(forward_applies(s));
     let p = s.out_pixels();
     let img = s.c * s.h * s.w;
-    assert!(a.len() >= s.n * img && f.len() >= s.m * s.col_rows() && b.len() >= s.m && z.len() >= s.n * s.m * p);
+    assert!(a.len() >= s.n * img && b.len() >= s.m && z.len() >= s.n * s.m * p);
     for i in 0..s.n {
         let ai = &a[i * img..(i + 1) * img];
         let zi = &mut z[i * s.m * p..(i + 1) * s.m * p];
-        // The tap loops stay loops: unrolled, LLVM hoists every tap's loads ahead of the
+        // The tap loop stays a loop: unrolled, LLVM hoists every tap's loads ahead of the
         // arithmetic and V8 then spills them (measured: ~30 % slower).
         if relu {
-            filter_blocks::<true>(s, ai, f, b, zi);
+            filter_blocks::<true>(s, taps, ai, b, zi);
         } else {
-            filter_blocks::<false>(s, ai, f, b, zi);
+            filter_blocks::<false>(s, taps, ai, b, zi);
         }
     }
 }
 
+/// The taps of a forward pass in the order its inner loop walks them, so that the loop is one counter:
+/// each tap's input offset from a block's top-left input, and the filters' weights regrouped so that a
+/// group of 4 filters finds its 4 weights of a tap side by side (zero past the last filter).
+pub struct Taps {
+    /// `k·h·w + u·w + v` for every channel k and input offset (u, v).
+    input_offsets: Vec<usize>,
+    /// `[group][tap][4]`: filter 4·group + jj's weight at the tap paired with that input offset.
+    weights: Vec<f32>,
+}
+
+impl Taps {
+    pub fn new(s: &ConvShape, f: &[f32]) -> Taps {
+        let (fh, fw, taps) = (s.fh, s.fw, s.col_rows());
+        assert!(f.len() >= s.m * taps);
+        let mut input_offsets = Vec::with_capacity(taps);
+        for k in 0..s.c {
+            for u in 0..fh {
+                for v in 0..fw {
+                    input_offsets.push(k * s.h * s.w + u * s.w + v);
+                }
+            }
+        }
+        let groups = (s.m + 3) / 4;
+        let mut weights = vec![0.0; groups * taps * 4];
+        for j in 0..s.m {
+            for k in 0..s.c {
+                for u in 0..fh {
+                    for v in 0..fw {
+                        // The true convolution pairs input offset (u, v) with filter tap (fh−1−u, fw−1−v).
+                        let t = (k * fh + u) * fw + v;
+                        weights[((j / 4) * taps + t) * 4 + j % 4] = f[j * taps + k * fh * fw + (fh - 1 - u) * fw + (fw - 1 - v)];
+                    }
+                }
+            }
+        }
+        Taps { input_offsets, weights }
+    }
+}
+
 /// All blocks of one image.
-fn filter_blocks<const RELU: bool>(s: &ConvShape, ai: &[f32], f: &[f32], b: &[f32], zi: &mut [f32]) {
+fn filter_blocks<const RELU: bool>(s: &ConvShape, taps: &Taps, ai: &[f32], b: &[f32], zi: &mut [f32]) {
     let mut j0 = 0;
     while j0 < s.m {
         match s.m - j0 {
-            1 => row_blocks::<1, RELU>(s, ai, f, b, j0, zi),
-            2 => row_blocks::<2, RELU>(s, ai, f, b, j0, zi),
-            3 => row_blocks::<3, RELU>(s, ai, f, b, j0, zi),
-            _ => row_blocks::<4, RELU>(s, ai, f, b, j0, zi),
+            1 => row_blocks::<1, RELU>(s, taps, ai, b, j0, zi),
+            2 => row_blocks::<2, RELU>(s, taps, ai, b, j0, zi),
+            3 => row_blocks::<3, RELU>(s, taps, ai, b, j0, zi),
+            _ => row_blocks::<4, RELU>(s, taps, ai, b, j0, zi),
         }
         j0 += 4;
     }
 }
 
 #[inline(always)]
-fn row_blocks<const JB: usize, const RELU: bool>(s: &ConvShape, ai: &[f32], f: &[f32], b: &[f32], j0: usize, zi: &mut [f32]) {
+fn row_blocks<const JB: usize, const RELU: bool>(s: &ConvShape, taps: &Taps, ai: &[f32], b: &[f32], j0: usize, zi: &mut [f32]) {
     let (zh, zw) = (s.zh(), s.zw());
     for y in 0..zh {
         if zw >= 8 {
             let mut x0 = 0;
             loop {
                 let x = x0.min(zw - 8);
-                block::<JB, 2, RELU>(s, ai, f, b, j0, y, x, zi);
+                block::<JB, 2, RELU>(s, taps, ai, b, j0, y, x, zi);
                 if x == zw - 8 {
                     break;
                 }
                 x0 += 8;
             }
         } else {
-            block::<JB, 1, RELU>(s, ai, f, b, j0, y, 0, zi);
-            block::<JB, 1, RELU>(s, ai, f, b, j0, y, zw - 4, zi);
+            block::<JB, 1, RELU>(s, taps, ai, b, j0, y, 0, zi);
+            block::<JB, 1, RELU>(s, taps, ai, b, j0, y, zw - 4, zi);
         }
     }
 }
@@ -81,48 +125,40 @@ fn row_blocks<const JB: usize, const RELU: bool>(s: &ConvShape, ai: &[f32], f: &
 #[inline(always)]
 fn block<const JB: usize, const NV: usize, const RELU: bool>(
     s: &ConvShape,
+    taps: &Taps,
     ai: &[f32],
-    f: &[f32],
     b: &[f32],
     j0: usize,
     y: usize,
     x0: usize,
     zi: &mut [f32],
 ) {
-    let (fh, fw) = (s.fh, s.fw);
-    let (zw, p, taps) = (s.zw(), s.out_pixels(), s.col_rows());
-    // Every read below stays inside `ai` and `f`, every write inside `zi`
+    let (zw, p, count) = (s.zw(), s.out_pixels(), s.col_rows());
+    // Every read below stays inside `ai` and `taps.weights`, every write inside `zi`
     // (with no padding and stride 1, which `forward` asserts, zh = h−fh+1 and zw = w−fw+1):
-    // rows y+u < h; columns x0+v+4·NV−1 < x0+4·NV+fw−1 <= zw+fw−1 = w; filters j0+jj < m.
-    assert!(x0 + 4 * NV <= zw && y < s.zh() && j0 + JB <= s.m);
-    assert!(ai.len() >= s.c * s.h * s.w && f.len() >= s.m * taps && zi.len() >= s.m * p);
+    // rows y+u < h; columns x0+v+4·NV−1 < x0+4·NV+fw−1 <= zw+fw−1 = w; filters j0+jj < m;
+    // an input offset is at most (c−1)·h·w + (fh−1)·w + fw−1.
+    assert!(x0 + 4 * NV <= zw && y < s.zh() && j0 + JB <= s.m && j0 % 4 == 0);
+    assert!(ai.len() >= s.c * s.h * s.w && zi.len() >= s.m * p);
+    assert!(taps.input_offsets.len() == count && taps.weights.len() >= (j0 / 4 + 1) * count * 4);
     let mut acc = [[F32x4::zero(); NV]; JB];
     for (jj, row) in acc.iter_mut().enumerate() {
         *row = [F32x4::splat(b[j0 + jj]); NV];
     }
-    let plane = s.h * s.w;
-    for k in 0..s.c {
-        // Pointers to this channel's filters and to the block's top-left input.
-        // SAFETY: offsets checked by the asserts above (see the comment on bounds).
-        let (input, weights) = unsafe { (ai.as_ptr().add(k * plane + y * s.w + x0), f.as_ptr().add(j0 * taps + k * fh * fw)) };
-        for u in 0..fh {
-            // SAFETY: row y+u of channel k.
-            let row = unsafe { input.add(u * s.w) };
-            for v in 0..fw {
-                // The true convolution pairs input offset (u, v) with filter tap (fh−1−u, fw−1−v).
-                let tap = (fh - 1 - u) * fw + (fw - 1 - v);
-                let mut ins = [F32x4::zero(); NV];
-                for (q, x) in ins.iter_mut().enumerate() {
-                    // SAFETY: columns x0+v+4q .. x0+v+4q+3 < w of row y+u.
-                    *x = unsafe { F32x4::load(row.add(v + 4 * q)) };
-                }
-                for (jj, accs) in acc.iter_mut().enumerate() {
-                    // SAFETY: filter j0+jj < m, tap < fh·fw.
-                    let w = F32x4::splat(unsafe { *weights.add(jj * taps + tap) });
-                    for (q, x) in accs.iter_mut().enumerate() {
-                        *x = w.mul_add(ins[q], *x);
-                    }
-                }
+    // SAFETY: row y, column x0 of channel 0 (see the comment on bounds).
+    let corner = unsafe { ai.as_ptr().add(y * s.w + x0) };
+    let group = &taps.weights[(j0 / 4) * count * 4..(j0 / 4 + 1) * count * 4];
+    for (t, &offset) in taps.input_offsets.iter().enumerate() {
+        let mut ins = [F32x4::zero(); NV];
+        for (q, x) in ins.iter_mut().enumerate() {
+            // SAFETY: the input offset's row and columns x0+v+4q .. x0+v+4q+3 < w (see the comment on bounds).
+            *x = unsafe { F32x4::load(corner.add(offset + 4 * q)) };
+        }
+        for (jj, accs) in acc.iter_mut().enumerate() {
+            // SAFETY: t < count, jj < 4: inside this group's weights.
+            let w = F32x4::splat(unsafe { *group.as_ptr().add(t * 4 + jj) });
+            for (q, x) in accs.iter_mut().enumerate() {
+                *x = w.mul_add(ins[q], *x);
             }
         }
     }

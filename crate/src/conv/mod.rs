@@ -166,9 +166,10 @@ pub fn conv2d_forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f
         Path::DirectOnPaddedCopy => {
             let padded = direct::padded_image_shape(s);
             let (img, out) = (s.c * s.h * s.w, s.m * s.out_pixels());
+            let taps = direct::Taps::new(&padded, f);
             for i in 0..s.n {
                 direct::pad_image(s, &a[i * img..(i + 1) * img], cols);
-                direct::forward(&padded, cols, f, b, &mut z[i * out..(i + 1) * out], relu);
+                direct::forward_with_taps(&padded, &taps, cols, b, &mut z[i * out..(i + 1) * out], relu);
             }
         }
         Path::Im2col => im2col::forward(s, a, f, b, z, relu, cols, ws),
