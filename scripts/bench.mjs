@@ -159,8 +159,9 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
   const layerTimes = net.layers.map(() => ({ forward: 0, backward: 0, update: 0 }));
   net.layers.forEach((layer, i) => {
     // Count the outermost call only: backwardBuffer calls backwardFromDeltaZ; the network calls
-    // backwardFromDeltaZ directly after a SoftMax + cross-entropy output, and max pooling's
-    // backwardThroughReLU (the ReLU's backward fused into the pooling's) before it.
+    // backwardFromDeltaZ directly after a SoftMax + cross-entropy output, max pooling's
+    // backwardThroughReLU (a ReLU's backward folded into the pooling's) before it, and a ReLU
+    // convolution's backwardThroughPool (the max pooling's backward in its kernel).
     const depth = { value: 0 };
     const wrap = (name, pass) => {
       if (typeof layer[name] !== 'function') return;
@@ -177,7 +178,7 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
       };
     };
     wrap('forwardBuffer', 'forward');
-    for (const name of ['backwardBuffer', 'backwardFromDeltaZ', 'backwardThroughReLU']) wrap(name, 'backward');
+    for (const name of ['backwardBuffer', 'backwardFromDeltaZ', 'backwardThroughReLU', 'backwardThroughPool']) wrap(name, 'backward');
     wrap('update', 'update');
   });
   const gemmCalls = new Map();
@@ -215,7 +216,9 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
       updateMs: perBatch(layerTimes[i].update),
       forwardGflops: flops ? gflops(flops.forward, layerTimes[i].forward) : null,
       backwardGflops: flops ? gflops(flops.backward, layerTimes[i].backward) : null,
-      fusedReluBackward: l.kind === 'Pool2D' && i > 0 && net.layers[i - 1].outputIsFusedReLU === true,
+      // Pooling's backward inside the convolution's (the convolution's row holds both), or a ReLU's backward folded into the pooling's.
+      pooledInConv: l.kind === 'Pool2D' && i > 0 && net.layers[i - 1].kind === 'Conv2D' && net.layers[i - 1].outputIsFusedReLU === true,
+      fusedReluBackward: l.kind === 'Pool2D' && i > 0 && net.layers[i - 1].kind !== 'Conv2D' && net.layers[i - 1].outputIsReLU === true,
     };
   });
   net.dispose();
@@ -491,11 +494,12 @@ function layerTable(title, p) {
   out.push(`\n${title}, batch ${p.batchSize} (ms per batch; whole step ${p.batchMs.toFixed(1)} ms; GFLOP/s and % of the peak where a layer multiplies)`);
   out.push(`${pad('layer', 16)}${padStart('forward', 9)}${padStart('GFLOP/s', 13)}${padStart('backward', 10)}${padStart('GFLOP/s', 13)}${padStart('update', 9)}`);
   for (const l of p.layers) {
-    const name = l.fusedReluBackward ? `${l.layer}*` : l.layer;
+    const name = l.pooledInConv ? `${l.layer}†` : l.fusedReluBackward ? `${l.layer}*` : l.layer;
     out.push(`${pad(name, 16)}${padStart(l.forwardMs.toFixed(2), 9)}${padStart(rate(l.forwardGflops), 13)}${padStart(l.backwardMs.toFixed(2), 10)}${padStart(rate(l.backwardGflops), 13)}${padStart(l.updateMs.toFixed(2), 9)}`);
   }
   out.push(`${pad('all', 16)}${padStart(p.passes.forwardMs.toFixed(2), 9)}${padStart('', 13)}${padStart(p.passes.backwardMs.toFixed(2), 10)}${padStart('', 13)}${padStart(p.passes.updateMs.toFixed(2), 9)}`);
-  if (p.layers.some((l) => l.fusedReluBackward)) out.push('  * its backward includes the ReLU\'s before it (one fused pass), so the layer before shows only its own products');
+  if (p.layers.some((l) => l.pooledInConv)) out.push('  † its backward runs inside the convolution\'s, image by image: that time is in the convolution\'s row, whose GFLOP/s count only the convolution\'s products');
+  if (p.layers.some((l) => l.fusedReluBackward)) out.push('  * its backward includes the ReLU\'s of the layer before (one pass)');
 }
 layerTable("wasmnet per layer, the course's network", profile);
 layerTable('wasmnet per layer, lenet5 (padding 2, average pooling)', zooProfiles.lenet5);

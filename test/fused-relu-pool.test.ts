@@ -1,7 +1,9 @@
-// The network's fused backward pass of a ReLU layer followed by max pooling (Pool2DLayer.backwardThroughReLU):
-// the same floats, bit for bit, as the pooling's backward pass followed by the ReLU's.
+// The network's fused backward passes for a ReLU layer followed by max pooling: the pooling's, the ReLU's and a
+// convolution's in one kernel, image by image (Conv2DLayer.backwardThroughPool, crate/src/conv_pool.rs), and any
+// ReLU layer's backward folded into the pooling's (Pool2DLayer.backwardThroughReLU). Each must give the same
+// floats, bit for bit, as the separate passes.
 import { describe, expect, it } from 'vitest';
-import { Conv2DLayer, DenseLayer, ReLU, Rng, SequentialNet, SoftMax, Tanh, Tensor } from 'wasmnet';
+import { BatchNormLayer, Conv2DLayer, DenseLayer, Identity, ReLU, Rng, SequentialNet, SoftMax, Tanh, Tensor } from 'wasmnet';
 import { uniform } from './helpers/util.js';
 
 interface Case {
@@ -29,14 +31,27 @@ function build(c: Case, strict: boolean): SequentialNet {
   return net;
 }
 
-/** Conv gradients and ∂C/∂x of one backward pass, fused (as the network runs it) or as two separate passes. */
-function gradients(net: SequentialNet, x: Tensor, y: Tensor, fused: boolean) {
+type Mode = 'one kernel' | 'pool through ReLU' | 'separate';
+
+/** Hides the fusions a mode does not use, for one call. */
+function withMode<T>(layer: object, mode: Mode, run: () => T): T {
+  const hidden = mode === 'one kernel' ? [] : mode === 'pool through ReLU' ? ['outputIsFusedReLU'] : ['outputIsFusedReLU', 'outputIsReLU'];
+  for (const name of hidden) Object.defineProperty(layer, name, { get: () => false, configurable: true });
+  try {
+    return run();
+  } finally {
+    for (const name of hidden) delete (layer as Record<string, unknown>)[name];
+  }
+}
+
+/** The conv gradients, the dense layer's and ∂C/∂x of one backward pass in `mode`. */
+function gradients(net: SequentialNet, x: Tensor, y: Tensor, mode: Mode) {
   const conv = net.layers[0] as Conv2DLayer;
-  if (!fused) Object.defineProperty(conv, 'outputIsFusedReLU', { get: () => false, configurable: true });
-  const { loss, inputGradient } = net.computeGradients(x, y);
-  if (!fused) delete (conv as unknown as Record<string, unknown>).outputIsFusedReLU;
+  const { loss, inputGradient } = withMode(conv, mode, () => net.computeGradients(x, y));
   return { loss, df: conv.df.slice(), db: conv.db.slice(), dx: inputGradient.data.slice(), dense: (net.layers[3] as DenseLayer).dw.slice() };
 }
+
+const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 function oneHot(n: number, classes: number, seed: number): Tensor {
   const y = new Float32Array(n * classes);
@@ -54,19 +69,40 @@ describe('ReLU + max pooling backward in one pass', () => {
         const u = uniform([n, ...c.input], new Rng(11));
         const x = new Tensor(u.data.map((v) => Math.round(v * 3)), u.shape);
         const y = oneHot(n, 6, 3);
-        const fused = gradients(net, x, y, true);
-        const separate = gradients(net, x, y, false);
-        expect(fused.loss).toBe(separate.loss);
-        expect(Buffer.from(fused.df.buffer)).toEqual(Buffer.from(separate.df.buffer));
-        expect(Buffer.from(fused.db.buffer)).toEqual(Buffer.from(separate.db.buffer));
-        expect(Buffer.from(fused.dx.buffer)).toEqual(Buffer.from(separate.dx.buffer));
-        expect(Buffer.from(fused.dense.buffer)).toEqual(Buffer.from(separate.dense.buffer));
+        const fused = gradients(net, x, y, 'one kernel');
+        for (const mode of ['pool through ReLU', 'separate'] as const) {
+          const other = gradients(net, x, y, mode);
+          expect(fused.loss).toBe(other.loss);
+          for (const key of ['df', 'db', 'dx', 'dense'] as const) expect(bytes(fused[key]), `${key}, ${mode}`).toEqual(bytes(other[key]));
+        }
         // The gate did something: some windows were not positive, and their gradient is gone.
         expect(fused.df.some((v) => v !== 0)).toBe(true);
         net.dispose();
       });
     }
   }
+
+  it('batch norm with a ReLU, then max pooling: the ReLU folded into the pooling gives the separate passes\' bits', () => {
+    const net = new SequentialNet([2, 9, 8], { seed: 4 });
+    net.addConv2D([3, 3, 3], { afun: new Identity() });
+    net.addBatchNorm({ afun: new ReLU() });
+    net.addPool2D([2, 2], { strict: true });
+    net.addFlatten();
+    net.addDense(5, { afun: new SoftMax() });
+    const u = uniform([6, 2, 9, 8], new Rng(3));
+    const x = new Tensor(u.data.map((v) => Math.round(v * 3)), u.shape);
+    const y = oneHot(6, 5, 1);
+    const bn = net.layers[1] as BatchNormLayer;
+    expect(bn.outputIsReLU).toBe(true);
+    const run = (mode: Mode) => {
+      const { inputGradient } = withMode(bn, mode, () => net.computeGradients(x, y));
+      return [inputGradient.data.slice(), ...net.parameters().map((p) => p.grad.toArray())];
+    };
+    const fused = run('pool through ReLU');
+    const separate = run('separate');
+    expect(fused.map(bytes)).toEqual(separate.map(bytes));
+    net.dispose();
+  });
 
   it('takes the fused path only after a fused ReLU (a Tanh convolution keeps its own backward)', () => {
     const net = new SequentialNet([1, 8, 8], { seed: 2 });

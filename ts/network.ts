@@ -13,6 +13,7 @@ import { kernels } from './core/wasm.js';
 import { CrossEntropy, type Loss, MeanSquaredError, rowsAreDistributions } from './losses.js';
 import { type SaveOptions, loadNetwork, saveNetwork } from './io/model-file.js';
 import { ActivatedLayer } from './layers/activated.js';
+import { Conv2DLayer } from './layers/conv2d.js';
 import { Pool2DLayer } from './layers/pool2d.js';
 import { type BuildContext, Layer, type NamedBuffer, type NamedParameter } from './layers/layer.js';
 import { type LayerAdders, adderNames, layerClassNames, layerKinds } from './layers/registry.js';
@@ -328,8 +329,14 @@ export class SequentialNet {
     for (let i = this.layers.length - 2; i >= 0; i--) {
       const layer = this.layers[i];
       const before = i > 0 ? this.layers[i - 1] : null;
-      if (layer instanceof Pool2DLayer && before instanceof ActivatedLayer && before.outputIsFusedReLU) {
-        // Max pooling after a fused ReLU: one pass gives the ReLU layer its ∂C/∂z (see backwardThroughReLU).
+      if (layer instanceof Pool2DLayer && before instanceof Conv2DLayer && before.outputIsFusedReLU) {
+        // Max pooling, a fused ReLU and the convolution before them, image by image in one kernel (the same floats).
+        delta = before.backwardThroughPool(layer, delta!, wantInputGrad || i > 1, accumulate);
+        i--;
+        continue;
+      }
+      if (layer instanceof Pool2DLayer && before instanceof ActivatedLayer && before.outputIsReLU) {
+        // Max pooling after a ReLU: one pass gives the ReLU layer its ∂C/∂z (see backwardThroughReLU).
         layer.backwardThroughReLU(delta!, before.deltaZBuffer());
         delta = before.backwardFromDeltaZ(wantInputGrad || i > 1, accumulate);
         i--;

@@ -13,6 +13,7 @@ pub mod activation;
 pub mod avgpool;
 pub mod batchnorm;
 pub mod conv;
+pub mod conv_pool;
 pub mod dense;
 pub mod dropout;
 pub mod gemm;
@@ -277,6 +278,42 @@ pub unsafe extern "C" fn wn_conv2d_backward(
         view_mut(dcols, len.cols),
         view_mut(ws, gemm::WORKSPACE_LEN),
         accumulate != 0,
+    )
+}
+
+// ---------------------------------------------------------------- convolution + max pooling
+
+/// The backward pass of a convolution and the max pooling after it (`ph, pw` windows, `psh, psw` strides):
+/// pooling (with `relu_gate`, through the ReLU fused into the convolution), then the convolution's parameter
+/// gradients, image by image (see conv_pool.rs); `dz` is scratch of the convolution's
+/// output size that ends up holding ∂C/∂z; `da` (or null) gets ∂C/∂A. The same floats as the separate kernels.
+///
+/// # Safety
+/// As `wn_conv2d_backward` and `wn_maxpool_backward` (z, out, mask, pooled_delta as there; null where not read).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_maxpool_conv2d_backward(
+    n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
+    pt: usize, pb: usize, pl: usize, pr: usize, sh: usize, sw: usize,
+    ph: usize, pw: usize, psh: usize, psw: usize,
+    a: *const f32, f: *const f32, z: *const f32, out: *const f32, mask: *const u8, pooled_delta: *const f32,
+    strict: u32, relu_gate: u32, dz: *mut f32, df: *mut f32, db: *mut f32, da: *mut f32,
+    cols: *mut f32, dcols: *mut f32, ws: *mut f32, accumulate: u32,
+) {
+    let cs = ConvShape { n, c, h, w, m, fh, fw, pt, pb, pl, pr, sh, sw };
+    let len = cs.checked_lengths();
+    let ps = PoolShape { n, c: m, h: cs.zh(), w: cs.zw(), ph, pw, sh: psh, sw: psw };
+    let (in_len, out_len) = (ps.input_len(), ps.output_len());
+    let (z_len, mut out_read, mask_len) = if ps.is_tiling() { (0, 0, in_len) } else { (in_len, out_len, 0) };
+    if relu_gate != 0 {
+        out_read = out_len;
+    }
+    // SAFETY: lengths as documented (overflow-checked); buffers not read are viewed as empty; outputs are distinct.
+    conv_pool::backward(
+        &cs, &ps, view(a, len.input), view(f, len.filter), view(z, z_len), view(out, out_read), view(mask, mask_len),
+        view(pooled_delta, out_len), strict != 0, relu_gate != 0, view_mut(dz, len.output), view_mut(df, len.filter),
+        view_mut(db, m), optional_mut(da, len.input), view_mut(cols, len.cols), view_mut(dcols, len.cols),
+        view_mut(ws, gemm::WORKSPACE_LEN), accumulate != 0,
     )
 }
 

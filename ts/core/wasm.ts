@@ -62,6 +62,14 @@ export interface KernelExports {
     a: Ptr, out: Ptr, mask: Ptr,
   ): void;
   /** Reads `mask` when the stride equals the area, else `a` and `out` (the forward's input and output). */
+  wn_maxpool_conv2d_backward(
+    n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
+    pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
+    ph: number, pw: number, psh: number, psw: number,
+    a: Ptr, f: Ptr, z: Ptr, out: Ptr, mask: Ptr, pooledDelta: Ptr,
+    strict: number, reluGate: number, dz: Ptr, df: Ptr, db: Ptr, da: Ptr,
+    cols: Ptr, dcols: Ptr, ws: Ptr, accumulate: number,
+  ): void;
   wn_maxpool_backward(
     n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
     a: Ptr, out: Ptr, delta: Ptr, mask: Ptr, strict: number, reluGate: number, da: Ptr,

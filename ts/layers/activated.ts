@@ -135,11 +135,20 @@ export abstract class ActivatedLayer extends Layer {
   }
 
   /**
-   * @internal Whether this layer's output is max(z, 0) held in its z buffer (a fused ReLU), so that a max
-   * pooling after it can hand back ∂C/∂z directly (`Pool2DLayer.backwardThroughReLU`).
+   * @internal Whether this layer's output is max(z, 0) held in its z buffer (a ReLU fused into the kernel), so
+   * that a convolution can run the backward pass of the max pooling after it in its own kernel
+   * (`Conv2DLayer.backwardThroughPool`).
    */
   get outputIsFusedReLU(): boolean {
     return this.activationHoldsZ && this.afun.id === ActivationId.ReLU;
+  }
+
+  /**
+   * @internal Whether this layer's output is max(z, 0), fused or not: a max pooling after it can then hand back
+   * ∂C/∂z directly (`Pool2DLayer.backwardThroughReLU`), since a window's winners hold its maximum.
+   */
+  get outputIsReLU(): boolean {
+    return this.afun.id === ActivationId.ReLU;
   }
 
   override backwardBuffer(delta: F32Array, wantInputGrad: boolean, accumulate = false): F32Array | null {

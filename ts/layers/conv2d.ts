@@ -15,6 +15,7 @@ import { kernels } from '../core/wasm.js';
 import { type OptimizerConfig, optimizerFromConfig } from '../optimizers.js';
 import { ActivatedLayer, type ActivatedLayerOptions } from './activated.js';
 import type { BuildContext, GradcheckCase, NamedParameter } from './layer.js';
+import type { Pool2DLayer } from './pool2d.js';
 import { strideOption } from './window.js';
 
 /** Zero padding: the same on all four sides, `[ph, pw]` (rows above and below, columns left and right), `'valid'` (none) or `'same'`. */
@@ -253,6 +254,27 @@ export class Conv2DLayer extends ActivatedLayer {
       this.input!.ptr, this.fParam.value.ptr, this.dzBuf.current.ptr,
       this.fParam.grad.ptr, this.bParam.grad.ptr, da ? da.ptr : 0,
       this.cols.ptr, this.dcols.ptr, gemmWorkspace(), accumulate ? 1 : 0,
+    );
+    return da;
+  }
+
+  /**
+   * @internal The backward pass of the max pooling after this layer, of this layer's fused ReLU and of this layer,
+   * image by image in one kernel (`crate/src/conv_pool.rs`): the same floats as the pooling's `backwardThroughReLU`
+   * then `backwardFromDeltaZ`. `delta` is ∂C/∂(pooled output).
+   */
+  backwardThroughPool(pool: Pool2DLayer, delta: F32Array, wantInputGrad: boolean, accumulate = false): F32Array | null {
+    this.assertAlive();
+    const { input: z, out, maskPtr } = pool.fusedBackwardState();
+    const [c, h, w] = this.tensor;
+    const [m, fh, fw] = this.fshape;
+    const n = this.batch;
+    const dz = this.deltaZBuffer();
+    const da = wantInputGrad ? this.daBuf.ensure(n * c * h * w) : null;
+    kernels().wn_maxpool_conv2d_backward(
+      n, c, h, w, m, fh, fw, ...this.padding, ...this.stride, ...pool.area, ...pool.stride,
+      this.input!.ptr, this.fParam.value.ptr, z.ptr, out.ptr, maskPtr, delta.ptr, pool.strict ? 1 : 0, 1,
+      dz.ptr, this.fParam.grad.ptr, this.bParam.grad.ptr, da ? da.ptr : 0, this.cols.ptr, this.dcols.ptr, gemmWorkspace(), accumulate ? 1 : 0,
     );
     return da;
   }

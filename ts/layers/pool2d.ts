@@ -144,12 +144,19 @@ export class Pool2DLayer extends Layer {
   /**
    * @internal ∂C/∂z of the ReLU layer before this one (whose output max(z, 0) was this layer's input), written
    * into `dz`: the pooling's backward pass and the ReLU's in one, the same floats as the two passes. A network
-   * calls it for a ReLU convolution followed by max pooling, then that layer's `backwardFromDeltaZ`.
+   * calls it for a ReLU layer followed by max pooling (batch norm, say), then that layer's `backwardFromDeltaZ`.
    */
   backwardThroughReLU(delta: F32Array, dz: F32Array): void {
     this.assertAlive();
     if (!this.recorded) throw new ShapeError('Pool2D backprop needs a forward pass that recorded the winners (the last one was inference)');
     this.backwardInto(delta, dz, true);
+  }
+
+  /** @internal What a backward pass fused into the convolution before this layer reads: the forward's input, output and winners. */
+  fusedBackwardState(): { input: F32Array; out: F32Array; maskPtr: number } {
+    this.assertAlive();
+    if (!this.recorded) throw new ShapeError('Pool2D backprop needs a forward pass that recorded the winners (the last one was inference)');
+    return { input: this.input!, out: this.out.current, maskPtr: this.maskBuf.current.ptr };
   }
 
   private backwardInto(delta: F32Array, da: F32Array, reluGate: boolean): void {

@@ -200,6 +200,19 @@ pub fn conv2d_backward(
     assert!(a.len() >= len.input && f.len() >= len.filter && delta.len() >= len.output);
     assert!(df.len() >= len.filter && db.len() >= s.m && cols.len() >= len.cols && dcols.len() >= len.cols);
     assert!(da.as_ref().map_or(true, |da| da.len() >= len.input));
+    filter_gradient(s, a, delta, df, accumulate, cols, ws);
+    if let Some(da) = da {
+        input_gradient(s, f, delta, da, dcols, ws);
+    }
+    let p = s.out_pixels();
+    bias_gradient(s.m, s.n, |i, j| plane_sum(&delta[(i * s.m + j) * p..(i * s.m + j + 1) * p]), db, accumulate);
+}
+
+/// `dF` from Δ for the whole batch, through the kernel `filter_gradient_path` picks: overwrites `df`, or adds to it.
+/// Every path goes image by image, adding each image's taps into `df`, so a call per image (the first one overwriting)
+/// gives the same floats as one call for all of them.
+pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], accumulate: bool, cols: &mut [f32], ws: &mut [f32]) {
+    let len = s.checked_lengths();
     let p = s.out_pixels();
     match filter_gradient_path(s) {
         Path::Direct => direct::filter_gradient(s, a, delta, df, accumulate),
@@ -216,22 +229,28 @@ pub fn conv2d_backward(
         }
         Path::Im2col => im2col::filter_gradient(s, a, delta, df, accumulate, cols, ws),
     }
-    if let Some(da) = da {
-        im2col::input_gradient(s, f, delta, da, dcols, ws);
-    }
-    for j in 0..s.m {
+}
+
+/// ∂C/∂A (`n × c × h × w`, the unpadded input) from Δ, overwriting `da`.
+pub fn input_gradient(s: &ConvShape, f: &[f32], delta: &[f32], da: &mut [f32], dcols: &mut [f32], ws: &mut [f32]) {
+    im2col::input_gradient(s, f, delta, da, dcols, ws)
+}
+
+/// `db[j] (+)= Σ_i plane_sum(i, j)`: each image's plane sum in f32, their total in f64, images in order.
+pub fn bias_gradient(m: usize, n: usize, plane_sum: impl Fn(usize, usize) -> f32, db: &mut [f32], accumulate: bool) {
+    for (j, out) in db[..m].iter_mut().enumerate() {
         let mut sum = 0.0f64;
-        for i in 0..s.n {
-            sum += plane_sum(&delta[(i * s.m + j) * p..(i * s.m + j + 1) * p]) as f64;
+        for i in 0..n {
+            sum += plane_sum(i, j) as f64;
         }
-        db[j] = if accumulate { db[j] + sum as f32 } else { sum as f32 };
+        *out = if accumulate { *out + sum as f32 } else { sum as f32 };
     }
 }
 
-/// The sum of one output plane of Δ, in f32 over four lanes × two accumulators (the images'
+/// The sum of one output plane of Δ (`pub` for the fused convolution + pooling backward), in f32 over four lanes × two accumulators (the images'
 /// sums then add up in f64). A single f64 chain here cost a third of the course network's
 /// convolution backward: every add waited for the one before.
-fn plane_sum(plane: &[f32]) -> f32 {
+pub fn plane_sum(plane: &[f32]) -> f32 {
     let whole = plane.len() - plane.len() % 8;
     let (mut s0, mut s1) = (F32x4::zero(), F32x4::zero());
     let mut x = 0;
