@@ -281,25 +281,28 @@ fn pack_a(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]
 
 #[allow(clippy::too_many_arguments)]
 fn macro_block(kc: usize, mc: usize, nc: usize, pa: &[f32], pb: &[f32], c: &mut [f32], ldc: usize, add: bool) {
-    let mut jr = 0;
-    while jr < nc {
-        let width = NR.min(nc - jr);
-        let panel_b = &pb[(jr / NR) * kc * NR..(jr / NR + 1) * kc * NR];
-        let mut ir = 0;
-        while ir < mc {
-            let height = MR.min(mc - ir);
-            let panel_a = &pa[(ir / MR) * kc * MR..(ir / MR + 1) * kc * MR];
-            store_tile(micro_kernel(kc, panel_a, panel_b), c, ldc, ir, jr, height, width, add);
-            ir += MR;
-        }
-        jr += NR;
-    }
+    tiles(kc, mc, nc, pb, c, ldc, add, |ir, _, panel_b| micro_kernel(kc, &pa[(ir / MR) * kc * MR..(ir / MR + 1) * kc * MR], panel_b));
 }
 
 /// `macro_block` for a row-major A read in place: rows `ic..ic+mc`, depths `pc..pc+kc`.
 #[allow(clippy::too_many_arguments)]
 fn macro_block_rows(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool) {
     assert!(a.col_stride == 1);
+    tiles(kc, mc, nc, pb, c, ldc, add, |ir, height, panel_b| {
+        // A short last panel repeats its first row in the missing ones; those results are not stored.
+        let rows = [0, 1, 2, 3].map(|r| {
+            let at = (ic + ir + if r < height { r } else { 0 }) * a.row_stride + pc;
+            &a.data[at..at + kc]
+        });
+        micro_kernel_rows(kc, rows, panel_b)
+    });
+}
+
+/// The macro block's loops: for each B panel (kept in L1), every 4-row tile of A, `tile(ir, height, panel_b)`
+/// computing it and `store_tile` writing it.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn tiles(kc: usize, mc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool, tile: impl Fn(usize, usize, &[f32]) -> [F32x4; 8]) {
     let mut jr = 0;
     while jr < nc {
         let width = NR.min(nc - jr);
@@ -307,12 +310,7 @@ fn macro_block_rows(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, nc: u
         let mut ir = 0;
         while ir < mc {
             let height = MR.min(mc - ir);
-            // A short last panel repeats its first row in the missing ones; those results are not stored.
-            let rows = [0, 1, 2, 3].map(|r| {
-                let at = (ic + ir + if r < height { r } else { 0 }) * a.row_stride + pc;
-                &a.data[at..at + kc]
-            });
-            store_tile(micro_kernel_rows(kc, rows, panel_b), c, ldc, ir, jr, height, width, add);
+            store_tile(tile(ir, height, panel_b), c, ldc, ir, jr, height, width, add);
             ir += MR;
         }
         jr += NR;
