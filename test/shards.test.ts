@@ -2,8 +2,8 @@
 // test/parallel.test.ts checks that any number of workers gives the same bits, which a rule changed the same way
 // everywhere would keep (found by `npm run mutate:ts`). Here each rule against its definition.
 import { describe, expect, it } from 'vitest';
-import { ShapeError } from 'wasmnet';
-import { GradientTree, MAX_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, shardCount, shardSize, workerShards } from 'wasmnet/internal';
+import { BatchNormLayer, SequentialNet, ShapeError, wasmBytesInUse } from 'wasmnet';
+import { GradientTree, MAX_SHARDS, MIN_SHARD, allocF32, batchShardSize, maxNodesPerWorker, shardCount, shardSize, workerShards } from 'wasmnet/internal';
 
 describe('shards of a batch', () => {
   it('are at least 16 samples, and at most 16 per batch', () => {
@@ -22,6 +22,20 @@ describe('shards of a batch', () => {
       [1000, 63, 16],
     ];
     for (const [m, size, count] of cases) expect([m, shardSize(m), shardCount(m)]).toEqual([m, size, count]);
+  });
+
+  it('are the whole batch when any layer looks across it (batch norm), else the usual size', () => {
+    const plain = new SequentialNet([6], { seed: 1 });
+    plain.addDense(4);
+    plain.addDense(2);
+    expect([batchShardSize(plain, 64), batchShardSize(plain, 300)]).toEqual([16, 19]);
+    const withNorm = new SequentialNet([6], { seed: 1 });
+    withNorm.addDense(4);
+    withNorm.add(new BatchNormLayer(4));
+    withNorm.addDense(2);
+    expect([batchShardSize(withNorm, 64), batchShardSize(withNorm, 300)]).toEqual([64, 300]);
+    plain.dispose();
+    withNorm.dispose();
   });
 
   it('are dealt to workers in contiguous ranges as even as the count allows, covering every shard once', () => {
@@ -110,6 +124,27 @@ describe('GradientTree', () => {
     }
     tree.free();
     for (const q of p) (q.value.free(), q.grad.free());
+  });
+
+  it('reset() drops a batch left half-summed; free() returns every buffer', () => {
+    const before = wasmBytesInUse();
+    const p = [param([0, 0, 0])];
+    const tree = new GradientTree(p);
+    for (const [i, v] of [[0, 5], [1, 6], [2, 7]]) {
+      p[0].grad.set([v, v, v]);
+      tree.pushShard(i);
+    }
+    tree.reset();
+    p[0].grad.set([1, 2, 3]);
+    tree.pushShard(0);
+    p[0].grad.set([10, 20, 30]);
+    tree.pushShard(1);
+    tree.finish();
+    expect(Array.from(p[0].grad.view())).toEqual([11, 22, 33]);
+    p[0].value.free();
+    p[0].grad.free();
+    tree.free();
+    expect(wasmBytesInUse()).toBe(before);
   });
 
   it('two workers\' complete nodes, pushed in shard order, give the bits of one tree of all shards', () => {
