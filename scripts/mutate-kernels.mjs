@@ -22,14 +22,16 @@ const { values: opts } = parseArgs({ options: { only: { type: 'string' }, json: 
  */
 const MUTANTS = [
   // convolution, both paths and all three gradients
-  { id: 'conv-direct-flip', family: 'conv (direct)', file: 'crate/src/conv/direct.rs', find: 'let tap = (fh - 1 - u) * fw + (fw - 1 - v);', replace: 'let tap = u * fw + v;', what: 'cross-correlation instead of the true convolution', tests: ['conv2d'] },
+  { id: 'conv-direct-flip', family: 'conv (direct)', file: 'crate/src/conv/direct.rs', find: 'let tap = (fh - 1 - u) * fw + (fw - 1 - v);', replace: 'let tap = u * fw + v;', what: 'cross-correlation instead of the true convolution', tests: ['conv2d', 'conv2d-direct'] },
   { id: 'conv-im2col-flip', family: 'conv (im2col)', file: 'crate/src/conv/im2col.rs', find: 'let (dy, dx) = (s.fh - 1 - u, s.fw - 1 - v);', replace: 'let (dy, dx) = (u, v);', what: 'im2col forward unflipped', tests: ['conv2d'] },
-  { id: 'conv-im2col-flip-back', family: 'conv (im2col)', file: 'crate/src/conv/im2col.rs', find: 'let (dy, dx) = (s.fh - 1 - u, s.fw - 1 - v);', nth: 1, replace: 'let (dy, dx) = (s.fh - 1 - u, v);', what: 'col2im (input gradient) flipped in one axis only', tests: ['conv2d'] },
-  { id: 'conv-filter-grad-flip', family: 'conv (filter gradient)', file: 'crate/src/conv/direct.rs', find: 'out[(FH - 1 - su) * FW + (FW - 1 - sv)] +=', replace: 'out[su * FW + sv] +=', what: 'filter gradient stored unflipped', tests: ['conv2d'] },
+  { id: 'conv-im2col-flip-back', family: 'conv (im2col)', file: 'crate/src/conv/im2col.rs', find: 'let (dy, dx) = (s.fh - 1 - u, s.fw - 1 - v);', nth: 1, replace: 'let (dy, dx) = (s.fh - 1 - u, v);', what: 'col2im (input gradient) flipped in one axis only', tests: ['conv2d', 'conv2d-direct'] },
+  { id: 'conv-filter-grad-flip', family: 'conv (filter gradient)', file: 'crate/src/conv/direct.rs', find: 'out[(FH - 1 - su) * FW + (FW - 1 - sv)] +=', replace: 'out[su * FW + sv] +=', what: 'filter gradient stored unflipped', tests: ['conv2d', 'conv2d-direct'] },
   // max pooling: the strict rule's tie division on each path
   { id: 'pool-2x2-ties', family: 'max pool (2×2)', file: 'crate/src/pool.rs', find: 'd /= winners as f32;', nth: 0, replace: 'd /= (winners - 1) as f32;', what: 'strict ties divided by one winner too few (2×2 path)', tests: ['pool2d'] },
-  { id: 'pool-windows-ties', family: 'max pool (any window)', file: 'crate/src/pool.rs', find: 'd /= winners as f32;', nth: 2, replace: 'd /= (winners - 1) as f32;', what: 'strict ties divided by one winner too few (overlapping windows)', tests: ['pool2d'] },
-  { id: 'pool-tiles-ties', family: 'max pool (tiles)', file: 'crate/src/pool.rs', find: 'd /= winners as f32;', nth: 1, replace: 'd /= (winners - 1) as f32;', what: 'strict ties divided by one winner too few (tiles)', tests: ['pool2d'] },
+  { id: 'pool-windows-ties', family: 'max pool (any window)', file: 'crate/src/pool.rs', find: 'd /= winners as f32;', nth: 2, replace: 'd /= (winners - 1) as f32;', what: 'strict ties divided by one winner too few (overlapping windows)', tests: ['pool2d', 'pool-ties'] },
+  { id: 'pool-tiles-ties', family: 'max pool (tiles)', file: 'crate/src/pool.rs', find: 'd /= winners as f32;', nth: 1, replace: 'd /= (winners - 1) as f32;', what: 'strict ties divided by one winner too few (tiles)', tests: ['pool2d', 'pool-ties'] },
+  // cropping: inputs no window reaches get gradient 0 even in a reused buffer (fresh ones are zeroed)
+  { id: 'pool-crop-one-dim', family: 'max/avg pool (cropping)', file: 'crate/src/pool.rs', find: '(self.h - self.ph) % self.sh != 0 || (self.w - self.pw) % self.sw != 0', replace: '(self.h - self.ph) % self.sh != 0 && (self.w - self.pw) % self.sw != 0', what: 'cropped rows and columns cleared only when both dimensions are cropped', tests: ['pool-cropping', 'pool2d', 'avgpool2d'] },
   // average pooling
   { id: 'avgpool-forward-area', family: 'avg pool', file: 'crate/src/avgpool.rs', find: 'out[oy * ow + ox] = sum / area;', replace: 'out[oy * ow + ox] = sum / (area + 1.0);', what: 'mean over one value too many', tests: ['avgpool2d'] },
   { id: 'avgpool-backward-area', family: 'avg pool', file: 'crate/src/avgpool.rs', find: 'let d = delta[oy * ow + ox] / area;', replace: 'let d = delta[oy * ow + ox];', what: 'backward forgets the 1/area', tests: ['avgpool2d'] },
@@ -40,8 +42,9 @@ const MUTANTS = [
   { id: 'dropout-scale', family: 'dropout', file: 'crate/src/dropout.rs', find: '(1.0 / (1.0 - rate as f64)) as f32', replace: '(1.0 / (1.0 + rate as f64)) as f32', what: 'kept values scaled by 1/(1+p)', tests: ['dropout-kernels', 'dropout'] },
   { id: 'dropout-keep', family: 'dropout', file: 'crate/src/dropout.rs', find: '(draw(key, base + i as u64) as u64 >= t) as u8', replace: '(t > draw(key, base + i as u64) as u64) as u8', what: 'keeps what it should drop', tests: ['dropout-kernels', 'dropout'] },
   // losses
-  { id: 'ce-loss-mean', family: 'loss', file: 'crate/src/loss.rs', find: '    loss * inv_n\n}', nth: 0, replace: '    loss\n}', what: 'cross-entropy summed, not averaged', tests: ['losses'] },
-  { id: 'softmax-ce-delta-mean', family: 'loss', file: 'crate/src/loss.rs', find: '        *o = (p - t) * inv_n;', replace: '        *o = p - t;', what: 'softmax + cross-entropy shortcut forgets 1/n', tests: ['losses', 'network'] },
+  { id: 'ce-loss-mean', family: 'loss', file: 'crate/src/loss.rs', find: '    loss * inv_n\n}', nth: 0, replace: '    loss\n}', what: 'cross-entropy summed, not averaged', tests: ['losses', 'loss-batch-mean'] },
+  { id: 'softmax-ce-delta-mean', family: 'loss', file: 'crate/src/loss.rs', find: '        *o = (p - t) * inv_n;', replace: '        *o = p - t;', what: 'softmax + cross-entropy shortcut forgets 1/n', tests: ['losses', 'loss-batch-mean', 'network'] },
+  { id: 'mse-grad-mean', family: 'loss', file: 'crate/src/loss.rs', find: '*o = ((p as f64 - t as f64) * inv_n) as f32;', replace: '*o = p - t;', what: 'mean squared error gradient summed, not averaged', tests: ['losses', 'loss-batch-mean'] },
   { id: 'count-correct-ties', family: 'loss', file: 'crate/src/loss.rs', find: 'if v > row[best] {', replace: 'if v >= row[best] {', what: 'argmax takes the last of tied maxima', tests: ['losses', 'network'] },
   // activations (scalar tails: lengths that are not multiples of 4)
   { id: 'relu-tail-leaky', family: 'activation', file: 'crate/src/activation.rs', find: '|x, _| if x > 0.0 { x } else { 0.0 }', replace: '|x, _| if x > 0.0 { x } else { 0.01 * x }', what: 'ReLU leaks in the scalar tail', tests: ['activations'] },

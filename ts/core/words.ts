@@ -5,8 +5,8 @@ export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
-/** Edit distance with adjacent transpositions (optimal string alignment): "epcohs" is 1 from "epochs". */
-function distance(a: string, b: string): number {
+/** Edit distance with adjacent transpositions (optimal string alignment): "epcohs" is 1 from "epochs". Exported for its test. */
+export function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
@@ -36,7 +36,7 @@ export function didYouMean(given: string, candidates: readonly string[]): string
     if (n === g) score = 0;
     else if (g.length >= 3 && (n.startsWith(g) || g.startsWith(n))) score = 0.5 + Math.abs(n.length - g.length) / 100;
     else {
-      const d = distance(g, n);
+      const d = editDistance(g, n);
       score = d <= Math.max(1, Math.floor(Math.min(g.length, n.length) / 3)) ? d : Infinity;
     }
     if (score < bestScore) {

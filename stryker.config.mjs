@@ -1,0 +1,44 @@
+// @ts-check
+// `npm run mutate:ts`: mutation testing of the TypeScript library (StrykerJS). Each mutant is a small change to ts/
+// (an operator, a condition, a string, …); the tests run against the sources through vitest.stryker.config.ts (the
+// .wasm and the replica worker from dist/: run `npm run build` first). Slow: before a release, not in CI.
+// One module: `npm run mutate:ts -- --mutate ts/core/words.ts`. Report: reports/mutation/ts.html.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.stryker.config.ts' },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.stryker.json',
+  // Type-checks each mutant's file and its dependants only: a mutant the compiler rejects is not a test gap.
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  coverageAnalysis: 'perTest',
+  // Stryker's vitest runner runs the tests in worker threads (not vitest.config.ts's forks): the flag goes to the
+  // runner's process, whose threads share it. test/memory.test.ts and test/faults-issue14.test.ts collect garbage.
+  testRunnerNodeArgs: ['--expose-gc'],
+  mutate: [
+    'ts/**/*.ts',
+    // The CLI's presentation (argument parsing, terminal output, pictures, file prompts): what it prints is checked by
+    // test/cli.test.ts against dist/cli.js run as a process, which Stryker cannot mutate in place.
+    '!ts/cli/**',
+    // Browser-only code: the browser build's Node stand-in, the Vite dev-server lookup, and the Web Worker entry and
+    // client run in Chromium (test/browser.test.ts, against dist/), never under vitest in Node.
+    '!ts/core/node-io.browser.ts',
+    '!ts/core/vite-dev.ts',
+    '!ts/worker.ts',
+    // The replica worker thread runs dist/replica-worker.js (a worker thread cannot run the TypeScript sources), so a
+    // mutant in its entry is never executed; the replica logic it shares with the main thread (ts/parallel/replica.ts)
+    // is mutated and runs on the main thread's side of the tests.
+    '!ts/parallel/node-worker.ts',
+    // ONNX's schema is generated data (scripts/onnx-schema.mjs), not code.
+    '!ts/onnx/schema.ts',
+  ],
+  // The machine is shared (2 cores): one test runner at a time unless asked (`--concurrency 2`).
+  concurrency: 1,
+  timeoutMS: 60_000,
+  ignorePatterns: ['target', 'docs/api', 'reports', '.cache', 'artifacts', 'crate'],
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/ts.html' },
+  jsonReporter: { fileName: 'reports/mutation/ts.json' },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};

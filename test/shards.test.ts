@@ -1,0 +1,180 @@
+// The shards of a batch and the fixed tree their gradients are summed in (ts/train/shards.ts), tested directly:
+// test/parallel.test.ts checks that any number of workers gives the same bits, which a rule changed the same way
+// everywhere would keep (found by `npm run mutate:ts`). Here each rule against its definition.
+import { describe, expect, it } from 'vitest';
+import { BatchNormLayer, SequentialNet, ShapeError, wasmBytesInUse } from 'wasmnet';
+import { GradientTree, MAX_SHARDS, MIN_SHARD, allocF32, batchShardSize, maxNodesPerWorker, shardCount, shardSize, workerShards } from 'wasmnet/internal';
+
+describe('shards of a batch', () => {
+  it('are at least 16 samples, and at most 16 per batch', () => {
+    expect([MIN_SHARD, MAX_SHARDS]).toEqual([16, 16]);
+    const cases: [number, number, number][] = [
+      // batch, samples per shard, shards
+      [1, 16, 1],
+      [16, 16, 1],
+      [17, 16, 2],
+      [37, 16, 3],
+      [64, 16, 4],
+      [100, 16, 7],
+      [256, 16, 16],
+      [257, 17, 16],
+      [300, 19, 16],
+      [1000, 63, 16],
+    ];
+    for (const [m, size, count] of cases) expect([m, shardSize(m), shardCount(m)]).toEqual([m, size, count]);
+  });
+
+  it('are the whole batch when any layer looks across it (batch norm), else the usual size', () => {
+    const plain = new SequentialNet([6], { seed: 1 });
+    plain.addDense(4);
+    plain.addDense(2);
+    expect([batchShardSize(plain, 64), batchShardSize(plain, 300)]).toEqual([16, 19]);
+    const withNorm = new SequentialNet([6], { seed: 1 });
+    withNorm.addDense(4);
+    withNorm.add(new BatchNormLayer(4));
+    withNorm.addDense(2);
+    expect([batchShardSize(withNorm, 64), batchShardSize(withNorm, 300)]).toEqual([64, 300]);
+    plain.dispose();
+    withNorm.dispose();
+  });
+
+  it('are dealt to workers in contiguous ranges as even as the count allows, covering every shard once', () => {
+    expect([0, 1, 2].map((w) => workerShards(7, 3, w))).toEqual([[0, 2], [2, 4], [4, 7]]);
+    expect([0, 1].map((w) => workerShards(16, 2, w))).toEqual([[0, 8], [8, 16]]);
+    expect([0, 1, 2, 3].map((w) => workerShards(3, 4, w))).toEqual([[0, 0], [0, 1], [1, 2], [2, 3]]);
+    for (let shards = 1; shards <= MAX_SHARDS; shards++)
+      for (let workers = 1; workers <= 5; workers++) {
+        let next = 0;
+        for (let w = 0; w < workers; w++) {
+          const [first, end] = workerShards(shards, workers, w);
+          expect(first).toBe(next);
+          expect(end - first).toBeGreaterThanOrEqual(Math.floor(shards / workers));
+          expect(end - first).toBeLessThanOrEqual(Math.ceil(shards / workers));
+          next = end;
+        }
+        expect(next).toBe(shards);
+      }
+  });
+
+  it('maxNodesPerWorker: the most complete tree nodes in any worker\'s range (its aligned power-of-two blocks)', () => {
+    /** Greedy decomposition of [first, end) into aligned blocks 2^k long: the complete nodes inside the range. */
+    const blocks = (first: number, end: number) => {
+      let count = 0;
+      for (let i = first; i < end; count++) {
+        let size = 1;
+        while (i % (2 * size) === 0 && i + 2 * size <= end) size *= 2;
+        i += size;
+      }
+      return count;
+    };
+    for (let workers = 1; workers <= 6; workers++) {
+      let most = 1;
+      for (let shards = 1; shards <= MAX_SHARDS; shards++)
+        for (let w = 0; w < workers; w++) most = Math.max(most, blocks(...workerShards(shards, workers, w)));
+      expect(maxNodesPerWorker(workers), `${workers} workers`).toBe(most);
+    }
+    expect(maxNodesPerWorker(1)).toBe(4); // 15 shards: 8 + 4 + 2 + 1
+  });
+});
+
+describe('GradientTree', () => {
+  const param = (values: number[]) => {
+    const value = allocF32(values.length);
+    const grad = allocF32(values.length);
+    grad.set(values);
+    return { name: 'w', value, grad };
+  };
+
+  it('needs memory for log2(shards) + 2 nodes', () => {
+    const params = [{ grad: { length: 3 } }, { grad: { length: 7 } }] as never;
+    expect([1, 2, 3, 4, 5, 8, 9, 16].map((s) => GradientTree.bytes(params, s))).toEqual([2, 3, 4, 4, 5, 5, 6, 6].map((k) => 4 * 10 * k));
+    expect(GradientTree.bytes(params, 0)).toBe(80);
+  });
+
+  it('sums shards in the fixed tree: pairs, then pairs of pairs, the leftover folded in from the right', () => {
+    // values where float32 addition is not associative: the order shows in the bits
+    const shards = [1e8, 1, -1e8, 3, 0.5, 7, -1];
+    const p = [param([0, 0]), param([0])];
+    const tree = new GradientTree(p);
+    for (let count = 1; count <= shards.length; count++) {
+      tree.reset();
+      for (let i = 0; i < count; i++) {
+        p[0].grad.set([shards[i], -shards[i]]);
+        p[1].grad.set([2 * shards[i]]);
+        tree.pushShard(i);
+      }
+      tree.finish();
+      const f = Math.fround;
+      const add = (a: number, b: number) => f(a + b);
+      /** The tree by its definition: complete aligned blocks left to right, then folded from the right. */
+      const sum = (v: number[]): number => {
+        const nodes: number[] = [];
+        for (let i = 0; i < v.length; ) {
+          let size = 1;
+          while (i % (2 * size) === 0 && i + 2 * size <= v.length) size *= 2;
+          const block = (a: number, n: number): number => (n === 1 ? f(v[a]) : add(block(a, n / 2), block(a + n / 2, n / 2)));
+          nodes.push(block(i, size));
+          i += size;
+        }
+        return nodes.reduceRight((acc, x) => add(x, acc));
+      };
+      const part = shards.slice(0, count);
+      expect(Array.from(p[0].grad.view()), `${count} shards`).toEqual([sum(part), sum(part.map((x) => -x))]);
+      expect(Array.from(p[1].grad.view())).toEqual([sum(part.map((x) => 2 * x))]);
+    }
+    tree.free();
+    for (const q of p) (q.value.free(), q.grad.free());
+  });
+
+  it('reset() drops a batch left half-summed; free() returns every buffer', () => {
+    const before = wasmBytesInUse();
+    const p = [param([0, 0, 0])];
+    const tree = new GradientTree(p);
+    for (const [i, v] of [[0, 5], [1, 6], [2, 7]]) {
+      p[0].grad.set([v, v, v]);
+      tree.pushShard(i);
+    }
+    tree.reset();
+    p[0].grad.set([1, 2, 3]);
+    tree.pushShard(0);
+    p[0].grad.set([10, 20, 30]);
+    tree.pushShard(1);
+    tree.finish();
+    expect(Array.from(p[0].grad.view())).toEqual([11, 22, 33]);
+    p[0].value.free();
+    p[0].grad.free();
+    tree.free();
+    expect(wasmBytesInUse()).toBe(before);
+  });
+
+  it('two workers\' complete nodes, pushed in shard order, give the bits of one tree of all shards', () => {
+    const shards = [1e8, 1, -1e8, 3, 0.5, 7, -1];
+    const p = [param([0])];
+    const run = (from: number, to: number, tree: GradientTree) => {
+      for (let i = from; i < to; i++) {
+        p[0].grad.set([shards[i]]);
+        tree.pushShard(i);
+      }
+    };
+    const whole = new GradientTree(p);
+    run(0, 7, whole);
+    whole.finish();
+    const want = p[0].grad.view()[0];
+
+    const [a, b, reducer] = [new GradientTree(p), new GradientTree(p), new GradientTree(p)];
+    run(0, 3, a);
+    run(3, 7, b);
+    expect(a.nodes().map((n) => n.node)).toEqual([{ level: 1, index: 0 }, { level: 0, index: 2 }]);
+    expect(b.nodes().map((n) => n.node)).toEqual([{ level: 0, index: 3 }, { level: 1, index: 2 }, { level: 0, index: 6 }]);
+    for (const n of a.nodes()) reducer.pushNode(n.node, n.values.slice());
+    for (const n of b.takeNodes()) reducer.pushOwn(n);
+    expect(reducer.nodes().map((n) => n.node)).toEqual([{ level: 2, index: 0 }, { level: 1, index: 2 }, { level: 0, index: 6 }]);
+    reducer.finish();
+    expect(p[0].grad.view()[0]).toBe(want);
+    expect(() => reducer.pushNode({ level: 0, index: 0 }, new Float32Array(2))).toThrow(new ShapeError('a gradient tree node holds 1 values, got 2'));
+    expect(() => new GradientTree(p).finish()).toThrow(new ShapeError('a gradient tree needs at least one shard'));
+    for (const t of [whole, a, b, reducer]) t.free();
+    p[0].value.free();
+    p[0].grad.free();
+  });
+});
