@@ -44,7 +44,7 @@ describe('max pooling cropped in one dimension, into dirtied buffers (raw kernel
         // twice: into NaN, then into the previous result turned to garbage
         for (const dirt of [NaN, 1e6]) {
           da.view().fill(dirt);
-          k.wn_maxpool_backward(...dimsArgs(d), ab.ptr, out.ptr, deltab.ptr, mask.ptr, strict ? 1 : 0, da.ptr);
+          k.wn_maxpool_backward(...dimsArgs(d), ab.ptr, out.ptr, deltab.ptr, mask.ptr, strict ? 1 : 0, 0, da.ptr);
           expectClose(da.toArray(), want, 1e-6, `da over ${dirt}`);
         }
         for (const b of [ab, out, deltab, da, mask]) b.free();

@@ -6,19 +6,18 @@ import { BatchNormLayer, SequentialNet, ShapeError, wasmBytesInUse } from 'wasmn
 import { GradientTree, MAX_SHARDS, MIN_SHARD, allocF32, batchShardSize, maxNodesPerWorker, shardCount, shardSize, workerShards } from 'wasmnet/internal';
 
 describe('shards of a batch', () => {
-  it('are at least 16 samples, and at most 16 per batch', () => {
-    expect([MIN_SHARD, MAX_SHARDS]).toEqual([16, 16]);
+  it('are at least 32 samples, and at most 16 per batch', () => {
+    expect([MIN_SHARD, MAX_SHARDS]).toEqual([32, 16]);
     const cases: [number, number, number][] = [
       // batch, samples per shard, shards
-      [1, 16, 1],
-      [16, 16, 1],
-      [17, 16, 2],
-      [37, 16, 3],
-      [64, 16, 4],
-      [100, 16, 7],
-      [256, 16, 16],
-      [257, 17, 16],
-      [300, 19, 16],
+      [1, 32, 1],
+      [32, 32, 1],
+      [33, 32, 2],
+      [64, 32, 2],
+      [100, 32, 4],
+      [150, 32, 5],
+      [512, 32, 16],
+      [513, 33, 16],
       [1000, 63, 16],
     ];
     for (const [m, size, count] of cases) expect([m, shardSize(m), shardCount(m)]).toEqual([m, size, count]);
@@ -28,7 +27,7 @@ describe('shards of a batch', () => {
     const plain = new SequentialNet([6], { seed: 1 });
     plain.addDense(4);
     plain.addDense(2);
-    expect([batchShardSize(plain, 64), batchShardSize(plain, 300)]).toEqual([16, 19]);
+    expect([batchShardSize(plain, 64), batchShardSize(plain, 600)]).toEqual([32, 38]);
     const withNorm = new SequentialNet([6], { seed: 1 });
     withNorm.addDense(4);
     withNorm.add(new BatchNormLayer(4));
