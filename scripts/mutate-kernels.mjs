@@ -22,10 +22,12 @@ const { values: opts } = parseArgs({ options: { only: { type: 'string' }, json: 
  */
 const MUTANTS = [
   // convolution, both paths and all three gradients
-  { id: 'conv-direct-flip', family: 'conv (direct)', file: 'crate/src/conv/direct.rs', find: 'let tap = (fh - 1 - u) * fw + (fw - 1 - v);', replace: 'let tap = u * fw + v;', what: 'cross-correlation instead of the true convolution', tests: ['conv2d', 'conv2d-direct'] },
+  { id: 'conv-direct-flip', family: 'conv (direct)', file: 'crate/src/conv/direct.rs', find: 'k * fh * fw + (fh - 1 - u) * fw + (fw - 1 - v)]', replace: 'k * fh * fw + u * fw + v]', what: 'cross-correlation instead of the true convolution', tests: ['conv2d', 'conv2d-direct'] },
   { id: 'conv-im2col-flip', family: 'conv (im2col)', file: 'crate/src/conv/im2col.rs', find: 'let (dy, dx) = (s.fh - 1 - u, s.fw - 1 - v);', replace: 'let (dy, dx) = (u, v);', what: 'im2col forward unflipped', tests: ['conv2d'] },
   { id: 'conv-im2col-flip-back', family: 'conv (im2col)', file: 'crate/src/conv/im2col.rs', find: 'let (dy, dx) = (s.fh - 1 - u, s.fw - 1 - v);', nth: 1, replace: 'let (dy, dx) = (s.fh - 1 - u, v);', what: 'col2im (input gradient) flipped in one axis only', tests: ['conv2d', 'conv2d-direct'] },
   { id: 'conv-filter-grad-flip', family: 'conv (filter gradient)', file: 'crate/src/conv/direct.rs', find: 'out[(FH - 1 - su) * FW + (FW - 1 - sv)] +=', replace: 'out[su * FW + sv] +=', what: 'filter gradient stored unflipped', tests: ['conv2d', 'conv2d-direct'] },
+  { id: 'conv-filter-grad-tail', family: 'conv (filter gradient)', file: 'crate/src/conv/direct.rs', find: 'F32x4::mask_from_lane(4 - zw % 4)', replace: 'F32x4::mask_from_lane(0)', what: "a row's last, overlapping vector counts its repeated outputs twice", tests: ['conv2d', 'conv2d-direct'] },
+  { id: 'conv-pool-gate', family: 'conv + max pool (fused backward)', file: 'crate/src/pool.rs', find: '|d, o| d.where_positive(o)', replace: '|d, _| d', what: 'the ReLU folded into the pooling passes gradient through windows that are not positive', tests: ['conv-pool'] },
   // max pooling: the strict rule's tie division on each path
   { id: 'pool-2x2-ties', family: 'max pool (2×2)', file: 'crate/src/pool.rs', find: 'd /= winners as f32;', nth: 0, replace: 'd /= (winners - 1) as f32;', what: 'strict ties divided by one winner too few (2×2 path)', tests: ['pool2d'] },
   { id: 'pool-windows-ties', family: 'max pool (any window)', file: 'crate/src/pool.rs', find: 'd /= winners as f32;', nth: 2, replace: 'd /= (winners - 1) as f32;', what: 'strict ties divided by one winner too few (overlapping windows)', tests: ['pool2d', 'pool-ties'] },
@@ -53,6 +55,10 @@ const MUTANTS = [
   // optimizers
   { id: 'adam-tail-beta2', family: 'optimizer', file: 'crate/src/optim.rs', find: 'v[j] = beta2 * v[j] + (1.0 - beta2) * gj * gj;', replace: 'v[j] = beta2 * v[j] + (1.0 - beta2) * gj;', what: "Adam's second moment of g, not g², in the scalar tail", tests: ['optimizers'] },
   { id: 'adam-bias-correction', family: 'optimizer', file: 'crate/src/optim.rs', find: 'p[j] -= step * m[j] / (v[j].sqrt() * inv_sqrt_bc2 + eps);', replace: 'p[j] -= step * m[j] / (v[j].sqrt() + eps);', what: "Adam's second-moment bias correction missing (scalar tail)", tests: ['optimizers'] },
+  // GEMM: edge tiles and prepacked panels
+  { id: 'gemm-edge-accumulate', family: 'GEMM', file: 'crate/src/gemm.rs', find: 'row.iter_mut().zip(t).for_each(|(x, y)| *x += *y);', replace: 'row.iter_mut().zip(t).for_each(|(x, y)| *x = *y);', what: 'edge tiles overwrite C instead of adding (depths past the first block, accumulate)', tests: ['gemm', 'dense'] },
+  { id: 'gemm-prepacked-offset', family: 'GEMM', file: 'crate/src/gemm.rs', find: 'jc * k + pc * panel_cols(NC.min(n - jc))', replace: 'jc * k + pc * NC', what: "a prepacked B's depth blocks found at a full block's stride", tests: ['gemm', 'network'] },
+  { id: 'gemm-short-panel-rows', family: 'GEMM', file: 'crate/src/gemm.rs', find: 'let at = (ic + ir + if r < height { r } else { 0 }) * a.row_stride + pc;', replace: 'let at = (ic + ir + if r < height { r } else { 0 }) * a.row_stride + pc + (r / 3);', what: "an in-place A's fourth row read one depth late", tests: ['gemm', 'dense'] },
   // memory and the gradient tree
   { id: 'gather-rows-order', family: 'memory', file: 'crate/src/mem.rs', find: 'dst[r * row_len..(r + 1) * row_len].copy_from_slice(&src[i * row_len..(i + 1) * row_len]);', replace: 'dst[r * row_len..(r + 1) * row_len].copy_from_slice(&src[r * row_len..(r + 1) * row_len]);', what: 'batches gathered in storage order, ignoring the shuffle', tests: ['network', 'parallel'] },
   { id: 'tree-add-tail', family: 'memory', file: 'crate/src/mem.rs', find: '        dst[j] += src[j];', replace: '        dst[j] = src[j];', what: "the gradient tree's add drops the left node in the scalar tail", tests: ['parallel', 'network'] },
