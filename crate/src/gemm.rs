@@ -356,84 +356,59 @@ fn store_tile(acc: [F32x4; 8], c: &mut [f32], ldc: usize, ir: usize, jr: usize, 
     }
 }
 
-/// The 4×8 tile `panel_a (kc×4)ᵀ · panel_b (kc×8)` as eight vectors, row by row (two per row).
+/// The 4×8 tile `Σ_p A[r][p] · panel_b[p]` as eight vectors, row by row (two per row), with `A[r][p]` the
+/// expression `$a` of `$p` and `$r`; `$p` < `$kc` and `panel_b` must hold `$kc × 8` floats (callers assert it).
+/// One macro for both ways of reading A, so that they compile to the same loop.
+macro_rules! tile_4x8 {
+    ($kc:expr, $pb:expr, |$p:ident, $r:ident| $a:expr) => {{
+        let mut c00 = F32x4::zero();
+        let mut c01 = F32x4::zero();
+        let mut c10 = F32x4::zero();
+        let mut c11 = F32x4::zero();
+        let mut c20 = F32x4::zero();
+        let mut c21 = F32x4::zero();
+        let mut c30 = F32x4::zero();
+        let mut c31 = F32x4::zero();
+        let b = $pb.as_ptr();
+        // One depth per iteration: unrolled by two, LLVM interleaves both steps' loads and V8 then
+        // spills four accumulators every iteration (seen in --print-wasm-code).
+        for $p in 0..$kc {
+            // SAFETY: p < kc; the callers assert kc·NR floats in the B panel and kc floats of A per row.
+            unsafe {
+                let b0 = F32x4::load(b.add($p * NR));
+                let b1 = F32x4::load(b.add($p * NR + 4));
+                let a0 = F32x4::splat({ let $r = 0; $a });
+                c00 = a0.mul_add(b0, c00);
+                c01 = a0.mul_add(b1, c01);
+                let a1 = F32x4::splat({ let $r = 1; $a });
+                c10 = a1.mul_add(b0, c10);
+                c11 = a1.mul_add(b1, c11);
+                let a2 = F32x4::splat({ let $r = 2; $a });
+                c20 = a2.mul_add(b0, c20);
+                c21 = a2.mul_add(b1, c21);
+                let a3 = F32x4::splat({ let $r = 3; $a });
+                c30 = a3.mul_add(b0, c30);
+                c31 = a3.mul_add(b1, c31);
+            }
+        }
+        [c00, c01, c10, c11, c20, c21, c30, c31]
+    }};
+}
+
+/// The 4×8 tile `panel_a (kc×4)ᵀ · panel_b (kc×8)`.
 #[inline(always)]
 fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32]) -> [F32x4; 8] {
     assert!(pa.len() >= kc * MR && pb.len() >= kc * NR);
-    let mut c00 = F32x4::zero();
-    let mut c01 = F32x4::zero();
-    let mut c10 = F32x4::zero();
-    let mut c11 = F32x4::zero();
-    let mut c20 = F32x4::zero();
-    let mut c21 = F32x4::zero();
-    let mut c30 = F32x4::zero();
-    let mut c31 = F32x4::zero();
     let a = pa.as_ptr();
-    let b = pb.as_ptr();
-    macro_rules! step {
-        ($p:expr) => {{
-            let p = $p;
-            let b0 = F32x4::load(b.add(p * NR));
-            let b1 = F32x4::load(b.add(p * NR + 4));
-            let ap = a.add(p * MR);
-            let a0 = F32x4::splat(*ap);
-            c00 = a0.mul_add(b0, c00);
-            c01 = a0.mul_add(b1, c01);
-            let a1 = F32x4::splat(*ap.add(1));
-            c10 = a1.mul_add(b0, c10);
-            c11 = a1.mul_add(b1, c11);
-            let a2 = F32x4::splat(*ap.add(2));
-            c20 = a2.mul_add(b0, c20);
-            c21 = a2.mul_add(b1, c21);
-            let a3 = F32x4::splat(*ap.add(3));
-            c30 = a3.mul_add(b0, c30);
-            c31 = a3.mul_add(b1, c31);
-        }};
-    }
-    // One depth per iteration: unrolled by two, LLVM interleaves both steps' loads and V8 then
-    // spills four accumulators every iteration (seen in --print-wasm-code).
-    for p in 0..kc {
-        // SAFETY: p < kc, and the assert above guarantees kc·MR floats in pa and
-        // kc·NR floats in pb, so every offset read here is in bounds.
-        unsafe { step!(p) };
-    }
-    [c00, c01, c10, c11, c20, c21, c30, c31]
+    tile_4x8!(kc, pb, |p, r| *a.add(p * MR + r))
 }
 
 /// `micro_kernel` with the four rows of A read where they are (`rows[r][p]` = A[i0+r][pc+p]).
 #[inline(always)]
 fn micro_kernel_rows(kc: usize, rows: [&[f32]; MR], pb: &[f32]) -> [F32x4; 8] {
     assert!(rows.iter().all(|r| r.len() >= kc) && pb.len() >= kc * NR);
-    let mut c00 = F32x4::zero();
-    let mut c01 = F32x4::zero();
-    let mut c10 = F32x4::zero();
-    let mut c11 = F32x4::zero();
-    let mut c20 = F32x4::zero();
-    let mut c21 = F32x4::zero();
-    let mut c30 = F32x4::zero();
-    let mut c31 = F32x4::zero();
-    let [r0, r1, r2, r3] = rows.map(|r| r.as_ptr());
-    let b = pb.as_ptr();
-    for p in 0..kc {
-        // SAFETY: p < kc; the assert above guarantees kc floats in every row and kc·NR in pb.
-        unsafe {
-            let b0 = F32x4::load(b.add(p * NR));
-            let b1 = F32x4::load(b.add(p * NR + 4));
-            let a0 = F32x4::splat(*r0.add(p));
-            c00 = a0.mul_add(b0, c00);
-            c01 = a0.mul_add(b1, c01);
-            let a1 = F32x4::splat(*r1.add(p));
-            c10 = a1.mul_add(b0, c10);
-            c11 = a1.mul_add(b1, c11);
-            let a2 = F32x4::splat(*r2.add(p));
-            c20 = a2.mul_add(b0, c20);
-            c21 = a2.mul_add(b1, c21);
-            let a3 = F32x4::splat(*r3.add(p));
-            c30 = a3.mul_add(b0, c30);
-            c31 = a3.mul_add(b1, c31);
-        }
-    }
-    [c00, c01, c10, c11, c20, c21, c30, c31]
+    let a = rows.map(|r| r.as_ptr());
+    tile_4x8!(kc, pb, |p, r| *a[r].add(p))
 }
 
 #[cfg(test)]
