@@ -240,9 +240,9 @@ describe('BatchNormLayer in a network', () => {
     net.dispose();
   });
 
-  it('the statistics are over the whole mini-batch, whatever chunking: train() on 150 samples = computeGradients + update, bit for bit', async () => {
+  it('the statistics are over the whole mini-batch, whatever the shards: train() on 150 samples = computeGradients + update, to float32 rounding', async () => {
     const rng = new Rng(150);
-    const n = 150; // more than the training loop's 64-sample chunk
+    const n = 150; // 5 shards of 32 (the last 22): each shard's sums are combined (train/together.ts)
     const x = new Tensor(values(n * 2 * 6 * 7, rng), [n, 2, 6, 7]);
     const y = oneHot(n, 5, rng);
     const trained = convBnNet(21);
@@ -257,7 +257,8 @@ describe('BatchNormLayer in a network', () => {
 
     const [a, b] = [snapshot(trained), snapshot(manual)];
     expect(a.length).toBe(b.length);
-    a.forEach((t, i) => expect(t, `tensor ${i}`).toEqual(b[i]));
+    // Sums over shards, combined in f64, round differently from one pass over the batch: agreement to float32.
+    a.forEach((t, i) => t.forEach((v, j) => expect(Math.abs(v - b[i][j]), `tensor ${i}[${j}]`).toBeLessThan(2e-6 * Math.max(1, Math.abs(b[i][j])))));
     // and the running statistics did move (one update with momentum 0.1 from 0 and 1)
     expect(Array.from(bnOf(trained).runningMean).some((v) => v !== 0)).toBe(true);
     expect(Array.from(bnOf(trained).runningVar).some((v) => v !== 1)).toBe(true);

@@ -11,12 +11,15 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * Size budgets (README, "The package"): a conscious decision to raise, not a drift. Measured when set
  * (2026-11-30, with the worker pool and wasmnet/onnx): browser bundle 53.0 kB gzipped, wasm 133.3 kB
  * (49.9 kB gzipped), tarball 438 kB (onnx.browser.js, protobufjs inside, is 277 kB of the unpacked 1.6 MB).
+ * Raised for the tarball from 480 to 520 kB when batch norm learned to train in shards across workers
+ * (2026-11-30: 482 kB; browser 57.6 kB gzipped, wasm 153.8 kB): the core is in each of the ESM, CommonJS,
+ * browser, worker and CLI builds, so every feature counts about five times.
  */
 const BUDGET = {
   browserGzip: 60_000,
   wasmBytes: 160_000,
   wasmGzip: 64_000,
-  tarballBytes: 480_000,
+  tarballBytes: 520_000,
 };
 
 /**

@@ -165,16 +165,6 @@ describe('train({ workers }): faults', () => {
     net.dispose();
   });
 
-  it('says why a network with batch norm trains in one worker', async () => {
-    const net = new SequentialNet([1, 12, 12], { seed: 1 });
-    net.addConv2D([4, 3, 3], { optim: new Adam(0.01) });
-    net.addBatchNorm();
-    net.addFlatten();
-    net.addDense(5, { afun: new SoftMax(), optim: new Adam(0.01) });
-    await expect(net.train(x, y, { batchSize: 40, workers: 2 })).rejects.toThrow(/workers: 2 cannot train this network yet: its BatchNorm layer/);
-    net.dispose();
-  });
-
   it('leaves no worker running: a Node process that trained with workers exits by itself', () => {
     const dist = join(import.meta.dirname, '..', 'dist', 'index.js');
     const script = `

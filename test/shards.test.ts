@@ -3,7 +3,7 @@
 // everywhere would keep (found by `npm run mutate:ts`). Here each rule against its definition.
 import { describe, expect, it } from 'vitest';
 import { BatchNormLayer, SequentialNet, ShapeError, wasmBytesInUse } from 'wasmnet';
-import { GradientTree, MAX_SHARDS, MIN_SHARD, allocF32, batchShardSize, maxNodesPerWorker, shardCount, shardSize, workerShards } from 'wasmnet/internal';
+import { GradientTree, MAX_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, shardCount, shardSize, workerShards } from 'wasmnet/internal';
 
 describe('shards of a batch', () => {
   it('are at least 32 samples, and at most 16 per batch', () => {
@@ -21,20 +21,6 @@ describe('shards of a batch', () => {
       [1000, 63, 16],
     ];
     for (const [m, size, count] of cases) expect([m, shardSize(m), shardCount(m)]).toEqual([m, size, count]);
-  });
-
-  it('are the whole batch when any layer looks across it (batch norm), else the usual size', () => {
-    const plain = new SequentialNet([6], { seed: 1 });
-    plain.addDense(4);
-    plain.addDense(2);
-    expect([batchShardSize(plain, 64), batchShardSize(plain, 600)]).toEqual([32, 38]);
-    const withNorm = new SequentialNet([6], { seed: 1 });
-    withNorm.addDense(4);
-    withNorm.add(new BatchNormLayer(4));
-    withNorm.addDense(2);
-    expect([batchShardSize(withNorm, 64), batchShardSize(withNorm, 300)]).toEqual([64, 300]);
-    plain.dispose();
-    withNorm.dispose();
   });
 
   it('are dealt to workers in contiguous ranges as even as the count allows, covering every shard once', () => {

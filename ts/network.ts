@@ -13,6 +13,7 @@ import { kernels } from './core/wasm.js';
 import { CrossEntropy, type Loss, MeanSquaredError, rowsAreDistributions } from './losses.js';
 import { type SaveOptions, loadNetwork, saveNetwork } from './io/model-file.js';
 import { ActivatedLayer } from './layers/activated.js';
+import { BatchNormLayer } from './layers/batchnorm.js';
 import { Conv2DLayer } from './layers/conv2d.js';
 import { Pool2DLayer } from './layers/pool2d.js';
 import { type BuildContext, Layer, type NamedBuffer, type NamedParameter } from './layers/layer.js';
@@ -295,6 +296,26 @@ export class SequentialNet {
   }
 
   /**
+   * @internal The training forward pass of one shard of a batch whose batch-norm statistics are the whole
+   * batch's (`train/together.ts`): at each batch-norm layer it yields the shard's sums and goes on with the
+   * batch's statistics it is given back.
+   */
+  *forwardShard(input: F32Array, n: number, offset: number): Generator<ShardExchange, F32Array, Float64Array> {
+    let buf = input;
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      if (layer instanceof BatchNormLayer && layer.training) {
+        const stats = yield { layer: i, kind: 'stats', partial: layer.shardStats(buf, n) };
+        buf = layer.forwardWithStats(buf, n, stats);
+      } else {
+        buf = layer.forwardBuffer(buf, n, true, offset);
+      }
+    }
+    this.lastOut = buf;
+    return buf;
+  }
+
+  /**
    * @internal Loss and backpropagation through every layer for the last
    * forward pass of `rows` samples, part of a batch of `n` (the loss is a
    * mean over n). `accumulate` adds to the parameter gradients (a batch's
@@ -310,23 +331,59 @@ export class SequentialNet {
     labelsAreDistributions: boolean,
     accumulate: boolean,
   ): { loss: number; inputGrad: F32Array | null } {
+    const pass = this.backwardSteps(labels, rows, n, wantInputGrad, labelsAreDistributions, accumulate, false);
+    const r = pass.next();
+    if (!r.done) throw new ShapeError('a backward pass in one piece stopped for other shards (a wasmnet bug)');
+    return r.value;
+  }
+
+  /**
+   * @internal `backwardBuffer` as steps: with `inShards`, each batch-norm layer in training mode yields its
+   * shard's sums and takes back the batch's (`train/together.ts`); without, it never yields.
+   */
+  *backwardSteps(
+    labels: F32Array,
+    rows: number,
+    n: number,
+    wantInputGrad: boolean,
+    labelsAreDistributions: boolean,
+    accumulate: boolean,
+    inShards: boolean,
+  ): Generator<ShardExchange, { loss: number; inputGrad: F32Array | null }, Float64Array> {
     const k = kernels();
     const last = this.layers[this.layers.length - 1];
+    const top = this.layers.length - 1;
     const outLen = product(this.shapeNow);
     const loss = this.loss;
     const yhat = this.lastOut!;
+    // ∂C/∂input of layer i from its ∂C/∂z (in its deltaZBuffer); a batch-norm layer in shards meets the others here.
+    const fromDeltaZ = function* (layer: ActivatedLayer, i: number, want: boolean): Generator<ShardExchange, F32Array | null, Float64Array> {
+      if (inShards && layer instanceof BatchNormLayer && layer.training) {
+        const own = layer.shardGradSums();
+        const sums = yield { layer: i, kind: 'grads', partial: own };
+        return layer.backwardWithSums(own, sums, want);
+      }
+      return layer.backwardFromDeltaZ(want, accumulate);
+    };
+    const through = function* (layer: Layer, i: number, delta: F32Array, want: boolean): Generator<ShardExchange, F32Array | null, Float64Array> {
+      if (inShards && layer instanceof BatchNormLayer && layer.training) {
+        layer.deltaZFrom(delta);
+        return yield* fromDeltaZ(layer, i, want);
+      }
+      return layer.backwardBuffer(delta, want, accumulate);
+    };
     let delta: F32Array | null;
     let value: number;
     if (labelsAreDistributions && loss instanceof CrossEntropy && last instanceof ActivatedLayer && last.afun.id === ActivationId.SoftMax) {
       value = loss.compute(yhat.ptr, labels.ptr, rows, outLen, 0, n);
       k.wn_softmax_cross_entropy_delta(yhat.ptr, labels.ptr, rows, outLen, last.deltaZBuffer().ptr, n);
-      delta = last.backwardFromDeltaZ(wantInputGrad || this.layers.length > 1, accumulate);
+      delta = yield* fromDeltaZ(last, top, wantInputGrad || top > 0);
     } else {
       const grad = this.gradBuf.ensure(rows * outLen);
       value = loss.compute(yhat.ptr, labels.ptr, rows, outLen, grad.ptr, n);
-      delta = last.backwardBuffer(grad, wantInputGrad || this.layers.length > 1, accumulate);
+      delta = yield* through(last, top, grad, wantInputGrad || top > 0);
     }
-    for (let i = this.layers.length - 2; i >= 0; i--) {
+    for (let i = top - 1; i >= 0; i--) {
       const layer = this.layers[i];
       const before = i > 0 ? this.layers[i - 1] : null;
       if (layer instanceof Pool2DLayer && before instanceof Conv2DLayer && before.outputIsFusedReLU) {
@@ -338,11 +395,11 @@ export class SequentialNet {
       if (layer instanceof Pool2DLayer && before instanceof ActivatedLayer && before.outputIsReLU) {
         // Max pooling after a ReLU: one pass gives the ReLU layer its ∂C/∂z (see backwardThroughReLU).
         layer.backwardThroughReLU(delta!, before.deltaZBuffer());
-        delta = before.backwardFromDeltaZ(wantInputGrad || i > 1, accumulate);
+        delta = yield* fromDeltaZ(before, i - 1, wantInputGrad || i > 1);
         i--;
         continue;
       }
-      delta = layer.backwardBuffer(delta!, wantInputGrad || i > 0, accumulate);
+      delta = yield* through(layer, i, delta!, wantInputGrad || i > 0);
     }
     return { loss: value, inputGrad: delta };
   }
@@ -449,6 +506,15 @@ export class SequentialNet {
     this.assertAlive();
     if (this.layers.length === 0) throw new ShapeError(`the network has no layers: add some with ${adderNames()}`);
   }
+}
+
+/** @internal What one shard's pass hands over at a batch-norm layer: the layer, the pass, and the shard's sums. */
+export interface ShardExchange {
+  /** The layer's index in the network. */
+  layer: number;
+  /** 'stats' in the forward pass (`shardStats`), 'grads' in the backward pass (`shardGradSums`). */
+  kind: 'stats' | 'grads';
+  partial: Float64Array;
 }
 
 // `addConv2D`, `addPool2D`, …: one adder per registered kind, building the layer from the network's output so far.

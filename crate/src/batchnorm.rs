@@ -336,6 +336,94 @@ pub fn backward(
     }
 }
 
+// ---------------------------------------------------------------- a batch in shards
+//
+// With a mini-batch cut into shards (spread over workers), each shard reports
+// its per-channel partial sums, the caller combines every shard's in shard
+// order (so the statistics do not depend on who computed which shard), and the
+// shard is then normalized, or its input gradient formed, from the combined
+// constants. `forward_train` and `backward` above are the same mathematics on
+// a batch in one piece.
+
+/// Per channel, the shard's `Σ x` and `Σ (x − mean_shard)²` in f64 (ordered
+/// like `sum_f64`): `out[2·ch]`, `out[2·ch + 1]`. Shards combine exactly (to
+/// f64) with Chan et al.'s pairwise update.
+pub fn shard_stats(s: &BnShape, x: &[f32], out: &mut [f64]) {
+    s.check(x.len(), &[]);
+    assert!(out.len() >= 2 * s.c, "batchnorm: stats buffer shorter than 2·c");
+    let nf = s.count() as f64;
+    for ch in 0..s.c {
+        let mut sum = 0.0;
+        for i in 0..s.n {
+            sum += sum_f64(&x[s.plane(i, ch)]);
+        }
+        let mean = sum / nf;
+        let mut m2 = 0.0;
+        for i in 0..s.n {
+            m2 += sum_sq_dev_f64(&x[s.plane(i, ch)], mean);
+        }
+        out[2 * ch] = sum;
+        out[2 * ch + 1] = m2;
+    }
+}
+
+/// `xhat = ((x − mean) − mean_lo)·invstd`, `y = gamma·xhat + beta`, with per-channel constants given.
+#[allow(clippy::too_many_arguments)]
+pub fn normalize_given(
+    s: &BnShape, x: &[f32], gamma: &[f32], beta: &[f32], mean: &[f32], mean_lo: &[f32], invstd: &[f32],
+    y: &mut [f32], xhat: &mut [f32],
+) {
+    s.check(x.len(), &[gamma.len(), beta.len(), mean.len(), mean_lo.len(), invstd.len()]);
+    assert!(y.len() >= s.len() && xhat.len() >= s.len());
+    let mut c0 = 0;
+    while c0 < s.c {
+        let width = BLOCK.min(s.c - c0);
+        let r = c0..c0 + width;
+        normalize_block(s, c0, x, xhat, y, &mean[r.clone()], &mean_lo[r.clone()], &invstd[r.clone()], &gamma[r.clone()], &beta[r]);
+        c0 += width;
+    }
+}
+
+/// Per channel, the shard's `Σ dy` and `Σ dy·xhat` in f64: `out[2·ch]`, `out[2·ch + 1]`.
+pub fn shard_grad_sums(s: &BnShape, dy: &[f32], xhat: &[f32], out: &mut [f64]) {
+    s.check(dy.len(), &[]);
+    assert!(xhat.len() >= s.len() && out.len() >= 2 * s.c);
+    for ch in 0..s.c {
+        let (mut sdy, mut sdx) = (0.0, 0.0);
+        for i in 0..s.n {
+            let r = s.plane(i, ch);
+            sdy += sum_f64(&dy[r.clone()]);
+            sdx += dot_f64(&dy[r.clone()], &xhat[r]);
+        }
+        out[2 * ch] = sdy;
+        out[2 * ch + 1] = sdx;
+    }
+}
+
+/// `dx = a·dy + (b·xhat + k)` with per-channel constants given (see `backward`).
+pub fn combine_given(s: &BnShape, dy: &[f32], xhat: &[f32], a: &[f32], b: &[f32], k: &[f32], dx: &mut [f32]) {
+    s.check(dy.len(), &[a.len(), b.len(), k.len()]);
+    assert!(xhat.len() >= s.len() && dx.len() >= s.len());
+    let mut c0 = 0;
+    while c0 < s.c {
+        let width = BLOCK.min(s.c - c0);
+        let (a, b, k) = (&a[c0..c0 + width], &b[c0..c0 + width], &k[c0..c0 + width]);
+        for i in 0..s.n {
+            if s.hw == 1 {
+                let st = s.plane(i, c0).start;
+                let r = st..st + width;
+                combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a, b, k);
+            } else {
+                for j in 0..width {
+                    let r = s.plane(i, c0 + j);
+                    combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a[j], b[j], k[j]);
+                }
+            }
+        }
+        c0 += width;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,6 +623,80 @@ mod tests {
                 }
             }
             assert_close(&dx, &want, 1e-5, "dx");
+        }
+    }
+
+    /// The sharded path (shard sums combined in shard order, then normalize and combine per shard) against the
+    /// batch in one piece: the same statistics, outputs and gradients to f32 rounding.
+    #[test]
+    fn shards_combined_in_order_match_the_batch_in_one_piece() {
+        for (t, s) in SHAPES.iter().enumerate().filter(|(_, s)| s.n >= 2) {
+            let x: Vec<f32> = values(s.len(), 51 + t as u64).iter().map(|v| 2.0 * v + 0.75).collect();
+            let dy = values(s.len(), 52 + t as u64);
+            let (gamma, beta) = (values(s.c, 53), values(s.c, 54));
+            let (mut rm, mut rv) = (vec![0.0; s.c], vec![1.0; s.c]);
+            let (mut y, mut xhat, mut inv) = (vec![0.0; s.len()], vec![0.0; s.len()], vec![0.0; s.c]);
+            forward_train(s, &x, &gamma, &beta, 1e-5, 0.1, &mut rm, &mut rv, &mut y, &mut xhat, &mut inv);
+            let (mut dx, mut dg, mut db) = (vec![0.0; s.len()], vec![0.0; s.c], vec![0.0; s.c]);
+            backward(s, &dy, &xhat, &gamma, &inv, true, Some(&mut dx), &mut dg, &mut db, false);
+
+            // Shards of 1 image and n − 1 images, combined with Chan et al.'s update.
+            let plane = s.c * s.hw;
+            let shards = [(0, 1), (1, s.n)];
+            let (mut cnt, mut mean, mut m2) = (vec![0.0f64; s.c], vec![0.0f64; s.c], vec![0.0f64; s.c]);
+            for &(a, b) in &shards {
+                let sh = BnShape { n: b - a, c: s.c, hw: s.hw };
+                let mut st = vec![0.0; 2 * s.c];
+                shard_stats(&sh, &x[a * plane..b * plane], &mut st);
+                let nb = sh.count() as f64;
+                for ch in 0..s.c {
+                    let mb = st[2 * ch] / nb;
+                    if cnt[ch] == 0.0 {
+                        cnt[ch] = nb;
+                        mean[ch] = mb;
+                        m2[ch] = st[2 * ch + 1];
+                    } else {
+                        let n = cnt[ch] + nb;
+                        let d = mb - mean[ch];
+                        mean[ch] += d * nb / n;
+                        m2[ch] += st[2 * ch + 1] + d * d * cnt[ch] * nb / n;
+                        cnt[ch] = n;
+                    }
+                }
+            }
+            let nf = s.count() as f64;
+            let sinv: Vec<f32> = (0..s.c).map(|ch| (1.0 / (m2[ch] / nf + 1e-5f32 as f64).sqrt()) as f32).collect();
+            let hi: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+            let lo: Vec<f32> = mean.iter().zip(&hi).map(|(&m, &h)| (m - h as f64) as f32).collect();
+            let (mut sy, mut sxhat, mut sdx) = (vec![0.0; s.len()], vec![0.0; s.len()], vec![0.0; s.len()]);
+            let mut sums = vec![0.0f64; 2 * s.c];
+            for &(a, b) in &shards {
+                let sh = BnShape { n: b - a, c: s.c, hw: s.hw };
+                let r = a * plane..b * plane;
+                normalize_given(&sh, &x[r.clone()], &gamma, &beta, &hi, &lo, &sinv, &mut sy[r.clone()], &mut sxhat[r.clone()]);
+                let mut part = vec![0.0; 2 * s.c];
+                shard_grad_sums(&sh, &dy[r.clone()], &sxhat[r], &mut part);
+                for (acc, p) in sums.iter_mut().zip(&part) {
+                    *acc += p;
+                }
+            }
+            let g: Vec<f64> = (0..s.c).map(|ch| gamma[ch] as f64 * sinv[ch] as f64).collect();
+            let a: Vec<f32> = g.iter().map(|&g| g as f32).collect();
+            let bx: Vec<f32> = (0..s.c).map(|ch| (-g[ch] * sums[2 * ch + 1] / nf) as f32).collect();
+            let k: Vec<f32> = (0..s.c).map(|ch| (-g[ch] * sums[2 * ch] / nf) as f32).collect();
+            for &(lo_i, hi_i) in &shards {
+                let sh = BnShape { n: hi_i - lo_i, c: s.c, hw: s.hw };
+                let r = lo_i * plane..hi_i * plane;
+                combine_given(&sh, &dy[r.clone()], &sxhat[r.clone()], &a, &bx, &k, &mut sdx[r]);
+            }
+            assert_close(&sinv, &to64(&inv), 1e-6, "invstd");
+            assert_close(&sy, &to64(&y), 1e-6, "y");
+            assert_close(&sxhat, &to64(&xhat), 1e-6, "xhat");
+            assert_close(&sdx, &to64(&dx), 1e-5, "dx");
+            let sdb: Vec<f32> = (0..s.c).map(|ch| sums[2 * ch] as f32).collect();
+            let sdg: Vec<f32> = (0..s.c).map(|ch| sums[2 * ch + 1] as f32).collect();
+            assert_close(&sdb, &to64(&db), 1e-6, "dbeta");
+            assert_close(&sdg, &to64(&dg), 1e-6, "dgamma");
         }
     }
 }

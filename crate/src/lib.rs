@@ -447,6 +447,60 @@ pub unsafe extern "C" fn wn_batchnorm_backward(
     )
 }
 
+/// A shard's per-channel `Σ x` and `Σ (x − shard mean)²` (f64 pairs in `out`), for statistics combined over shards.
+///
+/// # Safety
+/// x holds `n·c·hw` floats, out `2·c` f64s, 8-byte aligned and distinct from x.
+#[no_mangle]
+pub unsafe extern "C" fn wn_batchnorm_shard_stats(n: usize, c: usize, hw: usize, x: *const f32, out: *mut f64) {
+    let s = BnShape { n, c, hw };
+    // SAFETY: lengths as documented.
+    batchnorm::shard_stats(&s, view(x, s.len()), view_mut(out, 2 * c))
+}
+
+/// `xhat = ((x − mean) − mean_lo)·invstd`, `y = gamma·xhat + beta` with given per-channel constants.
+///
+/// # Safety
+/// x, y, xhat hold `n·c·hw` floats; gamma, beta, mean, mean_lo, invstd `c` floats; y and xhat distinct from the rest.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_batchnorm_normalize(
+    n: usize, c: usize, hw: usize, x: *const f32, gamma: *const f32, beta: *const f32,
+    mean: *const f32, mean_lo: *const f32, invstd: *const f32, y: *mut f32, xhat: *mut f32,
+) {
+    let s = BnShape { n, c, hw };
+    // SAFETY: lengths as documented; outputs are their own allocations.
+    batchnorm::normalize_given(
+        &s, view(x, s.len()), view(gamma, c), view(beta, c), view(mean, c), view(mean_lo, c), view(invstd, c),
+        view_mut(y, s.len()), view_mut(xhat, s.len()),
+    )
+}
+
+/// A shard's per-channel `Σ dy` and `Σ dy·xhat` (f64 pairs in `out`).
+///
+/// # Safety
+/// dy, xhat hold `n·c·hw` floats, out `2·c` f64s, 8-byte aligned and distinct from both.
+#[no_mangle]
+pub unsafe extern "C" fn wn_batchnorm_shard_grad_sums(n: usize, c: usize, hw: usize, dy: *const f32, xhat: *const f32, out: *mut f64) {
+    let s = BnShape { n, c, hw };
+    // SAFETY: lengths as documented.
+    batchnorm::shard_grad_sums(&s, view(dy, s.len()), view(xhat, s.len()), view_mut(out, 2 * c))
+}
+
+/// `dx = a·dy + (b·xhat + k)` with given per-channel constants (batch norm's input gradient from combined sums).
+///
+/// # Safety
+/// dy, xhat, dx hold `n·c·hw` floats; a, b, k `c` floats; dx distinct from the rest.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_batchnorm_combine(
+    n: usize, c: usize, hw: usize, dy: *const f32, xhat: *const f32, a: *const f32, b: *const f32, k: *const f32, dx: *mut f32,
+) {
+    let s = BnShape { n, c, hw };
+    // SAFETY: lengths as documented; dx is its own allocation.
+    batchnorm::combine_given(&s, view(dy, s.len()), view(xhat, s.len()), view(a, c), view(b, c), view(k, c), view_mut(dx, s.len()))
+}
+
 // ---------------------------------------------------------------- dropout
 
 /// Inverted dropout of a chunk of `rows` rows starting at batch row `row_offset`;

@@ -157,13 +157,10 @@ async function train(argv: string[]): Promise<number> {
   log(`MNIST: ${n} training and ${data.xTest.shape[0]} test images (${formatSeconds((performance.now() - started) / 1000)} to load)`);
   const lrSchedule = recipe.cosine ? new CosineAnnealing({ tMax: epochs }) : undefined;
   const describe = o.init ? `from ${o.init}: ${net.layers.map((l) => l.kind).join(' → ')}` : recipe.describe;
-  // Batch norm takes each batch whole, in one thread: 'auto' means 1 worker for such a network (an explicit count gets train's error).
-  const oneBatchWide = net.layers.some((l) => l.batchWide);
-  const workers = workersAsked === 'auto' ? (oneBatchWide ? 1 : Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)) : workersAsked;
+  const workers = workersAsked === 'auto' ? Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length) : workersAsked;
   log(
     `network (${modelName}): ${describe}; Adam(${lr})${lrSchedule ? ' with cosine annealing' : ''}, batch ${batchSize}, ` +
-      `${epochs} epoch${epochs === 1 ? '' : 's'}, seed ${seed}, ${workers} worker${workers === 1 ? '' : 's'}` +
-      (workersAsked === 'auto' && oneBatchWide ? ' (batch norm trains in one thread)' : ''),
+      `${epochs} epoch${epochs === 1 ? '' : 's'}, seed ${seed}, ${workers} worker${workers === 1 ? '' : 's'}`,
   );
 
   const bar = new ProgressBar(process.stderr);

@@ -101,6 +101,14 @@ export interface KernelExports {
     n: number, c: number, hw: number, dy: Ptr, xhat: Ptr, gamma: Ptr, invstd: Ptr,
     training: number, dx: Ptr, dgamma: Ptr, dbeta: Ptr, accumulate: number,
   ): void;
+  /** A shard's per-channel Σx and Σ(x − shard mean)², as f64 pairs at `out` (8-byte aligned, 2·c f64s). */
+  wn_batchnorm_shard_stats(n: number, c: number, hw: number, x: Ptr, out: Ptr): void;
+  /** xhat = ((x − mean) − meanLo)·invstd, y = gamma·xhat + beta, per-channel constants given. */
+  wn_batchnorm_normalize(n: number, c: number, hw: number, x: Ptr, gamma: Ptr, beta: Ptr, mean: Ptr, meanLo: Ptr, invstd: Ptr, y: Ptr, xhat: Ptr): void;
+  /** A shard's per-channel Σdy and Σdy·xhat, as f64 pairs at `out`. */
+  wn_batchnorm_shard_grad_sums(n: number, c: number, hw: number, dy: Ptr, xhat: Ptr, out: Ptr): void;
+  /** dx = a·dy + (b·xhat + k), per-channel constants given. */
+  wn_batchnorm_combine(n: number, c: number, hw: number, dy: Ptr, xhat: Ptr, a: Ptr, b: Ptr, k: Ptr, dx: Ptr): void;
   /**
    * Inverted dropout, rate in [0, 1): keeps element e = (rowOffset + r)·cols + j (its index in the whole mini-batch)
    * when a SplitMix64 draw of (seed, step, e) passes, so chunking never changes the mask; kept values are scaled by

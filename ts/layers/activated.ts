@@ -47,6 +47,8 @@ export abstract class ActivatedLayer extends Layer {
   /** ∂C/∂input of the last backward pass. */
   protected readonly daBuf = growableF32();
   private readonly params: NamedParameter[] = [];
+  /** Whether the parameter values are another layer's (`borrowParametersOf`): they are not this layer's to free. */
+  private borrowed = false;
 
   protected constructor(options: ActivatedLayerOptions, kind: string, ownOptions: readonly string[] = [], shared: readonly string[] = ACTIVATED_LAYER_OPTIONS) {
     super();
@@ -98,6 +100,26 @@ export abstract class ActivatedLayer extends Layer {
     p.value.set(values);
   }
 
+  /**
+   * @internal Makes this layer compute with `master`'s parameter values, for a shard's copy of a network in
+   * training (`train/together.ts`): its own values and optimizer state are freed; its gradients stay its own.
+   * It must never `update()`.
+   */
+  borrowParametersOf(master: ActivatedLayer): void {
+    this.assertAlive();
+    if (master.kind !== this.kind || master.params.length !== this.params.length || master.params.some((p, i) => p.value.length !== this.params[i].value.length)) {
+      throw new ShapeError(`a ${this.kind} layer cannot borrow the parameters of a different ${master.kind} layer (a wasmnet bug)`);
+    }
+    this.params.forEach((p, i) => {
+      if (!this.borrowed) {
+        this.optim.release(p);
+        p.value.free();
+      }
+      p.value = master.params[i].value;
+    });
+    this.borrowed = true;
+  }
+
   override parameters(): NamedParameter[] {
     return [...this.params];
   }
@@ -108,6 +130,7 @@ export abstract class ActivatedLayer extends Layer {
 
   override update(): void {
     this.assertAlive();
+    if (this.borrowed) throw new ValueError(`this ${this.kind} layer computes with another layer's parameters and cannot update them (a wasmnet bug)`);
     this.optim.update(this.params);
   }
 
@@ -152,13 +175,18 @@ export abstract class ActivatedLayer extends Layer {
   }
 
   override backwardBuffer(delta: F32Array, wantInputGrad: boolean, accumulate = false): F32Array | null {
+    this.deltaZFrom(delta);
+    return this.backwardFromDeltaZ(wantInputGrad, accumulate);
+  }
+
+  /** @internal ∂C/∂z into `deltaZBuffer()` from ∂C/∂a = `delta`: the activation's backward pass, the first half of `backwardBuffer`. */
+  deltaZFrom(delta: F32Array): void {
     this.assertAlive();
     const len = this.outputLength();
     const dz = this.dzBuf.ensure(len);
     const z = this.zBuf.current;
     const a = this.activationHoldsZ ? z : this.aBuf.current;
     kernels().wn_activation_backward(this.afun.id, z.ptr, a.ptr, delta.ptr, dz.ptr, len, this.outShape![this.outShape!.length - 1]);
-    return this.backwardFromDeltaZ(wantInputGrad, accumulate);
   }
 
   /** The backward pass from ∂C/∂z in `deltaZBuffer()`; `accumulate` adds to the parameter gradients. */
@@ -171,8 +199,10 @@ export abstract class ActivatedLayer extends Layer {
 
   protected override freeBuffers(): void {
     for (const p of this.params) {
-      this.optim.release(p);
-      p.value.free();
+      if (!this.borrowed) {
+        this.optim.release(p);
+        p.value.free();
+      }
       p.grad.free();
     }
     for (const b of [this.zBuf, this.aBuf, this.dzBuf, this.daBuf]) b.free();

@@ -65,6 +65,11 @@ export class BatchNormLayer extends ActivatedLayer {
   private readonly invstd: F32Array;
   /** Whether the last forward pass used the batch's statistics. */
   private batchStats = false;
+  /** A shard's forward pass (`forwardWithStats`): the values per feature in the whole batch. */
+  private shardCount = 0;
+  /** Per-feature constants of a shard's passes (float32), and f64 sums on their way out. */
+  private readonly shardConsts = growableF32();
+  private readonly f64Buf = growableF32();
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     const o = optionsObject('BatchNorm options', options, ['afun', 'optim', 'momentum', 'eps']);
@@ -257,6 +262,143 @@ export class BatchNormLayer extends ActivatedLayer {
     return da;
   }
 
+  // ------------------------------------------ a batch in shards (train/together.ts)
+  //
+  // When a batch is cut into shards (and spread over workers), each shard hands over its per-feature sums, every
+  // shard's are combined in shard order — the same floats whoever computed them — and each shard goes on with the
+  // batch's statistics. The same mathematics as `forwardBuffer`/`backwardFromDeltaZ` on the batch in one piece.
+
+  /** @internal Per feature, this shard's Σx and Σ(x − its mean)² (f64 pairs), for `combineStats`. */
+  shardStats(input: F32Array, n: number): Float64Array {
+    const hw = product(this.inShape!) / this.numFeatures;
+    const out = this.f64Scratch();
+    kernels().wn_batchnorm_shard_stats(n, this.numFeatures, hw, input.ptr, out.ptr);
+    return this.f64View(out).slice();
+  }
+
+  /**
+   * @internal The batch's statistics from every shard's `shardStats`, in shard order (`rows[i]` samples in shard
+   * i), combined with Chan, Golub and LeVeque's pairwise update in f64: per feature the mean, then Σ(x − mean)²,
+   * then the count of values per feature.
+   */
+  combineStats(parts: readonly Float64Array[], rows: readonly number[]): Float64Array {
+    const c = this.numFeatures;
+    const hw = product(this.inShape!) / c;
+    const out = new Float64Array(2 * c + 1);
+    let count = 0;
+    parts.forEach((part, i) => {
+      const nb = rows[i] * hw;
+      for (let ch = 0; ch < c; ch++) {
+        const mb = part[2 * ch] / nb;
+        if (count === 0) {
+          out[ch] = mb;
+          out[c + ch] = part[2 * ch + 1];
+        } else {
+          const d = mb - out[ch];
+          out[ch] += (d * nb) / (count + nb);
+          out[c + ch] += part[2 * ch + 1] + (d * d * count * nb) / (count + nb);
+        }
+      }
+      count += nb;
+    });
+    out[2 * c] = count;
+    return out;
+  }
+
+  /** @internal Moves the running statistics towards the batch's (`combineStats`), as `forwardBuffer` in training mode does: once per batch. */
+  acceptStats(stats: Float64Array): void {
+    const c = this.numFeatures;
+    const count = stats[2 * c];
+    const m = Math.fround(this.momentum);
+    const [mean, variance] = [this.meanBuf.view(), this.varBuf.view()];
+    for (let ch = 0; ch < c; ch++) {
+      mean[ch] = (1 - m) * mean[ch] + m * stats[ch];
+      variance[ch] = (1 - m) * variance[ch] + m * (stats[c + ch] / (count - 1));
+    }
+  }
+
+  /** @internal The training forward pass of one shard, normalized with the batch's statistics (`combineStats`); the running statistics are left to `acceptStats`. */
+  forwardWithStats(input: F32Array, n: number, stats: Float64Array): F32Array {
+    this.assertAlive();
+    const c = this.numFeatures;
+    const hw = product(this.inShape!) / c;
+    this.beginForward(input, n, true);
+    const len = n * c * hw;
+    const z = this.zBuf.ensure(len);
+    const xhat = this.xhatBuf.ensure(len);
+    const consts = this.shardConsts.ensure(2 * c);
+    const [hi, lo, inv] = [consts.view().subarray(0, c), consts.view().subarray(c), this.invstd.view()];
+    const eps = Math.fround(this.eps);
+    for (let ch = 0; ch < c; ch++) {
+      // As the one-piece kernel: invstd from the f64 variance, the mean split into two floats.
+      inv[ch] = 1 / Math.sqrt(stats[c + ch] / stats[2 * c] + eps);
+      hi[ch] = stats[ch];
+      lo[ch] = stats[ch] - hi[ch];
+    }
+    this.batchStats = true;
+    this.shardCount = stats[2 * c];
+    const [g, b] = [this.gammaParam.value.ptr, this.betaParam.value.ptr];
+    kernels().wn_batchnorm_normalize(n, c, hw, input.ptr, g, b, consts.ptr, consts.ptr + 4 * c, this.invstd.ptr, z.ptr, xhat.ptr);
+    return this.activate(len, this.outShape![this.outShape!.length - 1]);
+  }
+
+  /** @internal Per feature, this shard's Σ∂C/∂z and Σ∂C/∂z·x̂ (f64 pairs), with ∂C/∂z in `deltaZBuffer()`. */
+  shardGradSums(): Float64Array {
+    const c = this.numFeatures;
+    const hw = product(this.inShape!) / c;
+    const out = this.f64Scratch();
+    kernels().wn_batchnorm_shard_grad_sums(this.batch, c, hw, this.dzBuf.current.ptr, this.xhatBuf.current.ptr, out.ptr);
+    return this.f64View(out).slice();
+  }
+
+  /** @internal Every shard's `shardGradSums` added in shard order. */
+  combineGradSums(parts: readonly Float64Array[]): Float64Array {
+    const out = new Float64Array(2 * this.numFeatures);
+    for (const part of parts) for (let j = 0; j < out.length; j++) out[j] += part[j];
+    return out;
+  }
+
+  /**
+   * @internal The backward pass of one shard from the batch's sums (`combineGradSums`): ∂C/∂γ and ∂C/∂β are this
+   * shard's own sums (`own`, its share of the batch's gradient), ∂C/∂input goes through the batch's statistics.
+   */
+  backwardWithSums(own: Float64Array, sums: Float64Array, wantInputGrad: boolean): F32Array | null {
+    this.assertAlive();
+    const c = this.numFeatures;
+    const hw = product(this.inShape!) / c;
+    const [dgamma, dbeta] = [this.gammaParam.grad.view(), this.betaParam.grad.view()];
+    for (let ch = 0; ch < c; ch++) {
+      dbeta[ch] = own[2 * ch];
+      dgamma[ch] = own[2 * ch + 1];
+    }
+    if (!wantInputGrad) return null;
+    const consts = this.shardConsts.ensure(3 * c);
+    const v = consts.view();
+    const [gamma, inv] = [this.gammaParam.value.view(), this.invstd.view()];
+    const nf = this.shardCount;
+    for (let ch = 0; ch < c; ch++) {
+      // The one-piece kernel's constants: dx = a·dy + (b·x̂ + k).
+      const g = gamma[ch] * inv[ch];
+      v[ch] = g;
+      v[c + ch] = (-g * sums[2 * ch + 1]) / nf;
+      v[2 * c + ch] = (-g * sums[2 * ch]) / nf;
+    }
+    const n = this.batch;
+    const da = this.daBuf.ensure(n * c * hw);
+    kernels().wn_batchnorm_combine(n, c, hw, this.dzBuf.current.ptr, this.xhatBuf.current.ptr, consts.ptr, consts.ptr + 4 * c, consts.ptr + 8 * c, da.ptr);
+    return da;
+  }
+
+  /** Wasm memory for 2·numFeatures f64s (16-byte aligned, as every block). */
+  private f64Scratch(): F32Array {
+    return this.f64Buf.ensure(4 * this.numFeatures);
+  }
+
+  private f64View(buf: F32Array): Float64Array {
+    const v = buf.view();
+    return new Float64Array(v.buffer, v.byteOffset, 2 * this.numFeatures);
+  }
+
   /** Bytes of wasm memory the batch buffers take for `n` samples (with x̂). */
   override batchBytes(n: number): number {
     return super.batchBytes(n) + 4 * n * product(this.inShape!);
@@ -266,5 +408,7 @@ export class BatchNormLayer extends ActivatedLayer {
     super.freeBuffers();
     for (const b of [this.meanBuf, this.varBuf, this.invstd]) b.free();
     this.xhatBuf.free();
+    this.shardConsts.free();
+    this.f64Buf.free();
   }
 }

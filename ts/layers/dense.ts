@@ -41,6 +41,8 @@ export class DenseLayer extends ActivatedLayer {
   private readonly packedW = growableF32();
   private readonly packedWt = growableF32();
   private packedForStep = false;
+  /** A shard's copy computes with the packed weights of the layer it borrows from (`borrowParametersOf`). */
+  private packSource: DenseLayer = this;
 
   constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
     super(options, 'Dense');
@@ -124,8 +126,9 @@ export class DenseLayer extends ActivatedLayer {
     const z = this.zBuf.ensure(n * nout);
     const w = this.wParam.value;
     // z (n × out) = a (n × in) · w (in × out), then + b per row
-    if (this.packedForStep) {
-      k.wn_gemm_prepacked(n, nout, nin, input.ptr, n * nin, nin, 1, this.packedW.current.ptr, z.ptr, nout, 0, gemmWorkspace());
+    const packs = this.packSource;
+    if (packs.packedForStep) {
+      k.wn_gemm_prepacked(n, nout, nin, input.ptr, n * nin, nin, 1, packs.packedW.current.ptr, z.ptr, nout, 0, gemmWorkspace());
     } else {
       k.wn_gemm(n, nout, nin, input.ptr, n * nin, nin, 1, w.ptr, w.length, nout, 1, z.ptr, nout, 0, gemmWorkspace());
     }
@@ -148,8 +151,9 @@ export class DenseLayer extends ActivatedLayer {
     if (!wantInputGrad) return null;
     // da (n × in) = dz (n × out) · wᵀ (out × in)
     const da = this.daBuf.ensure(n * nin);
-    if (this.packedForStep) {
-      k.wn_gemm_prepacked(n, nin, nout, dz.ptr, n * nout, nout, 1, this.packedWt.current.ptr, da.ptr, nin, 0, ws);
+    const packs = this.packSource;
+    if (packs.packedForStep) {
+      k.wn_gemm_prepacked(n, nin, nout, dz.ptr, n * nout, nout, 1, packs.packedWt.current.ptr, da.ptr, nin, 0, ws);
     } else {
       k.wn_gemm(n, nin, nout, dz.ptr, n * nout, nout, 1, w.ptr, w.length, 1, nout, da.ptr, nin, 0, ws);
     }
@@ -167,6 +171,11 @@ export class DenseLayer extends ActivatedLayer {
     const packedWt = this.packedWt.ensure(k.wn_gemm_packed_b_len(nout, nin) >>> 0);
     k.wn_gemm_pack_b(nout, nin, w.ptr, w.length, 1, nout, packedWt.ptr);
     this.packedForStep = true;
+  }
+
+  override borrowParametersOf(master: ActivatedLayer): void {
+    super.borrowParametersOf(master);
+    this.packSource = master as DenseLayer;
   }
 
   override endStep(): void {

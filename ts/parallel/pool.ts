@@ -13,7 +13,8 @@ import type { Tensor } from '../core/tensor.js';
 import { wasmModule } from '../core/wasm.js';
 import type { SequentialNet } from '../network.js';
 import type { StepEngine } from '../train/loop.js';
-import { MAX_SHARDS, batchShardSize, maxNodesPerWorker, workerShards } from '../train/shards.js';
+import { MAX_SHARDS, maxNodesPerWorker, shardSize, workerShards } from '../train/shards.js';
+import { maxExchangeFloats, trainsTogether } from '../train/together.js';
 import {
   CTRL_ABORT,
   CTRL_GENERATION,
@@ -22,6 +23,7 @@ import {
   type ReplicaRequest,
   type ReplicaStep,
   type SharedMemory,
+  type FailHow,
   type WorkerPort,
   ctrlLength,
 } from './protocol.js';
@@ -32,10 +34,11 @@ export const MAX_WORKERS = 256;
 
 /**
  * Test hooks (through `wasmnet/internal`), for the next pool only: make worker
- * `rank` fail at step `step`; pass rows and gradients by message as a page
+ * `rank` fail at step `step` (with batch norm, 'throw-after-meeting' fails once
+ * its shards have met the others' once); pass rows and gradients by message as a page
  * without cross-origin isolation must.
  */
-export const poolTestHooks: { failAt: { rank: number; step: number; how: 'throw' | 'exit' } | null; messagesOnly: boolean } = { failAt: null, messagesOnly: false };
+export const poolTestHooks: { failAt: { rank: number; step: number; how: FailHow } | null; messagesOnly: boolean } = { failAt: null, messagesOnly: false };
 
 /** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
 function canShareMemory(): boolean {
@@ -74,12 +77,6 @@ function shared(data: Float32Array): Float32Array {
 const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { ShapeError, ValueError, DisposedError, OutOfMemoryError, InitError };
 
 export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, workers: number, labelsAreDistributions: boolean): Promise<StepEngine> {
-  const wide = net.layers.find((l) => l.batchWide);
-  if (wide) {
-    throw new ValueError(
-      `workers: ${workers} cannot train this network yet: its ${wide.kind} layer needs each batch's statistics in one piece; train it with workers: 1`,
-    );
-  }
   const n = x.shape[0];
   const floats = net.parameters().reduce((s, p) => s + p.value.length, 0);
   const messagesOnly = poolTestHooks.messagesOnly || !canShareMemory();
@@ -95,6 +92,8 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
         stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
         grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
         nodeSlots,
+        exchange: trainsTogether(net) ? new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS * maxExchangeFloats(net))) : null,
+        exchangeSlot: maxExchangeFloats(net),
       };
   const model = net.save({ trainingState: true });
   const module = wasmModule();
@@ -141,7 +140,7 @@ class WorkerPool implements StepEngine {
   private stepNumber = 0;
   private failures: Failure[] = [];
   private readonly dead = new Set<number>();
-  private waiting: { type: ReplicaReply['type']; replies: (ReplicaReply | undefined)[]; settled: Set<number>; done: () => void } | null = null;
+  private waiting: { types: ReplicaReply['type'][]; replies: (ReplicaReply | undefined)[]; settled: Set<number>; done: () => void } | null = null;
 
   /** Without shared memory: the epoch's order, to gather each worker's rows. */
   private order: Uint32Array | null = null;
@@ -198,14 +197,14 @@ class WorkerPool implements StepEngine {
    * order (the same tree as with shared memory) and updates.
    */
   private async stepByMessages(step: number, start: number, m: number, lrs: number[][], where: string): Promise<(ReplicaReply | undefined)[]> {
-    const size = batchShardSize(this.net, m);
+    const size = shardSize(m);
     const shards = Math.ceil(m / size);
     const workers = this.ports.length;
     const inLen = this.x.size / this.x.shape[0];
     const outLen = this.y.size / this.y.shape[0];
     const order = this.order!;
-    const parts = await this.all(
-      'replica-nodes',
+    let parts = await this.all(
+      ['replica-nodes', 'replica-sums'],
       (rank) => {
         const [first, end] = workerShards(shards, workers, rank);
         const from = start + first * size;
@@ -222,6 +221,13 @@ class WorkerPool implements StepEngine {
       undefined,
       (request) => [(request as ReplicaStep).rows!.x.buffer, (request as ReplicaStep).rows!.y.buffer],
     );
+    // With batch norm the shards meet at each batch-norm layer: everyone's sums, in shard order, go to everyone.
+    while (this.failures.length === 0 && parts.some((p) => p?.type === 'replica-sums')) {
+      const sums = parts as Extract<ReplicaReply, { type: 'replica-sums' }>[];
+      if (!sums.every((p) => p?.type === 'replica-sums')) throw new WasmnetError(`the workers' shards did not meet at the same layer ${where} (a wasmnet bug)`);
+      const all = sums.flatMap((p) => p.partials);
+      parts = await this.all(['replica-nodes', 'replica-sums'], () => ({ type: 'replica-exchange', step, all }));
+    }
     if (this.failures.length > 0) return parts;
     const nodes: NodeMessage[] = [];
     const losses: number[] = new Array(shards);
@@ -253,10 +259,10 @@ class WorkerPool implements StepEngine {
 
   /**
    * Posts `make(rank)` to every worker in `ranks` (default: all) and resolves,
-   * with the replies by rank, when each has answered `type`, failed or died.
+   * with the replies by rank, when each has answered `type` (or one of the types), failed or died.
    */
   all(
-    type: ReplicaReply['type'],
+    type: ReplicaReply['type'] | ReplicaReply['type'][],
     make: (rank: number) => ReplicaRequest,
     ranks?: number[],
     transfer?: (request: ReplicaRequest) => Transferable[],
@@ -268,7 +274,7 @@ class WorkerPool implements StepEngine {
         this.waiting = null;
         resolve(replies);
       };
-      this.waiting = { type, replies, settled: new Set(this.ports.map((_, r) => r).filter((r) => !targets.includes(r))), done };
+      this.waiting = { types: Array.isArray(type) ? type : [type], replies, settled: new Set(this.ports.map((_, r) => r).filter((r) => !targets.includes(r))), done };
       for (const rank of targets) {
         if (this.dead.has(rank)) this.settle(rank);
         else {
@@ -282,7 +288,7 @@ class WorkerPool implements StepEngine {
   private receive(m: ReplicaReply): void {
     if (m.type === 'replica-error') {
       this.fail({ rank: m.rank, name: m.name, message: m.message, died: false });
-    } else if (this.waiting && m.type === this.waiting.type) {
+    } else if (this.waiting && this.waiting.types.includes(m.type)) {
       this.waiting.replies[m.rank] = m;
     }
     this.settle(m.rank);

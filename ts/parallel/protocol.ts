@@ -8,7 +8,8 @@
  *   - `ctrl`: the barrier (arrived, generation, abort) and each worker's list
  *     of gradient-tree nodes (count, then level and index per node);
  *   - `stats`: each shard's loss (float64) and right answers;
- *   - `grads`: each worker's nodes, `nodeSlots` of `params` floats each.
+ *   - `grads`: each worker's nodes, `nodeSlots` of `params` floats each;
+ *   - `exchange`: with batch norm, each shard's sums at each meeting.
  */
 import type { ReplicaState } from './state.js';
 
@@ -45,6 +46,12 @@ export interface SharedMemory {
   stats: Float64Array;
   grads: Float32Array;
   nodeSlots: number;
+  /**
+   * A network with batch norm: where each shard's sums meet (`train/together.ts`), two regions used in turn,
+   * each `MAX_SHARDS` slots of `exchangeSlot` f64s; null for other networks.
+   */
+  exchange: Float64Array | null;
+  exchangeSlot: number;
 }
 
 /** A complete gradient-tree node as it crosses between threads by message. */
@@ -53,6 +60,9 @@ export interface NodeMessage {
   index: number;
   values: Float32Array;
 }
+
+/** How a test makes a worker fail: throw or end its thread as a step begins, or throw after the step's first meeting (batch norm). */
+export type FailHow = 'throw' | 'exit' | 'throw-after-meeting';
 
 export interface ReplicaInit {
   type: 'replica-init';
@@ -66,7 +76,7 @@ export interface ReplicaInit {
   shared: SharedMemory | null;
   labelsAreDistributions: boolean;
   /** Test hook: fail at this step ('throw' an error, or 'exit' the thread). */
-  failAt?: { step: number; how: 'throw' | 'exit' } | null;
+  failAt?: { step: number; how: FailHow } | null;
 }
 
 export interface ReplicaStep {
@@ -92,16 +102,25 @@ export interface ReplicaReduce {
   where: string;
 }
 
+/** Without shared memory, a meeting of a step's shards (`train/together.ts`): every shard's sums, in shard order. */
+export interface ReplicaExchange {
+  type: 'replica-exchange';
+  step: number;
+  all: Float64Array[];
+}
+
 export interface ReplicaStateRequest {
   type: 'replica-state';
 }
 
-export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaReduce | ReplicaStateRequest;
+export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaReduce | ReplicaExchange | ReplicaStateRequest;
 
 export type ReplicaReply =
   | { type: 'replica-ready'; rank: number }
   | { type: 'replica-stepped'; rank: number; step: number; loss: number; correct: number; timing: StepTiming }
   | { type: 'replica-nodes'; rank: number; step: number; first: number; nodes: NodeMessage[]; losses: number[]; correct: number[] }
+  /** Without shared memory, at a meeting of a step's shards: this worker's shards' sums, in shard order. */
+  | { type: 'replica-sums'; rank: number; step: number; partials: Float64Array[] }
   | { type: 'replica-state'; rank: number; state: ReplicaState }
   | { type: 'replica-error'; rank: number; step: number; name: string; message: string };
 

@@ -10,7 +10,8 @@ import { product } from '../core/tensor.js';
 import { init } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
-import { GradientTree, batchShardSize, workerShards } from '../train/shards.js';
+import { GradientTree, MAX_SHARDS, shardSize, workerShards } from '../train/shards.js';
+import { type LocalSums, ShardNets, runShardsTogether, trainsTogether } from '../train/together.js';
 import { type GatherRows, applyUpdate, runShards } from '../train/step.js';
 import {
   CTRL_ABORT,
@@ -41,6 +42,56 @@ interface Replica {
   /** Message mode: when the current step began, and how long its shards took. */
   started: number;
   computed: number;
+  /** With batch norm: one copy of the network per shard this worker runs (`train/together.ts`). */
+  shardNets: ShardNets | null;
+  /** Barriers passed: every replica passes the same ones in the same order, so the count is the generation. */
+  generation: number;
+  /** Meetings of shards so far: which of the two exchange regions is next. */
+  meetings: number;
+  /** Whether a step has begun (its forward passes may have moved batch norm's running statistics) and not yet updated. */
+  begun: boolean;
+  /** Message mode with batch norm: the step whose shards wait for a meeting's sums. */
+  pending: { steps: Generator<LocalSums, void, Float64Array[]>; first: number; end: number } | null;
+}
+
+/**
+ * A step stopped before its update leaves nothing behind: its shards' passes end, and what its forward passes
+ * moved (batch norm's running statistics) goes back, so that this replica can hand back its state.
+ */
+function abandonStep(r: Replica): void {
+  r.pending?.steps.return();
+  r.pending = null;
+  if (r.begun) r.checkpoint.undo();
+  r.begun = false;
+}
+
+/** The test hook 'throw-after-meeting': fails with the step's first meeting passed (batch norm's running statistics moved). */
+function failAfterMeeting(r: Replica, step: number): void {
+  const f = r.init.failAt;
+  if (f && f.how === 'throw-after-meeting' && f.step === step) throw new WasmnetError(`injected failure at step ${step}, after its shards met`);
+}
+
+/** Message mode: hands this worker's nodes (copied out of wasm memory) to the pool, which sends everyone's back. */
+function postNodes(r: Replica, rank: number, step: number, first: number, end: number, post: (m: ReplicaReply, transfer?: Transferable[]) => void): void {
+  const nodes = r.tree.nodes().map((n) => ({ level: n.node.level, index: n.node.index, values: n.values.slice() }));
+  r.computed = performance.now() - r.started;
+  post(
+    { type: 'replica-nodes', rank, step, first, nodes, losses: r.losses.slice(first, end), correct: r.correct.slice(first, end) },
+    nodes.map((n) => n.values.buffer),
+  );
+}
+
+/** Message mode with batch norm: runs the pending step's shards to their next meeting (posting their sums) or to the end. */
+function advance(r: Replica, rank: number, step: number, all: Float64Array[] | undefined, post: (m: ReplicaReply, transfer?: Transferable[]) => void): void {
+  const p = r.pending!;
+  if (all !== undefined) failAfterMeeting(r, step);
+  const s = all === undefined ? p.steps.next() : p.steps.next(all);
+  if (!s.done) {
+    post({ type: 'replica-sums', rank, step, partials: s.value.partials });
+    return;
+  }
+  r.pending = null;
+  postNodes(r, rank, step, p.first, p.end, post);
 }
 
 /**
@@ -68,6 +119,11 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
           correct: [],
           started: 0,
           computed: 0,
+          shardNets: trainsTogether(net) ? new ShardNets(net) : null,
+          generation: 0,
+          meetings: 0,
+          begun: false,
+          pending: null,
         };
         post({ type: 'replica-ready', rank });
       } else if (m.type === 'replica-step') {
@@ -76,22 +132,25 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         const failAt = r.init.failAt;
         if (failAt && failAt.step === m.step) {
           if (failAt.how === 'exit') exit();
-          else throw new WasmnetError(`injected failure at step ${m.step}`);
+          else if (failAt.how === 'throw') throw new WasmnetError(`injected failure at step ${m.step}`);
         }
         if (r.init.shared) {
           const { loss, correct, timing } = sharedStep(r, m);
           post({ type: 'replica-stepped', rank, step: m.step, loss, correct, timing });
         } else {
-          // Without shared memory: hand the nodes (copied out of wasm memory) to the pool, which sends everyone's back.
+          // Without shared memory: hand the nodes to the pool, which sends everyone's back (and every meeting's sums).
           r.started = performance.now();
-          const { first, end } = computeShards(r, m);
-          const nodes = r.tree.nodes().map((n) => ({ level: n.node.level, index: n.node.index, values: n.values.slice() }));
-          r.computed = performance.now() - r.started;
-          post(
-            { type: 'replica-nodes', rank, step: m.step, first, nodes, losses: r.losses.slice(first, end), correct: r.correct.slice(first, end) },
-            nodes.map((n) => n.values.buffer),
-          );
+          const { first, end, steps } = computeShards(r, m);
+          if (steps) {
+            r.pending = { steps, first, end };
+            advance(r, rank, m.step, undefined, post);
+          } else {
+            postNodes(r, rank, m.step, first, end, post);
+          }
         }
+      } else if (m.type === 'replica-exchange') {
+        step = m.step;
+        advance(replica!, rank, m.step, m.all, post);
       } else if (m.type === 'replica-reduce') {
         step = m.step;
         const r = replica!;
@@ -108,24 +167,31 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         const timing = { compute: r.computed, wait: waited - r.started - r.computed, reduce: performance.now() - waited };
         post({ type: 'replica-stepped', rank, step: m.step, loss, correct: right, timing });
       } else if (m.type === 'replica-state') {
+        // By message, a failed step's other workers may wait for a meeting that will not come: that step is over.
+        abandonStep(replica!);
         const state = captureState(replica!.net);
         post({ type: 'replica-state', rank, state }, stateBuffers(state));
       }
     } catch (e) {
+      // A step stopped half-way leaves nothing behind (its shards' passes end, the layers' step state with them).
+      if (replica) abandonStep(replica);
       const err = e as Error;
       post({ type: 'replica-error', rank, step, name: err?.name ?? 'Error', message: err?.message ?? String(e) });
     }
   };
 }
 
-/** The first half of a step: this worker's shards, their gradients pushed into its tree. */
-function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number; shards: number } {
+/**
+ * The first half of a step: this worker's shards, their gradients pushed into its tree. With batch norm the
+ * shards run in step with every other worker's: `steps` is then to be driven through its meetings.
+ */
+function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number; shards: number; steps: Generator<LocalSums, void, Float64Array[]> | null } {
   const { net, checkpoint, tree, losses, correct } = r;
   const { workers, rank } = r.init;
   const inLen = product(net.inputShape);
   const outLen = product(net.outputShape);
   net.layers.forEach((l, i) => l.optimizers().forEach((opt, j) => (opt.scheduledLr = m.lrs[i][j])));
-  const size = batchShardSize(net, m.m);
+  const size = shardSize(m.m);
   const shards = Math.ceil(m.m / size);
   const [first, end] = workerShards(shards, workers, rank);
   const shared = r.init.shared;
@@ -146,15 +212,41 @@ function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number
         yb.view().set(m.rows!.y.subarray(at * outLen, (at + rows) * outLen));
       };
   checkpoint.beginBatch();
+  r.begun = true;
   tree.reset();
-  runShards(net, { m: m.m, start: m.start, size }, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
-  return { first, end, shards };
+  const plan = { m: m.m, start: m.start, size };
+  if (r.shardNets) {
+    const steps = runShardsTogether(net, r.shardNets, plan, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
+    return { first, end, shards, steps };
+  }
+  runShards(net, plan, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
+  return { first, end, shards, steps: null };
+}
+
+/** Shared memory with batch norm: each meeting's sums go to this worker's shards' slots, and everyone's come back after a barrier. */
+function meetShared(r: Replica, step: number, steps: Generator<LocalSums, void, Float64Array[]>, first: number, shards: number): void {
+  const { ctrl, exchange, exchangeSlot } = r.init.shared!;
+  try {
+    for (let s = steps.next(); !s.done; ) {
+      // Two regions in turn: a worker may write the next meeting's sums while another still reads this one's.
+      const region = (r.meetings++ & 1) * MAX_SHARDS * exchangeSlot;
+      s.value.partials.forEach((p, j) => exchange!.set(p, region + (first + j) * exchangeSlot));
+      barrier(ctrl, r.init.workers, (r.generation = (r.generation + 1) | 0));
+      const all: Float64Array[] = [];
+      for (let i = 0; i < shards; i++) all.push(exchange!.slice(region + i * exchangeSlot, region + i * exchangeSlot + s.value.point.floats));
+      failAfterMeeting(r, step);
+      s = steps.next(all);
+    }
+  } finally {
+    steps.return();
+  }
 }
 
 /** The second half: the batch's gradient in the parameters (the tree finished), the loss checked, the update applied. */
 function finishStep(r: Replica, loss: number, where: string): void {
   r.tree.finish();
   applyUpdate(r.net, r.checkpoint, loss, where);
+  r.begun = false;
 }
 
 /** A whole step through shared memory: compute, publish, meet at the barrier, sum every worker's nodes, update. */
@@ -163,7 +255,8 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   const { tree, losses, correct } = r;
   const { ctrl, stats, grads, nodeSlots } = r.init.shared!;
   const { workers, rank } = r.init;
-  const { first, end, shards } = computeShards(r, m);
+  const { first, end, shards, steps } = computeShards(r, m);
+  if (steps) meetShared(r, m.step, steps, first, shards);
   const half = stats.length / 2;
   for (let i = first; i < end; i++) {
     stats[i] = losses[i];
@@ -180,7 +273,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
     grads.set(n.values, (rank * nodeSlots + j) * floats);
   });
   const t1 = performance.now();
-  barrier(ctrl, workers, m.step);
+  barrier(ctrl, workers, (r.generation = (r.generation + 1) | 0));
   const t2 = performance.now();
   // Every worker sums every node in shard order: the same tree, the same bits, in each replica.
   // Its own nodes are still in its wasm memory: only the others' are copied in.
@@ -206,18 +299,18 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1, reduce: performance.now() - t2 } };
 }
 
-/** Waits until all `workers` have arrived for `step` (the last to arrive opens it); throws if the pool aborts. */
-function barrier(ctrl: Int32Array, workers: number, step: number): void {
+/** Waits until all `workers` have arrived at barrier `generation` (the last to arrive opens it); throws if the pool aborts. */
+function barrier(ctrl: Int32Array, workers: number, generation: number): void {
   if (Atomics.add(ctrl, CTRL_ARRIVED, 1) === workers - 1) {
     Atomics.store(ctrl, CTRL_ARRIVED, 0);
-    Atomics.store(ctrl, CTRL_GENERATION, step);
+    Atomics.store(ctrl, CTRL_GENERATION, generation);
     Atomics.notify(ctrl, CTRL_GENERATION);
     return;
   }
   for (;;) {
-    const generation = Atomics.load(ctrl, CTRL_GENERATION);
-    if (generation === step) return;
+    const open = Atomics.load(ctrl, CTRL_GENERATION);
+    if (open === generation) return;
     if (Atomics.load(ctrl, CTRL_ABORT)) throw new StepAborted('stopped: another worker failed');
-    Atomics.wait(ctrl, CTRL_GENERATION, generation, BARRIER_POLL_MS);
+    Atomics.wait(ctrl, CTRL_GENERATION, open, BARRIER_POLL_MS);
   }
 }

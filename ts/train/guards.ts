@@ -99,6 +99,11 @@ export class Checkpoint {
     throw new ValueError(`training stopped: the update made ${bad.name} overflow ${where}; ${ADVICE} (the update is undone)`);
   }
 
+  /** Puts back what the batch changed besides the parameters, for a step abandoned before its update (a worker failed). */
+  undo(): void {
+    this.undoBatch();
+  }
+
   private undoBatch(): void {
     copy(this.buffers, this.bufferStore, 'restore');
     this.layers.forEach((l, i) => {

@@ -12,7 +12,8 @@ import { rowsAreDistributions } from '../losses.js';
 import type { SequentialNet } from '../network.js';
 import { resolveWorkers, startWorkerPool } from '../parallel/pool.js';
 import { Checkpoint } from './guards.js';
-import { GradientTree, batchShardSize, shardCount } from './shards.js';
+import { GradientTree, shardCount, shardSize } from './shards.js';
+import { ShardNets, runAllShardsTogether, trainsTogether } from './together.js';
 import { type GatherRows, applyUpdate, runShards } from './step.js';
 import { type LrFunction, type LrSchedule, asLrSchedule } from './schedules.js';
 
@@ -212,6 +213,8 @@ class InProcessSteps implements StepEngine {
   private readonly checkpoint: Checkpoint;
   private readonly tree: GradientTree;
   private readonly fused: boolean;
+  /** A network whose batch-norm layers need every shard's statistics: one copy per shard (`together.ts`). */
+  private readonly shardNets: ShardNets | null;
   private readonly losses: number[] = [];
   private readonly correct: number[] = [];
 
@@ -226,10 +229,13 @@ class InProcessSteps implements StepEngine {
     const n = x.shape[0];
     const m = Math.min(n, batchSize);
     // Dataset, shuffled order, a checkpoint, the gradient tree and the shard buffers, refused up front.
+    const size = shardSize(m);
+    const shardBytes = trainsTogether(net) ? ShardNets.bytes(net, shardCount(m), size) : net.batchBytes(size);
     ensureFits(
-      4 * (x.size + y.size + n) + Checkpoint.bytes(params, buffers) + GradientTree.bytes(params, shardCount(m)) + net.batchBytes(batchShardSize(net, m)),
+      4 * (x.size + y.size + n) + Checkpoint.bytes(params, buffers) + GradientTree.bytes(params, shardCount(m)) + shardBytes,
       `training on ${n} samples in batches of ${batchSize}`,
     );
+    this.shardNets = trainsTogether(net) ? new ShardNets(net) : null;
     this.fused = rowsAreDistributions(y);
     this.xs = allocF32(x.size);
     this.ys = allocF32(y.size);
@@ -250,7 +256,7 @@ class InProcessSteps implements StepEngine {
     const n = this.order.length;
     const inLen = product(net.inputShape);
     const outLen = product(net.outputShape);
-    const size = batchShardSize(net, m);
+    const size = shardSize(m);
     const shards = Math.ceil(m / size);
     const gather: GatherRows = (from, rows, xb, yb) => {
       k.wn_gather_rows(this.xs.ptr, n, inLen, this.order.ptr + 4 * from, rows, xb.ptr);
@@ -258,8 +264,18 @@ class InProcessSteps implements StepEngine {
     };
     checkpoint.beginBatch();
     tree.reset();
-    runShards(net, { m, start, size }, 0, shards, gather, this.fused, shards > 1 ? tree : null, losses, correct);
-    if (shards > 1) tree.finish();
+    try {
+      if (this.shardNets) {
+        runAllShardsTogether(net, this.shardNets, { m, start, size }, 0, shards, gather, this.fused, tree, losses, correct);
+        tree.finish();
+      } else {
+        runShards(net, { m, start, size }, 0, shards, gather, this.fused, shards > 1 ? tree : null, losses, correct);
+        if (shards > 1) tree.finish();
+      }
+    } catch (e) {
+      checkpoint.undo(); // batch norm's running statistics as they were: the batch never happened
+      throw e;
+    }
     let loss = 0;
     let right = 0;
     for (let i = 0; i < shards; i++) {
@@ -278,5 +294,6 @@ class InProcessSteps implements StepEngine {
     this.order.free();
     this.checkpoint.free();
     this.tree.free();
+    this.shardNets?.free();
   }
 }

@@ -18,7 +18,6 @@ import { ShapeError } from '../core/errors.js';
 import { type F32Array, allocF32 } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import type { NamedParameter } from '../layers/layer.js';
-import type { SequentialNet } from '../network.js';
 
 /**
  * Shards are at least this many samples, so batch 64 still splits in two. Every shard writes a whole
@@ -33,11 +32,6 @@ export const MAX_SHARDS = 16;
 /** Samples per shard of a batch of `m` (the last shard holds the rest). */
 export function shardSize(m: number): number {
   return Math.max(MIN_SHARD, Math.ceil(m / MAX_SHARDS));
-}
-
-/** Samples per shard for a batch of m: one shard when a layer looks across the batch (batch norm's statistics are the mini-batch's). */
-export function batchShardSize(net: SequentialNet, m: number): number {
-  return net.layers.some((l) => l.batchWide) ? m : shardSize(m);
 }
 
 export function shardCount(m: number): number {
@@ -119,21 +113,25 @@ export class GradientTree {
     while (this.stack.length > 0) this.spare.push(this.stack.pop()!.store);
   }
 
-  /** Pushes shard `index`'s gradient, which the backward pass left in the parameters' `grad`. */
-  pushShard(index: number): void {
+  /**
+   * Pushes shard `index`'s gradient, which the backward pass left in the parameters' `grad` — or in those of
+   * `from`, a shard's copy of the same parameters (`together.ts`).
+   */
+  pushShard(index: number, from: readonly NamedParameter[] = this.params): void {
+    if (from.length !== this.params.length) throw new ShapeError(`a gradient tree of ${this.params.length} tensors got a shard of ${from.length}`);
     const k = kernels();
     const node = { level: 0, index };
     const top = this.stack[this.stack.length - 1];
     if (top && isLeftSibling(top, node)) {
       // Add in place: the sibling's buffer becomes the parent.
-      this.params.forEach((p, i) => k.wn_add_assign(top.store.ptr + 4 * this.offsets[i], p.grad.ptr, p.grad.length));
+      from.forEach((p, i) => k.wn_add_assign(top.store.ptr + 4 * this.offsets[i], p.grad.ptr, p.grad.length));
       this.stack.pop();
       this.push({ level: 1, index: index >> 1, store: top.store });
       return;
     }
     const store = this.buffer();
     const all = store.view();
-    this.params.forEach((p, i) => all.set(p.grad.view(), this.offsets[i]));
+    from.forEach((p, i) => all.set(p.grad.view(), this.offsets[i]));
     this.push({ ...node, store });
   }
 
