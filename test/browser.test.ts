@@ -210,7 +210,7 @@ describe('the playground in Chromium', () => {
     expect(inPage === inNode, 'the model files trained in Node and in Chromium differ').toBe(true);
   }, 60_000);
 
-  it("the page's own thread trains with 3 replica workers to the bits Node gets with 1", async () => {
+  it("the page's own thread trains with 3 replica workers to the bits Node gets with 1 (batch norm included)", async () => {
     const buildAndTrain = async (w: typeof import('wasmnet'), workers: number): Promise<Uint8Array> => {
       await w.init();
       const rng = new w.Rng(4);
@@ -220,8 +220,12 @@ describe('the playground in Chromium', () => {
       const net = new w.SequentialNet([2, 10, 10], { seed: 8 });
       net.addConv2D([4, 3, 3], { padding: 1, afun: new w.ReLU(), optim: new w.Adam(0.01) });
       net.addPool2D([2, 2]);
+      net.addConv2D([6, 3, 3], { padding: 1, afun: new w.Identity(), optim: new w.Adam(0.01) });
+      net.addBatchNorm({ afun: new w.ReLU(), optim: new w.Adam(0.01) });
       net.addFlatten();
       net.addDropout(0.25);
+      net.addDense(12, { afun: new w.Tanh(), optim: new w.Adam(0.01) });
+      net.addBatchNorm({ optim: new w.SGD(0.05) });
       net.addDense(3, { afun: new w.SoftMax(), optim: new w.AdamW(0.01) });
       await net.train(x, y, { batchSize: 64, epochs: 2, workers });
       const bytes = net.save();
