@@ -70,11 +70,11 @@ function simdPeak() {
  * pool's first batches run at about half speed (measured: 1,788 images/s over the first 25 batches of 64, then
  * 4,150–4,280), so with workers the clock starts later, except in --quick.
  */
-async function wasmnetTrainRate(batchSize, batches, workers = 1) {
+async function wasmnetTrainRate(batchSize, batches, workers = 1, make = () => wasmnet.courseCnn({ seed: 1 }), warmBatches = null) {
   const rates = [];
   const overheads = [];
-  const net = wasmnet.courseCnn({ seed: 1 });
-  const warm = workers > 1 && !quick ? (batchSize <= 64 ? 25 : 2) : 1;
+  const net = make();
+  const warm = warmBatches ?? (workers > 1 && !quick ? (batchSize <= 64 ? 25 : 2) : 1);
   const n = Math.min(x.shape[0], batchSize * (batches + warm));
   for (let r = 0; r < sizes.reps; r++) {
     let first = 0;
@@ -120,7 +120,23 @@ async function wasmnetWorkerScaling() {
       rows.push({ batchSize, workers, rate, speedup: rate / one, ...(typeof r === 'number' ? {} : r) });
     }
   }
-  return { cores, rows };
+  return { cores, rows, batchNorm: await batchNormScaling(cores) };
+}
+
+/**
+ * vggMini (batch norm, dropout, 'same' convolutions) at its recipe's batch 128 with 1 and every core's workers:
+ * its shards meet at each batch-norm layer (twice per layer and step), which the course's network never does.
+ */
+async function batchNormScaling(cores) {
+  const rows = [];
+  let one = null;
+  for (const workers of [...new Set([1, cores])]) {
+    const r = await wasmnetTrainRate(128, quick ? 1 : 6, workers, () => wasmnet.vggMini({ seed: 1 }), quick ? 1 : 2);
+    const rate = typeof r === 'number' ? r : r.rate;
+    if (workers === 1) one = rate;
+    rows.push({ batchSize: 128, workers, rate, speedup: rate / one, ...(typeof r === 'number' ? {} : r) });
+  }
+  return rows;
 }
 
 function wasmnetInferRate(batchSize) {
@@ -493,6 +509,10 @@ for (const r of scaling.rows) {
     `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}` +
       `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}`,
   );
+}
+out.push(`vggMini (batch norm: each step's shards meet at its 5 batch-norm layers, twice each; compute includes those meetings), batch 128:`);
+for (const r of scaling.batchNorm) {
+  out.push(`${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}${r.stepMs === undefined ? '' : `${padStart(r.stepMs.toFixed(1), 9)}${padStart(r.computeMs.toFixed(1), 9)}${padStart(r.waitMs.toFixed(1), 7)}${padStart(r.reduceMs.toFixed(1), 12)}${padStart((r.stepMs - r.busyMs).toFixed(1), 10)}`}`);
 }
 for (const r of scaling.rows.filter((row) => row.torch)) {
   out.push(`  PyTorch (tuned) on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
