@@ -150,7 +150,8 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         }
       } else if (m.type === 'replica-exchange') {
         step = m.step;
-        advance(replica!, rank, m.step, m.all, post);
+        // A meeting of a step this worker has abandoned (another failed) is over: nothing waits for it.
+        if (replica!.pending) advance(replica!, rank, m.step, m.all, post);
       } else if (m.type === 'replica-reduce') {
         step = m.step;
         const r = replica!;

@@ -80,6 +80,11 @@ export class ShardNets {
     return copies;
   }
 
+  /** Copies made so far. */
+  get count(): number {
+    return this.copies.length;
+  }
+
   free(): void {
     for (const c of this.copies) c.dispose();
     this.copies.length = 0;
