@@ -178,7 +178,8 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
   const n = Math.min(x.shape[0], batchSize * batches);
   await net.train(x.slice(0, batchSize), y.slice(0, batchSize), { batchSize, workers: 1 }); // warm-up
   const layerTimes = net.layers.map(() => ({ forward: 0, backward: 0, update: 0 }));
-  net.layers.forEach((layer, i) => {
+  // A network with batch norm computes in one copy of itself per shard (ts/train/together.ts): time those layers too.
+  const instrument = (layers) => layers.forEach((layer, i) => {
     // Count the outermost call only: backwardBuffer calls backwardFromDeltaZ; the network calls
     // backwardFromDeltaZ directly after a SoftMax + cross-entropy output, max pooling's
     // backwardThroughReLU (a ReLU's backward folded into the pooling's) before it, and a ReLU
@@ -198,10 +199,12 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
         }
       };
     };
-    wrap('forwardBuffer', 'forward');
-    for (const name of ['backwardBuffer', 'backwardFromDeltaZ', 'backwardThroughReLU', 'backwardThroughPool']) wrap(name, 'backward');
+    for (const name of ['forwardBuffer', 'shardStats', 'forwardWithStats']) wrap(name, 'forward');
+    for (const name of ['backwardBuffer', 'backwardFromDeltaZ', 'backwardThroughReLU', 'backwardThroughPool', 'deltaZFrom', 'shardGradSums', 'backwardWithSums']) wrap(name, 'backward');
     wrap('update', 'update');
   });
+  instrument(net.layers);
+  internal.shardNetHooks.onCopy = (copy) => instrument(copy.layers);
   const gemmCalls = new Map();
   const count = (key, m, nn, k, dt) => {
     const e = gemmCalls.get(key) ?? { calls: 0, ms: 0, flops: 0 };
@@ -224,6 +227,7 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
   const t = performance.now();
   await net.train(x.slice(0, n), y.slice(0, n), { batchSize, epochs: 1, workers: 1 });
   const total = performance.now() - t;
+  internal.shardNetHooks.onCopy = null;
   Object.assign(kernels, { wn_gemm: gemm, wn_gemm_prepacked: prepacked });
   const batchesRun = Math.ceil(n / batchSize);
   const perBatch = (ms) => ms / batchesRun;

@@ -51,6 +51,9 @@ export function maxExchangeFloats(net: SequentialNet): number {
   return exchangePlan(net).reduce((most, p) => Math.max(most, p.floats), 0);
 }
 
+/** For the benchmark's per-layer profile: called with each shard's copy of a network as it is made. */
+export const shardNetHooks: { onCopy: ((copy: SequentialNet, net: SequentialNet) => void) | null } = { onCopy: null };
+
 /**
  * Copies of a network in training, one per shard a worker runs at once: each
  * computes with the network's own parameter values (borrowed, never copied)
@@ -97,6 +100,7 @@ export class ShardNets {
       l.training = true;
       if (l instanceof ActivatedLayer) l.borrowParametersOf(this.net.layers[i] as ActivatedLayer);
     });
+    shardNetHooks.onCopy?.(copy, this.net);
     return copy;
   }
 }
