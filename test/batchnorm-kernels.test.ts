@@ -1,7 +1,7 @@
 // The raw batch-norm kernels (crate/src/batchnorm.rs) against test/reference/batchnorm.ts (PyTorch's BatchNorm2d).
 // These call the export table directly; the BatchNormLayer tests will build on them.
 import { describe, expect, it } from 'vitest';
-import { Rng, init } from 'wasmnet';
+import { BatchNormLayer, Identity, Rng, init } from 'wasmnet';
 import { type F32Array, allocF32, load } from 'wasmnet/internal';
 import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain, type BnDims } from './reference/batchnorm.js';
 import { expectClose, values } from './helpers/util.js';
@@ -114,6 +114,63 @@ describe('wn_batchnorm_* against the reference (PyTorch BatchNorm2d; tolerance 1
     expectClose(xhat.toArray(), ref.xhat, 1e-2, 'xhat');
     for (const b of [x, gamma, beta, rm, rv, y, xhat, invstd]) b.free();
   });
+});
+
+describe('a batch in shards (wn_batchnorm_shard_stats, _normalize, _shard_grad_sums, _combine) against the reference on the whole batch', () => {
+  // Shards of 1, 2 and the rest of the images: each hands over its sums, which are combined in shard order.
+  for (const d of shapes.filter((s) => s.n >= 4 || (s.n >= 2 && s.c >= 7))) {
+    it(`forward and backward for ${JSON.stringify(d)}`, () => {
+      const v = inputs(d, d.n * 31 + d.c * 5 + d.hw);
+      const plane = d.c * d.hw;
+      const cuts = [0, 1, Math.min(3, d.n - 1), d.n].filter((c, i, all) => i === 0 || c > all[i - 1]);
+      const shards = cuts.slice(1).map((end, i) => ({ from: cuts[i], rows: end - cuts[i] }));
+      const layer = new BatchNormLayer(d.c, { afun: new Identity(), momentum: 0.1, eps: 1e-5 });
+      layer.build(d.hw === 1 ? [d.c] : [d.c, d.hw, 1]);
+      layer.training = true;
+      layer.gamma = v.gamma;
+      layer.beta = v.beta;
+      layer.runningMean = v.runningMean;
+      layer.runningVar = v.runningVar;
+      const slice = (a: Float32Array, s: { from: number; rows: number }) => buffer(a.subarray(s.from * plane, (s.from + s.rows) * plane));
+      const xs = shards.map((s) => slice(v.x, s));
+      const dys = shards.map((s) => slice(v.dy, s));
+      const stats = layer.combineStats(
+        shards.map((s, i) => layer.shardStats(xs[i], s.rows)),
+        shards.map((s) => s.rows),
+      );
+      layer.acceptStats(stats);
+      const ref = batchNormForwardTrain(d, v.x, v.gamma, v.beta, eps, momentum, v.runningMean, v.runningVar);
+      expectClose(layer.runningMean, ref.runningMean, 1e-5, 'running_mean');
+      expectClose(layer.runningVar, ref.runningVar, 1e-5, 'running_var');
+      // Forward each shard with the batch's statistics; its ∂C/∂z (Identity: ∂C/∂a) gives its sums.
+      const y: number[] = [];
+      const own = shards.map((s, i) => {
+        y.push(...layer.forwardWithStats(xs[i], s.rows, stats).view().subarray(0, s.rows * plane));
+        layer.deltaZFrom(dys[i]);
+        return layer.shardGradSums();
+      });
+      expectClose(Float32Array.from(y), ref.y, 1e-5, 'y');
+      const sums = layer.combineGradSums(own);
+      const g = batchNormBackward(d, v.dy, ref.xhat, v.gamma, ref.invstd, true);
+      const dx: number[] = [];
+      const dgamma = new Float64Array(d.c);
+      const dbeta = new Float64Array(d.c);
+      shards.forEach((s, i) => {
+        layer.forwardWithStats(xs[i], s.rows, stats);
+        layer.deltaZFrom(dys[i]);
+        dx.push(...layer.backwardWithSums(own[i], sums, true)!.view().subarray(0, s.rows * plane));
+        // Each shard's ∂C/∂γ, ∂C/∂β are its share: they add up to the batch's.
+        layer.dgamma.forEach((t, ch) => (dgamma[ch] += t));
+        layer.dbeta.forEach((t, ch) => (dbeta[ch] += t));
+      });
+      expectClose(Float32Array.from(dx), g.dx, 1e-5, 'dx');
+      expectClose(Float32Array.from(dgamma), g.dgamma, 1e-5, 'dgamma');
+      expectClose(Float32Array.from(dbeta), g.dbeta, 1e-5, 'dbeta');
+      expect(layer.backwardWithSums(own[0], sums, false), 'no input gradient asked for').toBeNull();
+      for (const b of [...xs, ...dys]) b.free();
+      layer.dispose();
+    });
+  }
 });
 
 describe('the batch-norm reference against central differences of itself (float64, h = 1e-6, tolerance 1e-6)', () => {
