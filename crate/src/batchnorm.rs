@@ -210,6 +210,25 @@ fn normalize_block(
     }
 }
 
+/// The input-gradient pass over channels `c0..c0+a.len()`, given their f32 constants.
+#[allow(clippy::too_many_arguments)]
+fn combine_block(s: &BnShape, c0: usize, dy: &[f32], xhat: &[f32], dx: &mut [f32], a: &[f32], b: &[f32], k: &[f32]) {
+    let width = a.len();
+    for i in 0..s.n {
+        if s.hw == 1 {
+            // One row of channels: vectorise across them.
+            let st = s.plane(i, c0).start;
+            let r = st..st + width;
+            combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a, b, k);
+        } else {
+            for j in 0..width {
+                let r = s.plane(i, c0 + j);
+                combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a[j], b[j], k[j]);
+            }
+        }
+    }
+}
+
 /// Training forward: batch statistics, `y`, the saved `xhat` and `invstd`, and
 /// the running statistics updated in place. Needs `N = n·hw ≥ 2` (PyTorch
 /// refuses one value per channel; so does the TypeScript caller).
@@ -318,19 +337,7 @@ pub fn backward(
             }
         }
         if let Some(dx) = dx.as_deref_mut() {
-            let (a, bx, k) = (&a[..width], &bx[..width], &k[..width]);
-            for i in 0..s.n {
-                if s.hw == 1 {
-                    let st = s.plane(i, c0).start;
-                    let r = st..st + width;
-                    combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a, bx, k);
-                } else {
-                    for b in 0..width {
-                        let r = s.plane(i, c0 + b);
-                        combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a[b], bx[b], k[b]);
-                    }
-                }
-            }
+            combine_block(s, c0, dy, xhat, dx, &a[..width], &bx[..width], &k[..width]);
         }
         c0 += width;
     }
@@ -407,19 +414,7 @@ pub fn combine_given(s: &BnShape, dy: &[f32], xhat: &[f32], a: &[f32], b: &[f32]
     let mut c0 = 0;
     while c0 < s.c {
         let width = BLOCK.min(s.c - c0);
-        let (a, b, k) = (&a[c0..c0 + width], &b[c0..c0 + width], &k[c0..c0 + width]);
-        for i in 0..s.n {
-            if s.hw == 1 {
-                let st = s.plane(i, c0).start;
-                let r = st..st + width;
-                combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a, b, k);
-            } else {
-                for j in 0..width {
-                    let r = s.plane(i, c0 + j);
-                    combine(&dy[r.clone()], &xhat[r.clone()], &mut dx[r], a[j], b[j], k[j]);
-                }
-            }
-        }
+        combine_block(s, c0, dy, xhat, dx, &a[c0..c0 + width], &b[c0..c0 + width], &k[c0..c0 + width]);
         c0 += width;
     }
 }

@@ -8,8 +8,9 @@
  *   inference: x̂ = (x − runningMean)/√(runningVar + ε);
  *   then z = γ·x̂ + β and, like the course's other layers, a = afun(z).
  *
- * The statistics are the whole mini-batch's: a network with this layer trains
- * each batch in one piece (`batchWide`). Kernel: `crate/src/batchnorm.rs`;
+ * The statistics are the whole mini-batch's (`batchWide`): a network with this
+ * layer trains each batch in shards that meet here to combine their sums
+ * (`train/together.ts`), on one worker or many. Kernel: `crate/src/batchnorm.rs`;
  * reference `test/reference/batchnorm.ts`; test `test/batchnorm.test.ts`.
  */
 import { type Activation, ActivationId, Identity, Tanh, activationByName } from '../activations.js';

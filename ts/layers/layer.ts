@@ -210,8 +210,9 @@ export abstract class Layer {
 
   /**
    * Whether the layer's forward pass looks across the samples of a batch
-   * (batch norm): then a network trains each batch in one piece, never in
-   * chunks, so that the statistics are the whole mini-batch's.
+   * (batch norm): then a network runs each batch's shards in step, one copy
+   * of itself per shard, and they meet at such a layer to combine their sums
+   * (`train/together.ts`), so that the statistics are the whole mini-batch's.
    */
   get batchWide(): boolean {
     return false;
