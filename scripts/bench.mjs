@@ -183,7 +183,7 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
     // Count the outermost call only: backwardBuffer calls backwardFromDeltaZ; the network calls
     // backwardFromDeltaZ directly after a SoftMax + cross-entropy output, max pooling's
     // backwardThroughReLU (a ReLU's backward folded into the pooling's) before it, and a ReLU
-    // convolution's backwardThroughPool (the max pooling's backward in its kernel).
+    // convolution's backwardThroughPool (the max pooling's backward in its kernel) and forwardThroughPool (its forward).
     const depth = { value: 0 };
     const wrap = (name, pass) => {
       if (typeof layer[name] !== 'function') return;
@@ -199,7 +199,7 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
         }
       };
     };
-    for (const name of ['forwardBuffer', 'shardStats', 'forwardWithStats']) wrap(name, 'forward');
+    for (const name of ['forwardBuffer', 'forwardThroughPool', 'shardStats', 'forwardWithStats']) wrap(name, 'forward');
     for (const name of ['backwardBuffer', 'backwardFromDeltaZ', 'backwardThroughReLU', 'backwardThroughPool', 'deltaZFrom', 'shardGradSums', 'backwardWithSums']) wrap(name, 'backward');
     wrap('update', 'update');
   });
@@ -533,7 +533,7 @@ function layerTable(title, p) {
     out.push(`${pad(name, 16)}${padStart(l.forwardMs.toFixed(2), 9)}${padStart(rate(l.forwardGflops), 13)}${padStart(l.backwardMs.toFixed(2), 10)}${padStart(rate(l.backwardGflops), 13)}${padStart(l.updateMs.toFixed(2), 9)}`);
   }
   out.push(`${pad('all', 16)}${padStart(p.passes.forwardMs.toFixed(2), 9)}${padStart('', 13)}${padStart(p.passes.backwardMs.toFixed(2), 10)}${padStart('', 13)}${padStart(p.passes.updateMs.toFixed(2), 9)}`);
-  if (p.layers.some((l) => l.pooledInConv)) out.push('  † its backward runs inside the convolution\'s, image by image: that time is in the convolution\'s row, whose GFLOP/s count only the convolution\'s products');
+  if (p.layers.some((l) => l.pooledInConv)) out.push('  † both its passes run inside the convolution\'s, image by image: that time is in the convolution\'s row, whose GFLOP/s count only the convolution\'s products');
   if (p.layers.some((l) => l.fusedReluBackward)) out.push('  * its backward includes the ReLU\'s of the layer before (one pass)');
 }
 layerTable("wasmnet per layer, the course's network", profile);

@@ -1,9 +1,10 @@
-// The network's fused backward passes for a ReLU layer followed by max pooling: the pooling's, the ReLU's and a
-// convolution's in one kernel, image by image (Conv2DLayer.backwardThroughPool, crate/src/conv_pool.rs), and any
-// ReLU layer's backward folded into the pooling's (Pool2DLayer.backwardThroughReLU). Each must give the same
-// floats, bit for bit, as the separate passes.
+// The network's fused passes for a ReLU layer followed by max pooling: a ReLU convolution's and the pooling's
+// forward passes in one kernel, and their backward passes in another, image by image
+// (Conv2DLayer.forwardThroughPool and backwardThroughPool, crate/src/conv_pool.rs), and any ReLU layer's backward
+// folded into the pooling's (Pool2DLayer.backwardThroughReLU). Each must give the same floats, bit for bit, as the
+// separate passes, and leave the pooling the same winners to show.
 import { describe, expect, it } from 'vitest';
-import { BatchNormLayer, Conv2DLayer, DenseLayer, Identity, ReLU, Rng, SequentialNet, SoftMax, Tanh, Tensor } from 'wasmnet';
+import { BatchNormLayer, Conv2DLayer, DenseLayer, Identity, type Pool2DLayer, ReLU, Rng, SequentialNet, SoftMax, Tanh, Tensor } from 'wasmnet';
 import { uniform } from './helpers/util.js';
 
 interface Case {
@@ -44,11 +45,35 @@ function withMode<T>(layer: object, mode: Mode, run: () => T): T {
   }
 }
 
-/** The conv gradients, the dense layer's and ∂C/∂x of one backward pass in `mode`. */
+/** Counts the calls of `conv`'s one-kernel passes while `run` runs. */
+function countingFusedCalls<T>(conv: Conv2DLayer, run: () => T): { result: T; calls: number } {
+  let calls = 0;
+  const names = ['forwardThroughPool', 'backwardThroughPool'] as const;
+  const originals = names.map((name) => conv[name]);
+  names.forEach((name, i) => {
+    (conv as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      calls++;
+      return (originals[i] as (...a: unknown[]) => unknown).apply(conv, args);
+    };
+  });
+  try {
+    return { result: run(), calls };
+  } finally {
+    for (const name of names) delete (conv as unknown as Record<string, unknown>)[name];
+  }
+}
+
+/** The predictions, the pooling's winners, the conv gradients, the dense layer's and ∂C/∂x of one pass in `mode`. */
 function gradients(net: SequentialNet, x: Tensor, y: Tensor, mode: Mode) {
   const conv = net.layers[0] as Conv2DLayer;
-  const { loss, inputGradient } = withMode(conv, mode, () => net.computeGradients(x, y));
-  return { loss, df: conv.df.slice(), db: conv.db.slice(), dx: inputGradient.data.slice(), dense: (net.layers[3] as DenseLayer).dw.slice() };
+  const { result, calls } = countingFusedCalls(conv, () =>
+    withMode(conv, mode, () => ({ predicted: net.evaluate(x).data.slice(), ...net.computeGradients(x, y) })),
+  );
+  const { loss, inputGradient, predicted } = result;
+  // evaluate: the forward pass; computeGradients: the forward and the backward pass.
+  expect(calls, mode).toBe(mode === 'one kernel' ? 3 : 0);
+  const mask = (net.layers[1] as Pool2DLayer).mask!;
+  return { loss, predicted, mask, df: conv.df.slice(), db: conv.db.slice(), dx: inputGradient.data.slice(), dense: (net.layers[3] as DenseLayer).dw.slice() };
 }
 
 const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -59,7 +84,7 @@ function oneHot(n: number, classes: number, seed: number): Tensor {
   return new Tensor(y, [n, classes]);
 }
 
-describe('ReLU + max pooling backward in one pass', () => {
+describe('ReLU + max pooling forward and backward in one pass', () => {
   for (const c of CASES) {
     for (const strict of [false, true]) {
       it(`${c.name}${strict ? ', strict ties' : ''}: bit-identical to the two passes`, () => {
@@ -73,7 +98,8 @@ describe('ReLU + max pooling backward in one pass', () => {
         for (const mode of ['pool through ReLU', 'separate'] as const) {
           const other = gradients(net, x, y, mode);
           expect(fused.loss).toBe(other.loss);
-          for (const key of ['df', 'db', 'dx', 'dense'] as const) expect(bytes(fused[key]), `${key}, ${mode}`).toEqual(bytes(other[key]));
+          expect(Array.from(fused.mask), mode).toEqual(Array.from(other.mask));
+          for (const key of ['predicted', 'df', 'db', 'dx', 'dense'] as const) expect(bytes(fused[key]), `${key}, ${mode}`).toEqual(bytes(other[key]));
         }
         // The gate did something: some windows were not positive, and their gradient is gone.
         expect(fused.df.some((v) => v !== 0)).toBe(true);

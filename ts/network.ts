@@ -290,9 +290,25 @@ export class SequentialNet {
    */
   forwardBuffer(input: F32Array, n: number, record = true, offset = 0): F32Array {
     let buf = input;
-    for (const layer of this.layers) buf = layer.forwardBuffer(buf, n, record, offset);
+    for (let i = 0; i < this.layers.length; i++) {
+      const layer = this.layers[i];
+      if (this.poolsInConvKernel(i)) {
+        buf = (layer as Conv2DLayer).forwardThroughPool(this.layers[++i] as Pool2DLayer, buf, n, record);
+      } else {
+        buf = layer.forwardBuffer(buf, n, record, offset);
+      }
+    }
     this.lastOut = buf;
     return buf;
+  }
+
+  /**
+   * Whether layer `i` is a convolution with its ReLU fused and layer i + 1 a max pooling, whose forward passes then
+   * run image by image in one kernel (`Conv2DLayer.forwardThroughPool`; the same floats).
+   */
+  private poolsInConvKernel(i: number): boolean {
+    const layer = this.layers[i];
+    return layer instanceof Conv2DLayer && layer.outputIsFusedReLU && this.layers[i + 1] instanceof Pool2DLayer;
   }
 
   /**
@@ -307,6 +323,8 @@ export class SequentialNet {
       if (layer instanceof BatchNormLayer && layer.training) {
         const stats = yield { layer: i, kind: 'stats', partial: layer.shardStats(buf, n) };
         buf = layer.forwardWithStats(buf, n, stats);
+      } else if (this.poolsInConvKernel(i)) {
+        buf = (layer as Conv2DLayer).forwardThroughPool(this.layers[++i] as Pool2DLayer, buf, n, true);
       } else {
         buf = layer.forwardBuffer(buf, n, true, offset);
       }

@@ -1,11 +1,11 @@
-//! The backward pass of a max pooling and the convolution before it, image by
-//! image: one image's ∂C/∂z is scattered by the pooling and taken up by the
-//! filter gradient while it is still in cache, instead of a whole shard's
-//! (5 MB for 63 of the course's images) streaming through memory between two
-//! kernels (1.2× on the course's pair, measured against the two kernels). Each
-//! image gets the same arithmetic as in the separate kernels, which go image by
-//! image too, so the results are the same floats. (The forward pass fused the
-//! same way measured no faster: the pooling's own work dominates there.)
+//! A convolution and the max pooling after it, image by image, both ways.
+//! Forward, the pooling reads an image's output while it is still in cache;
+//! backward, one image's ∂C/∂z is scattered by the pooling and taken up by the
+//! filter gradient likewise, instead of a whole shard's (5 MB for 63 of the
+//! course's images) streaming through memory between two kernels (backward:
+//! 1.2× on the course's pair, measured against the two kernels). Each image
+//! gets the same arithmetic as in the separate kernels, which go image by image
+//! too, so the results are the same floats.
 
 use crate::conv::{self, ConvShape};
 use crate::pool::{self, PoolShape};
@@ -14,6 +14,16 @@ use crate::pool::{self, PoolShape};
 fn one_image(c: &ConvShape, p: &PoolShape) -> (ConvShape, PoolShape) {
     assert!(p.n == c.n && p.c == c.m && p.h == c.zh() && p.w == c.zw(), "conv_pool: the pooling's input is not the convolution's output");
     (ConvShape { n: 1, ..*c }, PoolShape { n: 1, ..*p })
+}
+
+/// The forward pass of the convolution (`relu`: with its fused ReLU) into `z`, and of the max pooling over `z` into
+/// `out`, image by image.
+#[allow(clippy::too_many_arguments)]
+pub fn forward(c: &ConvShape, p: &PoolShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], out: &mut [f32], relu: bool, cols: &mut [f32], ws: &mut [f32]) {
+    let (_, p1) = one_image(c, p);
+    let olen = p1.output_len();
+    assert!(out.len() >= c.n * olen);
+    conv::conv2d_forward_then(c, a, f, b, z, relu, cols, ws, |i, zi| pool::maxpool_forward(&p1, zi, &mut out[i * olen..(i + 1) * olen]));
 }
 
 /// The backward pass of max pooling, of the ReLU (`relu_gate`: `z` holds max(z, 0)) and of the convolution's
@@ -27,7 +37,6 @@ pub fn backward(
     f: &[f32],
     z: &[f32],
     out: &[f32],
-    mask: &[u8],
     pooled_delta: &[f32],
     strict: bool,
     relu_gate: bool,
@@ -42,17 +51,16 @@ pub fn backward(
 ) {
     let (c1, p1) = one_image(c, p);
     let (img, zlen, olen) = (c.c * c.h * c.w, c.m * c.out_pixels(), p1.output_len());
-    assert!(a.len() >= c.n * img && dz.len() >= c.n * zlen && pooled_delta.len() >= c.n * olen);
-    // Which of z, out and mask the pooling reads depends on its windows (see maxpool_backward): pass each image's
-    // part of those that are there.
+    assert!(a.len() >= c.n * img && z.len() >= c.n * zlen && out.len() >= c.n * olen);
+    assert!(dz.len() >= c.n * zlen && pooled_delta.len() >= c.n * olen);
     let mut plane_sums = vec![0.0f32; c.n * c.m];
     if c.n == 0 {
         conv::filter_gradient(c, a, dz, df, accumulate, cols, ws);
     }
     for i in 0..c.n {
         let dzi = &mut dz[i * zlen..(i + 1) * zlen];
-        let mi = if mask.is_empty() { &mask[..0] } else { &mask[i * zlen..(i + 1) * zlen] };
-        pool::maxpool_backward_gated(&p1, image_part(z, i, zlen), image_part(out, i, olen), &pooled_delta[i * olen..(i + 1) * olen], mi, strict, relu_gate, dzi);
+        let (zi, outi) = (&z[i * zlen..(i + 1) * zlen], &out[i * olen..(i + 1) * olen]);
+        pool::maxpool_backward_gated(&p1, zi, outi, &pooled_delta[i * olen..(i + 1) * olen], strict, relu_gate, dzi);
         conv::filter_gradient(&c1, &a[i * img..(i + 1) * img], dzi, df, accumulate || i > 0, cols, ws);
         let pix = c.out_pixels();
         for (j, sum) in plane_sums[i * c.m..(i + 1) * c.m].iter_mut().enumerate() {
@@ -62,15 +70,6 @@ pub fn backward(
     conv::bias_gradient(c.m, c.n, |i, j| plane_sums[i * c.m + j], db, accumulate);
     if let Some(da) = da {
         conv::input_gradient(c, f, dz, da, dcols, ws);
-    }
-}
-
-/// Image `i`'s `len` values of `v`, or nothing when `v` is empty (a buffer the kernel does not read).
-fn image_part(v: &[f32], i: usize, len: usize) -> &[f32] {
-    if v.is_empty() {
-        v
-    } else {
-        &v[i * len..(i + 1) * len]
     }
 }
 
@@ -97,7 +96,7 @@ mod tests {
     }
 
     #[test]
-    fn backward_image_by_image_gives_the_separate_kernels_floats() {
+    fn image_by_image_gives_the_separate_kernels_floats() {
         // (conv n, c, h, w, m, fh, fw, pad, stride; pool ph, pw, sh, sw): the direct kernel, its padded copy, im2col
         // (stride 2, and c ≥ 8 for the filter gradient), tiling 2×2 cropped, tiling 3×2, overlapping windows.
         let cases: [([usize; 9], [usize; 4]); 6] = [
@@ -123,17 +122,22 @@ mod tests {
                     // separately
                     let mut z = vec![f32::NAN; len.output];
                     conv::conv2d_forward(&cs, &a, &f, &b, &mut z, relu, &mut cols, &mut ws);
-                    let (mut out, mut mask) = (vec![f32::NAN; ps.output_len()], vec![9u8; ps.input_len()]);
-                    pool::maxpool_forward(&ps, &z, &mut out, Some(&mut mask));
+                    let mut out = vec![f32::NAN; ps.output_len()];
+                    pool::maxpool_forward(&ps, &z, &mut out);
+                    // the forward pass fused
+                    let (mut z2, mut out2) = (vec![f32::NAN; len.output], vec![f32::NAN; ps.output_len()]);
+                    forward(&cs, &ps, &a, &f, &b, &mut z2, &mut out2, relu, &mut cols, &mut ws);
+                    same_bits("z", &z, &z2);
+                    same_bits("out", &out, &out2);
                     let mut dz = vec![f32::NAN; len.output];
-                    pool::maxpool_backward_gated(&ps, &z, &out, &delta, &mask, strict, relu, &mut dz);
+                    pool::maxpool_backward_gated(&ps, &z, &out, &delta, strict, relu, &mut dz);
                     let (mut df, mut db, mut da) = (values(len.filter, 5, 3), values(m, 6, 3), vec![f32::NAN; len.input]);
                     conv::conv2d_backward(&cs, &a, &f, &dz, &mut df, &mut db, Some(&mut da), &mut cols, &mut dcols, &mut ws, true);
                     // fused
                     let mut dz2 = vec![f32::NAN; len.output];
                     let (mut df2, mut db2, mut da2) = (values(len.filter, 5, 3), values(m, 6, 3), vec![f32::NAN; len.input]);
                     backward(
-                        &cs, &ps, &a, &f, &z, &out, &mask, &delta, strict, relu, &mut dz2, &mut df2, &mut db2, Some(&mut da2),
+                        &cs, &ps, &a, &f, &z, &out, &delta, strict, relu, &mut dz2, &mut df2, &mut db2, Some(&mut da2),
                         &mut cols, &mut dcols, &mut ws, true,
                     );
                     same_bits("dz", &dz, &dz2);

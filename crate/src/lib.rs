@@ -283,20 +283,45 @@ pub unsafe extern "C" fn wn_conv2d_backward(
 
 // ---------------------------------------------------------------- convolution + max pooling
 
+/// The forward pass of a convolution (with `relu` = 1, its fused ReLU) and the max pooling after it (`ph, pw`
+/// windows, `psh, psw` strides), image by image (see conv_pool.rs): z as `wn_conv2d_forward`'s, out as
+/// `wn_maxpool_forward`'s. The same floats as the two kernels.
+///
+/// # Safety
+/// As `wn_conv2d_forward`, plus out `n·m·oh·ow` floats (as `wn_maxpool_forward` over z), distinct.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_conv2d_maxpool_forward(
+    n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
+    pt: usize, pb: usize, pl: usize, pr: usize, sh: usize, sw: usize,
+    ph: usize, pw: usize, psh: usize, psw: usize,
+    a: *const f32, f: *const f32, b: *const f32, z: *mut f32, out: *mut f32, relu: u32, cols: *mut f32, ws: *mut f32,
+) {
+    let cs = ConvShape { n, c, h, w, m, fh, fw, pt, pb, pl, pr, sh, sw };
+    let len = cs.checked_lengths();
+    let ps = PoolShape { n, c: m, h: cs.zh(), w: cs.zw(), ph, pw, sh: psh, sw: psw };
+    let out_len = ps.output_len();
+    // SAFETY: lengths as documented (overflow-checked); z, out, cols and ws are distinct allocations.
+    conv_pool::forward(
+        &cs, &ps, view(a, len.input), view(f, len.filter), view(b, m), view_mut(z, len.output), view_mut(out, out_len), relu != 0,
+        view_mut(cols, len.cols), view_mut(ws, gemm::WORKSPACE_LEN),
+    )
+}
+
 /// The backward pass of a convolution and the max pooling after it (`ph, pw` windows, `psh, psw` strides):
 /// pooling (with `relu_gate`, through the ReLU fused into the convolution), then the convolution's parameter
 /// gradients, image by image (see conv_pool.rs); `dz` is scratch of the convolution's
 /// output size that ends up holding ∂C/∂z; `da` (or null) gets ∂C/∂A. The same floats as the separate kernels.
 ///
 /// # Safety
-/// As `wn_conv2d_backward` and `wn_maxpool_backward` (z, out, mask, pooled_delta as there; null where not read).
+/// As `wn_conv2d_backward` and `wn_maxpool_backward` (z, out and pooled_delta as a, out and delta there).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_maxpool_conv2d_backward(
     n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
     pt: usize, pb: usize, pl: usize, pr: usize, sh: usize, sw: usize,
     ph: usize, pw: usize, psh: usize, psw: usize,
-    a: *const f32, f: *const f32, z: *const f32, out: *const f32, mask: *const u8, pooled_delta: *const f32,
+    a: *const f32, f: *const f32, z: *const f32, out: *const f32, pooled_delta: *const f32,
     strict: u32, relu_gate: u32, dz: *mut f32, df: *mut f32, db: *mut f32, da: *mut f32,
     cols: *mut f32, dcols: *mut f32, ws: *mut f32, accumulate: u32,
 ) {
@@ -304,14 +329,9 @@ pub unsafe extern "C" fn wn_maxpool_conv2d_backward(
     let len = cs.checked_lengths();
     let ps = PoolShape { n, c: m, h: cs.zh(), w: cs.zw(), ph, pw, sh: psh, sw: psw };
     let (in_len, out_len) = (ps.input_len(), ps.output_len());
-    let (z_len, mut out_read, mask_len) = if ps.is_tiling() { (0, 0, in_len) } else { (in_len, out_len, 0) };
-    if relu_gate != 0 {
-        out_read = out_len;
-    }
-    // SAFETY: lengths as documented (overflow-checked); buffers not read are viewed as empty; outputs are distinct.
+    // SAFETY: lengths as documented (overflow-checked); outputs are distinct.
     conv_pool::backward(
-        &cs, &ps, view(a, len.input), view(f, len.filter), view(z, z_len), view(out, out_read), view(mask, mask_len),
-        view(pooled_delta, out_len), strict != 0, relu_gate != 0, view_mut(dz, len.output), view_mut(df, len.filter),
+        &cs, &ps, view(a, len.input), view(f, len.filter), view(z, in_len), view(out, out_len), view(pooled_delta, out_len), strict != 0, relu_gate != 0, view_mut(dz, len.output), view_mut(df, len.filter),
         view_mut(db, m), optional_mut(da, len.input), view_mut(cols, len.cols), view_mut(dcols, len.cols),
         view_mut(ws, gemm::WORKSPACE_LEN), accumulate != 0,
     )
@@ -319,44 +339,54 @@ pub unsafe extern "C" fn wn_maxpool_conv2d_backward(
 
 // ---------------------------------------------------------------- pooling
 
-/// `mask` may be null (inference: no winners recorded). `sh`, `sw`: the stride (= `ph`, `pw` for the course's tiling).
+/// `sh`, `sw`: the stride (= `ph`, `pw` for the course's tiling).
 ///
 /// # Safety
-/// a `n·c·h·w` floats, out `n·c·oh·ow` floats (oh = (h−ph)/sh + 1, ow likewise), mask `n·c·h·w` bytes or null.
+/// a `n·c·h·w` floats, out `n·c·oh·ow` floats (oh = (h−ph)/sh + 1, ow likewise), distinct.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_maxpool_forward(
     n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
-    a: *const f32, out: *mut f32, mask: *mut u8,
+    a: *const f32, out: *mut f32,
 ) {
     let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
     let (in_len, out_len) = (s.input_len(), s.output_len());
     // SAFETY: lengths as documented (overflow-checked); distinct allocations.
-    pool::maxpool_forward(&s, view(a, in_len), view_mut(out, out_len), optional_mut(mask, in_len))
+    pool::maxpool_forward(&s, view(a, in_len), view_mut(out, out_len))
 }
 
-/// Winners come from `mask` when the stride equals the area, else from `a` and `out` (the forward's input and
-/// output); the buffer not needed is not read, so it may be null. With `relu_gate`, `a` is a ReLU's output and
-/// `da` becomes ∂C/∂z of that ReLU (`out` is then always read).
+/// The course's mask of winners (1 where an input equals the pooled output of a window containing it) from the
+/// forward's input `a` and output `out`.
 ///
 /// # Safety
-/// a `n·c·h·w` floats, out and delta `n·c·oh·ow` floats, mask `n·c·h·w` bytes, da `n·c·h·w` floats, distinct.
+/// a `n·c·h·w` floats, out `n·c·oh·ow` floats (as `wn_maxpool_forward`), mask `n·c·h·w` bytes, distinct.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wn_maxpool_winners(
+    n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
+    a: *const f32, out: *const f32, mask: *mut u8,
+) {
+    let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
+    let (in_len, out_len) = (s.input_len(), s.output_len());
+    // SAFETY: lengths as documented (overflow-checked); mask is its own allocation.
+    pool::maxpool_winners(&s, view(a, in_len), view(out, out_len), view_mut(mask, in_len))
+}
+
+/// Each window's delta to its winners, the inputs in `a` equal to its pooled output in `out` (the forward's input
+/// and output). With `relu_gate`, `a` is a ReLU's output and `da` becomes ∂C/∂z of that ReLU.
+///
+/// # Safety
+/// a `n·c·h·w` floats, out and delta `n·c·oh·ow` floats, da `n·c·h·w` floats, distinct.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wn_maxpool_backward(
     n: usize, c: usize, h: usize, w: usize, ph: usize, pw: usize, sh: usize, sw: usize,
-    a: *const f32, out: *const f32, delta: *const f32, mask: *const u8, strict: u32, relu_gate: u32, da: *mut f32,
+    a: *const f32, out: *const f32, delta: *const f32, strict: u32, relu_gate: u32, da: *mut f32,
 ) {
     let s = PoolShape { n, c, h, w, ph, pw, sh, sw };
     let (in_len, out_len) = (s.input_len(), s.output_len());
-    let (a_len, mut out_read, mask_len) = if s.is_tiling() { (0, 0, in_len) } else { (in_len, out_len, 0) };
-    if relu_gate != 0 {
-        out_read = out_len;
-    }
-    // SAFETY: lengths as documented (overflow-checked); the buffers not read are viewed as empty; da is its own allocation.
-    pool::maxpool_backward_gated(
-        &s, view(a, a_len), view(out, out_read), view(delta, out_len), view(mask, mask_len), strict != 0, relu_gate != 0, view_mut(da, in_len),
-    )
+    // SAFETY: lengths as documented (overflow-checked); da is its own allocation.
+    pool::maxpool_backward_gated(&s, view(a, in_len), view(out, out_len), view(delta, out_len), strict != 0, relu_gate != 0, view_mut(da, in_len))
 }
 
 /// # Safety

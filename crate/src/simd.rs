@@ -88,17 +88,6 @@ mod imp {
         pub fn deinterleave(a: Self, b: Self) -> (Self, Self) {
             (F32x4(i32x4_shuffle::<0, 2, 4, 6>(a.0, b.0)), F32x4(i32x4_shuffle::<1, 3, 5, 7>(a.0, b.0)))
         }
-        /// Bytes `[e0 == m0, o0 == m0, e1 == m1, o1 == m1, …]` as 1/0: which of each
-        /// (even, odd) pair equals its lane of `m`, in the pairs' memory order.
-        #[inline(always)]
-        pub fn pair_winners(even: Self, odd: Self, m: Self) -> [u8; 8] {
-            let (e, o) = (f32x4_eq(even.0, m.0), f32x4_eq(odd.0, m.0));
-            let lo = i32x4_shuffle::<0, 4, 1, 5>(e, o);
-            let hi = i32x4_shuffle::<2, 6, 3, 7>(e, o);
-            let bytes = v128_and(i8x16_narrow_i16x8(i16x8_narrow_i32x4(lo, hi), i16x8_splat(0)), i8x16_splat(1));
-            let word = i64x2_extract_lane::<0>(bytes) as u64;
-            word.to_le_bytes()
-        }
         /// Lanes `[a0, a0, a1, a1]` and `[a2, a2, a3, a3]`.
         #[inline(always)]
         pub fn duplicate_pairs(self) -> (Self, Self) {
@@ -110,6 +99,11 @@ mod imp {
             let m = i32x4(bytes[0] as i32, bytes[1] as i32, bytes[2] as i32, bytes[3] as i32);
             let m = i32x4_ne(m, i32x4_splat(0));
             F32x4(v128_and(m, self.0))
+        }
+        /// Lane-wise `if x == y { self } else { 0 }` (a NaN equals nothing).
+        #[inline(always)]
+        pub fn where_equal(self, x: Self, y: Self) -> Self {
+            F32x4(v128_and(f32x4_eq(x.0, y.0), self.0))
         }
         /// Lane-wise `if gate > 0 { self } else { 0 }`.
         #[inline(always)]
@@ -213,21 +207,16 @@ mod imp {
             (F32x4([a.0[0], a.0[2], b.0[0], b.0[2]]), F32x4([a.0[1], a.0[3], b.0[1], b.0[3]]))
         }
         #[inline(always)]
-        pub fn pair_winners(even: Self, odd: Self, m: Self) -> [u8; 8] {
-            let mut out = [0u8; 8];
-            for i in 0..4 {
-                out[2 * i] = (even.0[i] == m.0[i]) as u8;
-                out[2 * i + 1] = (odd.0[i] == m.0[i]) as u8;
-            }
-            out
-        }
-        #[inline(always)]
         pub fn duplicate_pairs(self) -> (Self, Self) {
             (F32x4([self.0[0], self.0[0], self.0[1], self.0[1]]), F32x4([self.0[2], self.0[2], self.0[3], self.0[3]]))
         }
         #[inline(always)]
         pub fn keep_where(self, bytes: [u8; 4]) -> Self {
             F32x4([0, 1, 2, 3].map(|i| if bytes[i] != 0 { self.0[i] } else { 0.0 }))
+        }
+        #[inline(always)]
+        pub fn where_equal(self, x: Self, y: Self) -> Self {
+            F32x4([0, 1, 2, 3].map(|i| if x.0[i] == y.0[i] { self.0[i] } else { 0.0 }))
         }
         #[inline(always)]
         pub fn where_positive(self, gate: Self) -> Self {

@@ -56,23 +56,35 @@ export interface KernelExports {
     pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
     a: Ptr, f: Ptr, delta: Ptr, df: Ptr, db: Ptr, da: Ptr, cols: Ptr, dcols: Ptr, ws: Ptr, accumulate: number,
   ): void;
-  /** `sh`, `sw`: the stride (= `ph`, `pw` for the course's tiling); `mask` may be 0 (inference). */
+  /** `sh`, `sw`: the stride (= `ph`, `pw` for the course's tiling). */
   wn_maxpool_forward(
+    n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
+    a: Ptr, out: Ptr,
+  ): void;
+  /** The course's mask of winners, from the forward's input `a` and output `out`. */
+  wn_maxpool_winners(
     n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
     a: Ptr, out: Ptr, mask: Ptr,
   ): void;
-  /** Reads `mask` when the stride equals the area, else `a` and `out` (the forward's input and output). */
+  /** The convolution's forward pass into `z` (with `relu` = 1, max(z, 0)) and the max pooling's over it into `out`, image by image. */
+  wn_conv2d_maxpool_forward(
+    n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
+    pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
+    ph: number, pw: number, psh: number, psw: number,
+    a: Ptr, f: Ptr, b: Ptr, z: Ptr, out: Ptr, relu: number, cols: Ptr, ws: Ptr,
+  ): void;
+  /** Winners are found from `z` and `out` (the pooling forward's input and output). */
   wn_maxpool_conv2d_backward(
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
     pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
     ph: number, pw: number, psh: number, psw: number,
-    a: Ptr, f: Ptr, z: Ptr, out: Ptr, mask: Ptr, pooledDelta: Ptr,
+    a: Ptr, f: Ptr, z: Ptr, out: Ptr, pooledDelta: Ptr,
     strict: number, reluGate: number, dz: Ptr, df: Ptr, db: Ptr, da: Ptr,
     cols: Ptr, dcols: Ptr, ws: Ptr, accumulate: number,
   ): void;
   wn_maxpool_backward(
     n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,
-    a: Ptr, out: Ptr, delta: Ptr, mask: Ptr, strict: number, reluGate: number, da: Ptr,
+    a: Ptr, out: Ptr, delta: Ptr, strict: number, reluGate: number, da: Ptr,
   ): void;
   wn_avgpool_forward(
     n: number, c: number, h: number, w: number, ph: number, pw: number, sh: number, sw: number,

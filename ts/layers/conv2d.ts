@@ -259,13 +259,31 @@ export class Conv2DLayer extends ActivatedLayer {
   }
 
   /**
+   * @internal The forward pass of this layer (its ReLU fused, `outputIsFusedReLU`) and of the max pooling after it,
+   * image by image in one kernel (`crate/src/conv_pool.rs`): the pooling reads each image's output while it is in
+   * cache. The same floats, and the same state in both layers, as `forwardBuffer` of one then the other.
+   */
+  forwardThroughPool(pool: Pool2DLayer, input: F32Array, n: number, record = true): F32Array {
+    this.beginForward(input, n, record);
+    const [c, h, w] = this.tensor;
+    const [m, fh, fw] = this.fshape;
+    const z = this.zBuf.ensure(this.outputLength());
+    const out = pool.fusedForwardOutput(z, n, record);
+    kernels().wn_conv2d_maxpool_forward(
+      n, c, h, w, m, fh, fw, ...this.padding, ...this.stride, ...pool.area, ...pool.stride,
+      input.ptr, this.fParam.value.ptr, this.bParam.value.ptr, z.ptr, out.ptr, 1, this.cols.ptr, gemmWorkspace(),
+    );
+    return out;
+  }
+
+  /**
    * @internal The backward pass of the max pooling after this layer, of this layer's fused ReLU and of this layer,
    * image by image in one kernel (`crate/src/conv_pool.rs`): the same floats as the pooling's `backwardThroughReLU`
    * then `backwardFromDeltaZ`. `delta` is ∂C/∂(pooled output).
    */
   backwardThroughPool(pool: Pool2DLayer, delta: F32Array, wantInputGrad: boolean, accumulate = false): F32Array | null {
     this.assertAlive();
-    const { input: z, out, maskPtr } = pool.fusedBackwardState();
+    const { input: z, out } = pool.fusedBackwardState();
     const [c, h, w] = this.tensor;
     const [m, fh, fw] = this.fshape;
     const n = this.batch;
@@ -273,7 +291,7 @@ export class Conv2DLayer extends ActivatedLayer {
     const da = wantInputGrad ? this.daBuf.ensure(n * c * h * w) : null;
     kernels().wn_maxpool_conv2d_backward(
       n, c, h, w, m, fh, fw, ...this.padding, ...this.stride, ...pool.area, ...pool.stride,
-      this.input!.ptr, this.fParam.value.ptr, z.ptr, out.ptr, maskPtr, delta.ptr, pool.strict ? 1 : 0, 1,
+      this.input!.ptr, this.fParam.value.ptr, z.ptr, out.ptr, delta.ptr, pool.strict ? 1 : 0, 1,
       dz.ptr, this.fParam.grad.ptr, this.bParam.grad.ptr, da ? da.ptr : 0, this.cols.ptr, this.dcols.ptr, gemmWorkspace(), accumulate ? 1 : 0,
     );
     return da;

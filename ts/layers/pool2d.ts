@@ -11,7 +11,7 @@
  * Kernel: `crate/src/pool.rs`.
  */
 import { ShapeError, ValueError, checkShape, optionsObject, show } from '../core/errors.js';
-import { type F32Array, growableF32, growableU8 } from '../core/memory.js';
+import { type F32Array, allocU8, growableF32 } from '../core/memory.js';
 import { product } from '../core/tensor.js';
 import { kernels } from '../core/wasm.js';
 import { type BuildContext, type GradcheckCase, Layer } from './layer.js';
@@ -50,7 +50,6 @@ export class Pool2DLayer extends Layer {
   /** `[sh, sw]`: the steps between areas (equal to `area` unless given). */
   readonly stride: readonly [number, number];
   private readonly out = growableF32();
-  private readonly maskBuf = growableU8();
   private readonly da = growableF32();
 
   constructor(area: readonly [number, number], options: Pool2DOptions = {}) {
@@ -101,11 +100,22 @@ export class Pool2DLayer extends Layer {
 
   /**
    * 1 where an input held the maximum of an area containing it (of any of them, when areas overlap) in the last
-   * training pass or evaluate (shape `shape`), a live view.
+   * training pass or evaluate (shape `shape`): a copy, found from that pass's input and output when read. Training
+   * does not keep a mask; its backward pass finds the same winners the same way.
    */
   get mask(): Uint8Array | null {
-    if (!this.shape || !this.recorded) return null;
-    return this.maskBuf.current.view().subarray(0, product(this.shape));
+    const shape = this.shape;
+    if (!shape || !this.recorded) return null;
+    const [n, c, h, w] = shape;
+    const [ph, pw] = this.area;
+    const [sh, sw] = this.stride;
+    const mask = allocU8(product(shape));
+    try {
+      kernels().wn_maxpool_winners(n, c, h, w, ph, pw, sh, sw, this.input!.ptr, this.out.current.ptr, mask.ptr);
+      return mask.toArray();
+    } finally {
+      mask.free();
+    }
   }
 
   build(inputShape: readonly number[]): number[] {
@@ -125,10 +135,17 @@ export class Pool2DLayer extends Layer {
     const [ph, pw] = this.area;
     const [sh, sw] = this.stride;
     const out = this.out.ensure(n * product(this.outShape!));
-    // Inference records no winners: a third of the work, and no mask to write.
-    const mask = record ? this.maskBuf.ensure(n * c * h * w) : null;
-    kernels().wn_maxpool_forward(n, c, h, w, ph, pw, sh, sw, input.ptr, out.ptr, mask ? mask.ptr : 0);
+    kernels().wn_maxpool_forward(n, c, h, w, ph, pw, sh, sw, input.ptr, out.ptr);
     return out;
+  }
+
+  /**
+   * @internal The forward pass's bookkeeping for `input` (the convolution's output buffer) and the buffer for the
+   * pooled output, which `Conv2DLayer.forwardThroughPool` fills in the same kernel as its own output.
+   */
+  fusedForwardOutput(input: F32Array, n: number, record: boolean): F32Array {
+    this.beginForward(input, n, record);
+    return this.out.ensure(n * product(this.outShape!));
   }
 
   backwardBuffer(delta: F32Array, wantInputGrad: boolean): F32Array | null {
@@ -152,27 +169,27 @@ export class Pool2DLayer extends Layer {
     this.backwardInto(delta, dz, true);
   }
 
-  /** @internal What a backward pass fused into the convolution before this layer reads: the forward's input, output and winners. */
-  fusedBackwardState(): { input: F32Array; out: F32Array; maskPtr: number } {
+  /** @internal What a backward pass fused into the convolution before this layer reads: the forward's input and output. */
+  fusedBackwardState(): { input: F32Array; out: F32Array } {
     this.assertAlive();
     if (!this.recorded) throw new ShapeError('Pool2D backprop needs a forward pass that recorded the winners (the last one was inference)');
-    return { input: this.input!, out: this.out.current, maskPtr: this.maskBuf.current.ptr };
+    return { input: this.input!, out: this.out.current };
   }
 
   private backwardInto(delta: F32Array, da: F32Array, reluGate: boolean): void {
     const [c, h, w] = this.inShape!;
     const [ph, pw] = this.area;
     const [sh, sw] = this.stride;
-    // Off the tiling the kernel finds each area's winners again from the input and the pooled output.
+    // The kernel finds each area's winners from the input and the pooled output.
     kernels().wn_maxpool_backward(
       this.batch, c, h, w, ph, pw, sh, sw,
-      this.input!.ptr, this.out.current.ptr, delta.ptr, this.maskBuf.current.ptr, this.strict ? 1 : 0, reluGate ? 1 : 0, da.ptr,
+      this.input!.ptr, this.out.current.ptr, delta.ptr, this.strict ? 1 : 0, reluGate ? 1 : 0, da.ptr,
     );
   }
 
   batchBytes(n: number): number {
-    // pooled output (f32), winners (u8) and the input gradient (f32)
-    return n * (4 * product(this.outShape!) + 5 * product(this.inShape!));
+    // pooled output and the input gradient (f32)
+    return n * (4 * product(this.outShape!) + 4 * product(this.inShape!));
   }
 
   /** Does nothing: a pooling layer has no parameters to learn. It exists so a network can update every layer alike. */
@@ -180,7 +197,6 @@ export class Pool2DLayer extends Layer {
 
   protected freeBuffers(): void {
     this.out.free();
-    this.maskBuf.free();
     this.da.free();
   }
 }

@@ -158,21 +158,54 @@ fn filter_gradient_path(s: &ConvShape) -> Path {
 /// fused ReLU activation). `cols` is scratch of `lengths().cols` floats.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], relu: bool, cols: &mut [f32], ws: &mut [f32]) {
+    conv2d_forward_then(s, a, f, b, z, relu, cols, ws, |_, _| {})
+}
+
+/// `conv2d_forward`, handing each image's output to `then(i, z_i)` as soon as it is written, while it is still in
+/// cache. Every path computes image by image, so the floats are those of `conv2d_forward`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_forward_then(
+    s: &ConvShape,
+    a: &[f32],
+    f: &[f32],
+    b: &[f32],
+    z: &mut [f32],
+    relu: bool,
+    cols: &mut [f32],
+    ws: &mut [f32],
+    mut then: impl FnMut(usize, &[f32]),
+) {
     let len = s.checked_lengths();
     assert!(a.len() >= len.input && f.len() >= len.filter && b.len() >= s.m);
     assert!(z.len() >= len.output && cols.len() >= len.cols);
+    let (img, out) = (s.c * s.h * s.w, s.m * s.out_pixels());
+    let one = ConvShape { n: 1, ..*s };
     match forward_path(s) {
-        Path::Direct => direct::forward(s, a, f, b, z, relu),
-        Path::DirectOnPaddedCopy => {
-            let padded = direct::padded_image_shape(s);
-            let (img, out) = (s.c * s.h * s.w, s.m * s.out_pixels());
-            let taps = direct::Taps::new(&padded, f);
+        Path::Direct => {
+            let taps = direct::Taps::new(s, f);
             for i in 0..s.n {
-                direct::pad_image(s, &a[i * img..(i + 1) * img], cols);
-                direct::forward_with_taps(&padded, &taps, cols, b, &mut z[i * out..(i + 1) * out], relu);
+                let zi = &mut z[i * out..(i + 1) * out];
+                direct::forward_with_taps(&one, &taps, &a[i * img..(i + 1) * img], b, zi, relu);
+                then(i, zi);
             }
         }
-        Path::Im2col => im2col::forward(s, a, f, b, z, relu, cols, ws),
+        Path::DirectOnPaddedCopy => {
+            let padded = direct::padded_image_shape(s);
+            let taps = direct::Taps::new(&padded, f);
+            for i in 0..s.n {
+                let zi = &mut z[i * out..(i + 1) * out];
+                direct::pad_image(s, &a[i * img..(i + 1) * img], cols);
+                direct::forward_with_taps(&padded, &taps, cols, b, zi, relu);
+                then(i, zi);
+            }
+        }
+        Path::Im2col => {
+            for i in 0..s.n {
+                let zi = &mut z[i * out..(i + 1) * out];
+                im2col::forward(&one, &a[i * img..(i + 1) * img], f, b, zi, relu, cols, ws);
+                then(i, zi);
+            }
+        }
     }
 }
 
