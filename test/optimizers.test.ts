@@ -182,6 +182,8 @@ describe('optimizer options', () => {
     expect(() => new Adam(0.1, { weightDecay: NaN })).toThrow(/Adam weightDecay must be a finite number ≥ 0, got NaN/);
     expect(() => new AdamW(0.1, { weightDecay: -0.01 })).toThrow(/AdamW weightDecay must be a finite number ≥ 0, got -0.01/);
     expect(() => new AdamW(0, {})).toThrow(/AdamW lr must be a finite number > 0, got 0/);
+    expect(() => new Adam(0.1, { beta2: 1 })).toThrow(new ValueError('Adam beta2 must be a number in [0, 1), got 1'));
+    expect(() => new AdamW(0.1, { eps: 0 })).toThrow(new ValueError('AdamW eps must be a finite number > 0, got 0'));
   });
 
   it('config, optimizerFromConfig and clone carry every option', () => {
@@ -211,6 +213,12 @@ describe('optimizer options', () => {
       /SGD config: unknown option "dampening"/,
     );
     expect(() => optimizerFromConfig({ type: 'RMSprop' } as never)).toThrow(/unknown optimizer type "RMSprop": expected SGD, Adam or AdamW/);
+    for (const [bad, shown] of [[null, 'null'], [undefined, 'undefined'], ['Adam', '"Adam"']] as const) {
+      expect(() => optimizerFromConfig(bad as never)).toThrow(new ValueError(`optimizer config must be an object, got ${shown}`));
+    }
+    expect(() => optimizerFromConfig({ type: 'AdamW', lr: 0.01, momentum: 0.9 } as never)).toThrow(
+      new ValueError('AdamW config: unknown option "momentum" (known: type, lr, beta1, beta2, eps, weightDecay)'),
+    );
   });
 });
 
@@ -288,6 +296,47 @@ describe('optimizer state, for resumable training', () => {
     // The failed calls left the state alone.
     expect(optim.stateOf(p).step).toBe(0);
     dense.dispose();
+  });
+
+  it('setState names what is wrong when p, the state or an array is not what it should be', () => {
+    const optim = new Adam(0.01);
+    const dense = layerWith(optim, 3, 5);
+    const p = dense.parameters()[0]; // w: 15 values
+    const ok = new Float32Array(15);
+    const state = { step: 1, arrays: [ok, ok] };
+    for (const [bad, shown] of [[null, 'null'], [undefined, 'undefined'], [5, '5'], [{}, 'Object']] as const) {
+      expect(() => optim.setState(bad as never, state)).toThrow(new ValueError(`Adam.setState: p must be a Parameter, got ${shown}`));
+    }
+    // A look-alike whose values are not in wasm memory: the kernels would write to another address.
+    const lookAlike = { value: new Float32Array(15), grad: new Float32Array(15) };
+    expect(() => optim.setState(lookAlike as never, state)).toThrow(new ValueError('Adam.setState: p must be a Parameter, got Object'));
+    for (const [bad, shown] of [[null, 'null'], [5, '5'], ['{"step":1}', '"{\\"step\\":1}"']] as const) {
+      expect(() => optim.setState(p, bad as never)).toThrow(new ValueError(`Adam state must be { step, arrays }, got ${shown}`));
+    }
+    // Arrays that are not arrays of the parameter's length, shown as what they are.
+    const text = 'a'.repeat(15); // the right length, but text (say, base64 not decoded)
+    for (const [bad, shown] of [[null, 'null'], [7, '7'], [text, JSON.stringify(text)], [{}, 'Object'], [[1, 2], '2']] as const) {
+      expect(() => optim.setState(p, { step: 1, arrays: [bad as never, ok] })).toThrow(
+        new ShapeError(`Adam state m must hold 15 values (the parameter's length), got ${shown}`),
+      );
+    }
+    const negativeFirst = new Float32Array(15);
+    negativeFirst[0] = -0.5;
+    expect(() => optim.setState(p, { step: 1, arrays: [ok, negativeFirst] })).toThrow(
+      new ValueError('Adam state v (a mean of squares) must be ≥ 0, but index 0 is -0.5'),
+    );
+    // Zeros are a valid second moment, and plain arrays are accepted as well as typed ones.
+    optim.setState(p, { step: 3, arrays: [Array.from(ok, (_, i) => i), ok] });
+    expect(optim.stateOf(p).step).toBe(3);
+    expect(Array.from(optim.stateOf(p).arrays[0])).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    dense.dispose();
+  });
+
+  it('stateOf answers a clear error for anything that is not a registered parameter', () => {
+    const optim = new Adam(0.01);
+    for (const bad of [null, undefined, 5, 'w', {}]) {
+      expect(() => optim.stateOf(bad as never)).toThrow(new ValueError('Adam.stateOf: the parameter is not registered with this optimizer'));
+    }
   });
 
   it('stateOf refuses a parameter the optimizer does not know', () => {

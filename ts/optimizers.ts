@@ -5,7 +5,7 @@
  * a layer registers the tensor. Kernels: `crate/src/optim.rs`.
  */
 import { ShapeError, ValueError, checkFiniteValues, checkInt, checkPositive, checkRange, knownOptions, optionsObject, show } from './core/errors.js';
-import { allocF32, type F32Array } from './core/memory.js';
+import { WasmArray, allocF32, type F32Array } from './core/memory.js';
 import { kernels } from './core/wasm.js';
 import { plural } from './core/words.js';
 
@@ -193,14 +193,16 @@ abstract class StatefulOptimizer extends Optimizer {
   }
 
   stateOf(p: Parameter): OptimizerState {
-    const s = p && typeof p === 'object' ? this.states.get(p.value) : undefined;
+    // A WeakMap answers undefined for any key that is not a registered tensor, primitives included.
+    const s = this.states.get((p as Partial<Parameter> | null | undefined)?.value as F32Array);
     if (!s) throw new ValueError(`${this.kind}.stateOf: the parameter is not registered with this optimizer`);
     return { step: s.step, arrays: s.arrays.map((a) => a.toArray()) };
   }
 
   setState(p: Parameter, state: { step: number; arrays: readonly ArrayLike<number>[] }): void {
     const what = `${this.kind} state`;
-    if (!p || typeof p !== 'object' || !p.value || typeof p.value.length !== 'number') {
+    // The kernels take p.value's wasm address: a look-alike (a plain Float32Array) would write elsewhere.
+    if (!((p as Partial<Parameter> | null | undefined)?.value instanceof WasmArray)) {
       throw new ValueError(`${this.kind}.setState: p must be a Parameter, got ${show(p)}`);
     }
     if (!state || typeof state !== 'object') throw new ValueError(`${what} must be { step, arrays }, got ${show(state)}`);
@@ -321,9 +323,8 @@ abstract class AdamFamily extends StatefulOptimizer {
 
   protected override checkStateArray(name: string, values: ArrayLike<number>): void {
     if (name !== 'v') return;
-    for (let i = 0; i < values.length; i++) {
-      if (values[i] < 0) throw new ValueError(`${this.name} state v (a mean of squares) must be ≥ 0, but index ${i} is ${values[i]}`);
-    }
+    const i = Array.prototype.findIndex.call(values, (x: number) => x < 0);
+    if (i >= 0) throw new ValueError(`${this.name} state v (a mean of squares) must be ≥ 0, but index ${i} is ${values[i]}`);
   }
 
   protected options(): Required<AdamOptions> {

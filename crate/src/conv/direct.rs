@@ -23,11 +23,8 @@ pub fn forward_applies(s: &ConvShape) -> bool {
 /// With `relu`, writes `max(z, 0)` instead of z: a ReLU layer gets its
 /// activation while the block is still in registers, and needs no copy of z
 /// (its derivative only asks whether z > 0, which max(z, 0) > 0 answers).
-pub fn forward(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], z: &mut [f32], relu: bool) {
-    forward_with_taps(s, &Taps::new(s, f), a, b, z, relu)
-}
-
-/// `forward` with the filters already regrouped (`Taps::new(s, f)`): one regrouping for many calls.
+///
+/// The filters come regrouped (`Taps::new(s, f)`): one regrouping serves many calls.
 pub fn forward_with_taps(s: &ConvShape, taps: &Taps, a: &[f32], b: &[f32], z: &mut [f32], relu: bool) {
     assert!(forward_applies(s));
     let p = s.out_pixels();

@@ -199,7 +199,7 @@ fn direct_and_im2col_agree_without_padding() {
         assert!(direct::forward_applies(s));
         for relu in [false, true] {
             let (mut direct_z, mut im2col_z) = (vec![0.0; len.output], vec![0.0; len.output]);
-            direct::forward(s, &t.a, &t.f, &t.b, &mut direct_z, relu);
+            direct::forward_with_taps(s, &direct::Taps::new(s, &t.f), &t.a, &t.b, &mut direct_z, relu);
             im2col::forward(s, &t.a, &t.f, &t.b, &mut im2col_z, relu, &mut cols, &mut ws);
             assert_close(&format!("z {:?} relu {}", s, relu), &direct_z, &as_f64(&im2col_z), 1e-5);
         }
