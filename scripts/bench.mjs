@@ -66,60 +66,72 @@ function simdPeak() {
 // ------------------------------------------------------------------ wasmnet
 
 /**
- * Images per second of `net.train` over `batches` batches, timed after `warm` batches of warm-up. A new worker
- * pool's first batches run at about half speed (measured: 1,788 images/s over the first 25 batches of 64, then
- * 4,150–4,280), so with workers the clock starts later, except in --quick.
+ * One `net.train` over `batches` batches, timed after `warm` batches of warm-up: images per second, and with workers
+ * where a step's time went. A new worker pool's first batches run at about half speed (measured: 1,788 images/s over
+ * the first 25 batches of 64, then 4,150–4,280), so with workers the clock starts later, except in --quick.
  */
-async function wasmnetTrainRate(batchSize, batches, workers = 1, make = () => wasmnet.courseCnn({ seed: 1 }), warmBatches = null) {
-  const rates = [];
-  const overheads = [];
-  const net = make();
+async function timedTrain(net, batchSize, batches, workers, warmBatches = null) {
   const warm = warmBatches ?? (workers > 1 && !quick ? (batchSize <= 64 ? 25 : 2) : 1);
   const n = Math.min(x.shape[0], batchSize * (batches + warm));
-  for (let r = 0; r < sizes.reps; r++) {
-    let first = 0;
-    let last = 0;
-    let timed = 0;
-    await net.train(x.slice(0, n), y.slice(0, n), {
-      batchSize,
-      epochs: 1,
-      workers,
-      onBatch: (b) => {
-        const now = performance.now();
-        if (b.batch === warm - 1) first = now;
-        else if (b.batch >= warm) timed += b.size;
-        last = now;
-      },
-    });
-    rates.push(timed / ((last - first) / 1000));
-    if (workers > 1) {
-      const s = internal.poolStats;
-      overheads.push({ stepMs: s.step / s.steps, computeMs: s.compute / s.steps, waitMs: s.wait / s.steps, reduceMs: s.reduce / s.steps, busyMs: s.busy / s.steps });
-    }
-  }
+  let first = 0;
+  let last = 0;
+  let timed = 0;
+  await net.train(x.slice(0, n), y.slice(0, n), {
+    batchSize,
+    epochs: 1,
+    workers,
+    onBatch: (b) => {
+      const now = performance.now();
+      if (b.batch === warm - 1) {
+        first = now;
+        // The per-step overheads, like the rate, count only the timed steps (not the new pool's slow first ones).
+        if (workers > 1) Object.assign(internal.poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 });
+      } else if (b.batch >= warm) timed += b.size;
+      last = now;
+    },
+  });
+  const rate = timed / ((last - first) / 1000);
+  if (workers === 1) return { rate };
+  const s = internal.poolStats;
+  return { rate, stepMs: s.step / s.steps, computeMs: s.compute / s.steps, waitMs: s.wait / s.steps, reduceMs: s.reduce / s.steps, busyMs: s.busy / s.steps };
+}
+
+/** Images per second of the course's network (one thread), the median of `sizes.reps` runs. */
+async function wasmnetTrainRate(batchSize, batches) {
+  const net = wasmnet.courseCnn({ seed: 1 });
+  const rates = [];
+  for (let r = 0; r < sizes.reps; r++) rates.push((await timedTrain(net, batchSize, batches, 1)).rate);
   net.dispose();
-  if (workers === 1) return median(rates);
-  // The repetition with the median rate, with its overheads.
-  const order = rates.map((_, i) => i).sort((a, b) => rates[a] - rates[b]);
-  const mid = order[Math.floor(order.length / 2)];
-  return { rate: rates[mid], ...overheads[mid] };
+  return median(rates);
+}
+
+/**
+ * Throughput with each worker count in `counts` (1 first). The counts take turns within each repetition and a
+ * count's speed-up is the median of its ratios to the 1-worker run beside it: this VM's speed drifts by tens of
+ * percent over minutes, which would bias ratios of runs made minutes apart. Per count, the repetition with the
+ * median rate gives the rate and the step's overheads.
+ */
+async function workerRows(batchSize, batches, counts, make, warm = null, reps = sizes.reps) {
+  const nets = counts.map(() => make());
+  const runs = counts.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    for (let i = 0; i < counts.length; i++) runs[i].push(await timedTrain(nets[i], batchSize, batches, counts[i], warm));
+  }
+  for (const net of nets) net.dispose();
+  return counts.map((workers, i) => {
+    const byRate = [...runs[i]].sort((a, b) => a.rate - b.rate);
+    const speedup = median(runs[i].map((run, r) => run.rate / runs[0][r].rate));
+    return { batchSize, workers, ...byRate[Math.floor(byRate.length / 2)], speedup };
+  });
 }
 
 /** Training throughput with 1, 2 and every core's workers, at batch 64 and 1000, and where a parallel step's time goes. */
 async function wasmnetWorkerScaling() {
   const cores = availableParallelism();
   const counts = [...new Set([1, 2, cores])];
+  const make = () => wasmnet.courseCnn({ seed: 1 });
   const rows = [];
-  for (const batchSize of [64, 1000]) {
-    const batches = batchSize === 64 ? sizes.batches64 : sizes.batches1000;
-    let one = null;
-    for (const workers of counts) {
-      const r = await wasmnetTrainRate(batchSize, batches, workers);
-      const rate = typeof r === 'number' ? r : r.rate;
-      if (workers === 1) one = rate;
-      rows.push({ batchSize, workers, rate, speedup: rate / one, ...(typeof r === 'number' ? {} : r) });
-    }
-  }
+  for (const batchSize of [64, 1000]) rows.push(...(await workerRows(batchSize, batchSize === 64 ? sizes.batches64 : sizes.batches1000, counts, make)));
   return { cores, rows, batchNorm: await batchNormScaling(cores) };
 }
 
@@ -127,16 +139,8 @@ async function wasmnetWorkerScaling() {
  * vggMini (batch norm, dropout, 'same' convolutions) at its recipe's batch 128 with 1 and every core's workers:
  * its shards meet at each batch-norm layer (twice per layer and step), which the course's network never does.
  */
-async function batchNormScaling(cores) {
-  const rows = [];
-  let one = null;
-  for (const workers of [...new Set([1, cores])]) {
-    const r = await wasmnetTrainRate(128, quick ? 1 : 6, workers, () => wasmnet.vggMini({ seed: 1 }), quick ? 1 : 2);
-    const rate = typeof r === 'number' ? r : r.rate;
-    if (workers === 1) one = rate;
-    rows.push({ batchSize: 128, workers, rate, speedup: rate / one, ...(typeof r === 'number' ? {} : r) });
-  }
-  return rows;
+function batchNormScaling(cores) {
+  return workerRows(128, quick ? 1 : 6, [...new Set([1, cores])], () => wasmnet.vggMini({ seed: 1 }), quick ? 1 : 2, quick ? sizes.reps : 3);
 }
 
 function wasmnetInferRate(batchSize) {
@@ -521,7 +525,7 @@ for (const r of scaling.batchNorm) {
 for (const r of scaling.rows.filter((row) => row.torch)) {
   out.push(`  PyTorch (tuned) on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
 }
-out.push('  (per step: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step)');
+out.push('  (× 1 worker: the median of each repetition\'s ratio to the 1-worker run made just before it, so that the VM\'s drift between minutes cancels; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step)');
 
 /** The per-layer table of one profile: ms per batch and, for layers with products, GFLOP/s and % of the peak. */
 function layerTable(title, p) {
