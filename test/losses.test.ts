@@ -1,6 +1,7 @@
 // Losses (crate/src/loss.rs, ts/losses.ts) against test/reference/losses.ts.
 import { describe, expect, it } from 'vitest';
 import { CrossEntropy, MeanSquaredError, Rng, ShapeError, SoftMax, Tensor, gradientCheck } from 'wasmnet';
+import { rowsAreDistributions } from 'wasmnet/internal';
 import { crossEntropy, meanSquaredError } from './reference/losses.js';
 import { expectClose, uniform } from './helpers/util.js';
 
@@ -75,5 +76,24 @@ describe('accuracy counting (wn_count_correct)', () => {
     expect(k.wn_count_correct(yhat.ptr, y.ptr, 4, 3)).toBe(3);
     yhat.free();
     y.free();
+  });
+});
+
+describe('rowsAreDistributions: which labels take the softmax + cross-entropy shortcut', () => {
+  const t = (rows: number[][]) => new Tensor(Float32Array.from(rows.flat()), [rows.length, rows[0].length]);
+  it('accepts one-hot rows and probabilities that sum to 1 within float rounding', () => {
+    expect(rowsAreDistributions(t([[0, 1, 0], [1, 0, 0]]))).toBe(true);
+    expect(rowsAreDistributions(t([[0.25, 0.75], [0.5, 0.5]]))).toBe(true);
+    expect(rowsAreDistributions(t([[0.1, 0.2, 0.7]]))).toBe(true); // 0.1 + 0.2 + 0.7 in float32 is not exactly 1
+    expect(rowsAreDistributions(new Tensor(Float32Array.from([0, 1, 1, 0, 0.5, 0.5]), [3, 1, 2]))).toBe(true); // rows along the last axis
+  });
+  it('refuses a row that does not sum to 1, or has a negative entry, wherever that row is', () => {
+    expect(rowsAreDistributions(t([[0, 1], [0.5, 0.4]]))).toBe(false);
+    expect(rowsAreDistributions(t([[0.6, 0.6], [0, 1]]))).toBe(false);
+    expect(rowsAreDistributions(t([[1, 0], [1.5, -0.5]]))).toBe(false); // sums to 1, but not a distribution
+    expect(rowsAreDistributions(t([[-0.5, 1.5], [0, 1]]))).toBe(false);
+    expect(rowsAreDistributions(t([[0, 1], [0, 1 + 1e-5]]))).toBe(false);
+    expect(rowsAreDistributions(t([[0, 1], [0, 0]]))).toBe(false);
+    expect(rowsAreDistributions(t([[0, 1, 0], [0, 0, 0.5]]))).toBe(false); // the last column counts
   });
 });
