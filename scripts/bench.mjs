@@ -85,7 +85,7 @@ async function timedTrain(net, batchSize, batches, workers, warmBatches = null) 
       if (b.batch === warm - 1) {
         first = now;
         // The per-step overheads, like the rate, count only the timed steps (not the new pool's slow first ones).
-        if (workers > 1) Object.assign(internal.poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 });
+        if (workers > 1) internal.resetPoolStats();
       } else if (b.batch >= warm) timed += b.size;
       last = now;
     },

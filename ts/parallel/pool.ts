@@ -55,6 +55,11 @@ function canShareMemory(): boolean {
  */
 export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 };
 
+/** Starts `poolStats` over (a new pool does; the benchmark does after its warm-up steps). */
+export function resetPoolStats(): void {
+  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 });
+}
+
 /** `workers` as a count: 1 when absent, the available cores for 'auto'. */
 export async function resolveWorkers(workers: unknown): Promise<number> {
   if (workers === undefined) return 1;
@@ -108,7 +113,7 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
     throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
   }
   const pool = new WorkerPool(net, ports, memory, x, y);
-  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 });
+  resetPoolStats();
   try {
     await pool.all('replica-ready', (rank) => ({
       type: 'replica-init',
