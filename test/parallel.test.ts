@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Adam, MeanSquaredError, ReLU, Rng, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, WasmnetError, courseCnn, init } from 'wasmnet';
-import { poolTestHooks } from 'wasmnet/internal';
+import { poolStats, poolTestHooks } from 'wasmnet/internal';
 
 await init();
 
@@ -48,13 +48,16 @@ async function trainedWith(workers: number | 'auto', batchSize: number, n: numbe
 }
 
 describe('train({ workers }): the same bits for any number of workers', () => {
-  // Batch 64 splits into 4 shards; 100 into 7 (the last short) with a last batch of 50 samples;
-  // 37 into 3 shards, fewer than 4 workers; 300 in batches of 300 is one batch of 16 shards.
+  // Shards are 32 samples (at most 16 shards a batch). Batch 64 splits into 2 shards; 100 into 4 (the last
+  // short, the tail shard with 2 or 3 workers) with a last batch of 50 samples; 37 into 2 shards, fewer than 3 or
+  // 4 workers; 300 is one batch of 10 shards, 3 of them a tail claimed as workers free up; 600 is 16 shards of 38,
+  // a tail of 4.
   for (const [batchSize, n] of [
     [64, 256],
     [100, 250],
     [37, 111],
     [300, 300],
+    [600, 600],
   ]) {
     it(`batch ${batchSize}, ${n} samples: workers 1, 2, 3 and 4 give identical model files`, async () => {
       const one = await trainedWith(1, batchSize, n);
@@ -97,6 +100,27 @@ describe('train({ workers }): the same bits for any number of workers', () => {
       net.dispose();
     }
     expect(runs[1]).toEqual(runs[0]);
+  });
+
+  it('a slow worker leaves the tail shards to the others, and the bits do not move', async () => {
+    // Batch 600: 16 shards, 12 owned (6 each), 4 claimed. Worker 2 sleeps 40 ms before each of its own shards,
+    // so worker 1 (about 1 ms a shard here) claims the tail long before worker 2 is free: the batch's losses,
+    // the tree and the weights must not care who computed what.
+    const [x, y] = data(1200, 11);
+    const runs = [];
+    for (const workers of [1, 2]) {
+      const net = smallNet();
+      if (workers === 2) poolTestHooks.slowRank = { rank: 1, ms: 40 };
+      try {
+        const history = await net.train(x, y, { batchSize: 600, epochs: 2, workers });
+        runs.push({ model: sha(net.save({ trainingState: true })), history: history.map((e) => [e.loss, e.accuracy]) });
+      } finally {
+        net.dispose();
+      }
+    }
+    expect(runs[1], 'the model file and the per-epoch loss and accuracy').toEqual(runs[0]);
+    expect(poolStats.claimed[0] + poolStats.claimed[1], 'every step claims its 4 tail shards once').toBe(4 * 4);
+    expect(poolStats.claimed[0], 'the fast worker').toBeGreaterThan(poolStats.claimed[1]);
   });
 });
 

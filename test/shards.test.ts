@@ -3,7 +3,7 @@
 // everywhere would keep (found by `npm run mutate:ts`). Here each rule against its definition.
 import { describe, expect, it } from 'vitest';
 import { BatchNormLayer, SequentialNet, ShapeError, wasmBytesInUse } from 'wasmnet';
-import { GradientTree, MAX_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, shardCount, shardSize, workerShards } from 'wasmnet/internal';
+import { GradientTree, MAX_SHARDS, MAX_TAIL_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, ownShards, shardCount, shardSize, tailShards, workerShards } from 'wasmnet/internal';
 
 describe('shards of a batch', () => {
   it('are at least 32 samples, and at most 16 per batch', () => {
@@ -41,6 +41,26 @@ describe('shards of a batch', () => {
       }
   });
 
+  it('tailShards: a quarter of the shards (rounded up) are claimed, never so many that a worker owns none', () => {
+    expect([1, 2, 3, 4, 5, 8, 10, 16].map((s) => tailShards(s, 2))).toEqual([0, 0, 1, 1, 2, 2, 3, 4]);
+    expect([1, 3, 4, 5, 6, 16].map((s) => tailShards(s, 4))).toEqual([0, 0, 0, 1, 2, 4]);
+    expect(tailShards(16, 1), 'one worker claims its own tail: same order').toBe(4);
+    for (let workers = 1; workers <= 6; workers++)
+      for (let shards = 1; shards <= MAX_SHARDS; shards++) {
+        const tail = tailShards(shards, workers);
+        expect(tail).toBeLessThanOrEqual(MAX_TAIL_SHARDS);
+        // The owned runs and then the tail cover 0 … shards − 1 in order, once each.
+        let next = 0;
+        for (let w = 0; w < workers; w++) {
+          const [first, end] = ownShards(shards, workers, w);
+          expect(first).toBe(next);
+          next = end;
+        }
+        expect(next + tail).toBe(shards);
+        if (tail > 0) expect(ownShards(shards, workers, 0)[1], `${shards} shards, ${workers} workers: each owns one`).toBeGreaterThan(0);
+      }
+  });
+
   it('maxNodesPerWorker: the most complete tree nodes in any worker\'s range (its aligned power-of-two blocks)', () => {
     /** Greedy decomposition of [first, end) into aligned blocks 2^k long: the complete nodes inside the range. */
     const blocks = (first: number, end: number) => {
@@ -55,7 +75,7 @@ describe('shards of a batch', () => {
     for (let workers = 1; workers <= 6; workers++) {
       let most = 1;
       for (let shards = 1; shards <= MAX_SHARDS; shards++)
-        for (let w = 0; w < workers; w++) most = Math.max(most, blocks(...workerShards(shards, workers, w)));
+        for (let w = 0; w < workers; w++) most = Math.max(most, blocks(...workerShards(shards, workers, w)), blocks(...ownShards(shards, workers, w)));
       expect(maxNodesPerWorker(workers), `${workers} workers`).toBe(most);
     }
     expect(maxNodesPerWorker(1)).toBe(4); // 15 shards: 8 + 4 + 2 + 1

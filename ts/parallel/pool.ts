@@ -13,11 +13,12 @@ import type { Tensor } from '../core/tensor.js';
 import { wasmModule } from '../core/wasm.js';
 import type { SequentialNet } from '../network.js';
 import type { StepEngine } from '../train/loop.js';
-import { MAX_SHARDS, maxNodesPerWorker, shardSize, workerShards } from '../train/shards.js';
+import { MAX_SHARDS, MAX_TAIL_SHARDS, maxNodesPerWorker, shardSize, workerShards } from '../train/shards.js';
 import { maxExchangeFloats, trainsTogether } from '../train/together.js';
 import {
   CTRL_ABORT,
   CTRL_GENERATION,
+  CTRL_NEXT_TAIL,
   type NodeMessage,
   type ReplicaReply,
   type ReplicaRequest,
@@ -36,9 +37,13 @@ export const MAX_WORKERS = 256;
  * Test hooks (through `wasmnet/internal`), for the next pool only: make worker
  * `rank` fail at step `step` (with batch norm, 'throw-after-meeting' fails once
  * its shards have met the others' once); pass rows and gradients by message as a page
- * without cross-origin isolation must.
+ * without cross-origin isolation must; slow worker `rank` down by `ms` before each of its own shards.
  */
-export const poolTestHooks: { failAt: { rank: number; step: number; how: FailHow } | null; messagesOnly: boolean } = { failAt: null, messagesOnly: false };
+export const poolTestHooks: {
+  failAt: { rank: number; step: number; how: FailHow } | null;
+  messagesOnly: boolean;
+  slowRank: { rank: number; ms: number } | null;
+} = { failAt: null, messagesOnly: false, slowRank: null };
 
 /** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
 function canShareMemory(): boolean {
@@ -51,13 +56,13 @@ function canShareMemory(): boolean {
  * is the slowest worker's shards, `wait` and `reduce` the workers' mean time
  * at the barrier and in summing and updating, `busy` the longest worker's
  * whole step, `step` the whole step as the network saw it (`step − busy` is
- * messaging).
+ * messaging); `claimed[rank]` counts the tail shards each worker claimed.
  */
-export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 };
+export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] as number[] };
 
 /** Starts `poolStats` over (a new pool does; the benchmark does after its warm-up steps). */
 export function resetPoolStats(): void {
-  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0 });
+  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] });
 }
 
 /** `workers` as a count: 1 when absent, the available cores for 'auto'. */
@@ -97,14 +102,14 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
         stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
         grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
         nodeSlots,
+        tail: new Float32Array(new SharedArrayBuffer(4 * MAX_TAIL_SHARDS * floats)),
         exchange: trainsTogether(net) ? new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS * maxExchangeFloats(net))) : null,
         exchangeSlot: maxExchangeFloats(net),
       };
   const model = net.save({ trainingState: true });
   const module = wasmModule();
-  const failAt = poolTestHooks.failAt;
-  poolTestHooks.failAt = null;
-  poolTestHooks.messagesOnly = false;
+  const { failAt, slowRank } = poolTestHooks;
+  Object.assign(poolTestHooks, { failAt: null, messagesOnly: false, slowRank: null });
   const ports: WorkerPort[] = [];
   try {
     for (let rank = 0; rank < workers; rank++) ports.push(await spawnReplicaWorker());
@@ -124,6 +129,7 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
       shared: memory,
       labelsAreDistributions,
       failAt: failAt && failAt.rank === rank ? { step: failAt.step, how: failAt.how } : null,
+      delayShardsMs: slowRank && slowRank.rank === rank ? slowRank.ms : 0,
     }));
     pool.throwIfFailed('while starting', 'the network is unchanged');
   } catch (e) {
@@ -176,6 +182,8 @@ class WorkerPool implements StepEngine {
     const step = ++this.stepNumber;
     const lrs = this.net.layers.map((l) => l.optimizers().map((o) => o.effectiveLr));
     const began = performance.now();
+    // Every worker replied to the last step, so none is claiming: the tail starts over.
+    if (this.shared) Atomics.store(this.shared.ctrl, CTRL_NEXT_TAIL, 0);
     const replies = this.shared
       ? await this.all('replica-stepped', () => ({ type: 'replica-step', step, start, m, lrs, where }))
       : await this.stepByMessages(step, start, m, lrs, where);
@@ -192,6 +200,7 @@ class WorkerPool implements StepEngine {
     poolStats.wait += stepped.reduce((s, r) => s + r.timing.wait, 0) / stepped.length;
     poolStats.reduce += stepped.reduce((s, r) => s + r.timing.reduce, 0) / stepped.length;
     poolStats.busy += Math.max(...stepped.map((s) => s.timing.compute + s.timing.wait + s.timing.reduce));
+    stepped.forEach((s, rank) => (poolStats.claimed[rank] = (poolStats.claimed[rank] ?? 0) + s.timing.claimed));
     const r = stepped[0];
     return { loss: r.loss, correct: r.correct };
   }

@@ -5,10 +5,13 @@
  * Shared memory (SharedArrayBuffers, read and written by every worker, where
  * they exist; else the same data travels by message, `ReplicaReduce`):
  *   - `x`, `y`: the dataset, once for all workers; `order`: the epoch's order;
- *   - `ctrl`: the barrier (arrived, generation, abort) and each worker's list
- *     of gradient-tree nodes (count, then level and index per node);
+ *   - `ctrl`: the barrier (arrived, generation, abort), the count of the step's
+ *     tail shards claimed so far, and each worker's list of gradient-tree
+ *     nodes (count, then level and index per node);
  *   - `stats`: each shard's loss (float64) and right answers;
  *   - `grads`: each worker's nodes, `nodeSlots` of `params` floats each;
+ *   - `tail`: the gradients of the step's tail shards (`tailShards`), one
+ *     `params`-sized slot each, whoever claimed them;
  *   - `exchange`: with batch norm, each shard's sums at each meeting.
  */
 import type { ReplicaState } from './state.js';
@@ -16,7 +19,9 @@ import type { ReplicaState } from './state.js';
 export const CTRL_ARRIVED = 0;
 export const CTRL_GENERATION = 1;
 export const CTRL_ABORT = 2;
-export const CTRL_HEADER = 3;
+/** How many of the step's tail shards have been claimed (the pool sets it to 0 before each step). */
+export const CTRL_NEXT_TAIL = 3;
+export const CTRL_HEADER = 4;
 
 /** Where worker `rank`'s node list starts in `ctrl`. */
 export function nodeTableAt(rank: number, nodeSlots: number): number {
@@ -33,6 +38,8 @@ export interface StepTiming {
   compute: number;
   /** Waiting at the barrier for the other workers. */
   wait: number;
+  /** How many of the step's tail shards it claimed. */
+  claimed: number;
   /** Summing every worker's nodes and applying the update. */
   reduce: number;
 }
@@ -46,6 +53,8 @@ export interface SharedMemory {
   stats: Float64Array;
   grads: Float32Array;
   nodeSlots: number;
+  /** `MAX_TAIL_SHARDS` slots of `params` floats: each claimed tail shard's gradient. */
+  tail: Float32Array;
   /**
    * A network with batch norm: where each shard's sums meet (`train/together.ts`), two regions used in turn,
    * each `MAX_SHARDS` slots of `exchangeSlot` f64s; null for other networks.
@@ -77,6 +86,8 @@ export interface ReplicaInit {
   labelsAreDistributions: boolean;
   /** Test hook: fail at this step ('throw' an error, or 'exit' the thread). */
   failAt?: { step: number; how: FailHow } | null;
+  /** Test hook: sleep this long before each of this worker's own shards (a slow core), so that the others claim the tail. */
+  delayShardsMs?: number;
 }
 
 export interface ReplicaStep {

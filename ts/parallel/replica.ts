@@ -1,22 +1,25 @@
 /**
  * A replica worker: one copy of the network in its own wasm instance. Each
- * step it computes its share of the batch's shards, publishes its complete
- * gradient-tree nodes in shared memory, waits for the others at a barrier,
- * sums every worker's nodes in shard order (the same tree as one process
- * would build), and applies the update, like every other replica.
+ * step it computes its share of the batch's shards, then (with shared memory)
+ * claims tail shards until none is left, publishes its complete gradient-tree
+ * nodes and its tail shards' gradients in shared memory, waits for the others
+ * at a barrier, sums every worker's nodes and then the tail shards in shard
+ * order (the same tree as one process would build), and applies the update,
+ * like every other replica.
  */
 import { WasmnetError } from '../core/errors.js';
 import { product } from '../core/tensor.js';
 import { init } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
-import { GradientTree, MAX_SHARDS, shardSize, workerShards } from '../train/shards.js';
+import { GradientTree, MAX_SHARDS, shardSize, tailShards, workerShards } from '../train/shards.js';
 import { type LocalSums, ShardNets, runShardsTogether, trainsTogether } from '../train/together.js';
-import { type GatherRows, applyUpdate, runShards } from '../train/step.js';
+import { type GatherRows, applyUpdate, runShards, shardRange } from '../train/step.js';
 import {
   CTRL_ABORT,
   CTRL_ARRIVED,
   CTRL_GENERATION,
+  CTRL_NEXT_TAIL,
   type ReplicaInit,
   type ReplicaReply,
   type ReplicaRequest,
@@ -165,7 +168,7 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
           right += m.correct[i];
         }
         finishStep(r, loss, m.where);
-        const timing = { compute: r.computed, wait: waited - r.started - r.computed, reduce: performance.now() - waited };
+        const timing = { compute: r.computed, wait: waited - r.started - r.computed, reduce: performance.now() - waited, claimed: 0 };
         post({ type: 'replica-stepped', rank, step: m.step, loss, correct: right, timing });
       } else if (m.type === 'replica-state') {
         // By message, a failed step's other workers may wait for a meeting that will not come: that step is over.
@@ -186,7 +189,10 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
  * The first half of a step: this worker's shards, their gradients pushed into its tree. With batch norm the
  * shards run in step with every other worker's: `steps` is then to be driven through its meetings.
  */
-function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number; shards: number; steps: Generator<LocalSums, void, Float64Array[]> | null } {
+function computeShards(
+  r: Replica,
+  m: ReplicaStep,
+): { first: number; end: number; shards: number; tailStart: number; claimed: number; steps: Generator<LocalSums, void, Float64Array[]> | null } {
   const { net, checkpoint, tree, losses, correct } = r;
   const { workers, rank } = r.init;
   const inLen = product(net.inputShape);
@@ -194,8 +200,10 @@ function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number
   net.layers.forEach((l, i) => l.optimizers().forEach((opt, j) => (opt.scheduledLr = m.lrs[i][j])));
   const size = shardSize(m.m);
   const shards = Math.ceil(m.m / size);
-  const [first, end] = workerShards(shards, workers, rank);
   const shared = r.init.shared;
+  // Shards that run on their own, with shared memory, leave a tail to whoever is free first; batch norm's shards run in step.
+  const tailStart = shards - (shared && !r.shardNets ? tailShards(shards, workers) : 0);
+  const [first, end] = workerShards(tailStart, workers, rank);
   // Rows by position in the epoch's order: from the shared dataset, or from the rows the step brought.
   const gather: GatherRows = shared
     ? (from, rows, xb, yb) => {
@@ -218,10 +226,41 @@ function computeShards(r: Replica, m: ReplicaStep): { first: number; end: number
   const plan = { m: m.m, start: m.start, size };
   if (r.shardNets) {
     const steps = runShardsTogether(net, r.shardNets, plan, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
-    return { first, end, shards, steps };
+    return { first, end, shards, tailStart, claimed: 0, steps };
   }
-  runShards(net, plan, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
-  return { first, end, shards, steps: null };
+  let claimed = 0;
+  const floats = tree.length;
+  const own = r.init.delayShardsMs ? delayed(shardRange(first, end), r.init.delayShardsMs) : shardRange(first, end);
+  const work = shared ? ownThenClaimed(own, shared.ctrl, tailStart, shards) : own;
+  runShards(net, plan, work, gather, r.init.labelsAreDistributions, (i) => {
+    if (i < tailStart) return tree.pushShard(i);
+    // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes.
+    tree.copyShardInto(shared!.tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+    publishStats(shared!.stats, i, losses[i], correct[i]);
+    claimed++;
+  }, losses, correct);
+  return { first, end, shards, tailStart, claimed, steps: null };
+}
+
+/** Shard i's loss and right answers, where every replica reads them: losses first, then right answers. */
+function publishStats(stats: Float64Array, i: number, loss: number, right: number): void {
+  stats[i] = loss;
+  stats[stats.length / 2 + i] = right;
+}
+
+/** This worker's own shards, then tail shards tailStart … shards − 1 as it claims them (an atomic counter shared by every worker). */
+function* ownThenClaimed(own: Iterable<number>, ctrl: Int32Array, tailStart: number, shards: number): Generator<number> {
+  yield* own;
+  for (let i = tailStart + Atomics.add(ctrl, CTRL_NEXT_TAIL, 1); i < shards; i = tailStart + Atomics.add(ctrl, CTRL_NEXT_TAIL, 1)) yield i;
+}
+
+/** Test hook: a slow worker (`poolTestHooks.slowRank`), sleeping `ms` before each of its own shards. */
+function* delayed(shards: Iterable<number>, ms: number): Generator<number> {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (const i of shards) {
+    Atomics.wait(cell, 0, 0, ms);
+    yield i;
+  }
 }
 
 /** Shared memory with batch norm: each meeting's sums go to this worker's shards' slots, and everyone's come back after a barrier. */
@@ -254,15 +293,12 @@ function finishStep(r: Replica, loss: number, where: string): void {
 function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number; timing: StepTiming } {
   const t0 = performance.now();
   const { tree, losses, correct } = r;
-  const { ctrl, stats, grads, nodeSlots } = r.init.shared!;
+  const { ctrl, stats, grads, nodeSlots, tail } = r.init.shared!;
   const { workers, rank } = r.init;
-  const { first, end, shards, steps } = computeShards(r, m);
+  const { first, end, shards, tailStart, claimed, steps } = computeShards(r, m);
   if (steps) meetShared(r, m.step, steps, first, shards);
   const half = stats.length / 2;
-  for (let i = first; i < end; i++) {
-    stats[i] = losses[i];
-    stats[half + i] = correct[i];
-  }
+  for (let i = first; i < end; i++) publishStats(stats, i, losses[i], correct[i]);
   const nodes = tree.nodes();
   if (nodes.length > nodeSlots) throw new WasmnetError(`worker ${rank} has ${nodes.length} gradient nodes for ${nodeSlots} slots (a wasmnet bug)`);
   const table = nodeTableAt(rank, nodeSlots);
@@ -290,6 +326,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
       tree.pushNode({ level: ctrl[at + 1 + 2 * j], index: ctrl[at + 2 + 2 * j] }, grads.subarray(from, from + floats));
     }
   }
+  for (let i = tailStart; i < shards; i++) tree.pushNode({ level: 0, index: i }, tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
   let loss = 0;
   let right = 0;
   for (let i = 0; i < shards; i++) {
@@ -297,7 +334,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
     right += stats[half + i];
   }
   finishStep(r, loss, m.where);
-  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1, reduce: performance.now() - t2 } };
+  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1, reduce: performance.now() - t2, claimed } };
 }
 
 /** Waits until all `workers` have arrived at barrier `generation` (the last to arrive opens it); throws if the pool aborts. */

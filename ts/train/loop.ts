@@ -14,7 +14,7 @@ import { resolveWorkers, startWorkerPool } from '../parallel/pool.js';
 import { Checkpoint } from './guards.js';
 import { GradientTree, shardCount, shardSize } from './shards.js';
 import { ShardNets, runAllShardsTogether, trainsTogether } from './together.js';
-import { type GatherRows, applyUpdate, runShards } from './step.js';
+import { type GatherRows, applyUpdate, runShards, shardRange } from './step.js';
 import { type LrFunction, type LrSchedule, asLrSchedule } from './schedules.js';
 
 /** What `onBatch` receives after each batch. */
@@ -269,7 +269,7 @@ class InProcessSteps implements StepEngine {
         runAllShardsTogether(net, this.shardNets, { m, start, size }, 0, shards, gather, this.fused, tree, losses, correct);
         tree.finish();
       } else {
-        runShards(net, { m, start, size }, 0, shards, gather, this.fused, shards > 1 ? tree : null, losses, correct);
+        runShards(net, { m, start, size }, shardRange(0, shards), gather, this.fused, shards > 1 ? (i) => tree.pushShard(i) : null, losses, correct);
         if (shards > 1) tree.finish();
       }
     } catch (e) {

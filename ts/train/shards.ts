@@ -43,12 +43,35 @@ export function workerShards(shards: number, workers: number, w: number): [numbe
   return [Math.floor((w * shards) / workers), Math.floor(((w + 1) * shards) / workers)];
 }
 
-/** The most complete nodes any worker of `workers` holds after its shards, over every shard count a batch can have. */
+/**
+ * With shared memory, the last `tailShards` shards of a step are not given to anyone: each worker, done with
+ * its own run, claims the next of them (an atomic counter) until none is left. One worker slowed by the machine
+ * (another process, an efficiency core, a slower minute of a VM) then computes fewer of them instead of keeping
+ * all the others waiting at the barrier. A quarter of the shards, and none while there are no more shards than
+ * workers. A claimed shard's gradient is handed over on its own, as the level-0 node it is: who computed it does
+ * not change the tree.
+ */
+export function tailShards(shards: number, workers: number): number {
+  return shards > workers ? Math.min(shards - workers, Math.ceil(shards / 4)) : 0;
+}
+
+/** The most shards `tailShards` leaves to be claimed, over every shard count a batch can have. */
+export const MAX_TAIL_SHARDS = Math.ceil(MAX_SHARDS / 4);
+
+/** Worker `w`'s own shards [first, end) when the last `tailShards` are claimed as workers free up. */
+export function ownShards(shards: number, workers: number, w: number): [number, number] {
+  return workerShards(shards - tailShards(shards, workers), workers, w);
+}
+
+/**
+ * The most complete nodes any worker of `workers` holds after its shards, over every shard count a batch can have,
+ * whether it owns its share of all of them (`workerShards`) or of all but the tail (`ownShards`).
+ */
 export function maxNodesPerWorker(workers: number): number {
   let most = 1;
   for (let shards = 1; shards <= MAX_SHARDS; shards++) {
-    for (let w = 0; w < workers; w++) {
-      const [first, end] = workerShards(shards, workers, w);
+    for (let w = 0; w < 2 * workers; w++) {
+      const [first, end] = w < workers ? workerShards(shards, workers, w) : ownShards(shards, workers, w - workers);
       const stack: TreeNode[] = [];
       for (let i = first; i < end; i++) {
         let node: TreeNode = { level: 0, index: i };
@@ -133,6 +156,12 @@ export class GradientTree {
     const all = store.view();
     from.forEach((p, i) => all.set(p.grad.view(), this.offsets[i]));
     this.push({ ...node, store });
+  }
+
+  /** Copies the gradients the last backward pass left in the parameters into `values`, in `params` order: one shard's node. */
+  copyShardInto(values: Float32Array): void {
+    if (values.length !== this.length) throw new ShapeError(`a gradient tree node holds ${this.length} values, got ${values.length}`);
+    this.params.forEach((p, i) => values.set(p.grad.view(), this.offsets[i]));
   }
 
   /** Pushes a complete node computed elsewhere (another worker's), its values in `params` order. */

@@ -11,7 +11,6 @@ import type { F32Array } from '../core/memory.js';
 import type { SequentialNet } from '../network.js';
 import { ValueError } from '../core/errors.js';
 import type { Checkpoint } from './guards.js';
-import type { GradientTree } from './shards.js';
 
 /** Fills `xb` and `yb` with `rows` samples: those at positions `from` … `from + rows − 1` of the epoch's order. */
 export type GatherRows = (from: number, rows: number, xb: F32Array, yb: F32Array) => void;
@@ -26,19 +25,19 @@ export interface ShardPlan {
 }
 
 /**
- * Runs shards [first, end) of a batch; shard i's loss (its share of the
- * batch mean) and its number of right answers go to `losses[i]` and
- * `correct[i]`. With `tree` null the batch is one shard and its gradient
- * stays in the parameters as the backward pass left it.
+ * Runs a batch's shards `shards` (in the order given; a worker's own run, then those it claims); shard i's loss
+ * (its share of the batch mean) and its number of right answers go to `losses[i]` and `correct[i]`, and `took(i)`
+ * runs once shard i's gradient is in the parameters (to push it into the gradient tree, or hand it over), before
+ * the next shard's backward pass replaces it. With `took` null the batch is one shard and its gradient stays in
+ * the parameters as the backward pass left it.
  */
 export function runShards(
   net: SequentialNet,
   plan: ShardPlan,
-  first: number,
-  end: number,
+  shards: Iterable<number>,
   gather: GatherRows,
   labelsAreDistributions: boolean,
-  tree: GradientTree | null,
+  took: ((shard: number) => void) | null,
   losses: { [i: number]: number },
   correct: { [i: number]: number },
 ): void {
@@ -46,7 +45,7 @@ export function runShards(
   const inLen = product(net.inputShape);
   const outLen = product(net.outputShape);
   net.inStep(() => {
-    for (let i = first; i < end; i++) {
+    for (const i of shards) {
       const offset = i * plan.size;
       const rows = Math.min(plan.size, plan.m - offset);
       const xb = net.inputBuf.ensure(rows * inLen);
@@ -55,9 +54,14 @@ export function runShards(
       const out = net.forwardBuffer(xb, rows, true, offset);
       correct[i] = k.wn_count_correct(out.ptr, yb.ptr, rows, outLen);
       losses[i] = net.backwardBuffer(yb, rows, plan.m, false, labelsAreDistributions, false).loss;
-      tree?.pushShard(i);
+      took?.(i);
     }
   });
+}
+
+/** Shards first … end − 1. */
+export function* shardRange(first: number, end: number): Generator<number> {
+  for (let i = first; i < end; i++) yield i;
 }
 
 /**
