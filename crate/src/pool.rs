@@ -147,17 +147,29 @@ fn forward_2x2(plane: &[f32], w: usize, oh: usize, ow: usize, out: &mut [f32]) {
         let r0 = &plane[2 * oy * w..2 * oy * w + 2 * ow];
         let r1 = &plane[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
         let o = &mut out[oy * ow..(oy + 1) * ow];
-        let mut ox = 0;
-        while ox < vec_ow {
+        let four = |ox: usize, o: &mut [f32]| {
             let x = 2 * ox;
-            // SAFETY: x + 8 <= 2·vec_ow <= 2·ow = r0.len() = r1.len(), and ox + 4 <= ow = o.len().
+            assert!(ox + 4 <= ow);
+            // SAFETY: x + 8 <= 2·ow = r0.len() = r1.len(), and ox + 4 <= ow = o.len().
             unsafe {
                 let (e0, o0) = F32x4::deinterleave(F32x4::load(r0.as_ptr().add(x)), F32x4::load(r0.as_ptr().add(x + 4)));
                 let (e1, o1) = F32x4::deinterleave(F32x4::load(r1.as_ptr().add(x)), F32x4::load(r1.as_ptr().add(x + 4)));
                 // Row maxima, then across the rows: `window_max`'s order.
                 e0.max(o0).max(e1.max(o1)).store(o.as_mut_ptr().add(ox));
             }
+        };
+        let mut ox = 0;
+        while ox < vec_ow {
+            four(ox, o);
             ox += 4;
+        }
+        if ow >= 4 {
+            // The row's last four windows again, ending at its end: the same values, no scalar remainder
+            // (whose data-dependent branches mispredicted about half the time).
+            if vec_ow < ow {
+                four(ow - 4, o);
+            }
+            continue;
         }
         for ox in vec_ow..ow {
             let (x0, x1) = (2 * ox, 2 * ox + 1);
@@ -226,9 +238,9 @@ fn backward_2x2(delta: &[f32], a: &[f32], out: &[f32], w: usize, oh: usize, ow: 
         let d1 = &mut rest[..2 * ow];
         let d0 = &mut d0[..2 * ow];
         let (dl, ol) = (&delta[oy * ow..(oy + 1) * ow], &out[oy * ow..(oy + 1) * ow]);
-        let mut ox = 0;
-        while ox < vec_ow {
+        let four = |ox: usize, d0: &mut [f32], d1: &mut [f32]| {
             let x = 2 * ox;
+            assert!(ox + 4 <= ow);
             // SAFETY: ox + 4 <= ow = dl.len() = ol.len(); x + 8 <= 2·ow = a0.len() = a1.len() = d0.len() = d1.len().
             unsafe {
                 let (dlo, dhi) = F32x4::load(dl.as_ptr().add(ox)).duplicate_pairs();
@@ -238,7 +250,19 @@ fn backward_2x2(delta: &[f32], a: &[f32], out: &[f32], w: usize, oh: usize, ow: 
                 dlo.where_equal(F32x4::load(a1.as_ptr().add(x)), blo).store(d1.as_mut_ptr().add(x));
                 dhi.where_equal(F32x4::load(a1.as_ptr().add(x + 4)), bhi).store(d1.as_mut_ptr().add(x + 4));
             }
+        };
+        let mut ox = 0;
+        while ox < vec_ow {
+            four(ox, d0, d1);
             ox += 4;
+        }
+        if !strict && ow >= 4 {
+            // The row's last four windows again, ending at its end: each input is written once per window, so
+            // writing it twice writes the same value.
+            if vec_ow < ow {
+                four(ow - 4, d0, d1);
+            }
+            continue;
         }
         for ox in vec_ow..ow {
             let (x0, x1, best) = (2 * ox, 2 * ox + 1, ol[ox]);
