@@ -1,7 +1,7 @@
 // Losses (crate/src/loss.rs, ts/losses.ts) against test/reference/losses.ts.
 import { describe, expect, it } from 'vitest';
-import { CrossEntropy, MeanSquaredError, Rng, ShapeError, SoftMax, Tensor, gradientCheck } from 'wasmnet';
-import { rowsAreDistributions } from 'wasmnet/internal';
+import { CrossEntropy, MeanSquaredError, Rng, ShapeError, SoftMax, Tensor, gradientCheck, wasmBytesInUse } from 'wasmnet';
+import { kernels, rowsAreDistributions } from 'wasmnet/internal';
 import { crossEntropy, meanSquaredError } from './reference/losses.js';
 import { expectClose, uniform } from './helpers/util.js';
 
@@ -48,6 +48,70 @@ describe('losses against the reference (mean over the batch)', () => {
     const loss = new MeanSquaredError();
     expect(() => loss.evaluate(Tensor.zeros([2, 3]), Tensor.zeros([2, 4]))).toThrow(ShapeError);
     loss.dispose();
+  });
+});
+
+describe('a standalone loss: its checks, its buffers', () => {
+  const t = Tensor.zeros([2, 3]);
+  it('refuses anything but two Tensors, naming both', () => {
+    const loss = new MeanSquaredError();
+    const plain = { shape: [2, 3], data: new Float32Array(6), size: 6 }; // looks like a Tensor, is not one
+    expect(() => loss.evaluate(plain as never, t)).toThrow(new ShapeError('MeanSquaredError: yhat and y must be Tensors, got Object and Tensor'));
+    expect(() => loss.gradient(t, [0, 0, 0, 0, 0, 0] as never)).toThrow(new ShapeError('MeanSquaredError: yhat and y must be Tensors, got Tensor and [0, 0, 0, 0, 0, 0]'));
+    loss.dispose();
+  });
+  it('refuses tensors that are not 2-D, even of one shape, and an empty batch', () => {
+    const loss = new CrossEntropy();
+    const cube = Tensor.zeros([2, 3, 1]);
+    expect(() => loss.evaluate(cube, cube)).toThrow(
+      new ShapeError('CrossEntropy: yhat and y must be 2-D tensors of one shape [n, outputs], got [2, 3, 1] and [2, 3, 1]'),
+    );
+    const empty = Tensor.zeros([0, 3]);
+    expect(() => loss.evaluate(empty, empty)).toThrow(new ShapeError('CrossEntropy: the batch is empty'));
+    expect(() => loss.gradient(empty, empty)).toThrow(new ShapeError('CrossEntropy: the batch is empty'));
+    loss.dispose();
+  });
+  it('a gradient is the caller\'s copy, of its own batch size, after a larger batch sized the buffers', () => {
+    const rng = new Rng(8);
+    const loss = new MeanSquaredError();
+    const [a, ya] = [uniform([5, 3], rng), uniform([5, 3], rng)];
+    const [b, yb] = [uniform([2, 3], rng), uniform([2, 3], rng)];
+    const ga = loss.gradient(a, ya);
+    const before = ga.data.slice();
+    const gb = loss.gradient(b, yb);
+    expect(gb.shape).toEqual([2, 3]);
+    expectClose(gb.data, meanSquaredError(b.data, yb.data, 2).grad, 1e-6);
+    expect(ga.data).toEqual(before); // not overwritten by the second call: no view of wasm memory
+    loss.dispose();
+  });
+  it('evaluate computes the loss only: the kernel gets no gradient pointer', () => {
+    const k = kernels();
+    const real = k.wn_cross_entropy;
+    const grads: number[] = [];
+    k.wn_cross_entropy = (yhat, y, rows, cols, grad, n) => {
+      grads.push(grad);
+      return real(yhat, y, rows, cols, grad, n);
+    };
+    const loss = new CrossEntropy();
+    try {
+      loss.evaluate(Tensor.oneHot([1, 0], 3), Tensor.oneHot([1, 2], 3));
+      loss.gradient(Tensor.oneHot([1, 0], 3), Tensor.oneHot([1, 2], 3));
+    } finally {
+      k.wn_cross_entropy = real;
+      loss.dispose();
+    }
+    expect(grads[0]).toBe(0);
+    expect(grads[1]).not.toBe(0);
+  });
+  it('dispose() frees its wasm buffers; twice is fine', () => {
+    const level = wasmBytesInUse();
+    const loss = new CrossEntropy();
+    loss.gradient(Tensor.oneHot([0, 1, 2, 3], 4), Tensor.oneHot([0, 1, 2, 2], 4));
+    expect(wasmBytesInUse()).toBe(level + 3 * 4 * 16); // ŷ, y and the gradient, 16 floats each
+    loss.dispose();
+    expect(wasmBytesInUse()).toBe(level);
+    loss.dispose();
+    expect(wasmBytesInUse()).toBe(level);
   });
 });
 

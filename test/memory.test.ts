@@ -1,7 +1,9 @@
 // The memory rule (ts/core/memory.ts): valid views after memory.grow, and memory that stays flat.
 import { describe, expect, it } from 'vitest';
-import { Conv2DLayer, DisposedError, Rng, SequentialNet, Tensor, courseCnn, gradientCheck, init, wasmBytesInUse } from 'wasmnet';
-import { allocF32, load } from 'wasmnet/internal';
+import {
+  Conv2DLayer, DisposedError, MEMORY_LIMIT, OutOfMemoryError, ReLU, Rng, SequentialNet, SoftMax, Tensor, courseCnn, gradientCheck, init, wasmBytesInUse,
+} from 'wasmnet';
+import { GradientTree, ShardNets, allocF32, allocU8, load, shardCount, shardSize } from 'wasmnet/internal';
 import { uniform } from './helpers/util.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -109,5 +111,80 @@ describe('memory stays flat', () => {
     // The engine may keep the last network or two reachable a while longer; the other ~18 must go.
     for (let i = 0; i < 20 && wasmBytesInUse() - level > 16 * 2 ** 20; i++) await collect();
     expect(wasmBytesInUse() - level).toBeLessThan(16 * 2 ** 20);
+  });
+});
+
+describe('what training allocates', () => {
+  /** Counts `bytes` as in use without taking them: an array whose memory is never touched (wn_alloc and wn_free stubbed). */
+  async function ballast(bytes: number): Promise<() => void> {
+    const k = await load();
+    const [alloc, free] = [k.wn_alloc, k.wn_free];
+    k.wn_alloc = () => 8;
+    let array: ReturnType<typeof allocU8>;
+    try {
+      array = allocU8(bytes);
+    } finally {
+      k.wn_alloc = alloc;
+    }
+    return () => {
+      k.wn_free = () => undefined;
+      try {
+        array.free();
+      } finally {
+        k.wn_free = free;
+      }
+    };
+  }
+
+  it('train refuses up front exactly when its estimate does not fit: dataset, order, checkpoint, gradient tree, shard buffers', async () => {
+    const net = new SequentialNet([1, 6, 6], { seed: 2 });
+    net.addConv2D([3, 3, 3], { afun: new ReLU() });
+    net.addBatchNorm(); // running statistics: a checkpoint of buffers besides the parameters; shards that run together
+    net.addFlatten();
+    net.addDense(4, { afun: new SoftMax() });
+    const rng = new Rng(6);
+    const [n, batchSize] = [70, 16];
+    const x = uniform([n, 1, 6, 6], rng, 0, 1);
+    const y = Tensor.oneHot(Array.from({ length: n }, () => rng.int(4)), 4);
+    net.evaluate(x.slice(0, 2)); // the GEMM workspace, allocated once per process
+    const floats = (list: { value: { length: number } }[]) => list.reduce((s, p) => s + p.value.length, 0);
+    const m = Math.min(n, batchSize);
+    const estimate =
+      4 * (x.size + y.size + n) + // the dataset in wasm memory, and the epoch's order
+      4 * (floats(net.parameters()) + floats(net.buffers())) + // the checkpoint
+      GradientTree.bytes(net.parameters(), shardCount(m)) +
+      ShardNets.bytes(net, shardCount(m), shardSize(m));
+    let release = await ballast(MEMORY_LIMIT - wasmBytesInUse() - estimate + 1);
+    const level = wasmBytesInUse();
+    try {
+      await expect(net.train(x, y, { batchSize })).rejects.toThrow(OutOfMemoryError);
+      await expect(net.train(x, y, { batchSize })).rejects.toThrow(/^training on 70 samples in batches of 16 needs [\d.]+ KiB of WebAssembly memory, but only [\d.]+ KiB of its 4 GiB are free/);
+      expect(wasmBytesInUse()).toBe(level);
+    } finally {
+      release();
+    }
+    // One byte more free: the estimate fits, and it covers everything the training run allocates.
+    release = await ballast(MEMORY_LIMIT - wasmBytesInUse() - estimate);
+    try {
+      const [h] = await net.train(x, y, { batchSize });
+      expect(h.loss).toBeGreaterThan(0);
+    } finally {
+      release();
+    }
+    net.dispose();
+  });
+
+  it('training computes no gradient for the input: the first layer\'s ∂C/∂x buffer is first allocated by computeGradients', async () => {
+    const net = new SequentialNet([50], { seed: 3 });
+    net.addDense(6, { afun: new ReLU() });
+    net.addDense(3, { afun: new SoftMax() });
+    const rng = new Rng(4);
+    const x = uniform([16, 50], rng);
+    const y = Tensor.oneHot(Array.from({ length: 16 }, () => rng.int(3)), 3);
+    await net.train(x, y, { batchSize: 8 });
+    const level = wasmBytesInUse();
+    net.computeGradients(x.slice(0, 8), y.slice(0, 8)); // every buffer training sized is reused
+    expect(wasmBytesInUse() - level).toBe(4 * 8 * 50);
+    net.dispose();
   });
 });

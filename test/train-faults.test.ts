@@ -1,7 +1,9 @@
 // What a callback can do to a running train(): a bad learning rate stops the batch whole, dispose()
-// leaks nothing, and the structure cannot change under the loop.
+// leaks nothing, and the structure cannot change under the loop. And what a failure inside a batch
+// (a kernel that traps) leaves: the network as it was before that batch.
 import { describe, expect, it } from 'vitest';
 import { Adam, DisposedError, ReLU, Rng, SequentialNet, SoftMax, Tensor, ValueError, init, wasmBytesInUse } from 'wasmnet';
+import { kernels } from 'wasmnet/internal';
 
 await init();
 
@@ -16,9 +18,42 @@ function net(): SequentialNet {
   n.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
   n.addFlatten();
   n.addDense(8, { afun: new ReLU(), optim: new Adam(0.01) });
+  n.addDropout(0.25); // a training state beyond the weights: its step
   n.addDense(3, { afun: new SoftMax(), optim: new Adam(0.01) });
   return n;
 }
+
+/** The same with batch norm, whose running statistics a batch's forward pass moves (its shards then run together). */
+function bnNet(): SequentialNet {
+  const n = new SequentialNet([1, 6, 6], { seed: 4 });
+  n.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
+  n.addBatchNorm({ optim: new Adam(0.01) });
+  n.addFlatten();
+  n.addDense(3, { afun: new SoftMax(), optim: new Adam(0.01) });
+  return n;
+}
+
+/** Makes kernel `name` throw, as a trap would, on its `nth` call after `arm()` (then it works again). */
+function trapAfterArming(name: 'wn_count_correct' | 'wn_adam', nth = 1): { arm: () => void; restore: () => void } {
+  const k = kernels() as unknown as Record<string, (...args: number[]) => number>;
+  const real = k[name];
+  let calls = -1;
+  k[name] = (...args: number[]) => {
+    if (calls >= 0 && ++calls === nth) throw new Error(`${name} trapped`);
+    return real(...args);
+  };
+  return { arm: () => void (calls = 0), restore: () => void (k[name] = real) };
+}
+
+/** Trains two batches of 20 and stops (the reference for a third batch that fails). */
+async function twoBatches(make: () => SequentialNet): Promise<SequentialNet> {
+  const ref = make();
+  await ref.train(x, y, { batchSize: 20, onBatch: (b) => { if (b.batch === 1) throw new Error('stop'); } }).catch(() => undefined);
+  return ref;
+}
+
+const same = (a: SequentialNet, b: SequentialNet, trainingState: boolean) =>
+  Buffer.from(a.save({ trainingState })).equals(Buffer.from(b.save({ trainingState })));
 
 const [x, y] = data(100);
 
@@ -29,7 +64,7 @@ describe('callbacks against a running train()', () => {
       const ref = net();
       await ref.train(x, y, { batchSize: 20, onBatch: (b) => { if (b.batch === 1) throw new Error('stop'); } }).catch(() => undefined);
       const a = net();
-      const last = a.layers[3].optimizers()[0];
+      const last = a.layers[4].optimizers()[0];
       const e = await a
         .train(x, y, { batchSize: 20, workers, onBatch: (b) => { if (b.batch === 1) last.lr = Number.NaN; } })
         .catch((err) => err);
@@ -72,7 +107,7 @@ describe('callbacks against a running train()', () => {
     const e = await a.train(x, y, { batchSize: 20, onBatch: () => a.addDense(3) }).catch((err) => err);
     expect(e).toBeInstanceOf(ValueError);
     expect(e.message).toMatch(/add: the network is training/);
-    expect(a.layers).toHaveLength(4);
+    expect(a.layers).toHaveLength(5);
     // After train() the network is whole and takes layers again.
     await a.train(x, y, { batchSize: 20 });
     a.addDense(2);
@@ -85,5 +120,44 @@ describe('callbacks against a running train()', () => {
     await expect(a.train(x, y, { batchSize: 20 })).rejects.toThrow(/already training/);
     expect(await first).toHaveLength(2);
     a.dispose();
+  });
+});
+
+describe('a failure inside a batch leaves the network as before that batch', () => {
+  for (const [what, make] of [['dropout\'s step', net], ['batch norm\'s running statistics', bnNet]] as const) {
+    it(`a kernel trap in the forward or backward passes: weights, optimizers and ${what} as after the batch before`, async () => {
+      const ref = await twoBatches(make);
+      const a = make();
+      const trap = trapAfterArming('wn_count_correct');
+      let e: unknown;
+      try {
+        e = await a.train(x, y, { batchSize: 20, onBatch: (b) => { if (b.batch === 1) trap.arm(); } }).catch((err) => err);
+      } finally {
+        trap.restore();
+      }
+      expect((e as Error).message).toBe('wn_count_correct trapped');
+      expect(same(a, ref, true)).toBe(true);
+      a.dispose();
+      ref.dispose();
+    });
+  }
+
+  it('an update that traps after some layers moved: every layer gets its weights back, dropout its step', async () => {
+    const ref = await twoBatches(net);
+    const a = net();
+    // Layers update in order: layers.0.w, .b, layers.2.w, .b, then dropout advances its step, then layers.4.w traps.
+    const trap = trapAfterArming('wn_adam', 5);
+    let e: unknown;
+    try {
+      e = await a.train(x, y, { batchSize: 20, onBatch: (b) => { if (b.batch === 1) trap.arm(); } }).catch((err) => err);
+    } finally {
+      trap.restore();
+    }
+    expect((e as Error).message).toBe('wn_adam trapped');
+    // The optimizers' moments are left as the failed update made them (guards.ts); the model is as before the batch.
+    expect(same(a, ref, false)).toBe(true);
+    expect(a.layers[3].trainingState()).toEqual(ref.layers[3].trainingState());
+    a.dispose();
+    ref.dispose();
   });
 });

@@ -3,6 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { Adam, ReLU, Rng, SequentialNet, SoftMax, Tensor } from 'wasmnet';
 
+const busy = (ms: number) => {
+  for (const end = Date.now() + ms; Date.now() < end; );
+};
+
 function net(): SequentialNet {
   const n = new SequentialNet([1, 6, 6], { seed: 12 });
   n.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
@@ -64,6 +68,59 @@ describe('training semantics', () => {
     expect(batchLosses[0].loss).toBeLessThan(3);
     const weighted = batchLosses.reduce((s, b) => s + b.loss * b.size, 0) / 120;
     expect(history[0].loss).toBeCloseTo(weighted, 10);
+    a.dispose();
+  });
+
+  it('accuracy is right answers over the batch (onBatch) and over the epoch; seconds are wall-clock seconds; images per second follow', async () => {
+    const a = net();
+    // Batch 0 is samples 0–39 (no shuffle), computed before any update: its right answers are the untrained network's.
+    const first = a.measure(x.slice(0, 40), y.slice(0, 40)).accuracy;
+    expect(first * 40).toBeGreaterThan(0);
+    const batches: { accuracy: number; size: number }[] = [];
+    const t0 = performance.now();
+    const [h] = await a.train(x, y, { batchSize: 40, shuffle: false, onBatch: (b) => batches.push(b) });
+    const wall = (performance.now() - t0) / 1000;
+    expect(batches[0].accuracy).toBeCloseTo(first, 12);
+    for (const b of batches) expect(Math.abs(b.accuracy * b.size - Math.round(b.accuracy * b.size))).toBeLessThan(1e-9); // a count over the batch's size
+    const right = batches.reduce((s, b) => s + Math.round(b.accuracy * b.size), 0);
+    expect(h.accuracy).toBeCloseTo(right / 120, 12);
+    expect(h.seconds).toBeGreaterThan(0);
+    expect(h.seconds).toBeLessThanOrEqual(wall);
+    expect(h.imagesPerSecond * h.seconds).toBeCloseTo(120, 6);
+    expect(h.lr).toBe(0.01);
+    a.dispose();
+  });
+
+  it('the learning rate reported is 0 for a network without optimizers', async () => {
+    const a = new SequentialNet([4], { seed: 1 });
+    a.addDropout(0.25);
+    const [h] = await a.train(Tensor.oneHot([0, 1, 2, 3], 4), Tensor.oneHot([0, 1, 2, 3], 4), { batchSize: 2 });
+    expect(h.lr).toBe(0);
+    a.dispose();
+  });
+
+  it('train() lets the event loop run about every 50 ms, and not after every batch', async () => {
+    // Each batch takes ≥ 3 ms (the callback waits): 40 batches are ≥ 120 ms, so the loop must have yielded,
+    // but at most once per 50 ms (a yield per batch costs time: setImmediate's turn, a page's timers).
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const seen: { turns: number; at: number }[] = [];
+    const a = net();
+    try {
+      await a.train(x, y, { batchSize: 3, shuffle: false, onBatch: () => { busy(3); seen.push({ turns, at: Date.now() }); } });
+    } finally {
+      ticking = false;
+    }
+    const last = seen[seen.length - 1];
+    const ran = last.turns - seen[0].turns;
+    expect(seen).toHaveLength(40);
+    expect(ran).toBeGreaterThanOrEqual(1);
+    expect(ran).toBeLessThanOrEqual((last.at - seen[0].at) / 50 + 2);
     a.dispose();
   });
 });

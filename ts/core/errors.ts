@@ -32,7 +32,8 @@ export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  // The bundler names a class that refers to itself `_Tensor` (`var Tensor = class _Tensor`): messages say `Tensor`.
+  if (typeof value === 'object') return value.constructor?.name?.replace(/^_(?=[A-Z])/, '') || 'object';
   return String(value);
 }
 
