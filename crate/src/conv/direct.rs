@@ -18,7 +18,7 @@ pub fn forward_applies(s: &ConvShape) -> bool {
 ///
 /// Register blocks of 4 filters × 8 (or 4) outputs of a row; the last block
 /// of a row is shifted left to end at the row's end, recomputing a few
-/// outputs rather than handling a remainder (of 4 outputs when that is enough).
+/// outputs rather than handling a remainder.
 ///
 /// With `relu`, writes `max(z, 0)` instead of z: a ReLU layer gets its
 /// activation while the block is still in registers, and needs no copy of z
@@ -101,19 +101,14 @@ fn row_blocks<const JB: usize, const RELU: bool>(s: &ConvShape, taps: &Taps, ai:
     let (zh, zw) = (s.zh(), s.zw());
     for y in 0..zh {
         if zw >= 8 {
-            let mut x = 0;
-            while x + 8 <= zw {
+            let mut x0 = 0;
+            loop {
+                let x = x0.min(zw - 8);
                 block::<JB, 2, RELU>(s, taps, ai, b, j0, y, x, zi);
-                x += 8;
-            }
-            // What is left (up to 7 outputs) as one block ending at the row's end: of 4 outputs when that
-            // covers it (the course's rows of 26: 28 outputs computed, not 32), else of 8.
-            if x < zw {
-                if zw - x <= 4 {
-                    block::<JB, 1, RELU>(s, taps, ai, b, j0, y, zw - 4, zi);
-                } else {
-                    block::<JB, 2, RELU>(s, taps, ai, b, j0, y, zw - 8, zi);
+                if x == zw - 8 {
+                    break;
                 }
+                x0 += 8;
             }
         } else {
             block::<JB, 1, RELU>(s, taps, ai, b, j0, y, 0, zi);
