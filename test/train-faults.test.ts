@@ -45,6 +45,16 @@ function trapAfterArming(name: 'wn_count_correct' | 'wn_adam', nth = 1): { arm: 
   return { arm: () => void (calls = 0), restore: () => void (k[name] = real) };
 }
 
+/** Trains `a` in batches of 20 with kernel `name` trapping in the third batch (its `nth` call from then); returns the error. */
+async function trainIntoTrap(a: SequentialNet, name: 'wn_count_correct' | 'wn_adam', nth = 1): Promise<unknown> {
+  const trap = trapAfterArming(name, nth);
+  try {
+    return await a.train(x, y, { batchSize: 20, onBatch: (b) => { if (b.batch === 1) trap.arm(); } }).catch((err) => err);
+  } finally {
+    trap.restore();
+  }
+}
+
 /** Trains two batches of 20 and stops (the reference for a third batch that fails). */
 async function twoBatches(make: () => SequentialNet): Promise<SequentialNet> {
   const ref = make();
@@ -128,13 +138,7 @@ describe('a failure inside a batch leaves the network as before that batch', () 
     it(`a kernel trap in the forward or backward passes: weights, optimizers and ${what} as after the batch before`, async () => {
       const ref = await twoBatches(make);
       const a = make();
-      const trap = trapAfterArming('wn_count_correct');
-      let e: unknown;
-      try {
-        e = await a.train(x, y, { batchSize: 20, onBatch: (b) => { if (b.batch === 1) trap.arm(); } }).catch((err) => err);
-      } finally {
-        trap.restore();
-      }
+      const e = await trainIntoTrap(a, 'wn_count_correct');
       expect((e as Error).message).toBe('wn_count_correct trapped');
       expect(same(a, ref, true)).toBe(true);
       a.dispose();
@@ -146,13 +150,7 @@ describe('a failure inside a batch leaves the network as before that batch', () 
     const ref = await twoBatches(net);
     const a = net();
     // Layers update in order: layers.0.w, .b, layers.2.w, .b, then dropout advances its step, then layers.4.w traps.
-    const trap = trapAfterArming('wn_adam', 5);
-    let e: unknown;
-    try {
-      e = await a.train(x, y, { batchSize: 20, onBatch: (b) => { if (b.batch === 1) trap.arm(); } }).catch((err) => err);
-    } finally {
-      trap.restore();
-    }
+    const e = await trainIntoTrap(a, 'wn_adam', 5);
     expect((e as Error).message).toBe('wn_adam trapped');
     // The optimizers' moments are left as the failed update made them (guards.ts); the model is as before the batch.
     expect(same(a, ref, false)).toBe(true);
