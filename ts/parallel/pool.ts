@@ -102,7 +102,8 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
         stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
         grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
         nodeSlots,
-        tail: new Float32Array(new SharedArrayBuffer(4 * MAX_TAIL_SHARDS * floats)),
+        // Batch norm's shards run in step: no tail to claim.
+        tail: new Float32Array(new SharedArrayBuffer(trainsTogether(net) ? 0 : 4 * MAX_TAIL_SHARDS * floats)),
         exchange: trainsTogether(net) ? new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS * maxExchangeFloats(net))) : null,
         exchangeSlot: maxExchangeFloats(net),
       };
