@@ -1,6 +1,6 @@
 // Losses (crate/src/loss.rs, ts/losses.ts) against test/reference/losses.ts.
 import { describe, expect, it } from 'vitest';
-import { CrossEntropy, MeanSquaredError, Rng, ShapeError, SoftMax, Tensor, gradientCheck, wasmBytesInUse } from 'wasmnet';
+import { CrossEntropy, MeanSquaredError, Rng, ShapeError, SoftMax, Tensor, gradientCheck, lossByName, wasmBytesInUse } from 'wasmnet';
 import { kernels, rowsAreDistributions } from 'wasmnet/internal';
 import { crossEntropy, meanSquaredError } from './reference/losses.js';
 import { expectClose, uniform } from './helpers/util.js';
@@ -103,6 +103,14 @@ describe('a standalone loss: its checks, its buffers', () => {
     expect(grads[0]).toBe(0);
     expect(grads[1]).not.toBe(0);
   });
+  it('lossByName builds each loss from the name a model file stores', () => {
+    for (const Kind of [CrossEntropy, MeanSquaredError]) {
+      const loss = lossByName(new Kind().name);
+      expect(loss).toBeInstanceOf(Kind);
+      loss.dispose();
+    }
+  });
+
   it('dispose() frees its wasm buffers; twice is fine', () => {
     const level = wasmBytesInUse();
     const loss = new CrossEntropy();
