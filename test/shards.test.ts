@@ -182,4 +182,47 @@ describe('GradientTree', () => {
     p[0].value.free();
     p[0].grad.free();
   });
+
+  it('every worker\'s own nodes in rank order, then the tail shards as level-0 nodes: the bits of one tree, for 1–16 shards and 1–8 workers', () => {
+    // Values whose sums depend on the order they are added in (1e8 swallows the small ones unless they meet first).
+    const values = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
+    const p = [param([0])];
+    const one = new GradientTree(p);
+    const own = new GradientTree(p);
+    const reducer = new GradientTree(p);
+    const node = new Float32Array(1);
+    for (let shards = 1; shards <= MAX_SHARDS; shards++) {
+      one.reset();
+      for (let i = 0; i < shards; i++) {
+        p[0].grad.set([values[i]]);
+        one.pushShard(i);
+      }
+      one.finish();
+      const want = p[0].grad.view()[0];
+      for (let workers = 1; workers <= 8; workers++) {
+        const tailStart = shards - tailShards(shards, workers);
+        reducer.reset();
+        for (let w = 0; w < workers; w++) {
+          own.reset();
+          const [first, end] = ownShards(shards, workers, w);
+          for (let i = first; i < end; i++) {
+            p[0].grad.set([values[i]]);
+            own.pushShard(i);
+          }
+          for (const n of own.nodes()) reducer.pushNode(n.node, n.values.slice());
+        }
+        for (let i = tailStart; i < shards; i++) {
+          p[0].grad.set([values[i]]);
+          own.copyShardInto(node);
+          reducer.pushNode({ level: 0, index: i }, node);
+        }
+        reducer.finish();
+        expect(p[0].grad.view()[0], `${shards} shards, ${workers} workers`).toBe(want);
+      }
+    }
+    expect(() => own.copyShardInto(new Float32Array(2))).toThrow(new ShapeError('a gradient tree node holds 1 values, got 2'));
+    for (const t of [one, own, reducer]) t.free();
+    p[0].value.free();
+    p[0].grad.free();
+  });
 });

@@ -183,7 +183,7 @@ describe('batch norm in shards', () => {
 
   // 64: 2 shards; 100 in 250 samples: 4 shards, then a last batch of 50 in 2 (fewer copies than the batch before);
   // 37: 2 shards (fewer than 3 or 4 workers: a worker with none still meets), the last batch short;
-  // 300 in batches of 300: 16 shards.
+  // 300 in batches of 300: 10 shards of 32, the last of 12 (no tail: batch norm's shards run in step).
   for (const [batchSize, n] of [
     [64, 256],
     [100, 250],

@@ -37,12 +37,13 @@ export const MAX_WORKERS = 256;
  * Test hooks (through `wasmnet/internal`), for the next pool only: make worker
  * `rank` fail at step `step` (with batch norm, 'throw-after-meeting' fails once
  * its shards have met the others' once); pass rows and gradients by message as a page
- * without cross-origin isolation must; slow worker `rank` down by `ms` before each of its own shards.
+ * without cross-origin isolation must; make worker `slowRank` start its own shards of each step only once the
+ * others have claimed every tail shard (with shared memory: a worker far slower than the others).
  */
 export const poolTestHooks: {
   failAt: { rank: number; step: number; how: FailHow } | null;
   messagesOnly: boolean;
-  slowRank: { rank: number; ms: number } | null;
+  slowRank: number | null;
 } = { failAt: null, messagesOnly: false, slowRank: null };
 
 /** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
@@ -130,7 +131,7 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
       shared: memory,
       labelsAreDistributions,
       failAt: failAt && failAt.rank === rank ? { step: failAt.step, how: failAt.how } : null,
-      delayShardsMs: slowRank && slowRank.rank === rank ? slowRank.ms : 0,
+      waitsForTail: slowRank === rank,
     }));
     pool.throwIfFailed('while starting', 'the network is unchanged');
   } catch (e) {

@@ -86,8 +86,8 @@ export interface ReplicaInit {
   labelsAreDistributions: boolean;
   /** Test hook: fail at this step ('throw' an error, or 'exit' the thread). */
   failAt?: { step: number; how: FailHow } | null;
-  /** Test hook: sleep this long before each of this worker's own shards (a slow core), so that the others claim the tail. */
-  delayShardsMs?: number;
+  /** Test hook: start this worker's own shards only once the others have claimed every tail shard (a far slower core). */
+  waitsForTail?: boolean;
 }
 
 export interface ReplicaStep {

@@ -230,7 +230,8 @@ function computeShards(
   }
   let claimed = 0;
   const floats = tree.length;
-  const own = r.init.delayShardsMs ? delayed(shardRange(first, end), r.init.delayShardsMs) : shardRange(first, end);
+  if (shared && r.init.waitsForTail) waitForTailClaims(shared.ctrl, shards - tailStart);
+  const own = shardRange(first, end);
   const work = shared ? ownThenClaimed(own, shared.ctrl, tailStart, shards) : own;
   runShards(net, plan, work, gather, r.init.labelsAreDistributions, (i) => {
     if (i < tailStart) return tree.pushShard(i);
@@ -254,12 +255,14 @@ function* ownThenClaimed(own: Iterable<number>, ctrl: Int32Array, tailStart: num
   for (let i = tailStart + Atomics.add(ctrl, CTRL_NEXT_TAIL, 1); i < shards; i = tailStart + Atomics.add(ctrl, CTRL_NEXT_TAIL, 1)) yield i;
 }
 
-/** Test hook: a slow worker (`poolTestHooks.slowRank`), sleeping `ms` before each of its own shards. */
-function* delayed(shards: Iterable<number>, ms: number): Generator<number> {
-  const cell = new Int32Array(new SharedArrayBuffer(4));
-  for (const i of shards) {
-    Atomics.wait(cell, 0, 0, ms);
-    yield i;
+/**
+ * Test hook (`poolTestHooks.slowRank`): waits, at most 10 s, until the other workers have claimed all `tail` tail
+ * shards of the step, as a worker far slower than the others would find them when it got there.
+ */
+function waitForTailClaims(ctrl: Int32Array, tail: number): void {
+  const until = performance.now() + 10_000;
+  for (let seen = Atomics.load(ctrl, CTRL_NEXT_TAIL); seen < tail && performance.now() < until; seen = Atomics.load(ctrl, CTRL_NEXT_TAIL)) {
+    Atomics.wait(ctrl, CTRL_NEXT_TAIL, seen, 5);
   }
 }
 
