@@ -13,7 +13,7 @@ import type { Tensor } from '../core/tensor.js';
 import { wasmModule } from '../core/wasm.js';
 import type { SequentialNet } from '../network.js';
 import type { StepEngine } from '../train/loop.js';
-import { MAX_SHARDS, MAX_TAIL_SHARDS, maxNodesPerWorker, shardSize, workerShards } from '../train/shards.js';
+import { MAX_SHARDS, maxNodesPerWorker, shardCount, shardSize, tailShards, workerShards } from '../train/shards.js';
 import { maxExchangeFloats, trainsTogether } from '../train/together.js';
 import {
   CTRL_ABORT,
@@ -87,8 +87,17 @@ function shared(data: Float32Array): Float32Array {
 // A worker's errors cross as name + message; the network's caller gets the same class back.
 const ERROR_CLASSES: Record<string, new (message: string) => WasmnetError> = { ShapeError, ValueError, DisposedError, OutOfMemoryError, InitError };
 
-export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, workers: number, labelsAreDistributions: boolean): Promise<StepEngine> {
+export async function startWorkerPool(
+  net: SequentialNet,
+  x: Tensor,
+  y: Tensor,
+  workers: number,
+  labelsAreDistributions: boolean,
+  batchSize: number,
+): Promise<StepEngine> {
   const n = x.shape[0];
+  // The most tail shards a step of this run leaves to be claimed (its batches and its last, shorter one); none with batch norm.
+  const tailSlots = trainsTogether(net) ? 0 : Math.max(...[Math.min(n, batchSize), n % batchSize || batchSize].map((m) => tailShards(shardCount(m), workers)));
   const floats = net.parameters().reduce((s, p) => s + p.value.length, 0);
   const messagesOnly = poolTestHooks.messagesOnly || !canShareMemory();
   const nodeSlots = maxNodesPerWorker(workers);
@@ -103,8 +112,7 @@ export async function startWorkerPool(net: SequentialNet, x: Tensor, y: Tensor, 
         stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
         grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
         nodeSlots,
-        // Batch norm's shards run in step: no tail to claim.
-        tail: new Float32Array(new SharedArrayBuffer(trainsTogether(net) ? 0 : 4 * MAX_TAIL_SHARDS * floats)),
+        tail: new Float32Array(new SharedArrayBuffer(4 * tailSlots * floats)),
         exchange: trainsTogether(net) ? new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS * maxExchangeFloats(net))) : null,
         exchangeSlot: maxExchangeFloats(net),
       };

@@ -53,7 +53,7 @@ export interface SharedMemory {
   stats: Float64Array;
   grads: Float32Array;
   nodeSlots: number;
-  /** `MAX_TAIL_SHARDS` slots of `params` floats: each claimed tail shard's gradient (none with batch norm). */
+  /** A slot of `params` floats for each of a step's tail shards, the most any step of the run has (none with batch norm). */
   tail: Float32Array;
   /**
    * A network with batch norm: where each shard's sums meet (`train/together.ts`), two regions used in turn,

@@ -141,7 +141,7 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
   const workers = await resolveWorkers(o.workers);
   const optimizers = [...new Set(layers.flatMap((l) => l.optimizers()))];
   const engine: StepEngine =
-    workers > 1 ? await startWorkerPool(net, x, y, workers, rowsAreDistributions(y)) : new InProcessSteps(net, x, y, params, buffers, batchSize);
+    workers > 1 ? await startWorkerPool(net, x, y, workers, rowsAreDistributions(y), batchSize) : new InProcessSteps(net, x, y, params, buffers, batchSize);
   const modes = layers.map((l) => l.training);
   const history: EpochStats[] = [];
   try {
