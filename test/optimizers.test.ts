@@ -406,5 +406,47 @@ describe('learning-rate schedules', () => {
     expect(() => new CosineAnnealing({ tMax: 5, etaMin: -1 })).toThrow(/CosineAnnealing etaMin must be a finite number ≥ 0, got -1/);
     expect(() => new StepDecay({ stepSize: 2 }).lrAt(-1, 0.1)).toThrow(/StepDecay epoch must be a finite number ≥ 0, got -1/);
     expect(() => new CosineAnnealing({ tMax: 2 }).lrAt(1, 0)).toThrow(/CosineAnnealing baseLr must be a finite number > 0, got 0/);
+    // Each schedule's own name in its messages (options and arguments).
+    expect(() => new ExponentialDecay({ gamma: 0.9, tMax: 3 } as never)).toThrow(new ValueError('ExponentialDecay options: unknown option "tMax" (known: gamma)'));
+    expect(() => new ExponentialDecay({ gamma: 0.9 }).lrAt(NaN, 0.1)).toThrow(/^ExponentialDecay epoch must be a finite number ≥ 0, got NaN$/);
+    expect(() => new CosineAnnealing({ tMax: 3, gama: 1 } as never)).toThrow(/^CosineAnnealing options: unknown option "gama"/);
+    expect(() => new FunctionSchedule(() => 0.1).lrAt(1, -1)).toThrow(/^lr schedule baseLr must be a finite number > 0, got -1$/);
+  });
+
+  it('a function schedule: only a function, and only rates that are finite numbers ≥ 0', () => {
+    for (const [fn, shown] of [[undefined, 'undefined'], [0.1, '0.1'], ['x => x', '"x => x"'], [{ lrAt: () => 0.1 }, 'Object']] as const) {
+      expect(() => new FunctionSchedule(fn as never)).toThrow(new ValueError(`FunctionSchedule fn must be a function (epoch, baseLr) => lr, got ${shown}`));
+    }
+    const returning = (lr: unknown) => new FunctionSchedule(() => lr as number);
+    expect(returning(0).lrAt(1, 0.1), 'a rate of 0 is allowed').toBe(0);
+    for (const [lr, shown] of [['0.1', '"0.1"'], [-1e-9, '-1e-9'], [Infinity, 'Infinity']] as const) {
+      expect(() => returning(lr).lrAt(3, 0.1)).toThrow(new ValueError(`lr schedule function must return a finite number ≥ 0, got ${shown} for epoch 3`));
+    }
+  });
+
+  it('asLrSchedule: a class given without new is named (whatever its name), anything but a schedule or a function is refused', () => {
+    class MySchedule {
+      lrAt(): number {
+        return 0.1;
+      }
+    }
+    expect(() => asLrSchedule(MySchedule as never)).toThrow(new ValueError('lrSchedule must be a schedule object such as new MySchedule({ … }), got the class MySchedule itself'));
+    const anonymous = (() => class {})();
+    expect(() => asLrSchedule(anonymous as never)).toThrow(new ValueError('lrSchedule must be a schedule object such as new CosineAnnealing({ … }), got the class  itself'));
+    // A function whose source merely mentions "class" is a plain function.
+    const mentions = (epoch: number, base: number) => /* class { */ base / (1 + epoch);
+    expect(asLrSchedule(mentions)).toBeInstanceOf(FunctionSchedule);
+    for (const s of [null, 'CosineAnnealing', {}, { lrAt: 0.1 }, [new StepDecay({ stepSize: 1 })]]) {
+      expect(() => asLrSchedule(s as never), String(s)).toThrow(/^lrSchedule must be a schedule \(StepDecay, ExponentialDecay, CosineAnnealing\) or a function \(epoch, baseLr\) => lr, got /);
+    }
+    // Any object with an lrAt method is a schedule.
+    const own = { lrAt: () => 0.01, config: () => null };
+    expect(asLrSchedule(own)).toBe(own);
+  });
+
+  it('scheduleFromConfig refuses what is not an object, naming it', () => {
+    for (const [c, shown] of [[null, 'null'], [undefined, 'undefined'], ['StepDecay', '"StepDecay"'], [3, '3']] as const) {
+      expect(() => scheduleFromConfig(c as never)).toThrow(new ValueError(`schedule config must be an object, got ${shown}`));
+    }
   });
 });
