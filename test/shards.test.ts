@@ -183,7 +183,7 @@ describe('GradientTree', () => {
     p[0].grad.free();
   });
 
-  it('every worker\'s own nodes in rank order, then the tail shards as level-0 nodes: the bits of one tree, for 1–16 shards and 1–8 workers', () => {
+  it('every worker\'s own nodes in rank order, then the tail shards as level-0 nodes: the bits of one tree, for 1–16 shards and 1–8 workers, told the count or not', () => {
     // Values whose sums depend on the order they are added in (1e8 swallows the small ones unless they meet first).
     const values = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
     const p = [param([0])];
@@ -199,9 +199,17 @@ describe('GradientTree', () => {
       }
       one.finish();
       const want = p[0].grad.view()[0];
+      // Told the count, the tree keeps the root's children apart (and the last shard in the gradients) for finish.
+      one.reset(shards);
+      for (let i = 0; i < shards; i++) {
+        p[0].grad.set([values[i]]);
+        one.pushShard(i);
+      }
+      one.finish();
+      expect(p[0].grad.view()[0], `${shards} shards, the count told`).toBe(want);
       for (let workers = 1; workers <= 8; workers++) {
         const tailStart = shards - tailShards(shards, workers);
-        reducer.reset();
+        reducer.reset(workers % 2 === 0 ? shards : 0);
         for (let w = 0; w < workers; w++) {
           own.reset();
           const [first, end] = ownShards(shards, workers, w);

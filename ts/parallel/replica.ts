@@ -159,7 +159,7 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         step = m.step;
         const r = replica!;
         const waited = performance.now();
-        r.tree.reset();
+        r.tree.reset(m.losses.length);
         for (const n of m.nodes) r.tree.pushNode(n, n.values);
         let loss = 0;
         let right = 0;
@@ -222,7 +222,7 @@ function computeShards(
       };
   checkpoint.beginBatch();
   r.begun = true;
-  tree.reset();
+  tree.reset(shards);
   const plan = { m: m.m, start: m.start, size };
   if (r.shardNets) {
     const steps = runShardsTogether(net, r.shardNets, plan, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);

@@ -263,7 +263,7 @@ class InProcessSteps implements StepEngine {
       k.wn_gather_rows(this.ys.ptr, n, outLen, this.order.ptr + 4 * from, rows, yb.ptr);
     };
     checkpoint.beginBatch();
-    tree.reset();
+    tree.reset(shards);
     try {
       if (this.shardNets) {
         runAllShardsTogether(net, this.shardNets, { m, start, size }, 0, shards, gather, this.fused, tree, losses, correct);

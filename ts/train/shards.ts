@@ -114,6 +114,10 @@ export class GradientTree {
   private readonly stack: StackNode[] = [];
   private readonly spare: F32Array[] = [];
   private readonly owned: F32Array[] = [];
+  /** The batch's shard count (0: not known, every merge is made when its sibling arrives). */
+  private shards = 0;
+  /** The root's right child is the last shard's gradient, still in the parameters' `grad` (see `pushShard`). */
+  private rightInGrads = false;
 
   constructor(private readonly params: readonly NamedParameter[]) {
     this.offsets = [];
@@ -131,9 +135,20 @@ export class GradientTree {
     return 4 * floats * (Math.ceil(Math.log2(Math.max(shards, 1))) + 2);
   }
 
-  /** Starts a new batch. */
-  reset(): void {
+  /**
+   * Starts a new batch of `shards` shards. Knowing the count, the tree leaves the root's two children apart, so
+   * that `finish` adds them straight into the parameters' gradients: one pass over them less than merging, then
+   * copying (the same additions of the same floats).
+   */
+  reset(shards = 0): void {
     while (this.stack.length > 0) this.spare.push(this.stack.pop()!.store);
+    this.shards = shards;
+    this.rightInGrads = false;
+  }
+
+  /** Whether node (level, index) is the root of a batch whose shard count is a power of two (the sum of all of them). */
+  private isRoot(level: number, index: number): boolean {
+    return this.shards > 0 && index === 0 && 2 ** level >= this.shards;
   }
 
   /**
@@ -145,7 +160,12 @@ export class GradientTree {
     const k = kernels();
     const node = { level: 0, index };
     const top = this.stack[this.stack.length - 1];
-    if (top && isLeftSibling(top, node)) {
+    if (top && isLeftSibling(top, node) && this.isRoot(1, index >> 1) && from === this.params) {
+      // The root's right child: it stays where the backward pass left it, and `finish` adds the left one to it.
+      this.rightInGrads = true;
+      return;
+    }
+    if (top && isLeftSibling(top, node) && !this.isRoot(1, index >> 1)) {
       // Add in place: the sibling's buffer becomes the parent.
       from.forEach((p, i) => k.wn_add_assign(top.store.ptr + 4 * this.offsets[i], p.grad.ptr, p.grad.length));
       this.stack.pop();
@@ -191,6 +211,14 @@ export class GradientTree {
   finish(): void {
     const k = kernels();
     if (this.stack.length === 0) throw new ShapeError('a gradient tree needs at least one shard');
+    if (this.rightInGrads) {
+      const left = this.stack.pop()!;
+      // right += left: the same floats as left + right (addition commutes), in place (wn_add_to's output overlaps no input).
+      this.params.forEach((p, i) => k.wn_add_assign(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], p.grad.length));
+      this.spare.push(left.store);
+      this.rightInGrads = false;
+      return;
+    }
     let acc = this.stack.pop()!;
     while (this.stack.length > 1) {
       const left = this.stack.pop()!;
@@ -220,7 +248,11 @@ export class GradientTree {
   private push(node: StackNode): void {
     const k = kernels();
     // Merge with the left sibling while there is one: the binary counter over shard indices.
-    for (let top = this.stack[this.stack.length - 1]; top && isLeftSibling(top, node); top = this.stack[this.stack.length - 1]) {
+    for (
+      let top = this.stack[this.stack.length - 1];
+      top && isLeftSibling(top, node) && !this.isRoot(node.level + 1, node.index >> 1);
+      top = this.stack[this.stack.length - 1]
+    ) {
       k.wn_add_assign(top.store.ptr, node.store.ptr, this.length);
       this.spare.push(node.store);
       this.stack.pop();
