@@ -12,7 +12,7 @@ import { product } from '../core/tensor.js';
 import { init } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
-import { GradientTree, MAX_SHARDS, shardSize, tailShards, workerShards } from '../train/shards.js';
+import { GradientTree, MAX_SHARDS, ownShards, shardSize, tailShards, workerShards } from '../train/shards.js';
 import { type LocalSums, ShardNets, runShardsTogether, trainsTogether } from '../train/together.js';
 import { type GatherRows, applyUpdate, runShards, shardRange } from '../train/step.js';
 import {
@@ -202,8 +202,9 @@ function computeShards(
   const shards = Math.ceil(m.m / size);
   const shared = r.init.shared;
   // Shards that run on their own, with shared memory, leave a tail to whoever is free first; batch norm's shards run in step.
-  const tailStart = shards - (shared && !r.shardNets ? tailShards(shards, workers) : 0);
-  const [first, end] = workerShards(tailStart, workers, rank);
+  const claiming = shared !== null && !r.shardNets;
+  const tailStart = shards - (claiming ? tailShards(shards, workers) : 0);
+  const [first, end] = claiming ? ownShards(shards, workers, rank) : workerShards(shards, workers, rank);
   // Rows by position in the epoch's order: from the shared dataset, or from the rows the step brought.
   const gather: GatherRows = shared
     ? (from, rows, xb, yb) => {
