@@ -323,8 +323,9 @@ abstract class AdamFamily extends StatefulOptimizer {
 
   protected override checkStateArray(name: string, values: ArrayLike<number>): void {
     if (name !== 'v') return;
-    const i = Array.prototype.findIndex.call(values, (x: number) => x < 0);
-    if (i >= 0) throw new ValueError(`${this.name} state v (a mean of squares) must be ≥ 0, but index ${i} is ${values[i]}`);
+    let i = 0;
+    while (i < values.length && !(values[i] < 0)) i++;
+    if (i < values.length) throw new ValueError(`${this.name} state v (a mean of squares) must be ≥ 0, but index ${i} is ${values[i]}`);
   }
 
   protected options(): Required<AdamOptions> {

@@ -14,6 +14,9 @@ export class Rng {
   private s2: number;
   private s3: number;
   private spare: number | null = null;
+  /** With normals skipped: the uniform pair whose second normal is the spare, computed only if it is ever read. */
+  private spareDraw: [number, number] | null = null;
+  private skipNormals = false;
 
   constructor(seed: number) {
     // splitmix32 spreads any seed (even 0) over the four state words.
@@ -33,7 +36,7 @@ export class Rng {
 
   /** The generator's whole state, for saving: four words and the spare normal (or null). */
   getState(): [number, number, number, number, number | null] {
-    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.spare];
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.resolveSpare()];
   }
 
   /** Continues from a state `getState()` returned. */
@@ -46,6 +49,7 @@ export class Rng {
     if (!ok || state.slice(0, 4).every((w) => w === 0)) throw new ValueError(`an Rng state must be four 32-bit words (not all 0) and a spare number or null, got ${show(state)}`);
     [this.s0, this.s1, this.s2, this.s3] = state.slice(0, 4) as number[];
     this.spare = state[4] as number | null;
+    this.spareDraw = null;
   }
 
   /** A uniform 32-bit unsigned integer. */
@@ -73,17 +77,46 @@ export class Rng {
 
   /** Standard normal (Box–Muller). */
   normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
+    if (this.spare !== null || this.spareDraw !== null) {
+      const s = this.skipNormals ? 0 : this.resolveSpare()!;
       this.spare = null;
+      this.spareDraw = null;
       return s;
     }
     let u = 0;
     while (u === 0) u = this.uniform();
     const v = this.uniform();
+    if (this.skipNormals) {
+      this.spareDraw = [u, v];
+      return 0;
+    }
     const r = Math.sqrt(-2 * Math.log(u));
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** The spare normal, computed from its draw if it was skipped (the same float `normal()` would have made). */
+  private resolveSpare(): number | null {
+    if (this.spareDraw !== null) {
+      const [u, v] = this.spareDraw;
+      this.spare = Math.sqrt(-2 * Math.log(u)) * Math.sin(2 * Math.PI * v);
+      this.spareDraw = null;
+    }
+    return this.spare;
+  }
+
+  /**
+   * @internal Runs `during` with `normal()` returning 0 but moving the generator exactly as it would: loading a
+   * model file builds its layers (drawing their initial weights) and then replaces every weight, so only where the
+   * generator ends up matters, and the logarithms and sines of half a million draws would be wasted.
+   */
+  skippingNormals<T>(during: () => T): T {
+    this.skipNormals = true;
+    try {
+      return during();
+    } finally {
+      this.skipNormals = false;
+    }
   }
 
   /** An independent generator derived from this one (for a separate stream, e.g. shuffling). */

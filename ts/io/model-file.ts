@@ -161,15 +161,18 @@ export function loadNetwork(bytes: Uint8Array | ArrayBuffer, make: (inputShape: 
       throw new ValueError((e as Error).message);
     }
     net = make(header.inputShape, { seed: header.seed, loss });
-    header.layers.forEach((spec, i) => {
-      const layer = layerFromSpec(spec, net!.buildContext(), `the model file's layer ${i}`);
-      try {
-        net!.add(layer);
-      } catch (e) {
-        layer.dispose(); // not the network's yet, so its dispose() would not free it
-        throw e;
-      }
-    });
+    // The file's weights replace the initial draws, so the draws only move the generator (as building did).
+    net.buildContext().rng.skippingNormals(() =>
+      header.layers.forEach((spec, i) => {
+        const layer = layerFromSpec(spec, net!.buildContext(), `the model file's layer ${i}`);
+        try {
+          net!.add(layer);
+        } catch (e) {
+          layer.dispose(); // not the network's yet, so its dispose() would not free it
+          throw e;
+        }
+      }),
+    );
     for (const p of net.parameters()) p.value.set(take(p.name, p.value.length));
     if (header.version >= 2) {
       for (const b of net.buffers()) {
@@ -279,7 +282,12 @@ export function encodeModel(header: ModelHeader, tensors: Float32Array[]): Uint8
   view.setUint32(12, json.length, true);
   out.set(json, 16);
   let o = dataStart;
-  for (const t of tensors) for (let i = 0; i < t.length; i++, o += 4) view.setFloat32(o, t[i], true);
+  for (const t of tensors) {
+    // Little-endian floats: where the machine is little-endian too (every engine wasm runs on, in practice), one copy.
+    if (LITTLE_ENDIAN) new Float32Array(out.buffer, o, t.length).set(t);
+    else for (let i = 0; i < t.length; i++) view.setFloat32(o + 4 * i, t[i], true);
+    o += 4 * t.length;
+  }
   view.setUint32(o, crc32(out.subarray(0, o)), true);
   return out;
 }
@@ -315,13 +323,24 @@ export function decodeModel(bytes: Uint8Array | ArrayBuffer): { header: ModelHea
     if (!Number.isInteger(t?.length) || t.length < 0 || o + 4 * t.length > bytes.length - 4) {
       throw new ValueError(`the model file is truncated or inconsistent at tensor ${JSON.stringify(t?.name)}`);
     }
-    const values = new Float32Array(t.length);
-    for (let i = 0; i < t.length; i++, o += 4) values[i] = view.getFloat32(o, true);
+    let values: Float32Array;
+    if (LITTLE_ENDIAN) {
+      // A copy of the bytes (aligned, whatever the file's offset in its buffer), read as floats.
+      const at = bytes.byteOffset + o;
+      values = new Float32Array(bytes.buffer.slice(at, at + 4 * t.length));
+    } else {
+      values = new Float32Array(t.length);
+      for (let i = 0; i < t.length; i++) values[i] = view.getFloat32(o + 4 * i, true);
+    }
+    o += 4 * t.length;
     tensors.push(values);
   }
   if (o !== bytes.length - 4) throw new ValueError(`the model file has ${plural(bytes.length - 4 - o, 'byte')} more than its header describes`);
   return { header, tensors };
 }
+
+/** Whether this machine stores floats little-endian, as model files do. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function align4(n: number): number {
   return (n + 3) & ~3;
