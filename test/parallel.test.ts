@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Adam, MeanSquaredError, ReLU, Rng, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, WasmnetError, courseCnn, init } from 'wasmnet';
-import { poolStats, poolTestHooks } from 'wasmnet/internal';
+import { idleWorkerCount, poolStats, poolTestHooks, workerLife } from 'wasmnet/internal';
 
 await init();
 
@@ -129,6 +129,79 @@ describe('train({ workers }): the same bits for any number of workers', () => {
   });
 });
 
+describe('train({ workers }): a network keeps its workers between calls', () => {
+  const [x, y] = data(128, 5);
+
+  /** Two runs of one epoch, with `between` changing the network in between; the model file after them. */
+  async function twoRuns(workers: number, between: (net: SequentialNet) => void): Promise<{ file: string; started: number }> {
+    const net = smallNet();
+    const started = workerLife.started;
+    await net.train(x, y, { batchSize: 64, epochs: 1, workers });
+    between(net);
+    await net.train(x, y, { batchSize: 64, epochs: 1, workers });
+    const result = { file: sha(net.save({ trainingState: true })), started: workerLife.started - started };
+    net.dispose();
+    return result;
+  }
+
+  it('the next call reuses them, starting from the network as it is then (its weights and settings changed in between)', async () => {
+    const change = (net: SequentialNet) => {
+      net.layers[6].parameters()[0].value.view()[7] = 0.25;
+      (net.layers[7].optimizers()[0] as Adam).lr = 0.003;
+    };
+    const one = await twoRuns(1, change);
+    const two = await twoRuns(2, change);
+    expect(two.started).toBe(2);
+    expect(two.file).toBe(one.file);
+    // Without the change the files differ: the change reached the workers.
+    expect((await twoRuns(2, () => {})).file).not.toBe(one.file);
+  });
+
+  it('dispose() ends them; another worker count ends them and starts new ones', async () => {
+    const net = smallNet();
+    const { started, ended } = workerLife;
+    await net.train(x, y, { batchSize: 64, workers: 2 });
+    expect(idleWorkerCount(net)).toBe(2);
+    await net.train(x, y, { batchSize: 64, workers: 3 });
+    expect(idleWorkerCount(net)).toBe(3);
+    expect([workerLife.started - started, workerLife.ended - ended]).toEqual([5, 2]);
+    // One worker trains in-process and leaves the idle ones for a later call with three.
+    await net.train(x, y, { batchSize: 64, workers: 1 });
+    expect(idleWorkerCount(net)).toBe(3);
+    net.dispose();
+    expect(idleWorkerCount(net)).toBe(0);
+    expect([workerLife.started - started, workerLife.ended - ended]).toEqual([5, 5]);
+  });
+
+  it('they end by themselves once idle for WORKERS_IDLE_MS', async () => {
+    const net = smallNet();
+    const { ended } = workerLife;
+    poolTestHooks.idleMs = 20;
+    try {
+      await net.train(x, y, { batchSize: 64, workers: 2 });
+    } finally {
+      poolTestHooks.idleMs = null;
+    }
+    for (let i = 0; i < 100 && idleWorkerCount(net) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(idleWorkerCount(net)).toBe(0);
+    expect(workerLife.ended - ended).toBe(2);
+    net.dispose();
+  });
+
+  it('a failed run ends them: the next call starts new workers', async () => {
+    const net = smallNet();
+    await net.train(x, y, { batchSize: 64, workers: 2 });
+    const { started, ended } = workerLife;
+    poolTestHooks.failAt = { rank: 0, step: 1, how: 'throw' };
+    await expect(net.train(x, y, { batchSize: 64, workers: 2 })).rejects.toThrow(/injected failure/);
+    expect(idleWorkerCount(net)).toBe(0);
+    expect(workerLife.ended - ended).toBe(2);
+    await net.train(x, y, { batchSize: 64, workers: 2 });
+    expect(workerLife.started - started).toBe(2);
+    net.dispose();
+  });
+});
+
 describe('train({ workers }): faults', () => {
   const [x, y] = data(200, 8);
 
@@ -196,18 +269,23 @@ describe('train({ workers }): faults', () => {
 
   it('leaves no worker running: a Node process that trained with workers exits by itself', () => {
     const dist = join(import.meta.dirname, '..', 'dist', 'index.js');
+    const internal = join(import.meta.dirname, '..', 'dist', 'internal.js');
+    // The network is not disposed: its two workers stay, idle, for a next call (for an hour here, so that only
+    // their not holding the process can end it before the spawn's timeout), and must not hold the process.
     const script = `
       import { init, Tensor, courseCnn } from ${JSON.stringify(dist)};
+      import { idleWorkerCount, poolTestHooks } from ${JSON.stringify(internal)};
       await init();
+      poolTestHooks.idleMs = 3_600_000;
       const x = new Tensor(new Float32Array(64 * 784).fill(0.5), [64, 1, 28, 28]);
       const y = new Tensor(new Float32Array(64 * 10).fill(0.1), [64, 10]);
       const net = courseCnn({ seed: 1 });
       await net.train(x, y, { batchSize: 32, epochs: 1, workers: 2 });
-      console.log('trained');`;
+      console.log('trained, idle workers:', idleWorkerCount(net));`;
     const started = Date.now();
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe('trained');
+    expect(r.stdout.trim()).toBe('trained, idle workers: 2');
     expect(r.status).toBe(0);
     expect(Date.now() - started).toBeLessThan(60_000);
   });

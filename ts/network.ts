@@ -18,6 +18,7 @@ import { Conv2DLayer } from './layers/conv2d.js';
 import { Pool2DLayer } from './layers/pool2d.js';
 import { type BuildContext, Layer, type NamedBuffer, type NamedParameter } from './layers/layer.js';
 import { type LayerAdders, adderNames, layerClassNames, layerKinds } from './layers/registry.js';
+import { endIdleWorkers } from './parallel/pool.js';
 import { type EpochStats, type TrainOptions, trainNetwork } from './train/loop.js';
 
 /** Options of `SequentialNet`. */
@@ -274,6 +275,8 @@ export class SequentialNet {
     this.explicitLoss?.dispose();
     this.defaultCE?.dispose();
     this.defaultMSE?.dispose();
+    // The workers it kept after its last `train` call.
+    endIdleWorkers(this);
   }
 
   /** Whether `dispose()` was called. */

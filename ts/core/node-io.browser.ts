@@ -43,6 +43,8 @@ export async function spawnReplicaWorker(): Promise<WorkerPort> {
     post: (m, transfer) => worker.postMessage(m, transfer ?? []),
     onMessage: (listener) => worker.addEventListener('message', (e: MessageEvent) => listener(e.data)),
     onFailure: failure.listen,
+    // A page's workers keep nothing alive.
+    hold: () => {},
     terminate: async () => {
       failure.closing();
       worker.terminate();

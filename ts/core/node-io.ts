@@ -49,6 +49,7 @@ export async function spawnReplicaWorker(): Promise<WorkerPort> {
     post: (m, transfer) => worker.postMessage(m, transfer as never),
     onMessage: (listener) => worker.on('message', listener),
     onFailure: failure.listen,
+    hold: (busy) => (busy ? worker.ref() : worker.unref()),
     terminate: async () => {
       failure.closing();
       await worker.terminate();

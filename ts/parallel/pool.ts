@@ -44,7 +44,9 @@ export const poolTestHooks: {
   failAt: { rank: number; step: number; how: FailHow } | null;
   messagesOnly: boolean;
   slowRank: number | null;
-} = { failAt: null, messagesOnly: false, slowRank: null };
+  /** How long idle workers wait for the network's next run, instead of `WORKERS_IDLE_MS` (stays until changed). */
+  idleMs: number | null;
+} = { failAt: null, messagesOnly: false, slowRank: null, idleMs: null };
 
 /** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
 function canShareMemory(): boolean {
@@ -60,6 +62,9 @@ function canShareMemory(): boolean {
  * messaging); `claimed[rank]` counts the tail shards each worker claimed.
  */
 export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] as number[] };
+
+/** Workers started and ended over this process's life (tests check that a network's next run reuses its workers). */
+export const workerLife = { started: 0, ended: 0 };
 
 /** Starts `poolStats` over (a new pool does; the benchmark does after its warm-up steps). */
 export function resetPoolStats(): void {
@@ -120,16 +125,24 @@ export async function startWorkerPool(
   const module = wasmModule();
   const { failAt, slowRank } = poolTestHooks;
   Object.assign(poolTestHooks, { failAt: null, messagesOnly: false, slowRank: null });
-  const ports: WorkerPort[] = [];
-  try {
-    for (let rank = 0; rank < workers; rank++) ports.push(await spawnReplicaWorker());
-  } catch (e) {
-    await Promise.all(ports.map((p) => p.terminate()));
-    throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
+  let pool = takeIdlePool(net, workers);
+  if (!pool) {
+    const ports: WorkerPort[] = [];
+    try {
+      for (let rank = 0; rank < workers; rank++) {
+        ports.push(await spawnReplicaWorker());
+        workerLife.started++;
+      }
+    } catch (e) {
+      await Promise.all(ports.map((p) => p.terminate()));
+      throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
+    }
+    pool = new WorkerPool(net, ports);
   }
-  const pool = new WorkerPool(net, ports, memory, x, y);
+  pool.begin(memory, x, y);
   resetPoolStats();
   try {
+    // A kept worker drops its last run's replica and takes this one: every run starts from the network's bits.
     await pool.all('replica-ready', (rank) => ({
       type: 'replica-init',
       rank,
@@ -143,10 +156,48 @@ export async function startWorkerPool(
     }));
     pool.throwIfFailed('while starting', 'the network is unchanged');
   } catch (e) {
-    await pool.close();
+    await pool.end();
     throw e;
   }
   return pool;
+}
+
+/**
+ * How long a network keeps its workers after `train` resolves: the next call (an epoch-by-epoch loop, a
+ * playground's next run) then starts at once instead of starting threads and copies of the core again.
+ * Idle workers keep no Node process alive; `dispose()` ends them at once.
+ */
+export const WORKERS_IDLE_MS = 10_000;
+
+/** Each network's idle workers, and the timer that ends them. */
+const idlePools = new WeakMap<SequentialNet, { pool: WorkerPool; timer: ReturnType<typeof setTimeout> }>();
+
+/** The network's idle pool if it has `workers` workers (it is then busy again); an idle pool of another size ends. */
+function takeIdlePool(net: SequentialNet, workers: number): WorkerPool | null {
+  const idle = idlePools.get(net);
+  if (!idle) return null;
+  idlePools.delete(net);
+  clearTimeout(idle.timer);
+  if (idle.pool.size !== workers) {
+    void idle.pool.end();
+    return null;
+  }
+  idle.pool.hold(true);
+  return idle.pool;
+}
+
+/** How many idle workers `net` keeps for its next `train` call (0: none). */
+export function idleWorkerCount(net: SequentialNet): number {
+  return idlePools.get(net)?.pool.size ?? 0;
+}
+
+/** Ends a network's idle workers now (its `dispose()`, or its idle time is up). */
+export function endIdleWorkers(net: SequentialNet): void {
+  const idle = idlePools.get(net);
+  if (!idle) return;
+  idlePools.delete(net);
+  clearTimeout(idle.timer);
+  void idle.pool.end();
 }
 
 interface Failure {
@@ -157,6 +208,7 @@ interface Failure {
   died: boolean;
 }
 
+/** A network's workers: started for a `train` call, kept idle between calls (`WORKERS_IDLE_MS`), ended on any failure. */
 class WorkerPool implements StepEngine {
   private stepNumber = 0;
   private failures: Failure[] = [];
@@ -165,13 +217,14 @@ class WorkerPool implements StepEngine {
 
   /** Without shared memory: the epoch's order, to gather each worker's rows. */
   private order: Uint32Array | null = null;
+  /** This run's memory and data (`begin`). */
+  private shared: SharedMemory | null = null;
+  private x!: Tensor;
+  private y!: Tensor;
 
   constructor(
     private readonly net: SequentialNet,
     private readonly ports: WorkerPort[],
-    private readonly shared: SharedMemory | null,
-    private readonly x: Tensor,
-    private readonly y: Tensor,
   ) {
     ports.forEach((port, rank) => {
       port.onMessage((m) => this.receive(m));
@@ -181,6 +234,24 @@ class WorkerPool implements StepEngine {
         this.settle(rank);
       });
     });
+  }
+
+  get size(): number {
+    return this.ports.length;
+  }
+
+  /** A run (one `train` call) begins: its data and memory; steps are numbered from 1 again. */
+  begin(shared: SharedMemory | null, x: Tensor, y: Tensor): void {
+    this.shared = shared;
+    this.x = x;
+    this.y = y;
+    this.order = null;
+    this.stepNumber = 0;
+    this.unrecovered = false;
+  }
+
+  hold(busy: boolean): void {
+    for (const p of this.ports) p.hold(busy);
   }
 
   beginEpoch(order: Uint32Array): void {
@@ -270,9 +341,24 @@ class WorkerPool implements StepEngine {
     adoptState(this.net, (replies[0] as Extract<ReplicaReply, { type: 'replica-state' }>).state);
   }
 
+  /**
+   * The run is over. Workers that finished every step they were given wait, idle, for the network's next run;
+   * after a failure, or with the network disposed, they end.
+   */
   async close(): Promise<void> {
+    if (this.failures.length > 0 || this.dead.size > 0 || this.waiting || this.net.isDisposed) return this.end();
+    this.shared = null;
+    this.hold(false);
+    const timer = setTimeout(() => endIdleWorkers(this.net), poolTestHooks.idleMs ?? WORKERS_IDLE_MS);
+    (timer as { unref?: () => void }).unref?.();
+    idlePools.set(this.net, { pool: this, timer });
+  }
+
+  /** Ends every worker. */
+  async end(): Promise<void> {
     this.abortBarrier();
     this.waiting?.done();
+    workerLife.ended += this.ports.length;
     await Promise.all(this.ports.map((p) => p.terminate()));
   }
 

@@ -141,6 +141,8 @@ export interface WorkerPort {
   onMessage(listener: (message: ReplicaReply) => void): void;
   /** Called once if the worker fails outside a message (an uncaught error, or its thread ends). */
   onFailure(listener: (reason: string) => void): void;
+  /** Whether the worker keeps a Node process alive: not while it waits, idle, for the network's next `train` (nothing in a browser). */
+  hold(busy: boolean): void;
   terminate(): Promise<void>;
 }
 

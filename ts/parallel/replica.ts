@@ -97,6 +97,15 @@ function advance(r: Replica, rank: number, step: number, all: Float64Array[] | u
   postNodes(r, rank, step, p.first, p.end, post);
 }
 
+/** Frees a replica's wasm memory (its network, shard copies, checkpoint and gradient tree). */
+function freeReplica(r: Replica): void {
+  abandonStep(r);
+  r.shardNets?.free();
+  r.checkpoint.free();
+  r.tree.free();
+  r.net.dispose();
+}
+
 /**
  * Serves replica requests on a worker's message channel; `post` answers.
  * `exit` ends the thread (the test hook for a worker that dies).
@@ -108,6 +117,9 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
     let step = 0;
     try {
       if (m.type === 'replica-init') {
+        // A worker kept from the network's last run: its replica goes, the new one starts from the network's bits.
+              if (replica) freeReplica(replica);
+        replica = null;
         rank = m.rank;
         await init({ wasm: m.module });
         const net = SequentialNet.load(m.model);
