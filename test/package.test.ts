@@ -14,9 +14,12 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * Raised for the tarball from 480 to 520 kB when batch norm learned to train in shards across workers
  * (2026-11-30: 482 kB; browser 57.6 kB gzipped, wasm 153.8 kB): the core is in each of the ESM, CommonJS,
  * browser, worker and CLI builds, so every feature counts about five times.
+ * Raised for the browser bundle from 60 to 62 kB on 2026-12-01 (59.6 → 60.9 kB): the faster model files (the
+ * CRC's eight tables, whole-array copies, loading without drawing weights) and workers kept between `train`
+ * calls; the bundle is not minified, so their comments count too.
  */
 const BUDGET = {
-  browserGzip: 60_000,
+  browserGzip: 62_000,
   wasmBytes: 160_000,
   wasmGzip: 64_000,
   tarballBytes: 520_000,
