@@ -12,6 +12,9 @@ const shapes = [
   { n: 2, c: 1, h: 6, w: 4, m: 3, fh: 6, fw: 1 },
   { n: 4, c: 1, h: 28, w: 28, m: 32, fh: 3, fw: 3 },
   { n: 1, c: 9, h: 13, w: 10, m: 10, fh: 1, fw: 1 },
+  // 5×5 on the direct filter gradient (blocks of 2 filters, a masked last vector), and LeNet-5's second layer.
+  { n: 2, c: 2, h: 9, w: 14, m: 5, fh: 5, fw: 5 },
+  { n: 2, c: 6, h: 14, w: 14, m: 16, fh: 5, fw: 5 },
 ];
 
 describe('Conv2DLayer against the reference (exercise 1)', () => {
@@ -108,6 +111,8 @@ const geometries: { d: { n: number; c: number; h: number; w: number; m: number; 
   { d: { n: 3, c: 3, h: 11, w: 9, m: 5, fh: 3, fw: 3 }, padding: [1, 2], stride: 2, pad: [1, 1, 2, 2] },
   { d: { n: 2, c: 4, h: 10, w: 13, m: 6, fh: 5, fw: 4 }, padding: 2, stride: [3, 2], pad: [2, 2, 2, 2] },
   { d: { n: 2, c: 5, h: 7, w: 7, m: 3, fh: 1, fw: 1 }, padding: 1, stride: 3, pad: [1, 1, 1, 1] },
+  // LeNet-5's first layer: the direct 5×5 kernels on a padded copy of each image.
+  { d: { n: 2, c: 1, h: 28, w: 28, m: 6, fh: 5, fw: 5 }, padding: 2, pad: [2, 2, 2, 2] },
 ];
 
 describe('Conv2DLayer padding and stride against the reference (PyTorch semantics around the true convolution)', () => {

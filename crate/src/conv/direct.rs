@@ -172,7 +172,7 @@ fn block<const JB: usize, const NV: usize, const RELU: bool>(
 
 /// Whether `filter_gradient` handles this shape.
 pub fn filter_gradient_applies(s: &ConvShape) -> bool {
-    s.is_unpadded_unit_stride() && s.zw() >= 4 && matches!((s.fh, s.fw), (1, 1) | (2, 2) | (3, 3))
+    s.is_unpadded_unit_stride() && s.zw() >= 4 && matches!((s.fh, s.fw), (1, 1) | (2, 2) | (3, 3) | (5, 5))
 }
 
 /// `dF = ∂C/∂F` from `delta` = ∂C/∂Z, overwriting `df` (`m × c × fh × fw`) or adding to it.
@@ -185,16 +185,18 @@ pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], 
         (1, 1) => filter_gradient_taps::<1, 1>(s, a, delta, df),
         (2, 2) => filter_gradient_taps::<2, 2>(s, a, delta, df),
         (3, 3) => filter_gradient_taps::<3, 3>(s, a, delta, df),
+        (5, 5) => filter_gradient_taps::<5, 5>(s, a, delta, df),
         _ => panic!("filter_gradient: unsupported filter size"),
     }
 }
 
 /// dF[j,k,fh−1−su,fw−1−sv] += Σ_i Σ_{y,x} Δ[i,j,y,x] · A[i,k,y+su,x+sv].
 ///
-/// Register blocks of 3 filters × FW taps of one filter row su: each vector of
-/// A (four outputs' inputs at tap (su, sv)) is loaded once for three filters,
-/// each vector of Δ once for FW taps — 9 multiply-adds per 6 loads for 3×3, in
-/// 14 registers (V8 has 15). Lanes accumulate along x; a row's last, partial
+/// Register blocks of 3 filters × FW taps of one filter row su (2 filters for
+/// FW = 5): each vector of A (four outputs' inputs at tap (su, sv)) is loaded
+/// once for the block's filters, each vector of Δ once for FW taps — 9
+/// multiply-adds per 6 loads for 3×3 in 14 registers, 10 per 7 for 5×5 in 13
+/// (V8 has 15). Lanes accumulate along x; a row's last, partial
 /// vector is the one ending at the row's end with its already-counted lanes
 /// masked off, so every output is counted once and no scalar tail remains.
 fn filter_gradient_taps<const FH: usize, const FW: usize>(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32]) {
@@ -205,14 +207,28 @@ fn filter_gradient_taps<const FH: usize, const FW: usize>(s: &ConvShape, a: &[f3
     for i in 0..s.n {
         let ai = &a[i * img..(i + 1) * img];
         let di = &delta[i * s.m * p..(i + 1) * s.m * p];
+        // Filters a block takes: 3 × FW accumulators, or 2 × 5 for 5×5 (3 × 5 would not fit V8's registers;
+        // FW is a constant, so the other arm is not compiled in).
         let mut j0 = 0;
         while j0 < s.m {
-            match s.m - j0 {
-                1 => filter_block::<1, FH, FW>(s, ai, di, j0, df),
-                2 => filter_block::<2, FH, FW>(s, ai, di, j0, df),
-                _ => filter_block::<3, FH, FW>(s, ai, di, j0, df),
-            }
-            j0 += 3;
+            let jb = if FW > 3 {
+                let jb = (s.m - j0).min(2);
+                if jb == 1 {
+                    filter_block::<1, FH, FW>(s, ai, di, j0, df);
+                } else {
+                    filter_block::<2, FH, FW>(s, ai, di, j0, df);
+                }
+                jb
+            } else {
+                let jb = (s.m - j0).min(3);
+                match jb {
+                    1 => filter_block::<1, FH, FW>(s, ai, di, j0, df),
+                    2 => filter_block::<2, FH, FW>(s, ai, di, j0, df),
+                    _ => filter_block::<3, FH, FW>(s, ai, di, j0, df),
+                }
+                jb
+            };
+            j0 += jb;
         }
     }
 }

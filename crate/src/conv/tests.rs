@@ -123,6 +123,8 @@ fn unpadded_matches_the_definition() {
         ConvShape::unpadded(2, 1, 6, 4, 3, 6, 1),
         ConvShape::unpadded(1, 9, 13, 10, 10, 1, 1),
         ConvShape::unpadded(2, 3, 10, 13, 6, 2, 2),
+        // 5×5 through the direct filter gradient (2-filter blocks): 5 filters, rows of 7 outputs.
+        ConvShape::unpadded(2, 2, 9, 11, 5, 5, 5),
     ]
     .into_iter()
     .enumerate()
@@ -190,6 +192,10 @@ fn direct_and_im2col_agree_without_padding() {
         ConvShape::unpadded(2, 2, 8, 11, 4, 3, 3),
         ConvShape::unpadded(2, 1, 5, 5, 1, 2, 2),
         ConvShape::unpadded(1, 3, 4, 7, 8, 1, 1),
+        // 5×5 (LeNet-5's): blocks of 2 filters, m = 5 (2 + 2 + 1), a row of 10 outputs (two vectors and a
+        // masked one); and 16 filters over 6 channels, LeNet-5's second convolution.
+        ConvShape::unpadded(2, 2, 9, 14, 5, 5, 5),
+        ConvShape::unpadded(2, 6, 14, 14, 16, 5, 5),
     ];
     for (seed, s) in shapes.iter().enumerate() {
         let t = case(*s, 300 + seed as u64 * 10);
