@@ -1,4 +1,5 @@
 /** CRC-32 (IEEE 802.3), as gzip, zip, PNG and wasmnet's model files use it. */
+import { LITTLE_ENDIAN } from './endian.js';
 
 /**
  * Eight tables for "slicing by 8": `tables[k·256 + b]` is the CRC of byte `b`
@@ -23,9 +24,6 @@ function makeTables(): Uint32Array {
   }
   return t;
 }
-
-/** Whether this machine stores integers little-endian (then four bytes read as one word in the CRC's order). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The CRC-32 of `bytes`, as an unsigned 32-bit integer. */
 export function crc32(bytes: Uint8Array): number {

@@ -17,6 +17,7 @@
  */
 import { OutOfMemoryError, ValueError, checkFiniteValues, optionsObject, show } from '../core/errors.js';
 import { crc32 } from '../core/crc32.js';
+import { LITTLE_ENDIAN } from '../core/endian.js';
 import { lossByName } from '../losses.js';
 import type { Loss } from '../losses.js';
 import type { SequentialNet, SequentialNetOptions } from '../network.js';
@@ -338,9 +339,6 @@ export function decodeModel(bytes: Uint8Array | ArrayBuffer): { header: ModelHea
   if (o !== bytes.length - 4) throw new ValueError(`the model file has ${plural(bytes.length - 4 - o, 'byte')} more than its header describes`);
   return { header, tensors };
 }
-
-/** Whether this machine stores floats little-endian, as model files do. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 function align4(n: number): number {
   return (n + 3) & ~3;
