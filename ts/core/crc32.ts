@@ -35,7 +35,8 @@ export function crc32(bytes: Uint8Array): number {
     const head = Math.min(bytes.length, (4 - (bytes.byteOffset & 3)) & 3);
     for (; i < head; i++) crc = t[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
     const words = ((bytes.length - i) >>> 3) << 1;
-    const w = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    // Only with whole words left: an empty view at an unaligned offset (a short input) is a RangeError.
+    const w = words > 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + i, words) : new Uint32Array(0);
     for (let j = 0; j < words; j += 2) {
       const low = crc ^ w[j];
       const high = w[j + 1];

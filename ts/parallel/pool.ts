@@ -178,7 +178,7 @@ function takeIdlePool(net: SequentialNet, workers: number): WorkerPool | null {
   if (!idle) return null;
   idlePools.delete(net);
   clearTimeout(idle.timer);
-  if (idle.pool.size !== workers) {
+  if (idle.pool.size !== workers || !idle.pool.healthy) {
     void idle.pool.end();
     return null;
   }
@@ -234,6 +234,11 @@ class WorkerPool implements StepEngine {
         this.settle(rank);
       });
     });
+  }
+
+  /** No worker failed or died (while idle, too). */
+  get healthy(): boolean {
+    return this.failures.length === 0 && this.dead.size === 0;
   }
 
   get size(): number {
@@ -348,6 +353,9 @@ class WorkerPool implements StepEngine {
   async close(): Promise<void> {
     if (this.failures.length > 0 || this.dead.size > 0 || this.waiting || this.net.isDisposed) return this.end();
     this.shared = null;
+    this.x = this.y = undefined as unknown as Tensor;
+    this.order = null;
+    for (const p of this.ports) p.post({ type: 'replica-release' });
     this.hold(false);
     const timer = setTimeout(() => endIdleWorkers(this.net), poolTestHooks.idleMs ?? WORKERS_IDLE_MS);
     (timer as { unref?: () => void }).unref?.();

@@ -124,7 +124,11 @@ export interface ReplicaStateRequest {
   type: 'replica-state';
 }
 
-export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaReduce | ReplicaExchange | ReplicaStateRequest;
+/** The run is over: the worker frees its replica and lets go of the run's shared memory and model file while it waits, idle. */
+export interface ReplicaRelease {
+  type: 'replica-release';
+}
+export type ReplicaRequest = ReplicaInit | ReplicaStep | ReplicaReduce | ReplicaExchange | ReplicaStateRequest | ReplicaRelease;
 
 export type ReplicaReply =
   | { type: 'replica-ready'; rank: number }

@@ -118,7 +118,7 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
     try {
       if (m.type === 'replica-init') {
         // A worker kept from the network's last run: its replica goes, the new one starts from the network's bits.
-              if (replica) freeReplica(replica);
+        if (replica) freeReplica(replica);
         replica = null;
         rank = m.rank;
         await init({ wasm: m.module });
@@ -182,6 +182,9 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         finishStep(r, loss, m.where);
         const timing = { compute: r.computed, wait: waited - r.started - r.computed, reduce: performance.now() - waited, claimed: 0 };
         post({ type: 'replica-stepped', rank, step: m.step, loss, correct: right, timing });
+      } else if (m.type === 'replica-release') {
+        if (replica) freeReplica(replica);
+        replica = null;
       } else if (m.type === 'replica-state') {
         // By message, a failed step's other workers may wait for a meeting that will not come: that step is over.
         abandonStep(replica!);
