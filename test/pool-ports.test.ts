@@ -186,6 +186,11 @@ describe('the worker pool, its workers on this thread', () => {
     const a = net();
     await a.train(x, y, { batchSize: 40, epochs: 1, workers: 2 });
     expect(weights(a)).toBe(await after(0));
+    // With the training state: the replicas' Adam moments come back too (sync adopts worker 1's state).
+    const b = net();
+    await b.train(x, y, { batchSize: 40, epochs: 1 });
+    expect(Buffer.from(a.save()).equals(Buffer.from(b.save()))).toBe(true);
+    b.dispose();
     expect(made.every((p) => p.terminated)).toBe(true);
     a.dispose();
   });
@@ -312,5 +317,19 @@ describe('the worker pool, its workers on this thread', () => {
     expect(error.message).toBe("the workers' shards did not meet at the same layer at epoch 1, batch 1 of 3 (a wasmnet bug)");
     expect(made.every((p) => p.terminated)).toBe(true);
     n.dispose();
+  });
+
+  it("a port's failure is reported once, and not at all once the pool is closing it", () => {
+    const heard: string[] = [];
+    const r = failureReport();
+    r.listen((reason) => heard.push(reason));
+    r.fail('ended (exit code 1)');
+    r.fail('threw Error: later');
+    expect(heard).toEqual(['ended (exit code 1)']);
+    const closed = failureReport();
+    closed.listen((reason) => heard.push(reason));
+    closed.closing();
+    closed.fail('ended (exit code 1)');
+    expect(heard).toEqual(['ended (exit code 1)']);
   });
 });
