@@ -245,6 +245,23 @@ describe('SequentialNet with padded and strided convolutions (gradient check, ε
 });
 
 describe('Conv2DLayer arguments', () => {
+  it("names what is wrong: 'same' with a stride, a filter larger than the (padded) input, the tensor, the options", () => {
+    expect(() => new Conv2DLayer([1, 5, 5], [1, 3, 3], { padding: 'same', stride: 2 })).toThrow("Conv2D padding 'same' needs stride 1, got stride [2, 2]");
+    expect(() => new Conv2DLayer([1, 2, 5], [1, 3, 3])).toThrow(/: a 3×3 filter does not fit the 2×5 input$/);
+    expect(() => new Conv2DLayer([1, 2, 2], [1, 5, 5], { padding: 1 })).toThrow(/: a 5×5 filter does not fit the 2×2 input padded to 4×4$/);
+    expect(() => new Conv2DLayer([1, 2, 5], [1, 3, 3], { padding: [0, 1] })).toThrow(/: a 3×3 filter does not fit the 2×5 input padded to 2×7$/);
+    expect(() => new Conv2DLayer([1, 5] as never, [1, 3, 3])).toThrow(/^Conv2D tensor /);
+    expect(() => new Conv2DLayer([1, 2 ** 16, 2 ** 14], [1, 3, 3])).toThrow(/^Conv2D tensor \[1, 65536, 16384\]: one sample needs /);
+    const net = new SequentialNet([1, 6, 6], { seed: 1 });
+    expect(() => net.addConv2D([2, 3, 3], 5 as never)).toThrow(/^addConv2D options /);
+    net.dispose();
+  });
+  it('sets its biases through b', () => {
+    const layer = new Conv2DLayer([1, 4, 4], [2, 3, 3]);
+    layer.b = [0.5, -2];
+    expect(Array.from(layer.b)).toEqual([0.5, -2]);
+    layer.dispose();
+  });
   it('rejects a filter larger than its input', () => {
     expect(() => new Conv2DLayer([1, 4, 4], [2, 5, 3])).toThrow(ShapeError);
     expect(() => new Conv2DLayer([1, 4, 4], [2, 5, 3])).toThrow(/5×3 filter does not fit the 4×4 input/);

@@ -198,6 +198,15 @@ describe('Pool2DLayer arguments', () => {
     expect(() => new Pool2DLayer([2, 2], { stride: 0 })).toThrow('Pool2D stride must be a positive integer or [sh, sw], got 0');
     expect(() => new Pool2DLayer([2, 2], { stride: [1, 0] })).toThrow('Pool2D stride must be a positive integer or [sh, sw], got [1, 0]');
   });
+  it('takes strides up to 2^31 − 1 (the kernels take 32-bit sizes), and strict only as a boolean', () => {
+    const far = new Pool2DLayer([2, 2], { stride: 2 ** 31 - 1 });
+    expect(far.stride).toEqual([2 ** 31 - 1, 2 ** 31 - 1]);
+    far.dispose();
+    for (const strict of ['yes', 1, null]) {
+      expect(() => new Pool2DLayer([2, 2], { strict: strict as never }), String(strict)).toThrow(/^Pool2D strict must be true or false, got /);
+    }
+    expect(() => new Pool2DLayer([2, 2], { strde: 2 } as never)).toThrow(/Pool2D options/);
+  });
   it('takes one number as the stride of both axes', () => {
     const pool = new Pool2DLayer([3, 2], { stride: 2 });
     expect(pool.stride).toEqual([2, 2]);
