@@ -253,6 +253,7 @@ class WorkerPool implements StepEngine {
     this.order = null;
     this.stepNumber = 0;
     this.unrecovered = false;
+    this.midStep = false;
   }
 
   hold(busy: boolean): void {
@@ -266,6 +267,7 @@ class WorkerPool implements StepEngine {
 
   async step(start: number, m: number, where: string): Promise<{ loss: number; correct: number }> {
     const step = ++this.stepNumber;
+    this.midStep = true;
     const lrs = this.net.layers.map((l) => l.optimizers().map((o) => o.effectiveLr));
     const began = performance.now();
     // Every worker replied to the last step, so none is claiming: the tail starts over.
@@ -288,6 +290,7 @@ class WorkerPool implements StepEngine {
     poolStats.busy += Math.max(...stepped.map((s) => s.timing.compute + s.timing.wait + s.timing.reduce));
     stepped.forEach((s, rank) => (poolStats.claimed[rank] = (poolStats.claimed[rank] ?? 0) + s.timing.claimed));
     const r = stepped[0];
+    this.midStep = false;
     return { loss: r.loss, correct: r.correct };
   }
 
@@ -348,10 +351,10 @@ class WorkerPool implements StepEngine {
 
   /**
    * The run is over. Workers that finished every step they were given wait, idle, for the network's next run;
-   * after a failure, or with the network disposed, they end.
+   * after a failure, a step that threw, or with the network disposed, they end.
    */
   async close(): Promise<void> {
-    if (this.failures.length > 0 || this.dead.size > 0 || this.waiting || this.net.isDisposed) return this.end();
+    if (this.failures.length > 0 || this.dead.size > 0 || this.waiting || this.midStep || this.net.isDisposed) return this.end();
     this.shared = null;
     this.x = this.y = undefined as unknown as Tensor;
     this.order = null;
@@ -449,6 +452,8 @@ class WorkerPool implements StepEngine {
   }
 
   private unrecovered = false;
+  /** A step began and did not return (it threw): its workers are not known to be between steps. */
+  private midStep = false;
 
   /** The error a failed step throws: a deterministic error (all replicas agree) keeps its class; a worker's own failure names it. */
   private error(where: string, kept?: string): WasmnetError {
