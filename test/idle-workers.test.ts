@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Adam, ReLU, Rng, SequentialNet, SoftMax, Tensor } from 'wasmnet';
 import { idleWorkerCount, poolTestHooks, workerLife } from 'wasmnet/internal';
 import { crc32 } from '../ts/core/crc32.js';
+import { pictures } from './helpers/pictures.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -71,13 +72,8 @@ describe('Rng.skippingNormals moves the generator exactly as normal() would', ()
   });
 });
 
-function data(n: number, seed: number): [Tensor, Tensor] {
-  const rng = new Rng(seed);
-  const x = new Tensor(Float32Array.from({ length: n * 144 }, () => rng.uniform()), [n, 1, 12, 12]);
-  const y = new Tensor(new Float32Array(n * 5), [n, 5]);
-  for (let i = 0; i < n; i++) y.data[i * 5 + rng.int(5)] = 1;
-  return [x, y];
-}
+/** n random 1×12×12 pictures and one-hot labels of 5 classes. */
+const data = (n: number, seed: number) => pictures(n, seed, 12, 5);
 
 function bnNet(): SequentialNet {
   const net = new SequentialNet([1, 12, 12], { seed: 3 });

@@ -4,21 +4,16 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Adam, MeanSquaredError, ReLU, Rng, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, WasmnetError, courseCnn, init } from 'wasmnet';
+import { Adam, MeanSquaredError, ReLU, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, WasmnetError, courseCnn, init } from 'wasmnet';
 import { idleWorkerCount, poolStats, poolTestHooks, workerLife } from 'wasmnet/internal';
+import { pictures } from './helpers/pictures.js';
 
 await init();
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** n random 1×12×12 pictures and one-hot labels of 5 classes. */
-function data(n: number, seed: number): [Tensor, Tensor] {
-  const rng = new Rng(seed);
-  const x = new Tensor(Float32Array.from({ length: n * 144 }, () => rng.uniform()), [n, 1, 12, 12]);
-  const y = new Tensor(new Float32Array(n * 5), [n, 5]);
-  for (let i = 0; i < n; i++) y.data[i * 5 + rng.int(5)] = 1;
-  return [x, y];
-}
+const data = (n: number, seed: number) => pictures(n, seed, 12, 5);
 
 /** Every kind of layer that trains in shards: padded strided conv, both poolings, dropout, dense. */
 function smallNet(seed = 3): SequentialNet {

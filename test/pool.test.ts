@@ -4,20 +4,17 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { Adam, ReLU, Rng, SequentialNet, SoftMax, Tensor, init } from 'wasmnet';
+import { Adam, ReLU, SequentialNet, SoftMax, init } from 'wasmnet';
 import { poolStats, poolTestHooks, resetPoolStats } from 'wasmnet/internal';
 // Not exported: its bounds are tested here (256 real workers would be too many threads for a test).
 import { MAX_WORKERS, resolveWorkers } from '../ts/parallel/pool.js';
+import { pictures } from './helpers/pictures.js';
 
 await init();
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-function data(n: number): [Tensor, Tensor] {
-  const rng = new Rng(5);
-  const x = new Tensor(Float32Array.from({ length: n * 36 }, () => rng.uniform()), [n, 1, 6, 6]);
-  return [x, Tensor.oneHot(Array.from({ length: n }, () => rng.int(3)), 3)];
-}
+const data = (n: number) => pictures(n, 5, 6, 3);
 
 function net(): SequentialNet {
   const n = new SequentialNet([1, 6, 6], { seed: 4 });

@@ -2,16 +2,13 @@
 // leaks nothing, and the structure cannot change under the loop. And what a failure inside a batch
 // (a kernel that traps) leaves: the network as it was before that batch.
 import { describe, expect, it } from 'vitest';
-import { Adam, DisposedError, ReLU, Rng, SequentialNet, SoftMax, Tensor, ValueError, init, wasmBytesInUse } from 'wasmnet';
+import { Adam, DisposedError, ReLU, SequentialNet, SoftMax, ValueError, init, wasmBytesInUse } from 'wasmnet';
 import { kernels } from 'wasmnet/internal';
+import { pictures } from './helpers/pictures.js';
 
 await init();
 
-function data(n: number): [Tensor, Tensor] {
-  const rng = new Rng(3);
-  const x = new Tensor(Float32Array.from({ length: n * 36 }, () => rng.uniform()), [n, 1, 6, 6]);
-  return [x, Tensor.oneHot(Array.from({ length: n }, () => rng.int(3)), 3)];
-}
+const data = (n: number) => pictures(n, 3, 6, 3);
 
 function net(): SequentialNet {
   const n = new SequentialNet([1, 6, 6], { seed: 4 });
