@@ -207,6 +207,12 @@ describe('Conv2DLayer gradient check (central differences, ε = 1e-3, error rela
     for (const [name, err] of Object.entries(result.errors)) expect(err, name).toBeLessThan(1e-3);
     conv.dispose();
   });
+  it('Tanh, 5×5 filters on the direct filter gradient (blocks of 2 filters, 5 of them): f, b and input agree within 1e-3', () => {
+    const conv = new Conv2DLayer([2, 9, 12], [5, 5, 5], { afun: new Tanh(), seed: 21 });
+    const result = gradientCheck(conv, uniform([2, 2, 9, 12], new Rng(22)), undefined, { samples: 40 });
+    for (const [name, err] of Object.entries(result.errors)) expect(err, name).toBeLessThan(1e-3);
+    conv.dispose();
+  });
   it("Tanh, 'same' with an even filter: f, b and input agree within 1e-3", () => {
     const conv = new Conv2DLayer([2, 7, 6], [3, 2, 4], { afun: new Tanh(), seed: 17, padding: 'same' });
     const result = gradientCheck(conv, uniform([2, 2, 7, 6], new Rng(18)), undefined, { samples: 40 });
