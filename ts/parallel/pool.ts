@@ -174,15 +174,22 @@ const idlePools = new WeakMap<SequentialNet, { pool: WorkerPool; timer: ReturnTy
 
 /** The network's idle pool if it has `workers` workers (it is then busy again); an idle pool of another size ends. */
 function takeIdlePool(net: SequentialNet, workers: number): WorkerPool | null {
+  const pool = removeIdlePool(net);
+  if (!pool) return null;
+  if (pool.size !== workers || !pool.healthy) {
+    void pool.end();
+    return null;
+  }
+  pool.hold(true);
+  return pool;
+}
+
+/** Takes the network's idle pool, if any, off the list and stops its timer. */
+function removeIdlePool(net: SequentialNet): WorkerPool | null {
   const idle = idlePools.get(net);
   if (!idle) return null;
   idlePools.delete(net);
   clearTimeout(idle.timer);
-  if (idle.pool.size !== workers || !idle.pool.healthy) {
-    void idle.pool.end();
-    return null;
-  }
-  idle.pool.hold(true);
   return idle.pool;
 }
 
@@ -193,11 +200,7 @@ export function idleWorkerCount(net: SequentialNet): number {
 
 /** Ends a network's idle workers now (its `dispose()`, or its idle time is up). */
 export function endIdleWorkers(net: SequentialNet): void {
-  const idle = idlePools.get(net);
-  if (!idle) return;
-  idlePools.delete(net);
-  clearTimeout(idle.timer);
-  void idle.pool.end();
+  void removeIdlePool(net)?.end();
 }
 
 interface Failure {
@@ -354,7 +357,7 @@ class WorkerPool implements StepEngine {
    * after a failure, a step that threw, or with the network disposed, they end.
    */
   async close(): Promise<void> {
-    if (this.failures.length > 0 || this.dead.size > 0 || this.waiting || this.midStep || this.net.isDisposed) return this.end();
+    if (!this.healthy || this.waiting || this.midStep || this.net.isDisposed) return this.end();
     this.shared = null;
     this.x = this.y = undefined as unknown as Tensor;
     this.order = null;
