@@ -124,7 +124,7 @@ describe('train({ workers }): the same bits for any number of workers', () => {
   });
 });
 
-describe('train({ workers }): a network keeps its workers between calls', () => {
+describe('train({ workers }): workers are kept between calls', () => {
   const [x, y] = data(128, 5);
 
   /** Two runs of one epoch, with `between` changing the network in between; the model file after them. */
@@ -181,6 +181,55 @@ describe('train({ workers }): a network keeps its workers between calls', () => 
     expect(idleWorkerCount(net)).toBe(0);
     expect(workerLife.ended - ended).toBe(2);
     net.dispose();
+  });
+
+  it('another network with as many workers takes them, with the bits of fresh workers; the last user\'s dispose() ends them', async () => {
+    const first = smallNet();
+    await first.train(x, y, { batchSize: 64, workers: 2 });
+    expect([idleWorkerCount(first), idleWorkerCount()]).toEqual([2, 2]);
+    const trainSecond = async (workers: number) => {
+      const net = smallNet(9);
+      await net.train(x, y, { batchSize: 64, epochs: 2, workers });
+      return net;
+    };
+    const alone = await trainSecond(1);
+    const { started, ended } = workerLife;
+    const second = await trainSecond(2);
+    expect(workerLife.started - started, 'no worker started: the first network\'s idle workers trained the second').toBe(0);
+    expect(sha(second.save({ trainingState: true }))).toBe(sha(alone.save({ trainingState: true })));
+    expect([idleWorkerCount(first), idleWorkerCount(second), idleWorkerCount()]).toEqual([0, 2, 2]);
+    first.dispose();
+    expect(idleWorkerCount(second), 'the first network no longer owns them').toBe(2);
+    second.dispose();
+    expect(idleWorkerCount()).toBe(0);
+    expect(workerLife.ended - ended).toBe(2);
+    alone.dispose();
+  });
+
+  it('networks trained at the same time keep at most maxIdleWorkers idle, the newest pool(s)', async () => {
+    const nets = [smallNet(), smallNet(4), smallNet(5)];
+    const { started, ended } = workerLife;
+    poolTestHooks.maxIdleWorkers = 4;
+    try {
+      await Promise.all(nets.map((net) => net.train(x, y, { batchSize: 64, workers: 2 })));
+    } finally {
+      poolTestHooks.maxIdleWorkers = null;
+    }
+    expect(workerLife.started - started, 'three pools at once').toBe(6);
+    expect(idleWorkerCount(), 'two pools of 2 fit under 4').toBe(4);
+    expect(workerLife.ended - ended, 'the oldest pool ended').toBe(2);
+    expect(nets.map((net) => idleWorkerCount(net)).filter((n) => n === 2)).toHaveLength(2);
+    // A pool larger than the cap is still kept: alone.
+    poolTestHooks.maxIdleWorkers = 1;
+    try {
+      await nets[0].train(x, y, { batchSize: 64, workers: 3 });
+    } finally {
+      poolTestHooks.maxIdleWorkers = null;
+    }
+    expect([idleWorkerCount(nets[0]), idleWorkerCount()], 'the 3-pool alone: the pools of 2 ended when it started').toEqual([3, 3]);
+    for (const net of nets) net.dispose();
+    expect(idleWorkerCount()).toBe(0);
+    expect(workerLife.started - started - (workerLife.ended - ended)).toBe(0);
   });
 
   it('a failed run ends them: the next call starts new workers', async () => {

@@ -266,7 +266,7 @@ export class SequentialNet {
     return loadNetwork(bytes, (inputShape, options) => new SequentialNet(inputShape, options));
   }
 
-  /** Frees all wasm memory of the network and its layers. Safe to call twice. */
+  /** Frees all wasm memory of the network and its layers, and ends the idle workers its last `train` call left. Safe to call twice. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -275,7 +275,7 @@ export class SequentialNet {
     this.explicitLoss?.dispose();
     this.defaultCE?.dispose();
     this.defaultMSE?.dispose();
-    // The workers it kept after its last `train` call.
+    // Workers another network took since are that network's to end.
     endIdleWorkers(this);
   }
 

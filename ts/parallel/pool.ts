@@ -44,9 +44,11 @@ export const poolTestHooks: {
   failAt: { rank: number; step: number; how: FailHow } | null;
   messagesOnly: boolean;
   slowRank: number | null;
-  /** How long idle workers wait for the network's next run, instead of `WORKERS_IDLE_MS` (stays until changed). */
+  /** How long idle workers wait for the next run, instead of `WORKERS_IDLE_MS` (stays until changed). */
   idleMs: number | null;
-} = { failAt: null, messagesOnly: false, slowRank: null, idleMs: null };
+  /** The most idle workers kept, instead of one per core (stays until changed). */
+  maxIdleWorkers: number | null;
+} = { failAt: null, messagesOnly: false, slowRank: null, idleMs: null, maxIdleWorkers: null };
 
 /** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
 function canShareMemory(): boolean {
@@ -125,7 +127,7 @@ export async function startWorkerPool(
   const module = wasmModule();
   const { failAt, slowRank } = poolTestHooks;
   Object.assign(poolTestHooks, { failAt: null, messagesOnly: false, slowRank: null });
-  let pool = takeIdlePool(net, workers);
+  let pool = takeIdlePool(workers);
   if (!pool) {
     const ports: WorkerPort[] = [];
     try {
@@ -137,9 +139,9 @@ export async function startWorkerPool(
       await Promise.all(ports.map((p) => p.terminate()));
       throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
     }
-    pool = new WorkerPool(net, ports);
+    pool = new WorkerPool(ports);
   }
-  pool.begin(memory, x, y);
+  pool.begin(net, memory, x, y);
   resetPoolStats();
   try {
     // A kept worker drops its last run's replica and takes this one: every run starts from the network's bits.
@@ -163,44 +165,57 @@ export async function startWorkerPool(
 }
 
 /**
- * How long a network keeps its workers after `train` resolves: the next call (an epoch-by-epoch loop, a
- * playground's next run) then starts at once instead of starting threads and copies of the core again.
- * Idle workers keep no Node process alive; `dispose()` ends them at once.
+ * How long workers are kept after `train` resolves: the next call with as many workers (an epoch-by-epoch loop, a
+ * playground's next run, the next network of a sweep) then starts at once instead of starting threads and copies
+ * of the core again. Idle workers keep no Node process alive; `dispose()` of the network that used them last ends them.
  */
 export const WORKERS_IDLE_MS = 10_000;
 
-/** Each network's idle workers, and the timer that ends them. */
-const idlePools = new WeakMap<SequentialNet, { pool: WorkerPool; timer: ReturnType<typeof setTimeout> }>();
+/**
+ * The process's idle pools, oldest first, each with the timer that ends it. Any network may take one: a kept worker
+ * drops its replica and loads the next run's network from a model file, so the bits are those of a fresh worker.
+ */
+const idlePools: { pool: WorkerPool; timer: ReturnType<typeof setTimeout> }[] = [];
 
-/** The network's idle pool if it has `workers` workers (it is then busy again); an idle pool of another size ends. */
-function takeIdlePool(net: SequentialNet, workers: number): WorkerPool | null {
-  const pool = removeIdlePool(net);
-  if (!pool) return null;
-  if (pool.size !== workers || !pool.healthy) {
-    void pool.end();
-    return null;
+/**
+ * The most idle workers the process keeps: one per core, or one pool however large. More would only hold memory
+ * (each has its wasm instance at its peak size), since pools of one size serve every network in turn.
+ */
+async function maxIdleWorkers(size: number): Promise<number> {
+  return Math.max(poolTestHooks.maxIdleWorkers ?? (await cpuCount()), size);
+}
+
+/**
+ * The newest healthy idle pool of `workers` workers, for `net` (it is then busy again); idle pools of other sizes,
+ * and unhealthy ones, end: a process trains with one worker count at a time, as a rule.
+ */
+function takeIdlePool(workers: number): WorkerPool | null {
+  let taken: WorkerPool | null = null;
+  for (const { pool } of [...idlePools].reverse()) {
+    if (!taken && pool.size === workers && pool.healthy) taken = removeIdlePool(pool);
+    else if (pool.size !== workers || !pool.healthy) void removeIdlePool(pool)?.end();
   }
-  pool.hold(true);
+  taken?.hold(true);
+  return taken;
+}
+
+/** Takes `pool` off the idle list, if it is there, and stops its timer. */
+function removeIdlePool(pool: WorkerPool): WorkerPool | null {
+  const i = idlePools.findIndex((idle) => idle.pool === pool);
+  if (i < 0) return null;
+  clearTimeout(idlePools[i].timer);
+  idlePools.splice(i, 1);
   return pool;
 }
 
-/** Takes the network's idle pool, if any, off the list and stops its timer. */
-function removeIdlePool(net: SequentialNet): WorkerPool | null {
-  const idle = idlePools.get(net);
-  if (!idle) return null;
-  idlePools.delete(net);
-  clearTimeout(idle.timer);
-  return idle.pool;
+/** How many idle workers the process keeps, or only those that `net` used last (0: none). */
+export function idleWorkerCount(net?: SequentialNet): number {
+  return idlePools.reduce((n, { pool }) => n + (!net || pool.lastNet === net ? pool.size : 0), 0);
 }
 
-/** How many idle workers `net` keeps for its next `train` call (0: none). */
-export function idleWorkerCount(net: SequentialNet): number {
-  return idlePools.get(net)?.pool.size ?? 0;
-}
-
-/** Ends a network's idle workers now (its `dispose()`, or its idle time is up). */
+/** Ends the idle workers that `net` used last, now (its `dispose()`). */
 export function endIdleWorkers(net: SequentialNet): void {
-  void removeIdlePool(net)?.end();
+  for (const { pool } of idlePools.filter((idle) => idle.pool.lastNet === net)) void removeIdlePool(pool)?.end();
 }
 
 interface Failure {
@@ -225,10 +240,10 @@ class WorkerPool implements StepEngine {
   private x!: Tensor;
   private y!: Tensor;
 
-  constructor(
-    private readonly net: SequentialNet,
-    private readonly ports: WorkerPort[],
-  ) {
+  /** The network of this run, or of the last one while idle (its `dispose()` ends the pool). */
+  private net!: SequentialNet;
+
+  constructor(private readonly ports: WorkerPort[]) {
     ports.forEach((port, rank) => {
       port.onMessage((m) => this.receive(m));
       port.onFailure((reason) => {
@@ -248,8 +263,13 @@ class WorkerPool implements StepEngine {
     return this.ports.length;
   }
 
-  /** A run (one `train` call) begins: its data and memory; steps are numbered from 1 again. */
-  begin(shared: SharedMemory | null, x: Tensor, y: Tensor): void {
+  get lastNet(): SequentialNet {
+    return this.net;
+  }
+
+  /** A run (one `train` call) of `net` begins: its data and memory; steps are numbered from 1 again. */
+  begin(net: SequentialNet, shared: SharedMemory | null, x: Tensor, y: Tensor): void {
+    this.net = net;
     this.shared = shared;
     this.x = x;
     this.y = y;
@@ -353,19 +373,22 @@ class WorkerPool implements StepEngine {
   }
 
   /**
-   * The run is over. Workers that finished every step they were given wait, idle, for the network's next run;
-   * after a failure, a step that threw, or with the network disposed, they end.
+   * The run is over. Workers that finished every step they were given wait, idle, for the next run of any network
+   * with as many workers; after a failure, a step that threw, or with the network disposed, they end.
    */
   async close(): Promise<void> {
+    const cap = await maxIdleWorkers(this.size);
     if (!this.healthy || this.waiting || this.midStep || this.net.isDisposed) return this.end();
     this.shared = null;
     this.x = this.y = undefined as unknown as Tensor;
     this.order = null;
     for (const p of this.ports) p.post({ type: 'replica-release' });
     this.hold(false);
-    const timer = setTimeout(() => endIdleWorkers(this.net), poolTestHooks.idleMs ?? WORKERS_IDLE_MS);
+    const timer = setTimeout(() => void removeIdlePool(this)?.end(), poolTestHooks.idleMs ?? WORKERS_IDLE_MS);
     (timer as { unref?: () => void }).unref?.();
-    idlePools.set(this.net, { pool: this, timer });
+    idlePools.push({ pool: this, timer });
+    // Over the cap (networks trained at the same time), the oldest idle pools end.
+    while (idleWorkerCount() > cap) void removeIdlePool(idlePools[0].pool)?.end();
   }
 
   /** Ends every worker. */

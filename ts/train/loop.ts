@@ -83,6 +83,8 @@ export interface TrainOptions {
    * trained weights are the same bits for any number of workers. With more
    * than one, the network's own weights are brought up to date at the end of
    * each epoch (before `onEpoch`) and when `train` ends, not after every batch.
+   * The workers are kept idle for 10 s after `train` resolves, for the next
+   * call (of any network) with as many; `dispose()` ends them.
    */
   workers?: number | 'auto';
 }
