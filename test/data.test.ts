@@ -165,3 +165,159 @@ describe('loadMnist from IDX folders', () => {
     await expect(loadMnist({ dir: npz(npy('|u1', [2, 2, 2], px), npy('<i8', [2], [-1, 3])) })).rejects.toThrow(/mnist.npz: y_train\[0\] is -1, expected a digit 0–9/);
   });
 });
+
+describe('readIdx: every element type, and each way a file is refused, by its exact message', () => {
+  /** An IDX file of `type` with big-endian values written by `put`. */
+  function typed(type: number, size: number, values: number[], put: (v: DataView, o: number, x: number) => void): Uint8Array {
+    const out = new Uint8Array(8 + size * values.length);
+    const v = new DataView(out.buffer);
+    out.set([0, 0, type, 1]);
+    v.setUint32(4, values.length);
+    values.forEach((x, i) => put(v, 8 + size * i, x));
+    return out;
+  }
+
+  it('reads uint8, int8, int16, int32, float32 and float64 into their typed arrays, big-endian', () => {
+    const cases: [number, number, number[], (v: DataView, o: number, x: number) => void, string, unknown][] = [
+      [0x08, 1, [0, 200, 255], (v, o, x) => v.setUint8(o, x), 'uint8', Uint8Array],
+      [0x09, 1, [-128, -1, 0, 127], (v, o, x) => v.setInt8(o, x), 'int8', Int8Array],
+      [0x0b, 2, [-32768, -2, 300, 32767], (v, o, x) => v.setInt16(o, x), 'int16', Int16Array],
+      [0x0c, 4, [-(2 ** 31), -3, 70000, 2 ** 31 - 1], (v, o, x) => v.setInt32(o, x), 'int32', Int32Array],
+      [0x0d, 4, [-1.5, 0.1, 3e38], (v, o, x) => v.setFloat32(o, x), 'float32', Float32Array],
+      [0x0e, 8, [-1e300, Math.PI, 5e-324], (v, o, x) => v.setFloat64(o, x), 'float64', Float64Array],
+    ];
+    for (const [type, size, values, put, name, kind] of cases) {
+      const f = readIdx(typed(type, size, values, put));
+      expect(f.type, name).toBe(name);
+      expect(f.data, name).toBeInstanceOf(kind);
+      expect(Array.from(f.data), name).toEqual(name === 'float32' ? values.map(Math.fround) : values);
+      expect(f.dims).toEqual([values.length]);
+    }
+  });
+
+  it('1-byte data is a copy: changing the file afterwards does not change it', () => {
+    for (const type of [0x08, 0x09]) {
+      const file = typed(type, 1, [1, 2, 3], (v, o, x) => v.setUint8(o, x));
+      const f = readIdx(file);
+      file.fill(9);
+      expect(Array.from(f.data)).toEqual([1, 2, 3]);
+      expect(f.data.byteOffset).toBe(0);
+    }
+  });
+
+  it('refuses with messages that name the file (or "IDX data"), the sizes and the type', () => {
+    const msg = (bytes: Uint8Array, name?: string) => {
+      try {
+        readIdx(bytes, name);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ValueError);
+        return (e as Error).message;
+      }
+      return 'read without an error';
+    };
+    expect(msg(new Uint8Array([0, 0, 8]), 'a.idx')).toBe('a.idx: 3 bytes is too short for an IDX header');
+    expect(msg(new Uint8Array([0, 0, 8]))).toBe('IDX data: 3 bytes is too short for an IDX header');
+    expect(msg(new Uint8Array([0]), 7 as unknown as string)).toBe('IDX data: 1 byte is too short for an IDX header');
+    expect(msg(new Uint8Array([0, 1, 8, 1]), 'a')).toBe('a: not an IDX file (magic must start with two zero bytes)');
+    expect(msg(new Uint8Array([1, 0, 8, 1]), 'a')).toBe('a: not an IDX file (magic must start with two zero bytes)');
+    expect(msg(new Uint8Array([0, 0, 0x0a, 1]), 'a')).toBe('a: unknown IDX element type 0xa');
+    expect(msg(new Uint8Array([0, 0, 8, 0]), 'a')).toBe('a: IDX rank 0 (no dimensions)');
+    expect(msg(new Uint8Array([0, 0, 8, 2, 0, 0, 0, 1, 0, 0, 0]), 'a')).toBe('a: truncated header (11 bytes, rank 2 needs 12)');
+    expect(msg(typed(0x0b, 2, [1, 2], (v, o, x) => v.setInt16(o, x)).subarray(0, 11), 'a')).toBe('a: truncated: dimensions [2] need 12 bytes, the file has 11');
+    expect(msg(new Uint8Array([...typed(0x0c, 4, [1], (v, o, x) => v.setInt32(o, x)), 0, 0]), 'a')).toBe('a: 2 unexpected bytes after the data of dimensions [1]');
+    expect(msg([0, 0, 8, 1] as unknown as Uint8Array, 'a')).toBe('readIdx: bytes must be a Uint8Array, got object');
+    // A header of exactly its length with a zero dimension: no data, no error.
+    expect(readIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 0])).dims).toEqual([0]);
+  });
+
+  it('gzip: too short for its header and trailer, a claimed size deflate cannot reach, data that does not inflate', () => {
+    const msg = (bytes: Uint8Array) => {
+      try {
+        readIdx(bytes, 'g.gz');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'read without an error';
+    };
+    const gz = gzipSync(idx(0x08, [3], [1, 2, 3]));
+    expect(msg(gz.subarray(0, 17))).toBe('g.gz: corrupt gzip data (17 bytes is shorter than gzip\'s header and trailer)');
+    // 18 bytes pass the length check and go to the trailer's claims.
+    expect(msg(gz.subarray(0, 18))).toMatch(/^g\.gz: corrupt gzip data \(/);
+    const huge = gz.slice();
+    new DataView(huge.buffer).setUint32(huge.length - 4, 1032 * huge.length + 1025, true);
+    expect(msg(huge)).toBe(`g.gz: corrupt gzip data (claims ${1032 * huge.length + 1025} bytes from ${huge.length})`);
+    const most = gz.slice();
+    new DataView(most.buffer).setUint32(most.length - 4, 1032 * most.length + 1024, true);
+    expect(msg(most)).toBe('g.gz: corrupt gzip data (the CRC-32 or size in its trailer does not match the inflated data)');
+    const broken = gz.slice();
+    broken[10] = 0xff; // the first deflate block: a reserved block type
+    expect(msg(broken)).toMatch(/^g\.gz: corrupt gzip data \((?!the CRC-32).+\)$/);
+    // Only the two magic bytes make it gzip: 0x1f alone is an IDX file that is not one.
+    expect(msg(new Uint8Array([0x1f, 0, 8, 1]))).toBe('g.gz: not an IDX file (magic must start with two zero bytes)');
+  });
+});
+
+describe('parseNpy: header forms and refusals', () => {
+  /** A .npy of version `major` with `header` as its dictionary text and `data` after it. */
+  function raw(major: number, header: string, data: number[] = []): Uint8Array {
+    const text = new TextEncoder().encode(header);
+    const start = major === 1 ? 10 : 12;
+    const out = new Uint8Array(start + text.length + data.length);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+    const v = new DataView(out.buffer);
+    if (major === 1) v.setUint16(8, text.length, true);
+    else v.setUint32(8, text.length, true);
+    out.set(text, start);
+    out.set(data, start + text.length);
+    return out;
+  }
+  const msg = (bytes: Uint8Array) => {
+    try {
+      parseNpy(bytes, 'p.npy');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ValueError);
+      return (e as Error).message;
+    }
+    return 'read without an error';
+  };
+
+  it('reads version 1 and 2 headers, every byte order mark, big-endian data, and a 0-d array', () => {
+    expect(parseNpy(raw(2, "{'descr': '<u2', 'fortran_order': False, 'shape': (2,), }", [1, 0, 0, 1]))).toEqual({ shape: [2], data: Float64Array.from([1, 256]), dtype: '<u2' });
+    expect(Array.from(parseNpy(raw(1, "{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }", [1, 0, 0, 1])).data)).toEqual([256, 1]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '=i2', 'fortran_order': False, 'shape': (1,), }", [0xff, 0xff])).data)).toEqual([-1]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", [1, 0])).data)).toEqual([1, 0]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '|i1', 'fortran_order': False, 'shape': (1,), }", [0x80])).data)).toEqual([-128]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '>i4', 'fortran_order': False, 'shape': (1,), }", [0xff, 0xff, 0xff, 0xfe])).data)).toEqual([-2]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '>u4', 'fortran_order': False, 'shape': (1,), }", [0xff, 0xff, 0xff, 0xfe])).data)).toEqual([2 ** 32 - 2]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '>u8', 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 1, 0, 0, 0, 2])).data)).toEqual([2 ** 32 + 2]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", [0x3f, 0xc0, 0, 0])).data)).toEqual([1.5]);
+    expect(Array.from(parseNpy(raw(1, "{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }", [0x3f, 0xf8, 0, 0, 0, 0, 0, 0])).data)).toEqual([1.5]);
+    expect(parseNpy(raw(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", [0, 0, 0, 0, 0, 0, 0xf8, 0x3f]))).toEqual({ shape: [], data: Float64Array.from([1.5]), dtype: '<f8' });
+    expect(parseNpy(raw(1, "{'descr':'<f8','fortran_order':False,'shape':(0, 3)}"))).toEqual({ shape: [0, 3], data: new Float64Array(0), dtype: '<f8' });
+    // Data past what the shape needs is ignored (NumPy pads nothing, but other writers may).
+    expect(Array.from(parseNpy(raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", [5, 6])).data)).toEqual([5]);
+  });
+
+  it('refuses with messages that name the file, the header and what is unsupported', () => {
+    expect(msg(raw(1, '').subarray(0, 9))).toBe('p.npy: not a .npy array (bad magic)');
+    const magic = raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", [1]);
+    for (let i = 0; i < 6; i++) {
+      const bad = magic.slice();
+      bad[i] ^= 1;
+      expect(msg(bad), `magic byte ${i}`).toBe('p.npy: not a .npy array (bad magic)');
+    }
+    expect(msg(raw(2, '').subarray(0, 11))).toBe('p.npy: truncated .npy header');
+    expect(msg(raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }").subarray(0, 20))).toBe('p.npy: truncated .npy header');
+    expect(msg(raw(1, "{'fortran_order': False, 'shape': (1,), }"))).toBe(`p.npy: malformed .npy header ${JSON.stringify("{'fortran_order': False, 'shape': (1,), }")}`);
+    expect(msg(raw(1, "{'descr': '|u1', 'shape': (1,), }"))).toMatch(/^p\.npy: malformed \.npy header/);
+    expect(msg(raw(1, "{'descr': '|u1', 'fortran_order': False, }"))).toMatch(/^p\.npy: malformed \.npy header/);
+    expect(msg(raw(1, "{'descr': '|u1', 'fortran_order': True, 'shape': (1,), }", [1]))).toBe('p.npy: Fortran-ordered arrays are not supported; save with np.ascontiguousarray');
+    expect(msg(raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1.5,), }", [1]))).toBe('p.npy: bad shape (1.5,)');
+    expect(msg(raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (-1,), }", [1]))).toBe('p.npy: bad shape (-1,)');
+    expect(msg(raw(1, "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", [1]))).toBe('p.npy: unsupported dtype <c8 (supported: integers, bool, float32, float64)');
+    expect(msg(raw(1, "{'descr': '!f4', 'fortran_order': False, 'shape': (1,), }", [1]))).toBe('p.npy: unsupported dtype !f4 (supported: integers, bool, float32, float64)');
+    expect(msg(raw(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", [0, 0, 0, 0]))).toBe('p.npy: truncated: shape (2, 2) of <f4 needs 16 data bytes, found 4');
+    expect(() => parseNpy('x' as unknown as Uint8Array, 'p.npy')).toThrow('p.npy: bytes must be a Uint8Array, got "x"');
+    expect(() => parseNpz('x' as unknown as Uint8Array)).toThrow('npz data: bytes must be a Uint8Array, got "x"');
+  });
+});
