@@ -252,8 +252,11 @@ describe('readIdx: every element type, and each way a file is refused, by its ex
     const broken = gz.slice();
     broken[10] = 0xff; // the first deflate block: a reserved block type
     expect(msg(broken)).toMatch(/^g\.gz: corrupt gzip data \((?!the CRC-32).+\)$/);
-    // Only the two magic bytes make it gzip: 0x1f alone is an IDX file that is not one.
+    // Both magic bytes make it gzip, and two are enough to be taken for gzip; either alone is an IDX file that is not one.
     expect(msg(new Uint8Array([0x1f, 0, 8, 1]))).toBe('g.gz: not an IDX file (magic must start with two zero bytes)');
+    expect(msg(new Uint8Array([0, 0x8b, 8, 1]))).toBe('g.gz: not an IDX file (magic must start with two zero bytes)');
+    expect(msg(new Uint8Array([0x1f, 0x8b]))).toBe('g.gz: corrupt gzip data (2 bytes is shorter than gzip\'s header and trailer)');
+    expect(msg(new Uint8Array([0x1f]))).toBe('g.gz: 1 byte is too short for an IDX header');
   });
 });
 
@@ -294,6 +297,8 @@ describe('parseNpy: header forms and refusals', () => {
     expect(Array.from(parseNpy(raw(1, "{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }", [0x3f, 0xf8, 0, 0, 0, 0, 0, 0])).data)).toEqual([1.5]);
     expect(parseNpy(raw(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", [0, 0, 0, 0, 0, 0, 0xf8, 0x3f]))).toEqual({ shape: [], data: Float64Array.from([1.5]), dtype: '<f8' });
     expect(parseNpy(raw(1, "{'descr':'<f8','fortran_order':False,'shape':(0, 3)}"))).toEqual({ shape: [0, 3], data: new Float64Array(0), dtype: '<f8' });
+    // Spaces where Python's repr puts none, and a trailing comma with a space.
+    expect(parseNpy(raw(1, "{'descr' :  '|u1', 'fortran_order' : False, 'shape' : (3, ), }", [7, 8, 9]))).toEqual({ shape: [3], data: Float64Array.from([7, 8, 9]), dtype: '|u1' });
     // Data past what the shape needs is ignored (NumPy pads nothing, but other writers may).
     expect(Array.from(parseNpy(raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", [5, 6])).data)).toEqual([5]);
   });
