@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MNIST_FILES, ValueError, loadMnist, parseNpy, parseNpz, readIdx } from 'wasmnet';
+import { MNIST_FILES, ValueError, loadMnist, loadNpz, parseNpy, parseNpz, readIdx } from 'wasmnet';
 
 function idx(type: number, dims: number[], values: number[], bytesPer = 1): Uint8Array {
   const header = 4 + 4 * dims.length;
@@ -225,6 +225,7 @@ describe('readIdx: every element type, and each way a file is refused, by its ex
     expect(msg(new Uint8Array([0, 0, 8, 2, 0, 0, 0, 1, 0, 0, 0]), 'a')).toBe('a: truncated header (11 bytes, rank 2 needs 12)');
     expect(msg(typed(0x0b, 2, [1, 2], (v, o, x) => v.setInt16(o, x)).subarray(0, 11), 'a')).toBe('a: truncated: dimensions [2] need 12 bytes, the file has 11');
     expect(msg(new Uint8Array([...typed(0x0c, 4, [1], (v, o, x) => v.setInt32(o, x)), 0, 0]), 'a')).toBe('a: 2 unexpected bytes after the data of dimensions [1]');
+    expect(msg(new Uint8Array([...idx(0x08, [2, 1], [1, 2]), 0]), 'a')).toBe('a: 1 unexpected bytes after the data of dimensions [2, 1]');
     expect(msg([0, 0, 8, 1] as unknown as Uint8Array, 'a')).toBe('readIdx: bytes must be a Uint8Array, got object');
     // A header of exactly its length with a zero dimension: no data, no error.
     expect(readIdx(new Uint8Array([0, 0, 8, 1, 0, 0, 0, 0])).dims).toEqual([0]);
@@ -242,7 +243,7 @@ describe('readIdx: every element type, and each way a file is refused, by its ex
     const gz = gzipSync(idx(0x08, [3], [1, 2, 3]));
     expect(msg(gz.subarray(0, 17))).toBe('g.gz: corrupt gzip data (17 bytes is shorter than gzip\'s header and trailer)');
     // 18 bytes pass the length check and go to the trailer's claims.
-    expect(msg(gz.subarray(0, 18))).toMatch(/^g\.gz: corrupt gzip data \(/);
+    expect(msg(gz.subarray(0, 18))).toMatch(/^g\.gz: corrupt gzip data \((?!18 bytes is shorter)/);
     const huge = gz.slice();
     new DataView(huge.buffer).setUint32(huge.length - 4, 1032 * huge.length + 1025, true);
     expect(msg(huge)).toBe(`g.gz: corrupt gzip data (claims ${1032 * huge.length + 1025} bytes from ${huge.length})`);
@@ -303,6 +304,15 @@ describe('parseNpy: header forms and refusals', () => {
     expect(Array.from(parseNpy(raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", [5, 6])).data)).toEqual([5]);
   });
 
+  it('reads a version 2 header longer than 65,535 bytes (its length is 4 bytes)', () => {
+    const long = "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }" + ' '.repeat(70_000) + '\n';
+    expect(parseNpy(raw(2, long, [4, 5]))).toEqual({ shape: [2], data: Float64Array.from([4, 5]), dtype: '|u1' });
+  });
+
+  it('loadNpz names a file it cannot read', async () => {
+    await expect(loadNpz('/nonexistent-wasmnet-dir/m.npz')).rejects.toThrow(/^cannot read \/nonexistent-wasmnet-dir\/m\.npz: .*ENOENT/);
+  });
+
   it('refuses with messages that name the file, the header and what is unsupported', () => {
     expect(msg(raw(1, '').subarray(0, 9))).toBe('p.npy: not a .npy array (bad magic)');
     const magic = raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }", [1]);
@@ -312,6 +322,11 @@ describe('parseNpy: header forms and refusals', () => {
       expect(msg(bad), `magic byte ${i}`).toBe('p.npy: not a .npy array (bad magic)');
     }
     expect(msg(raw(2, '').subarray(0, 11))).toBe('p.npy: truncated .npy header');
+    // A header of length 0 (v1: 10 bytes in all, v2: 12) is read, and is malformed, not truncated.
+    expect(msg(raw(1, ''))).toBe('p.npy: malformed .npy header ""');
+    expect(msg(raw(2, ''))).toBe('p.npy: malformed .npy header ""');
+    // The message shows the header without the padding around it.
+    expect(msg(raw(1, "  {'descr': '|u1', 'shape': (1,), }   \n"))).toBe(`p.npy: malformed .npy header ${JSON.stringify("{'descr': '|u1', 'shape': (1,), }")}`);
     expect(msg(raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }").subarray(0, 20))).toBe('p.npy: truncated .npy header');
     expect(msg(raw(1, "{'fortran_order': False, 'shape': (1,), }"))).toBe(`p.npy: malformed .npy header ${JSON.stringify("{'fortran_order': False, 'shape': (1,), }")}`);
     expect(msg(raw(1, "{'descr': '|u1', 'shape': (1,), }"))).toMatch(/^p\.npy: malformed \.npy header/);

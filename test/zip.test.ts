@@ -3,7 +3,7 @@
 // an archive can be damaged, with the exact message that names it.
 import { describe, expect, it } from 'vitest';
 import { ValueError, parseNpy, parseNpz } from 'wasmnet';
-import { type ZipEntrySpec, writeZip } from './helpers/zip-writer.js';
+import { Bytes, type ZipEntrySpec, centralRecord, concat, endRecord, localRecord, writeZip } from './helpers/zip-writer.js';
 
 /** A little-endian float64 .npy of `values` (shape [n]). */
 function npy(values: number[]): Uint8Array {
@@ -56,6 +56,42 @@ describe('parseNpz reads', () => {
     expect(values(zip64)).toEqual({ a: [1, 2, 3], b: [-0.5] });
     // Only the zip64 end record gives the count (the end record says 0xffff) and the directory's offset.
     expect(values(writeZip([entry('a.npy', a), entry('b.npy', b)], { zip64End: true }))).toEqual({ a: [1, 2, 3], b: [-0.5] });
+  });
+
+  it('zip64 extra fields that hold only the values that do not fit (size, compressed size or offset alone, or two)', () => {
+    for (const zip64 of [['size'], ['compressedSize'], ['offset'], ['size', 'offset'], ['compressedSize', 'offset']] as const) {
+      for (const method of [0, 8]) {
+        const zip = writeZip([entry('x.txt', new Uint8Array(9)), entry('a.npy', a, { zip64: [...zip64], method }), entry('b.npy', b, { zip64: [...zip64], method })]);
+        expect(values(zip), `${zip64.join('+')}, method ${method}`).toEqual({ a: [1, 2, 3], b: [-0.5] });
+      }
+    }
+  });
+
+  it('archives whose directory and data end exactly at the end of the bytes (every read at its last byte)', () => {
+    // The directory placed after the end record, as its comment: its last entry ends where the bytes end.
+    const local = localRecord('a.npy', a);
+    const tail = centralRecord({ name: 'a.npy', crc: crc(a), compressedSize: a.length, size: a.length, local: 0 });
+    const end = endRecord(1, tail.length, local.length + 22, tail.length);
+    expect(values(concat(local, end, tail))).toEqual({ a: [1, 2, 3] });
+    // An entry with no name, last: its 4-byte offset field is the last thing read.
+    const nameless = centralRecord({ name: '', compressedSize: 0, size: 0, local: 0 });
+    expect(values(concat(local, endRecord(1, nameless.length, local.length + 22, nameless.length), nameless))).toEqual({});
+    // Its zip64 size, 8 bytes, last.
+    const wideSize = centralRecord({ name: '', compressedSize: 0, size: 0xffffffff, local: 0, extra: new Bytes().u16(1).u16(8).u64(0).done() });
+    expect(values(concat(local, endRecord(1, wideSize.length, local.length + 22, wideSize.length), wideSize))).toEqual({});
+    // The entry's data, last: its local header and bytes are the end record's comment.
+    const dataLast = centralRecord({ name: 'a.npy', crc: crc(a), compressedSize: a.length, size: a.length, local: 0 });
+    const front = concat(dataLast, endRecord(1, dataLast.length, 0, local.length));
+    const moved = centralRecord({ name: 'a.npy', crc: crc(a), compressedSize: a.length, size: a.length, local: front.length });
+    expect(values(concat(moved, endRecord(1, moved.length, 0, local.length), local))).toEqual({ a: [1, 2, 3] });
+  });
+
+  it('a zip64 locator at the very start of the bytes (an archive of no entries whose zip64 record follows the end record)', () => {
+    // locator (20 bytes) at 0, end record at 20 (saying 0xffff and 0xffffffff), then the zip64 record as its comment.
+    const record = new Bytes().u32(0x06064b50).u64(44).u16(45).u16(45).u32(0).u32(0).u64(0).u64(0).u64(0).u64(0).done();
+    const locator = new Bytes().u32(0x07064b50).u32(0).u64(42).u32(1).done();
+    const end = new Bytes().u32(0x06054b50).u16(0).u16(0).u16(0xffff).u16(0xffff).u32(0).u32(0xffffffff).u16(record.length).done();
+    expect(values(concat(locator, end, record))).toEqual({});
   });
 
   it('an empty archive, and one whose only entries are not arrays, as no arrays', () => {
@@ -111,6 +147,32 @@ describe('parseNpz refuses, naming the archive and what is wrong', () => {
     expect(refused(far)).toBe(notReadable('truncated'));
   });
 
+  it('a directory entry cut short where it ends the bytes: its name, its extra fields, its zip64 values', () => {
+    const local = localRecord('a.npy', a);
+    /** `record` as the last bytes: the end record's comment, the directory it points to. */
+    const last = (record: Uint8Array) => concat(local, endRecord(1, record.length, local.length + 22, record.length), record);
+    const entry32 = { name: 'a.npy', crc: crc(a), compressedSize: a.length, size: a.length, local: 0 };
+    expect(refused(last(centralRecord({ ...entry32, nameLength: 6 })))).toBe(notReadable('truncated'));
+    // An extra field whose length runs past the end: its id is read, its length is not there.
+    const full = { ...entry32, size: 0xffffffff };
+    const cutExtra = (extra: Uint8Array, keep: number) => {
+      const r = centralRecord({ ...full, extra });
+      return last(r.subarray(0, r.length - extra.length + keep));
+    };
+    expect(refused(cutExtra(new Bytes().u16(9).u16(4).u32(0).done(), 2))).toBe(notReadable('truncated'));
+    // A zip64 field whose 8 bytes are cut.
+    expect(refused(cutExtra(new Bytes().u16(1).u16(8).u64(a.length).done(), 8))).toBe(notReadable('truncated'));
+    // An extra field of no data, last, that is not zip64's: the sizes are missing, though every byte read exists.
+    expect(refused(last(centralRecord({ ...full, extra: new Bytes().u16(9).u16(0).done() })))).toBe(notReadable('entry a.npy lacks its zip64 sizes'));
+    // zip64's field, last, with no data: found, but its value is past the end.
+    expect(refused(last(centralRecord({ ...full, extra: new Bytes().u16(1).u16(0).done() })))).toBe(notReadable('truncated'));
+    // The zip64 end record cut: the locator is there, the record's count is past the end.
+    const record = new Bytes().u32(0x06064b50).u64(44).done();
+    const locator = new Bytes().u32(0x07064b50).u32(0).u64(42).u32(1).done();
+    const end = new Bytes().u32(0x06054b50).u16(0).u16(0).u16(0xffff).u16(0xffff).u32(0).u32(0xffffffff).u16(record.length).done();
+    expect(refused(concat(locator, end, record))).toBe(notReadable('truncated'));
+  });
+
   it('entries: encrypted, twice, a damaged local header, data past the end', () => {
     expect(refused(writeZip([entry('a.npy', a, { flags: 1 })]))).toBe(notReadable('entry a.npy is encrypted'));
     expect(refused(writeZip([entry('a.npy', a), entry('a.npy', b)]))).toBe(notReadable('entry a.npy appears twice'));
@@ -157,6 +219,16 @@ describe('parseNpz refuses, naming the archive and what is wrong', () => {
     expect(() => parseNpy(new Uint8Array(20))).toThrow('npy data: not a .npy array (bad magic)');
   });
 });
+
+/** The CRC-32 of `data` (bitwise, as zip defines it). */
+function crc(data: Uint8Array): number {
+  let c = ~0;
+  for (const byte of data) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
 
 /** The compressed size of the one entry of a deflated archive (from its directory). */
 function refusedSizes(zip: Uint8Array): number {
