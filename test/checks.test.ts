@@ -62,6 +62,11 @@ describe('show', () => {
     const anonymous = new (class {})();
     expect(show(anonymous)).toBe('object');
   });
+
+  it('an object whose "constructor" is data (as JSON can give it) is "object", not a TypeError', () => {
+    expect(show({ constructor: 'x' })).toBe('object');
+    expect(show(JSON.parse('{"constructor": {"name": 1}}'))).toBe('object');
+  });
 });
 
 describe('checkInt', () => {
