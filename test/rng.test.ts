@@ -1,8 +1,9 @@
 // The seeded generator against a reference written from the algorithms' published definitions: splitmix32 seeding
 // (as ts/core/rng.ts documents it), xoshiro128** (Blackman & Vigna), Box–Muller, Fisher–Yates. One seed must give the
 // same weights and shuffles everywhere, and saved training states hold these words: every step is pinned.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Rng, ValueError } from 'wasmnet';
+import { randomSeed } from '../ts/core/rng.js';
 
 /** splitmix32: a Weyl sequence (step 0x9e3779b9) through MurmurHash3's 32-bit finalizer. */
 function referenceSeedWords(seed: number): number[] {
@@ -146,5 +147,25 @@ describe('Rng.setState checks the state', () => {
       rng.setState(state);
       expect(rng.getState()).toEqual(state);
     }
+  });
+});
+
+describe('skippingNormals and randomSeed', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('normal() returns 0 while skipping (the draws are not computed), and real normals after', () => {
+    const a = new Rng(21) as Rng & { skippingNormals<T>(f: () => T): T };
+    const b = new Rng(21);
+    expect(a.skippingNormals(() => [a.normal(), a.normal(), a.normal()])).toEqual([0, 0, 0]);
+    [b.normal(), b.normal(), b.normal()];
+    expect(a.normal()).toBe(b.normal());
+  });
+
+  it('randomSeed mixes the clock with a random 32-bit word', () => {
+    vi.spyOn(Date, 'now').mockReturnValue(0x12345678);
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    expect(randomSeed()).toBe((0x12345678 ^ 0x80000000) >>> 0);
+    vi.spyOn(Math, 'random').mockReturnValue(0.25);
+    expect(randomSeed()).toBe((0x12345678 ^ 0x40000000) >>> 0);
   });
 });

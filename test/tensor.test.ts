@@ -69,6 +69,15 @@ describe('Tensor.zeros', () => {
     expect(Array.from(t.data)).toEqual(new Array(12).fill(0));
   });
 
+  it('takes dimensions of 0', () => {
+    expect(Tensor.zeros([0, 3]).shape).toEqual([0, 3]);
+    expect(Tensor.zeros([2, 0]).size).toBe(0);
+  });
+
+  it(`holds exactly ${MAX_TENSOR_SIZE} values (4 GiB of float32, never touched, so only reserved)`, () => {
+    expect(Tensor.zeros([2 ** 30]).size).toBe(MAX_TENSOR_SIZE);
+  });
+
   it('refuses a shape that is not an array of non-negative integers', () => {
     for (const [shape, shown] of [[3, '3'], [[3, -1], '[3, -1]'], [[0.5], '[0.5]']] as const) {
       expectError(() => Tensor.zeros(shape as never), ShapeError, `shape must be an array of non-negative integers, got ${shown}`);
@@ -156,6 +165,8 @@ describe('argmax', () => {
     // The next row's first value is larger: a row must end at its last column.
     expect(Array.from(new Tensor([1, 2, 9, 0], [2, 2]).argmax())).toEqual([1, 0]);
     expect(Array.from(new Tensor([5, 7, 6], [3, 1]).argmax())).toEqual([0, 0, 0]);
+    // Rising rows: each later value compared with the row's best so far.
+    expect(Array.from(new Tensor([0, 1, 2, /**/ 3, 4, 5], [2, 3]).argmax())).toEqual([2, 2]);
     expect(t.argmax()).toBeInstanceOf(Int32Array);
   });
 
