@@ -101,3 +101,20 @@ describe('an activation used on its own', () => {
     ]);
   });
 });
+
+describe('an activation used on its own, more', () => {
+  it('backprop returns a copy: a second backprop does not change the first result', () => {
+    const act = new Identity();
+    act.evaluate(new Tensor([1, 2], [1, 2]));
+    const first = act.backprop(new Tensor([3, 4], [1, 2]));
+    act.backprop(new Tensor([5, 6], [1, 2]));
+    expect(Array.from(first.data)).toEqual([3, 4]);
+    act.dispose();
+  });
+
+  it('activationByName suggests each name for its misspelling', () => {
+    for (const [typo, name] of [['Identiti', 'Identity'], ['Relu', 'ReLU'], ['Sigmoud', 'Sigmoid'], ['tanh', 'Tanh'], ['Softmax', 'SoftMax']]) {
+      expect(() => activationByName(typo)).toThrow(`(did you mean "${name}"?)`);
+    }
+  });
+});

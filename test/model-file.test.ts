@@ -307,3 +307,61 @@ describe('loading refuses a damaged training state', () => {
     expect(load(rewriteModel(bytes, (h) => (h.training.optimizer[2].state = ['m', 'v'])))).toBe('the model file\'s optimizer state for layers.1.w (["m", "v"]) does not fit the layer\'s optimizer');
   });
 });
+
+describe('more refusals (Stryker survivors)', () => {
+  it('save options that are not an object, or an unknown one', async () => {
+    const net = await trainedNet();
+    expect(refusal(() => net.save(3 as never))).toBe('save options must be an options object, got 3');
+    expect(refusal(() => net.save({ training: false } as never))).toMatch(/^save options: unknown option "training"/);
+    net.dispose();
+  });
+
+  it('a sample order longer than 2^24 is left out (float32 would not hold its indices exactly)', () => {
+    const net = new SequentialNet([2], { seed: 1 });
+    net.addDense(2);
+    net.order = new Uint32Array(2 ** 24 + 1);
+    const header = readModelHeader(net.save());
+    expect(header.training?.sampleOrder).toBe(null);
+    expect(header.tensors.map((t) => t.name)).not.toContain('training.sampleOrder');
+    net.dispose();
+  });
+
+  it('a tensor holding NaN, named', async () => {
+    const net = await trainedNet();
+    const bytes = rewriteModel(net.save({ trainingState: false }), () => {}, (data) => data.setFloat32(4, NaN, true));
+    net.dispose();
+    expect(refusal(() => SequentialNet.load(bytes))).toBe("the model file's layers.0.w must hold finite numbers, but index 1 is NaN");
+  });
+
+  it('a negative running variance at index 0', () => {
+    const net = new SequentialNet([2], { seed: 3 });
+    net.addBatchNorm();
+    const bytes = net.save({ trainingState: false });
+    net.dispose();
+    // layers.0.runningMean then layers.0.runningVar after gamma and beta (2 values each).
+    const names = readModelHeader(bytes).tensors.map((t) => t.name);
+    const at = 4 * 2 * names.indexOf('layers.0.runningVar');
+    const bad = rewriteModel(bytes, () => {}, (data) => data.setFloat32(at, -1, true));
+    expect(refusal(() => SequentialNet.load(bad))).toBe("the model file's layers.0.runningVar must hold values ≥ 0, but index 0 is -1");
+  });
+
+  it('meta whose toJSON throws something that is not an Error', async () => {
+    const net = await trainedNet();
+    expect(refusal(() => net.save({ meta: { a: { toJSON: () => { throw null; } } } }))).toMatch(/^save meta must be JSON data .*, but undefined$/);
+    net.dispose();
+  });
+
+  it('foreign files of any length, and a file of fewer than 20 bytes even with the magic', () => {
+    const foreign = new TextEncoder().encode('GIF89a, a picture and not a model at all.');
+    expect(refusal(() => readModelHeader(foreign))).toBe('not a wasmnet model file (the first bytes are not "WASMNET")');
+    const short = new Uint8Array(16);
+    short.set(new TextEncoder().encode('WASMNET\0'));
+    new DataView(short.buffer).setUint32(8, 2, true);
+    expect(refusal(() => readModelHeader(short))).toBe('not a wasmnet model file (the first bytes are not "WASMNET")');
+  });
+
+  it('a tensor entry that is not an object', () => {
+    expect(refusal(() => readModelHeader(encode({ ...minimal, tensors: [null] })))).toBe('the model file is truncated or inconsistent at tensor undefined');
+  });
+});
+
