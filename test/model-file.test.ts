@@ -5,6 +5,8 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Adam, BatchNormLayer, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, readModelHeader, wasmBytesInUse } from 'wasmnet';
 import { fixChecksum, rewriteModel } from './helpers/model-file.js';
+import { OutOfMemoryError } from '../ts/core/errors.js';
+import { encodeModel } from '../ts/io/model-file.js';
 
 /** 3 → 4 (Tanh, Adam) → 2 (SoftMax, SGD with momentum), trained one epoch: parameters, optimizer state, an order. */
 async function trainedNet(seed = 1): Promise<SequentialNet> {
@@ -362,6 +364,14 @@ describe('more refusals (Stryker survivors)', () => {
 
   it('a tensor entry that is not an object', () => {
     expect(refusal(() => readModelHeader(encode({ ...minimal, tensors: [null] })))).toBe('the model file is truncated or inconsistent at tensor undefined');
+  });
+});
+
+describe('encoding', () => {
+  it('a file larger than one JavaScript array can hold is an OutOfMemoryError naming its size', () => {
+    const huge = { length: 2 ** 40 } as Float32Array;
+    expect(() => encodeModel(minimal as never, [huge])).toThrow(OutOfMemoryError);
+    expect(() => encodeModel(minimal as never, [huge])).toThrow(/^the model file would take 4398046511\d+ bytes, more than this JavaScript engine can hold in one array$/);
   });
 });
 
