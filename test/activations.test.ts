@@ -1,6 +1,6 @@
 // Activations (crate/src/activation.rs, ts/activations.ts) against test/reference/activations.ts.
 import { describe, expect, it } from 'vitest';
-import { Identity, ReLU, Rng, Sigmoid, SoftMax, Tanh, Tensor, gradientCheck } from 'wasmnet';
+import { Identity, ReLU, Rng, Sigmoid, SoftMax, Tanh, Tensor, activationByName, gradientCheck, wasmBytesInUse } from 'wasmnet';
 import { activationBackward, activationForward } from './reference/activations.js';
 import { expectClose, uniform } from './helpers/util.js';
 
@@ -55,4 +55,66 @@ describe('activation gradient checks (ε = 1e-3)', () => {
       act.dispose();
     });
   }
+});
+
+describe('an activation used on its own', () => {
+  it('evaluate refuses what is not a Tensor; backprop needs an evaluate first and delta of its shape', () => {
+    const act = new Tanh();
+    expect(() => act.evaluate([1, 2] as never)).toThrow(/^Tanh\.evaluate: z must be a Tensor, got \[1, 2\]$/);
+    expect(() => act.backprop(new Tensor([1], [1, 1]))).toThrow(/^Tanh\.backprop needs a preceding evaluate\(\)$/);
+    act.evaluate(new Tensor([0.5, -1, 2, 0], [2, 2]));
+    expect(() => act.backprop(new Tensor([1, 2, 3, 4], [4, 1]))).toThrow(/^Tanh\.backprop: delta must be a Tensor of the last input's shape \[2, 2\], got \[4, 1\]$/);
+    expect(() => act.backprop([1, 2, 3, 4] as never)).toThrow(/^Tanh\.backprop: delta must be a Tensor of the last input's shape \[2, 2\], got \[1, 2, 3, 4\]$/);
+    expect(act.backprop(new Tensor([1, 1, 1, 1], [2, 2])).shape).toEqual([2, 2]);
+    act.dispose();
+  });
+
+  it('dispose frees its buffers and forgets the last input', () => {
+    const before = wasmBytesInUse();
+    const act = new ReLU();
+    act.evaluate(new Tensor(new Float32Array(4096), [4, 1024]));
+    act.backprop(new Tensor(new Float32Array(4096), [4, 1024]));
+    expect(wasmBytesInUse()).toBeGreaterThan(before);
+    act.dispose();
+    expect(wasmBytesInUse()).toBe(before);
+    expect(() => act.backprop(new Tensor(new Float32Array(4096), [4, 1024]))).toThrow(/needs a preceding evaluate/);
+  });
+
+  it('returns copies: a second evaluate does not change the first result', () => {
+    const act = new Sigmoid();
+    const first = act.evaluate(new Tensor([0], [1, 1]));
+    act.evaluate(new Tensor([100], [1, 1]));
+    expect(Array.from(first.data)).toEqual([0.5]);
+    act.dispose();
+  });
+
+  it('SoftMax of rows of 0 values (shape [2, 0]) is empty', () => {
+    const act = new SoftMax();
+    expect(act.evaluate(new Tensor([], [2, 0])).shape).toEqual([2, 0]);
+    act.dispose();
+  });
+
+  it('activationByName builds each kind, with its kernel id', () => {
+    const made = ['Identity', 'ReLU', 'Sigmoid', 'Tanh', 'SoftMax'].map((n) => activationByName(n));
+    expect(made.map((a) => [a.constructor.name, a.name, a.id])).toEqual([
+      ['Identity', 'Identity', 0], ['ReLU', 'ReLU', 1], ['Sigmoid', 'Sigmoid', 2], ['Tanh', 'Tanh', 3], ['SoftMax', 'SoftMax', 4],
+    ]);
+  });
+});
+
+describe('an activation used on its own, more', () => {
+  it('backprop returns a copy: a second backprop does not change the first result', () => {
+    const act = new Identity();
+    act.evaluate(new Tensor([1, 2], [1, 2]));
+    const first = act.backprop(new Tensor([3, 4], [1, 2]));
+    act.backprop(new Tensor([5, 6], [1, 2]));
+    expect(Array.from(first.data)).toEqual([3, 4]);
+    act.dispose();
+  });
+
+  it('activationByName suggests each name for its misspelling', () => {
+    for (const [typo, name] of [['Identiti', 'Identity'], ['Relu', 'ReLU'], ['Sigmoud', 'Sigmoid'], ['tanh', 'Tanh'], ['Softmax', 'SoftMax']]) {
+      expect(() => activationByName(typo)).toThrow(`(did you mean "${name}"?)`);
+    }
+  });
 });

@@ -33,7 +33,11 @@ export function show(value: unknown): string {
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
   if (value === null || value === undefined) return String(value);
   // The bundler names a class that refers to itself `_Tensor` (`var Tensor = class _Tensor`): messages say `Tensor`.
-  if (typeof value === 'object') return value.constructor?.name?.replace(/^_(?=[A-Z])/, '') || 'object';
+  // An own `constructor` key (JSON can hold one) may have a name that is no string: then it is just an object.
+  if (typeof value === 'object') {
+    const name: unknown = value.constructor?.name;
+    return (typeof name === 'string' && name.replace(/^_(?=[A-Z])/, '')) || 'object';
+  }
   return String(value);
 }
 
