@@ -1,7 +1,7 @@
 // DenseLayer and the GEMM under it (crate/src/gemm.rs, crate/src/dense.rs, ts/layers/dense.ts)
 // against test/reference/dense.ts.
 import { describe, expect, it } from 'vitest';
-import { Adam, DenseLayer, Identity, Rng, ShapeError, SoftMax, Tanh, Tensor, gradientCheck, ReLU, Sigmoid } from 'wasmnet';
+import { Adam, DenseLayer, type DenseOptions, Identity, RandnAverage, Rng, SGD, ShapeError, SoftMax, Tanh, Tensor, ValueError, SequentialNet, gradientCheck, ReLU, Sigmoid } from 'wasmnet';
 import { denseBackward, denseForward } from './reference/dense.js';
 import { expectClose, uniform, values } from './helpers/util.js';
 
@@ -92,6 +92,70 @@ describe('DenseLayer arguments', () => {
   it('rejects weights of the wrong length', () => {
     const dense = new DenseLayer(4, 2);
     expect(() => (dense.w = [1, 2, 3])).toThrow(/Dense.w must get 8 values, got 3/);
+    dense.dispose();
+  });
+});
+
+describe('DenseLayer options: the checks and defaults every activated layer shares (ts/layers/activated.ts)', () => {
+  it('refuses an optimizer, an initializer, a seed or an rng of the wrong kind, naming the option', () => {
+    expect(() => new DenseLayer(3, 2, { optim: 'adam' as never })).toThrow(new ValueError('Dense optim must be an Optimizer (SGD, Adam, AdamW), got "adam"'));
+    expect(() => new DenseLayer(3, 2, { optim: null as never })).toThrow(/^Dense optim must be an Optimizer \(SGD, Adam, AdamW\), got null$/);
+    expect(() => new DenseLayer(3, 2, { initializer: {} as never })).toThrow(new ValueError('Dense initializer must be an Initializer, got Object'));
+    expect(() => new DenseLayer(3, 2, { initializer: null as never })).toThrow(/^Dense initializer must be an Initializer, got null$/);
+    expect(() => new DenseLayer(3, 2, { afun: null as never })).toThrow(/^Dense afun must be an Activation \(ReLU, SoftMax, …\), got null$/);
+    expect(() => new DenseLayer(3, 2, { seed: -1 })).toThrow(new ValueError('Dense seed must be an integer in [0, 4294967295], got -1'));
+    expect(() => new DenseLayer(3, 2, { seed: 2 ** 32 })).toThrow(/^Dense seed must be an integer in \[0, 4294967295\], got 4294967296$/);
+    expect(() => new DenseLayer(3, 2, { rng: 7 as never })).toThrow(new ValueError('Dense rng must be an Rng, got 7'));
+    expect(() => new DenseLayer(3, 2, { rng: {} as never })).toThrow(/^Dense rng must be an Rng, got Object$/);
+    expect(() => new DenseLayer(3, 2, { sede: 1 } as never)).toThrow(/^Dense options: unknown option "sede", did you mean "seed"\? \(known: afun, optim, initializer, seed, rng\)$/);
+  });
+
+  it('takes the extreme seeds 0 and 2³² − 1, and options of undefined', () => {
+    for (const seed of [0, 2 ** 32 - 1]) new DenseLayer(3, 2, { seed }).dispose();
+    new DenseLayer(3, 2, undefined).dispose();
+    new DenseLayer(3, 2, null as never).dispose();
+    new DenseLayer(3, 2, { seed: undefined, rng: undefined }).dispose();
+  });
+
+  it('defaults: ReLU, SGD, RandnAverage', () => {
+    const dense = new DenseLayer(3, 2);
+    expect(dense.afun).toBeInstanceOf(ReLU);
+    expect(dense.optim).toBeInstanceOf(SGD);
+    expect(dense.initializer).toBeInstanceOf(RandnAverage);
+    dense.dispose();
+  });
+
+  it('draws the initial weights from rng when given (before seed), else from seed: the same seed, the same weights', () => {
+    const w = (options: DenseOptions) => {
+      const dense = new DenseLayer(4, 3, options);
+      const values = Array.from(dense.w);
+      dense.dispose();
+      return values;
+    };
+    expect(w({ seed: 5 })).toEqual(w({ seed: 5 }));
+    expect(w({ seed: 5 })).not.toEqual(w({ seed: 6 }));
+    expect(w({ rng: new Rng(5) })).toEqual(w({ seed: 5 }));
+    expect(w({ rng: new Rng(5), seed: 6 })).toEqual(w({ seed: 5 }));
+    expect(w({ seed: 0 })).toEqual(w({ rng: new Rng(0) }));
+  });
+});
+
+describe('DenseLayer in a network', () => {
+  it('added after a layer whose output is not flat: the error says to add a Flatten layer', () => {
+    const net = new SequentialNet([2, 3], { seed: 1 });
+    expect(() => net.add(new DenseLayer(6, 2))).toThrow(new ShapeError('Dense expects input samples of shape [6], got [2, 3] (add a Flatten layer before a dense layer)'));
+    net.dispose();
+  });
+
+  it('added after a flat output of another width: no word of flatten', () => {
+    const net = new SequentialNet([5], { seed: 1 });
+    expect(() => net.add(new DenseLayer(6, 2))).toThrow(new ShapeError('Dense expects input samples of shape [6], got [5]'));
+    net.dispose();
+  });
+
+  it('batch buffers: z, φ(z), ∂C/∂z per output and ∂C/∂input per input, 4 bytes each', () => {
+    const dense = new DenseLayer(5, 3);
+    expect(dense.batchBytes(2)).toBe(4 * 2 * (3 * 3 + 5));
     dense.dispose();
   });
 });
