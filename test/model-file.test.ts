@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Adam, BatchNormLayer, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, readModelHeader, wasmBytesInUse } from 'wasmnet';
 import { fixChecksum, rewriteModel } from './helpers/model-file.js';
+import { messageOf } from './helpers/util.js';
 import { OutOfMemoryError } from '../ts/core/errors.js';
 import { encodeModel } from '../ts/io/model-file.js';
 
@@ -35,15 +36,7 @@ function encode(header: unknown, floats: number[] = [], version = 2, extraPaddin
 const minimal = { format: 'wasmnet-model', inputShape: [3], seed: 1, loss: 'CrossEntropy', layers: [], tensors: [] };
 
 /** The ValueError `run` throws: its message. */
-function refusal(run: () => unknown): string {
-  try {
-    run();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValueError);
-    return (e as Error).message;
-  }
-  throw new Error('no error was thrown');
-}
+const refusal = (run: () => unknown): string => messageOf(run);
 
 describe('the layout', () => {
   it('magic, version 2, header length, the JSON header, zero padding to 4, the floats little-endian, the CRC-32 of the rest', async () => {

@@ -3,6 +3,7 @@
 // an archive can be damaged, with the exact message that names it.
 import { describe, expect, it } from 'vitest';
 import { ValueError, parseNpy, parseNpz } from 'wasmnet';
+import { messageOf } from './helpers/util.js';
 import { Bytes, type ZipEntrySpec, centralRecord, concat, endRecord, localRecord, writeZip } from './helpers/zip-writer.js';
 
 /** A little-endian float64 .npy of `values` (shape [n]). */
@@ -24,15 +25,7 @@ const b = npy([-0.5]);
 const entry = (name: string, data: Uint8Array, more: Partial<ZipEntrySpec> = {}): ZipEntrySpec => ({ name, data, ...more });
 /** The arrays' values by name. */
 const values = (bytes: Uint8Array) => Object.fromEntries(Object.entries(parseNpz(bytes, 'm.npz')).map(([k, v]) => [k, Array.from(v.data)]));
-const refused = (bytes: Uint8Array) => {
-  try {
-    parseNpz(bytes, 'm.npz');
-  } catch (e) {
-    expect(e).toBeInstanceOf(ValueError);
-    return (e as Error).message;
-  }
-  return 'read without an error';
-};
+const refused = (bytes: Uint8Array) => messageOf(() => parseNpz(bytes, 'm.npz'));
 const notReadable = (why: string) => `m.npz: not a readable .npz (zip) archive (${why})`;
 
 describe('parseNpz reads', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { Rng, Tensor } from 'wasmnet';
+import { Rng, Tensor, ValueError, type WasmnetError } from 'wasmnet';
 
 /** A tensor of uniform values in [lo, hi). */
 export function uniform(shape: number[], rng: Rng, lo = -1, hi = 1): Tensor {
@@ -33,4 +33,15 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   if (!(worst <= tol * scale)) {
     expect.fail(`${what}: |error| ${worst} at index ${at} (got ${actual[at]}, expected ${expected[at]}) exceeds ${tol} × scale ${scale}`);
   }
+}
+
+/** The message of the error `run` throws, which must be a `cls` (default ValueError); fails if nothing is thrown. */
+export function messageOf(run: () => unknown, cls: typeof WasmnetError = ValueError): string {
+  try {
+    run();
+  } catch (e) {
+    expect(e).toBeInstanceOf(cls);
+    return (e as Error).message;
+  }
+  throw new Error('no error was thrown');
 }
