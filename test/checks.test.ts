@@ -1,21 +1,15 @@
 // The argument checks every public function uses, and how messages show values (ts/core/errors.ts).
 import { describe, expect, it } from 'vitest';
 import { Tensor } from 'wasmnet';
+import { messageOf } from './helpers/util.js';
 // The checks straight from the sources (the package does not export them), so the error classes come from there too.
 import {
   DisposedError, InitError, OutOfMemoryError, ShapeError, ValueError, WasmnetError,
   checkFiniteValues, checkInt, checkPositive, checkRange, checkShape, knownOptions, optionsObject, show,
 } from '../ts/core/errors.js';
 
-function message(run: () => unknown, cls: typeof WasmnetError = ValueError): string {
-  try {
-    run();
-  } catch (e) {
-    expect(e).toBeInstanceOf(cls);
-    return (e as Error).message;
-  }
-  throw new Error('no error was thrown');
-}
+/** `messageOf` with the sources' ValueError as the default class (this file calls ts/ directly, not the package). */
+const message = (run: () => unknown, cls: typeof WasmnetError = ValueError): string => messageOf(run, cls);
 
 describe('error classes', () => {
   it('are WasmnetErrors named after their class', () => {

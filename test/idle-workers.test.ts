@@ -12,6 +12,7 @@ import { Adam, ReLU, Rng, SequentialNet, SoftMax, Tensor } from 'wasmnet';
 import { idleWorkerCount, poolTestHooks, workerLife } from 'wasmnet/internal';
 import { crc32 } from '../ts/core/crc32.js';
 import { pictures } from './helpers/pictures.js';
+import { batchNormNet } from './helpers/small-nets.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -75,16 +76,7 @@ describe('Rng.skippingNormals moves the generator exactly as normal() would', ()
 /** n random 1×12×12 pictures and one-hot labels of 5 classes. */
 const data = (n: number, seed: number) => pictures(n, seed, 12, 5);
 
-function bnNet(): SequentialNet {
-  const net = new SequentialNet([1, 12, 12], { seed: 3 });
-  net.addConv2D([6, 3, 3], { padding: 1, optim: new Adam(0.01) });
-  net.addBatchNorm({ afun: new ReLU() });
-  net.addPool2D([2, 2]);
-  net.addFlatten();
-  net.addDropout(0.2);
-  net.addDense(5, { afun: new SoftMax(), optim: new Adam(0.01) });
-  return net;
-}
+const bnNet = () => batchNormNet();
 
 describe('idle workers', () => {
   const [x, y] = data(150, 5);

@@ -7,22 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { Adam, ReLU, SGD, SequentialNet, SoftMax, Tanh, init } from 'wasmnet';
 import { idleWorkerCount, poolTestHooks, workerLife } from 'wasmnet/internal';
 import { pictures } from './helpers/pictures.js';
+import { batchNormNet } from './helpers/small-nets.js';
 
 await init();
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const data = (n: number, seed: number) => pictures(n, seed, 12, 5);
 
-/** Conv, batch norm, pooling, dropout. */
-function bnNet(seed = 3): SequentialNet {
-  const net = new SequentialNet([1, 12, 12], { seed });
-  net.addConv2D([6, 3, 3], { padding: 1, optim: new Adam(0.01) });
-  net.addBatchNorm({ afun: new ReLU() });
-  net.addPool2D([2, 2]);
-  net.addFlatten();
-  net.addDropout(0.2);
-  net.addDense(5, { afun: new SoftMax(), optim: new Adam(0.01) });
-  return net;
-}
+const bnNet = batchNormNet;
 
 /** Strided conv, average pooling, dropout, more parameters than bnNet, no batch norm. */
 function convNet(seed = 4): SequentialNet {
