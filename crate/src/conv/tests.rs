@@ -187,8 +187,8 @@ fn direct_and_im2col_agree_without_padding() {
         ConvShape::unpadded(2, 4, 6, 7, 3, 1, 1),
         ConvShape::unpadded(1, 2, 9, 12, 7, 4, 5),
         ConvShape::unpadded(2, 3, 5, 6, 2, 2, 3),
-        // Filter-gradient blocks of 3 filters and its masked last vector: m = 4 (3 + 1), rows of
-        // 9 outputs (two vectors and one lane), rows of exactly one vector, m = 1.
+        // Filter-gradient blocks (2 filters for 3×3, 3 for 1×1 and 2×2) and its masked last vector: m = 4,
+        // rows of 9 outputs (two vectors and one lane), rows of exactly one vector, m = 1.
         ConvShape::unpadded(2, 2, 8, 11, 4, 3, 3),
         ConvShape::unpadded(2, 1, 5, 5, 1, 2, 2),
         ConvShape::unpadded(1, 3, 4, 7, 8, 1, 1),
@@ -196,6 +196,14 @@ fn direct_and_im2col_agree_without_padding() {
         // masked one); and 16 filters over 6 channels, LeNet-5's second convolution.
         ConvShape::unpadded(2, 2, 9, 14, 5, 5, 5),
         ConvShape::unpadded(2, 6, 14, 14, 16, 5, 5),
+        // Forward rows by blocks of 8 and vectors of 4: widths 13, 14, 15 end with a shifted block of 8, 11 with one
+        // vector, 6 and 5 are two overlapping vectors.
+        ConvShape::unpadded(1, 2, 5, 15, 3, 3, 3),
+        ConvShape::unpadded(1, 1, 4, 16, 5, 3, 3),
+        ConvShape::unpadded(1, 1, 4, 17, 5, 3, 3),
+        ConvShape::unpadded(1, 2, 6, 13, 4, 3, 3),
+        ConvShape::unpadded(2, 1, 4, 8, 2, 3, 3),
+        ConvShape::unpadded(1, 3, 5, 7, 6, 3, 3),
     ];
     for (seed, s) in shapes.iter().enumerate() {
         let t = case(*s, 300 + seed as u64 * 10);
