@@ -203,12 +203,14 @@ pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f3
     assert!(a.len() >= in_len && out.len() >= out_len && delta.len() >= out_len && da.len() >= in_len);
     let (oh, ow, hw) = (s.oh(), s.ow(), s.h * s.w);
     let tiling = s.is_tiling();
-    let mut gated = vec![0.0f32; if relu_gate { oh * ow } else { 0 }];
+    // The 2×2 tiling gates each delta as it reads it; the other paths first gate a plane's deltas into `gated`.
+    let two_by_two = tiling && s.ph == 2 && s.pw == 2;
+    let mut gated = vec![0.0f32; if relu_gate && !two_by_two { oh * ow } else { 0 }];
     for q in 0..s.planes() {
         let pda = &mut da[q * hw..(q + 1) * hw];
         let (pa, pout) = (&a[q * hw..(q + 1) * hw], &out[q * oh * ow..(q + 1) * oh * ow]);
         let mut pdelta = &delta[q * oh * ow..(q + 1) * oh * ow];
-        if relu_gate {
+        if relu_gate && !two_by_two {
             crate::simd::zip_map(&mut gated, pdelta, pout, |d, o| d.where_positive(o), |d, o| if o > 0.0 { d } else { 0.0 });
             pdelta = &gated;
         }
@@ -218,8 +220,12 @@ pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f3
         }
         if !tiling {
             backward_windows(s, pa, pout, pdelta, strict, pda);
-        } else if s.ph == 2 && s.pw == 2 {
-            backward_2x2(pdelta, pa, pout, s.w, oh, ow, strict, pda);
+        } else if two_by_two {
+            if relu_gate {
+                backward_2x2::<true>(pdelta, pa, pout, s.w, oh, ow, strict, pda);
+            } else {
+                backward_2x2::<false>(pdelta, pa, pout, s.w, oh, ow, strict, pda);
+            }
         } else {
             backward_tiles(s, pdelta, pa, pout, oh, ow, strict, pda);
         }
@@ -227,8 +233,10 @@ pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f3
 }
 
 /// The 2×2 tiling: each pooled output and its delta duplicated into the pairs of inputs below them, compared and kept.
+/// With `GATE`, a delta whose pooled output is not positive is 0 (the ReLU's backward, as `maxpool_backward_gated`'s
+/// separate pass over a plane computes it for the other paths).
 #[allow(clippy::too_many_arguments)]
-fn backward_2x2(delta: &[f32], a: &[f32], out: &[f32], w: usize, oh: usize, ow: usize, strict: bool, da: &mut [f32]) {
+fn backward_2x2<const GATE: bool>(delta: &[f32], a: &[f32], out: &[f32], w: usize, oh: usize, ow: usize, strict: bool, da: &mut [f32]) {
     // Strict mode divides by per-window counts: the scalar loop below handles it.
     let vec_ow = if strict { 0 } else { ow - ow % 4 };
     for oy in 0..oh {
@@ -243,8 +251,9 @@ fn backward_2x2(delta: &[f32], a: &[f32], out: &[f32], w: usize, oh: usize, ow: 
             assert!(ox + 4 <= ow);
             // SAFETY: ox + 4 <= ow = dl.len() = ol.len(); x + 8 <= 2·ow = a0.len() = a1.len() = d0.len() = d1.len().
             unsafe {
-                let (dlo, dhi) = F32x4::load(dl.as_ptr().add(ox)).duplicate_pairs();
-                let (blo, bhi) = F32x4::load(ol.as_ptr().add(ox)).duplicate_pairs();
+                let (d, best) = (F32x4::load(dl.as_ptr().add(ox)), F32x4::load(ol.as_ptr().add(ox)));
+                let (dlo, dhi) = if GATE { d.where_positive(best) } else { d }.duplicate_pairs();
+                let (blo, bhi) = best.duplicate_pairs();
                 dlo.where_equal(F32x4::load(a0.as_ptr().add(x)), blo).store(d0.as_mut_ptr().add(x));
                 dhi.where_equal(F32x4::load(a0.as_ptr().add(x + 4)), bhi).store(d0.as_mut_ptr().add(x + 4));
                 dlo.where_equal(F32x4::load(a1.as_ptr().add(x)), blo).store(d1.as_mut_ptr().add(x));
@@ -267,7 +276,7 @@ fn backward_2x2(delta: &[f32], a: &[f32], out: &[f32], w: usize, oh: usize, ow: 
         for ox in vec_ow..ow {
             let (x0, x1, best) = (2 * ox, 2 * ox + 1, ol[ox]);
             let won = [a0[x0] == best, a0[x1] == best, a1[x0] == best, a1[x1] == best];
-            let mut d = dl[ox];
+            let mut d = if GATE && !(best > 0.0) { 0.0 } else { dl[ox] };
             if strict {
                 let winners = won.iter().filter(|&&b| b).count() as u32;
                 if winners > 1 {
@@ -423,6 +432,31 @@ pub(crate) mod tests {
                     assert_eq!(got.1, want.1, "mask {:?}", d);
                     assert_eq!(got.2, want.2, "da {:?} strict {}", d, strict);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_relu_gate_is_the_deltas_gated_by_positive_outputs() {
+        // Gated backward = the plain backward of the deltas zeroed where the pooled output is not positive: on
+        // every shape (the 2×2 tiling gates inside its loop, the others in a pass first), with ties, zeros,
+        // negative and NaN inputs, strict or not; rows of 13 windows (vectors and the shifted last one) and of 3.
+        let mut rng = Lcg(11);
+        let mut shapes: Vec<[usize; 8]> = SHAPES.to_vec();
+        shapes.extend_from_slice(&[[2, 3, 26, 26, 2, 2, 2, 2], [1, 2, 7, 6, 2, 2, 2, 2], [1, 1, 4, 9, 2, 2, 2, 2]]);
+        for d in shapes.iter() {
+            let s = shape(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+            let mut a: Vec<f32> = (0..s.input_len()).map(|_| rng.level(4) - 2.0).collect();
+            a[0] = f32::NAN;
+            let delta: Vec<f32> = (0..s.output_len()).map(|_| rng.uniform()).collect();
+            let mut out = vec![f32::NAN; s.output_len()];
+            maxpool_forward(&s, &a, &mut out);
+            let gated: Vec<f32> = delta.iter().zip(&out).map(|(&d, &o)| if o > 0.0 { d } else { 0.0 }).collect();
+            for strict in [false, true] {
+                let (mut got, mut want) = (vec![f32::NAN; s.input_len()], vec![f32::NAN; s.input_len()]);
+                maxpool_backward_gated(&s, &a, &out, &delta, strict, true, &mut got);
+                maxpool_backward(&s, &a, &out, &gated, strict, &mut want);
+                assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{:?} strict {}", d, strict);
             }
         }
     }
