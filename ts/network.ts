@@ -425,12 +425,12 @@ export class SequentialNet {
     return { loss: value, inputGrad: delta };
   }
 
-  /** @internal Runs `step` between every layer's `beginStep` and `endStep` (see `Layer.beginStep`). */
-  inStep<T>(step: () => T): T {
+  /** @internal Runs `step` between every layer's `beginStep(backward)` and `endStep` (see `Layer.beginStep`). */
+  inStep<T>(step: () => T, backward = true): T {
     let begun = 0;
     try {
       for (const layer of this.layers) {
-        layer.beginStep();
+        layer.beginStep(backward);
         begun++;
       }
       return step();
@@ -463,7 +463,7 @@ export class SequentialNet {
     ensureFits(this.batchBytes(size), `${what} in batches of ${size}`);
     const inLen = product(this.inputShape);
     const outLen = product(this.shapeNow);
-    this.inMode(false, () => {
+    const chunks = () => {
       for (let start = 0; start < n; start += chunk) {
         const m = Math.min(chunk, n - start);
         const xb = this.inputBuf.ensure(m * inLen);
@@ -475,7 +475,9 @@ export class SequentialNet {
         }
         visit(this.forwardBuffer(xb, m, false), start, m, yb);
       }
-    });
+    };
+    // Several chunks share each dense layer's weights packed once for the GEMM (one chunk packs them as it goes).
+    this.inMode(false, () => (n > chunk ? this.inStep(chunks, false) : chunks()));
   }
 
   private upload(target: ReturnType<typeof growableF32>, t: Tensor): F32Array {

@@ -41,6 +41,7 @@ export class DenseLayer extends ActivatedLayer {
   private readonly packedW = growableF32();
   private readonly packedWt = growableF32();
   private packedForStep = false;
+  private packedWtForStep = false;
   /** A shard's copy computes with the packed weights of the layer it borrows from (`borrowParametersOf`). */
   private packSource: DenseLayer = this;
 
@@ -152,7 +153,7 @@ export class DenseLayer extends ActivatedLayer {
     // da (n × in) = dz (n × out) · wᵀ (out × in)
     const da = this.daBuf.ensure(n * nin);
     const packs = this.packSource;
-    if (packs.packedForStep) {
+    if (packs.packedWtForStep) {
       k.wn_gemm_prepacked(n, nin, nout, dz.ptr, n * nout, nout, 1, packs.packedWt.current.ptr, da.ptr, nin, 0, ws);
     } else {
       k.wn_gemm(n, nin, nout, dz.ptr, n * nout, nout, 1, w.ptr, w.length, 1, nout, da.ptr, nin, 0, ws);
@@ -160,17 +161,22 @@ export class DenseLayer extends ActivatedLayer {
     return da;
   }
 
-  /** Packs w (for z = a·w) and wᵀ (for ∂C/∂a = δ·wᵀ) once for all of the step's shards: the same bits as packing per product. */
-  override beginStep(): void {
+  /**
+   * Packs w (for z = a·w) and, with `backward`, wᵀ (for ∂C/∂a = δ·wᵀ) once for all of the step's shards (or an
+   * inference pass's chunks): the same bits as packing per product.
+   */
+  override beginStep(backward = true): void {
     this.assertAlive();
     const k = kernels();
     const [nin, nout] = [this.inputSize, this.outputSize];
     const w = this.wParam.value;
     const packedW = this.packedW.ensure(k.wn_gemm_packed_b_len(nin, nout) >>> 0);
     k.wn_gemm_pack_b(nin, nout, w.ptr, w.length, nout, 1, packedW.ptr);
+    this.packedForStep = true;
+    if (!backward) return;
     const packedWt = this.packedWt.ensure(k.wn_gemm_packed_b_len(nout, nin) >>> 0);
     k.wn_gemm_pack_b(nout, nin, w.ptr, w.length, 1, nout, packedWt.ptr);
-    this.packedForStep = true;
+    this.packedWtForStep = true;
   }
 
   override borrowParametersOf(master: ActivatedLayer): void {
@@ -180,11 +186,13 @@ export class DenseLayer extends ActivatedLayer {
 
   override endStep(): void {
     this.packedForStep = false;
+    this.packedWtForStep = false;
   }
 
   protected override freeBuffers(): void {
     super.freeBuffers();
     this.packedForStep = false;
+    this.packedWtForStep = false;
     this.packedW.free();
     this.packedWt.free();
   }

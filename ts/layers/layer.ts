@@ -221,9 +221,9 @@ export abstract class Layer {
   /**
    * @internal A training step's shards begin: the parameters stay as they are until `endStep`, so a layer may
    * prepare them once for every shard (a dense layer packs its weights for the GEMM). Nothing runs in between
-   * but this step's forward and backward passes.
+   * but this step's forward and backward passes, or with `backward` false an inference pass's chunks.
    */
-  beginStep(): void {}
+  beginStep(backward = true): void {}
 
   /** @internal The step's shards are done: whatever `beginStep` prepared is stale from now on. */
   endStep(): void {}
