@@ -172,11 +172,13 @@ export class DenseLayer extends ActivatedLayer {
     const w = this.wParam.value;
     const packedW = this.packedW.ensure(k.wn_gemm_packed_b_len(nin, nout) >>> 0);
     k.wn_gemm_pack_b(nin, nout, w.ptr, w.length, nout, 1, packedW.ptr);
+    if (backward) {
+      const packedWt = this.packedWt.ensure(k.wn_gemm_packed_b_len(nout, nin) >>> 0);
+      k.wn_gemm_pack_b(nout, nin, w.ptr, w.length, 1, nout, packedWt.ptr);
+    }
+    // Last: a pack that throws (out of memory) leaves no flag set, and `inStep` calls no `endStep` for this layer.
     this.packedForStep = true;
-    if (!backward) return;
-    const packedWt = this.packedWt.ensure(k.wn_gemm_packed_b_len(nout, nin) >>> 0);
-    k.wn_gemm_pack_b(nout, nin, w.ptr, w.length, 1, nout, packedWt.ptr);
-    this.packedWtForStep = true;
+    this.packedWtForStep = backward;
   }
 
   override borrowParametersOf(master: ActivatedLayer): void {
