@@ -1,7 +1,7 @@
 // AvgPool2DLayer (ts/layers/avgpool2d.ts, kernels crate/src/avgpool.rs) against test/reference/avgpool2d.ts,
 // its gradient check, and its place in a network (model files, options). Reference: PyTorch's AvgPool2d.
 import { describe, expect, it } from 'vitest';
-import { AvgPool2DLayer, Rng, SequentialNet, Tensor, ValueError, gradientCheck } from 'wasmnet';
+import { AvgPool2DLayer, Rng, SequentialNet, ShapeError, Tensor, ValueError, gradientCheck, wasmBytesInUse } from 'wasmnet';
 import { avgPoolBackward, avgPoolForward } from './reference/avgpool2d.js';
 import type { PoolDims } from './reference/pool2d.js';
 import { expectClose } from './helpers/util.js';
@@ -83,5 +83,82 @@ describe('AvgPool2DLayer in a network', () => {
     expect(() => new AvgPool2DLayer([2, 2], { stride: 0 })).toThrow(/AvgPool2D stride/);
     expect(() => new AvgPool2DLayer([2, 2], { stirde: 2 } as never)).toThrow(/unknown option "stirde"/);
     expect(() => new AvgPool2DLayer([0, 2])).toThrow(/AvgPool2D area/);
+  });
+});
+
+// Each of these was written for a Stryker survivor in ts/layers/avgpool2d.ts (docs/mutation/layers3-2026-12-01.md),
+// applied by hand and seen failing.
+describe('AvgPool2DLayer details', () => {
+  it('names itself in every refusal, with the whole message', () => {
+    expect(() => new AvgPool2DLayer([2, 2], { stirde: 2 } as never)).toThrow(/^AvgPool2D options: unknown option "stirde".* \(known: stride\)$/);
+    expect(() => new AvgPool2DLayer([2, 2], 5 as never)).toThrow(new ValueError('AvgPool2D options must be an options object, got 5'));
+    expect(() => new AvgPool2DLayer([0, 2])).toThrow(new ShapeError('AvgPool2D area must be the pooling area [ph, pw] (2 positive integers), got [0, 2]'));
+    expect(() => new AvgPool2DLayer([2, 2], { stride: 0 })).toThrow(new ValueError('AvgPool2D stride must be a positive integer or [sh, sw], got 0'));
+    const layer = new AvgPool2DLayer([2, 2]);
+    expect(() => layer.evaluate(new Tensor(new Float32Array(8), [2, 4]))).toThrow(new ShapeError('AvgPool2D expects input samples of shape [c, h, w], got [4]'));
+    layer.dispose();
+  });
+
+  it('keeps the area it was given, and strides of the area by default', () => {
+    const layer = new AvgPool2DLayer([3, 2]);
+    expect(layer.area).toEqual([3, 2]);
+    expect(layer.stride).toEqual([3, 2]);
+    layer.dispose();
+  });
+
+  it('toSpec gives its kind, area and stride, in arrays of its own', () => {
+    const layer = new AvgPool2DLayer([3, 2], { stride: [1, 2] });
+    const spec = layer.toSpec();
+    expect(spec).toEqual({ kind: 'AvgPool2D', area: [3, 2], stride: [1, 2] });
+    spec.area[0] = 9;
+    spec.stride[0] = 9;
+    expect(layer.area).toEqual([3, 2]);
+    expect(layer.stride).toEqual([1, 2]);
+    const back = AvgPool2DLayer.fromSpec({ kind: 'AvgPool2D', area: [3, 2], stride: [1, 2] }, null as never);
+    expect([back.area, back.stride]).toEqual([[3, 2], [1, 2]]);
+    for (const l of [layer, back]) l.dispose();
+  });
+
+  it('its gradient-check cases: three windows on [2, 7, 9] samples, smooth', () => {
+    const cases = AvgPool2DLayer.gradcheckCases();
+    expect(cases.map(({ label, input, smooth, batch, training, tolerance }) => ({ label, input, smooth, batch, training, tolerance }))).toEqual([
+      { label: '2×2', input: [2, 7, 9], smooth: true, batch: undefined, training: undefined, tolerance: undefined },
+      { label: '3×3 overlapping, stride 2', input: [2, 7, 9], smooth: true, batch: undefined, training: undefined, tolerance: undefined },
+      { label: '2×3, stride [3, 1]', input: [2, 7, 9], smooth: true, batch: undefined, training: undefined, tolerance: undefined },
+    ]);
+    const built = cases.map((c) => c.build() as AvgPool2DLayer);
+    expect(built.map((l) => [l.area, l.stride])).toEqual([
+      [[2, 2], [2, 2]],
+      [[3, 3], [2, 2]],
+      [[2, 3], [3, 1]],
+    ]);
+    for (const l of built) l.dispose();
+  });
+
+  it('on its own, follows the shape of each input (another shape rebuilds it)', () => {
+    const layer = new AvgPool2DLayer([2, 2]);
+    expect(Array.from(layer.evaluate(new Tensor(Float32Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4])).data)).toEqual([2.5, 4.5, 10.5, 12.5]);
+    const out = layer.evaluate(new Tensor(Float32Array.from({ length: 8 }, (_, i) => i), [1, 2, 2, 2]));
+    expect(out.shape).toEqual([1, 2, 1, 1]);
+    expect(Array.from(out.data)).toEqual([1.5, 5.5]);
+    expect(layer.backprop(new Tensor(Float32Array.of(4, 8), [1, 2, 1, 1])).shape).toEqual([1, 2, 2, 2]);
+    layer.dispose();
+  });
+
+  it('batch buffers: output and ∂C/∂input, 4 bytes a value', () => {
+    const layer = new AvgPool2DLayer([2, 2]);
+    layer.build([3, 6, 4]);
+    expect(layer.batchBytes(5)).toBe(4 * 5 * (3 * 3 * 2 + 3 * 6 * 4));
+    layer.dispose();
+  });
+
+  it('dispose frees the wasm memory its passes took', () => {
+    const before = wasmBytesInUse();
+    const layer = new AvgPool2DLayer([2, 2]);
+    const out = layer.evaluate(new Tensor(new Float32Array(2 * 3 * 8 * 8), [2, 3, 8, 8]));
+    layer.backprop(new Tensor(new Float32Array(out.size), out.shape));
+    expect(wasmBytesInUse()).toBeGreaterThan(before);
+    layer.dispose();
+    expect(wasmBytesInUse()).toBe(before);
   });
 });

@@ -1,7 +1,7 @@
 // The raw batch-norm kernels (crate/src/batchnorm.rs) against test/reference/batchnorm.ts (PyTorch's BatchNorm2d).
 // These call the export table directly; the BatchNormLayer tests will build on them.
 import { describe, expect, it } from 'vitest';
-import { BatchNormLayer, Identity, Rng, init } from 'wasmnet';
+import { BatchNormLayer, Identity, Rng, SoftMax, Tensor, init } from 'wasmnet';
 import { type F32Array, allocF32, load } from 'wasmnet/internal';
 import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain, type BnDims } from './reference/batchnorm.js';
 import { expectClose, values } from './helpers/util.js';
@@ -201,4 +201,38 @@ describe('the batch-norm reference against central differences of itself (float6
       expectClose(g.dbeta, Array.from(v.beta, (_, i) => central((h) => loss(x, v.gamma, bump(v.beta, i, h), training))), 1e-6, 'dbeta');
     });
   }
+});
+
+// Written for Stryker survivors in batchnorm.ts's shard passes (docs/mutation/layers3-2026-12-01.md), each applied
+// by hand and seen failing: the pass must record (backprop needs it), use the batch's statistics, and give SoftMax
+// the sample's width.
+describe('a shard forward pass is a training pass', () => {
+  it('one shard holding the whole batch: the same output as evaluate in training mode, and backprop through the batch statistics (SoftMax on [f])', () => {
+    const rng = new Rng(21);
+    const [n, c] = [6, 4];
+    const x = Float32Array.from(values(n * c, rng), (t) => 2 * t + 0.5);
+    const dy = Float32Array.from(values(n * c, rng));
+    const make = () => {
+      const layer = new BatchNormLayer(c, { afun: new SoftMax() });
+      layer.build([c]);
+      layer.training = true;
+      layer.gamma = [0.5, 1, 1.5, 2];
+      layer.beta = [0.1, -0.2, 0.3, 0];
+      return layer;
+    };
+    const whole = make();
+    const y = whole.evaluate(new Tensor(x, [n, c])).data;
+    const dx = whole.backprop(new Tensor(dy, [n, c])).data;
+    const shard = make();
+    const xb = buffer(x);
+    const stats = shard.combineStats([shard.shardStats(xb, n)], [n]);
+    const out = Float32Array.from(shard.forwardWithStats(xb, n, stats).view().subarray(0, n * c));
+    expectClose(out, y, 1e-6, 'output');
+    for (let i = 0; i < n; i++) expect(Math.abs(out.subarray(i * c, (i + 1) * c).reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-6);
+    expectClose(shard.backprop(new Tensor(dy, [n, c])).data, dx, 1e-5, 'input gradient');
+    expectClose(shard.dgamma, whole.dgamma, 1e-5, 'dgamma');
+    xb.free();
+    whole.dispose();
+    shard.dispose();
+  });
 });

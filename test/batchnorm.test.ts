@@ -15,7 +15,9 @@ import {
   Tanh,
   Tensor,
   ValueError,
+  OutOfMemoryError,
   gradientCheck,
+  wasmBytesInUse,
 } from 'wasmnet';
 import { type BnDims, batchNormBackward, batchNormForwardEval, batchNormForwardTrain } from './reference/batchnorm.js';
 import { expectClose, values } from './helpers/util.js';
@@ -413,3 +415,201 @@ describe('BatchNormLayer errors', () => {
     layer.dispose();
   });
 });
+
+// Each of these was written for a Stryker survivor in ts/layers/batchnorm.ts (docs/mutation/layers3-2026-12-01.md),
+// applied by hand and seen failing.
+describe('BatchNormLayer details', () => {
+  it('names itself in every refusal of its options, with the whole message', () => {
+    // @ts-expect-error an unknown option
+    expect(() => new BatchNormLayer(3, { momentun: 0.1 })).toThrow(/^BatchNorm options: unknown option "momentun".* \(known: afun, optim, momentum, eps\)$/);
+    expect(() => new BatchNormLayer(3, { momentum: 2 })).toThrow(new ValueError('BatchNorm momentum must be a number in [0, 1], got 2'));
+    expect(() => new BatchNormLayer(3, { eps: 0 })).toThrow(new ValueError('BatchNorm eps must be a finite number > 0, got 0'));
+    expect(() => new BatchNormLayer(0)).toThrow(new ValueError('BatchNorm numFeatures must be an integer ≥ 1, got 0'));
+    expect(() => new BatchNormLayer(3, { afun: 5 as never })).toThrow(new ValueError('BatchNorm afun must be an Activation (ReLU, SoftMax, …), got 5'));
+  });
+
+  it('momentum: 0 and 1 are taken; below 0, above 1 and a number in a string are refused', () => {
+    for (const momentum of [0, 1]) {
+      const layer = new BatchNormLayer(2, { momentum });
+      expect(layer.momentum).toBe(momentum);
+      layer.dispose();
+    }
+    for (const momentum of [-0.1, 1.5, '0.5']) expect(() => new BatchNormLayer(2, { momentum: momentum as number }), String(momentum)).toThrow(/BatchNorm momentum/);
+  });
+
+  it('defaults to Identity and keeps the optimizer it is given', () => {
+    const optim = new Adam(0.01);
+    const layer = new BatchNormLayer(2, { optim });
+    expect(layer.afun.name).toBe('Identity');
+    expect(layer.optim).toBe(optim);
+    layer.dispose();
+  });
+
+  it('a layer too large for wasm memory is refused before anything is allocated, by its size', () => {
+    const before = wasmBytesInUse();
+    // 2·f parameters with gradients and Adam's two moments, 3·f statistics: 44 bytes a feature
+    const attempt = () => new BatchNormLayer(2 ** 27, { optim: new Adam() });
+    expect(attempt).toThrow(OutOfMemoryError);
+    expect(attempt).toThrow(/^BatchNorm of 134217728 features needs 5\.50 GiB of WebAssembly memory/);
+    expect(wasmBytesInUse()).toBe(before);
+  });
+
+  it('its setters name the tensor they refuse', () => {
+    const layer = new BatchNormLayer(3);
+    expect(() => (layer.beta = [1, 2])).toThrow(new ShapeError('BatchNorm.beta must get 3 values, got 2'));
+    expect(() => (layer.runningMean = [1, 2])).toThrow(new ShapeError('BatchNorm.runningMean must get 3 values, got 2'));
+    expect(() => (layer.runningVar = [1, 2])).toThrow(new ShapeError('BatchNorm.runningVar must get 3 values, got 2'));
+    expect(() => (layer.runningVar = null as never)).toThrow(new ShapeError('BatchNorm.runningVar must get 3 values, got null'));
+    expect(layer.parameters().map((p) => p.name)).toEqual(['gamma', 'beta']);
+    layer.dispose();
+  });
+
+  it('runningVar takes 0 and refuses a negative variance at any index, naming it', () => {
+    const layer = new BatchNormLayer(3);
+    layer.runningVar = [0, 0, 0];
+    expect(Array.from(layer.runningVar)).toEqual([0, 0, 0]);
+    expect(() => (layer.runningVar = [-0.5, 1, 1])).toThrow(new ValueError('BatchNorm.runningVar must hold variances ≥ 0, but index 0 is -0.5'));
+    expect(() => (layer.runningVar = [1, 1, -2])).toThrow(new ValueError('BatchNorm.runningVar must hold variances ≥ 0, but index 2 is -2'));
+    expect(Array.from(layer.runningVar)).toEqual([0, 0, 0]);
+    layer.dispose();
+  });
+
+  it('its gradient-check cases: both modes on [3, 5, 4] and [6] samples, batches of 4, away from the defaults', () => {
+    const cases = BatchNormLayer.gradcheckCases();
+    expect(cases.map(({ label, input, smooth, batch, training, tolerance }) => ({ label, input, smooth, batch, training, tolerance }))).toEqual([
+      { label: '[c, h, w], training (batch statistics), Tanh', input: [3, 5, 4], smooth: true, batch: 4, training: true, tolerance: 1e-2 },
+      { label: '[c, h, w], inference (running statistics), Tanh', input: [3, 5, 4], smooth: true, batch: 4, training: false, tolerance: undefined },
+      { label: '[f], training, Identity', input: [6], smooth: true, batch: 4, training: true, tolerance: 1e-2 },
+      { label: '[f], inference, Tanh', input: [6], smooth: true, batch: 4, training: false, tolerance: undefined },
+    ]);
+    const built = cases.map((c) => c.build() as BatchNormLayer);
+    expect(built.map((l) => [l.numFeatures, l.afun.name])).toEqual([
+      [3, 'Tanh'],
+      [3, 'Tanh'],
+      [6, 'Identity'],
+      [6, 'Tanh'],
+    ]);
+    const six = built[2];
+    const f32 = (a: number[]) => Array.from(Float32Array.from(a));
+    expect(Array.from(six.gamma)).toEqual(f32([0.5, 0.75, 1, 1.25, 1.5, 1.75]));
+    expect(Array.from(six.beta)).toEqual(f32([-0.2, -0.1, 0, 0.1, 0.2, 0.3].map((_, i) => 0.1 * i - 0.2)));
+    expect(Array.from(six.runningMean)).toEqual(f32([0, 1, 2, 3, 4, 5].map((i) => 0.2 * i - 0.3)));
+    expect(Array.from(six.runningVar)).toEqual(f32([0, 1, 2, 3, 4, 5].map((i) => 0.5 + 0.3 * i)));
+    for (const l of built) l.dispose();
+  });
+
+  it('toSpec gives its kind, features, momentum, eps, activation and optimizer; fromSpec builds it on the output so far', () => {
+    const layer = new BatchNormLayer(4, { momentum: 0.25, eps: 1e-3, afun: new Tanh(), optim: new Adam(0.01) });
+    const spec = layer.toSpec();
+    expect(spec).toEqual({ kind: 'BatchNorm', numFeatures: 4, momentum: 0.25, eps: 1e-3, afun: 'Tanh', optim: new Adam(0.01).config() });
+    const back = BatchNormLayer.fromSpec(spec, { shape: [4, 2, 2], rng: new Rng(1), seed: 1, index: 0 });
+    expect([back.numFeatures, back.momentum, back.eps, back.afun.name, back.optim.config()]).toEqual([4, 0.25, 1e-3, 'Tanh', new Adam(0.01).config()]);
+    for (const l of [layer, back]) l.dispose();
+  });
+
+  it('addBatchNorm takes [c, h, w] and [f] output, and names the shape it refuses', () => {
+    for (const shape of [[2, 3, 3], [5]]) {
+      const net = new SequentialNet(shape);
+      net.addBatchNorm();
+      expect((net.layers[0] as BatchNormLayer).numFeatures).toBe(shape[0]);
+      net.dispose();
+    }
+    const net = new SequentialNet([3, 4]);
+    expect(() => net.addBatchNorm()).toThrow(
+      new ShapeError("addBatchNorm needs [c, h, w] or [f] samples (PyTorch's BatchNorm2d or BatchNorm1d), but the network's output so far has shape [3, 4]"),
+    );
+    net.dispose();
+  });
+
+  it('build names the shape it refuses; SoftMax only on [f] samples', () => {
+    const layer = new BatchNormLayer(3);
+    expect(() => layer.build([4, 5, 5])).toThrow(new ShapeError('BatchNorm of 3 features expects input samples of shape [3, h, w] or [3], got [4, 5, 5]'));
+    expect(() => layer.build([3, 5])).toThrow(ShapeError);
+    expect(() => layer.build([3, 5, 5, 1])).toThrow(ShapeError);
+    expect(layer.build([3, 5, 5])).toEqual([3, 5, 5]);
+    expect(layer.build([3])).toEqual([3]);
+    layer.dispose();
+    const soft = new BatchNormLayer(3, { afun: new SoftMax() });
+    expect(() => soft.build([3, 2, 2])).toThrow(new ValueError('BatchNorm afun on [c, h, w] samples must be elementwise (ReLU, Sigmoid, Tanh, Identity); SoftMax belongs on a dense output'));
+    expect(soft.build([3])).toEqual([3]);
+    // on [f] samples, SoftMax over each sample's features (of x/√(1 + ε): the running statistics at first)
+    const out = soft.evaluate(new Tensor(Float32Array.of(1, 2, 3, 0, 0, 0), [2, 3]));
+    const inv = 1 / Math.sqrt(1 + 1e-5);
+    expectClose(out.data, [...softmax([inv, 2 * inv, 3 * inv]), 1 / 3, 1 / 3, 1 / 3], 1e-6, 'softmax');
+    soft.dispose();
+  });
+
+  it('on its own, follows the shape of each input with its features (another h, w rebuilds it)', () => {
+    const layer = new BatchNormLayer(2);
+    expect(layer.evaluate(new Tensor(new Float32Array(2 * 2 * 3 * 3), [2, 2, 3, 3])).shape).toEqual([2, 2, 3, 3]);
+    expect(layer.evaluate(new Tensor(new Float32Array(2 * 2 * 2 * 4), [2, 2, 2, 4])).shape).toEqual([2, 2, 2, 4]);
+    layer.dispose();
+  });
+
+  it('training takes 2 values per channel (a batch of 2 on [f]); a batch of 1 is refused with its shape', () => {
+    const layer = new BatchNormLayer(3);
+    layer.training = true;
+    const out = layer.evaluate(new Tensor(Float32Array.of(1, 2, 3, 3, 6, 9), [2, 3]));
+    expectClose(out.data, [-1, -1, -1, 1, 1, 1], 1e-4, 'normalized');
+    expect(() => layer.evaluate(new Tensor(Float32Array.of(1, 2, 3), [1, 3]))).toThrow(
+      new ShapeError('BatchNorm in training mode needs more than 1 value per channel, got input of shape [1, 3] (as PyTorch)'),
+    );
+    layer.dispose();
+  });
+
+  it('train() takes batches of 2 samples on [f], and refuses a last batch of 1 with the whole hint', async () => {
+    const rng = new Rng(8);
+    const net = new SequentialNet([3], { seed: 2 });
+    net.addBatchNorm();
+    net.addDense(2, { afun: new SoftMax() });
+    const x = new Tensor(values(12, rng), [4, 3]);
+    const y = new Tensor(Float32Array.of(1, 0, 0, 1, 1, 0, 0, 1), [4, 2]);
+    await net.train(x, y, { batchSize: 2, epochs: 1 });
+    await expect(net.train(new Tensor(values(9, rng), [3, 3]), new Tensor(Float32Array.of(1, 0, 0, 1, 1, 0), [3, 2]), { batchSize: 2, epochs: 1 })).rejects.toThrow(
+      new ShapeError(
+        'BatchNorm in training mode needs more than 1 value per channel, but a batch of 1 gives 1 (as PyTorch); ' +
+          'choose a batchSize that leaves no batch of 1 sample (the last batch of an epoch holds the remainder)',
+      ),
+    );
+    net.dispose();
+  });
+
+  it('backprop sets ∂C/∂γ and ∂C/∂β afresh each time (no accumulation)', () => {
+    const rng = new Rng(9);
+    const layer = randomLayer(3, rng);
+    layer.training = true;
+    const x = input([4, 3], rng);
+    layer.evaluate(x);
+    const delta = new Tensor(values(12, rng), [4, 3]);
+    layer.backprop(delta);
+    const [dg, db] = [copy(layer.dgamma), copy(layer.dbeta)];
+    layer.backprop(delta);
+    expect(copy(layer.dgamma)).toEqual(dg);
+    expect(copy(layer.dbeta)).toEqual(db);
+    layer.dispose();
+  });
+
+  it('batch buffers: z, φ(z), ∂C/∂z, ∂C/∂input and x̂, 4 bytes a value', () => {
+    const layer = new BatchNormLayer(2, { afun: new Tanh() });
+    layer.build([2, 3, 3]);
+    expect(layer.batchBytes(5)).toBe(4 * 5 * (3 * 18 + 18 + 18));
+    layer.dispose();
+  });
+
+  it('dispose frees the wasm memory of its parameters, statistics and passes', () => {
+    const before = wasmBytesInUse();
+    const layer = new BatchNormLayer(3, { afun: new Tanh() });
+    layer.training = true;
+    const out = layer.evaluate(new Tensor(values(4 * 3 * 4 * 4, new Rng(1)), [4, 3, 4, 4]));
+    layer.backprop(new Tensor(new Float32Array(out.size).fill(1), out.shape));
+    layer.dispose();
+    expect(wasmBytesInUse()).toBe(before);
+  });
+});
+
+function softmax(z: number[]): number[] {
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}

@@ -2,7 +2,7 @@
 // Dropout (inverted dropout — kept values scaled by 1/(1 − rate), identity in inference), with the mask the
 // kernel documents (crate/src/dropout.rs). The raw kernels have their own test in test/dropout-kernels.test.ts.
 import { describe, expect, it } from 'vitest';
-import { Adam, DropoutLayer, ReLU, Rng, SGD, SequentialNet, SoftMax, Tanh, Tensor, ValueError, gradientCheck } from 'wasmnet';
+import { Adam, DropoutLayer, ReLU, Rng, SGD, SequentialNet, ShapeError, SoftMax, Tanh, Tensor, ValueError, gradientCheck, wasmBytesInUse } from 'wasmnet';
 import { dropoutBackward, dropoutForward, dropoutMask } from './reference/dropout.js';
 import { expectClose, values } from './helpers/util.js';
 
@@ -348,5 +348,143 @@ describe('DropoutLayer errors', () => {
     const out = layer.evaluate(new Tensor(new Float32Array(64).fill(1), [4, 16]));
     expect(out.data.every((v) => v === 0 || v === f32Scale(1 - 1e-7))).toBe(true);
     layer.dispose();
+  });
+});
+
+// Each of these was written for a Stryker survivor in ts/layers/dropout.ts (docs/mutation/layers3-2026-12-01.md),
+// applied by hand and seen failing.
+describe('DropoutLayer details', () => {
+  it('names itself in every refusal, with the whole message', () => {
+    expect(() => new DropoutLayer(1)).toThrow(new ValueError('Dropout rate must be a number in [0, 1) (also as a 32-bit float), got 1'));
+    // @ts-expect-error an unknown option
+    expect(() => new DropoutLayer(0.5, { sead: 1 })).toThrow(/^Dropout options: unknown option "sead".* \(known: seed\)$/);
+    expect(() => new DropoutLayer(0.5, { seed: -1 })).toThrow(new ValueError('Dropout seed must be an integer in [0, 4294967295], got -1'));
+    const net = new SequentialNet([4]);
+    // @ts-expect-error an unknown option
+    expect(() => net.addDropout(0.5, { sead: 1 })).toThrow(/^addDropout options: unknown option "sead".* \(known: seed\)$/);
+    net.dispose();
+    const layer = new DropoutLayer(0.5, { seed: 1 });
+    expect(() => layer.setTrainingState({ step: -1 })).toThrow(new ValueError('Dropout step must be an integer in [0, 4294967295], got -1'));
+    layer.dispose();
+  });
+
+  it('a seed and a step are 32-bit: 2³² − 1 is taken, 2³² refused', () => {
+    const layer = new DropoutLayer(0.5, { seed: 2 ** 32 - 1 });
+    expect(layer.seed).toBe(2 ** 32 - 1);
+    expect(() => new DropoutLayer(0.5, { seed: 2 ** 32 })).toThrow(/Dropout seed/);
+    layer.setTrainingState({ step: 2 ** 32 - 1 });
+    expect(layer.trainingState()).toEqual({ step: 2 ** 32 - 1 });
+    expect(() => layer.setTrainingState({ step: 2 ** 32 })).toThrow(/Dropout step/);
+    layer.update(); // wraps around
+    expect(layer.step).toBe(0);
+    layer.dispose();
+  });
+
+  it('NaN is no rate, even where the other checks would let it through', () => {
+    expect(() => new DropoutLayer(NaN)).toThrow(new ValueError('Dropout rate must be a number in [0, 1) (also as a 32-bit float), got NaN'));
+  });
+
+  it('in a network, its seed comes from the network seed and its position', () => {
+    const net = new SequentialNet([6], { seed: 1234 });
+    net.addDropout(0.2);
+    net.addDense(5);
+    net.addDropout(0.3);
+    const [first, , second] = net.layers as DropoutLayer[];
+    expect(first.seed).toBe((Math.imul(1234 ^ 0x2545f491, 0x9e3779b1) + 0) >>> 0);
+    expect(second.seed).toBe((Math.imul(1234 ^ 0x2545f491, 0x9e3779b1) + 2) >>> 0);
+    net.addDropout(0.1, { seed: 77 });
+    expect((net.layers[3] as DropoutLayer).seed).toBe(77);
+    net.dispose();
+  });
+
+  it('toSpec gives its kind, rate and seed; fromSpec makes the same layer; the training state is the step', () => {
+    const layer = new DropoutLayer(0.25, { seed: 9 });
+    expect(layer.toSpec()).toEqual({ kind: 'Dropout', rate: 0.25, seed: 9 });
+    const back = DropoutLayer.fromSpec({ kind: 'Dropout', rate: 0.25, seed: 9 }, null as never);
+    expect([back.rate, back.seed]).toEqual([0.25, 9]);
+    layer.update();
+    layer.update();
+    expect(layer.trainingState()).toEqual({ step: 2 });
+    back.setTrainingState({ step: 5 });
+    expect(back.step).toBe(5);
+    for (const l of [layer, back]) l.dispose();
+  });
+
+  it('its gradient-check cases: rate 0.3, seed 3, on [4, 5] samples, in training and in inference', () => {
+    const cases = DropoutLayer.gradcheckCases();
+    expect(cases.map(({ label, input, smooth, batch, training, tolerance }) => ({ label, input, smooth, batch, training, tolerance }))).toEqual([
+      { label: 'rate 0.3, training', input: [4, 5], smooth: true, batch: undefined, training: true, tolerance: undefined },
+      { label: 'rate 0.3, inference', input: [4, 5], smooth: true, batch: undefined, training: undefined, tolerance: undefined },
+    ]);
+    const built = cases.map((c) => c.build() as DropoutLayer);
+    expect(built.map((l) => [l.rate, l.seed])).toEqual([
+      [0.3, 3],
+      [0.3, 3],
+    ]);
+    for (const l of built) l.dispose();
+  });
+
+  it('mask: null before any pass, after build alone and after an inference pass; one entry per value after a training pass', () => {
+    const layer = new DropoutLayer(0.5, { seed: 4 });
+    expect(layer.mask).toBeNull();
+    layer.build([5]);
+    expect(layer.mask).toBeNull();
+    const x = new Tensor(new Float32Array(3 * 5).fill(1), [3, 5]);
+    layer.evaluate(x);
+    expect(layer.mask).toBeNull();
+    layer.training = true;
+    layer.evaluate(x);
+    expect(layer.mask!.length).toBe(15);
+    expect(Array.from(layer.mask!)).toEqual(Array.from(dropoutMask(4, 0, 0, 3, 5, 0.5)));
+    layer.dispose();
+  });
+
+  it('refuses samples with no dimensions, or a dimension that is 0 or fractional', () => {
+    const layer = new DropoutLayer(0.5, { seed: 1 });
+    expect(() => layer.build([])).toThrow(new ShapeError('Dropout expects input samples with positive dimensions, got []'));
+    expect(() => layer.build([3, 0])).toThrow(new ShapeError('Dropout expects input samples with positive dimensions, got [3, 0]'));
+    expect(() => layer.build([2.5])).toThrow(ShapeError);
+    expect(() => layer.build([-2, 3])).toThrow(ShapeError);
+    expect(layer.build([2, 3])).toEqual([2, 3]);
+    layer.dispose();
+  });
+
+  it('on its own, follows the shape of each input (another shape rebuilds it)', () => {
+    const layer = new DropoutLayer(0.5, { seed: 6 });
+    layer.training = true;
+    const a = nonzero([2, 5], new Rng(1));
+    expect(layer.evaluate(a).shape).toEqual([2, 5]);
+    const b = nonzero([3, 2, 4], new Rng(2));
+    const out = layer.evaluate(b);
+    expect(out.shape).toEqual([3, 2, 4]);
+    expect(Array.from(out.data)).toEqual(Array.from(dropoutForward(b.data, dropoutMask(6, 0, 0, 3, 8, 0.5), 0.5))); // × 2: exact
+    layer.dispose();
+  });
+
+  it('rate 0 in training mode passes its input through: no mask, as in inference', () => {
+    const layer = new DropoutLayer(0, { seed: 5 });
+    layer.training = true;
+    const x = new Tensor(Float32Array.of(1, -2, 3, 4), [2, 2]);
+    expect(Array.from(layer.evaluate(x).data)).toEqual([1, -2, 3, 4]);
+    expect(layer.mask).toBeNull();
+    layer.dispose();
+  });
+
+  it('batch buffers: output, mask (1 byte) and ∂C/∂input per value', () => {
+    const layer = new DropoutLayer(0.5, { seed: 1 });
+    layer.build([3, 4]);
+    expect(layer.batchBytes(5)).toBe(9 * 5 * 12);
+    layer.dispose();
+  });
+
+  it('dispose frees the wasm memory its passes took', () => {
+    const before = wasmBytesInUse();
+    const layer = new DropoutLayer(0.5, { seed: 1 });
+    layer.training = true;
+    const out = layer.evaluate(new Tensor(new Float32Array(4 * 64).fill(1), [4, 64]));
+    layer.backprop(new Tensor(new Float32Array(out.size).fill(1), out.shape));
+    expect(wasmBytesInUse()).toBeGreaterThan(before);
+    layer.dispose();
+    expect(wasmBytesInUse()).toBe(before);
   });
 });
