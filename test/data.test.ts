@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { npyBytes as npy } from './helpers/npy-writer.js';
 import { messageOf } from './helpers/util.js';
 import { MNIST_FILES, ValueError, loadMnist, loadNpz, parseNpy, parseNpz, readIdx } from 'wasmnet';
 
@@ -18,25 +19,6 @@ function idx(type: number, dims: number[], values: number[], bytesPer = 1): Uint
     if (bytesPer === 1) out[header + i] = x;
     else if (type === 0x0d) v.setFloat32(header + 4 * i, x);
     else v.setInt32(header + 4 * i, x);
-  });
-  return out;
-}
-
-function npy(descr: string, shape: number[], values: number[]): Uint8Array {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  while ((10 + header.length + 1) % 64) header += ' ';
-  header += '\n';
-  const size = { '|u1': 1, '<i8': 8, '<f4': 4, '<f8': 8 }[descr]!;
-  const out = new Uint8Array(10 + header.length + values.length * size);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  const v = new DataView(out.buffer, 10 + header.length);
-  values.forEach((x, i) => {
-    if (descr === '|u1') v.setUint8(i, x);
-    else if (descr === '<i8') v.setBigInt64(8 * i, BigInt(x), true);
-    else if (descr === '<f4') v.setFloat32(4 * i, x, true);
-    else v.setFloat64(8 * i, x, true);
   });
   return out;
 }

@@ -10,6 +10,7 @@ import {
   type NpyArray, parseNpz, readIdx, wasmBytesInUse,
 } from 'wasmnet';
 import { rewriteModel } from './helpers/model-file.js';
+import { npyBytes } from './helpers/npy-writer.js';
 import { uniform } from './helpers/util.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -110,21 +111,12 @@ describe('files that loaded with wrong contents', () => {
     expect(() => readIdx(wrongSize, 'y.gz')).toThrow(ValueError);
   });
 
-  const npyBytes = (values: number[]) => {
-    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${values.length},), }`;
-    while ((10 + header.length + 1) % 64) header += ' ';
-    header += '\n';
-    const out = new Uint8Array(10 + header.length + 4 * values.length);
-    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-    new DataView(out.buffer).setUint16(8, header.length, true);
-    out.set(new TextEncoder().encode(header), 10);
-    values.forEach((v, i) => new DataView(out.buffer).setFloat32(10 + header.length + 4 * i, v, true));
-    return out;
-  };
+  const npyF4 = (values: number[]) => npyBytes('<f4', [values.length], values);
+
   const values = Array.from({ length: 40 }, (_, i) => i / 8);
 
   it('a stored npz entry whose bytes were damaged is refused by its CRC-32', () => {
-    const zip = zipSync({ 'x.npy': npyBytes(values) }, { level: 0 });
+    const zip = zipSync({ 'x.npy': npyF4(values) }, { level: 0 });
     expect(Array.from(parseNpz(zip).x.data)).toEqual(values);
     const damaged = zip.slice();
     damaged[zip.indexOf(0x93) + 128 + 4 * 7 + 2] ^= 0x10; // inside value 7
@@ -132,7 +124,7 @@ describe('files that loaded with wrong contents', () => {
   });
 
   it('a deflated npz entry damaged so that it still inflates is refused by its CRC-32', () => {
-    const npy = npyBytes(values);
+    const npy = npyF4(values);
     const deflated = deflateSync(npy);
     // The first one-byte change that inflates without error to the same length but other bytes.
     let silent = -1;
@@ -172,7 +164,7 @@ describe('files that loaded with wrong contents', () => {
 
   it('reads a zip64 archive (sizes, offset and entry count in zip64 records), as NumPy writes one past 4 GiB', () => {
     const name = new TextEncoder().encode('x.npy');
-    const data = npyBytes([7, 8, 9]);
+    const data = npyF4([7, 8, 9]);
     const local = new Uint8Array(30 + name.length + data.length);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, 0x04034b50, true);
@@ -219,12 +211,12 @@ describe('files that loaded with wrong contents', () => {
   });
 
   it('an npz entry named __proto__ is an own key, not the result\'s prototype', () => {
-    const arrays = parseNpz(zipSync({ '__proto__.npy': npyBytes([1, 2]), 'constructor.npy': npyBytes([3]), 'x.npy': npyBytes([4]) }));
+    const arrays = parseNpz(zipSync({ '__proto__.npy': npyF4([1, 2]), 'constructor.npy': npyF4([3]), 'x.npy': npyF4([4]) }));
     expect(Object.keys(arrays)).toEqual(['__proto__', 'constructor', 'x']);
     expect(Object.getPrototypeOf(arrays)).toBe(null);
     expect(Array.from(arrays['__proto__'].data)).toEqual([1, 2]);
     expect(Array.from((arrays['constructor'] as unknown as NpyArray).data)).toEqual([3]);
-    expect(parseNpz(zipSync({ 'x.npy': npyBytes([4]) })).toString).toBeUndefined();
+    expect(parseNpz(zipSync({ 'x.npy': npyF4([4]) })).toString).toBeUndefined();
   });
 });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MNIST_FILES, MNIST_PIXELS, MNIST_SIDE, loadMnist, mnistFromIdx, readIdx } from 'wasmnet';
+import { npyBytes } from './helpers/npy-writer.js';
 
 /** A uint8 (or `type`) IDX file of `dims` holding `values`. */
 function idx(dims: number[], values: number[], type = 0x08): Uint8Array {
@@ -18,17 +19,7 @@ function idx(dims: number[], values: number[], type = 0x08): Uint8Array {
 }
 
 /** A .npy of bytes (`|u1`) with `shape`. */
-function npy(shape: number[], values: number[]): Uint8Array {
-  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  while ((10 + header.length + 1) % 64) header += ' ';
-  header += '\n';
-  const out = new Uint8Array(10 + header.length + values.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(values, 10 + header.length);
-  return out;
-}
+const npy = (shape: number[], values: number[]) => npyBytes('|u1', shape, values);
 
 function folder(files: Record<string, Uint8Array>): string {
   const dir = mkdtempSync(join(tmpdir(), 'wasmnet-mnist-'));

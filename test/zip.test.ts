@@ -3,22 +3,12 @@
 // an archive can be damaged, with the exact message that names it.
 import { describe, expect, it } from 'vitest';
 import { ValueError, parseNpy, parseNpz } from 'wasmnet';
+import { npyBytes } from './helpers/npy-writer.js';
 import { messageOf } from './helpers/util.js';
 import { Bytes, type ZipEntrySpec, centralRecord, concat, endRecord, localRecord, writeZip } from './helpers/zip-writer.js';
 
 /** A little-endian float64 .npy of `values` (shape [n]). */
-function npy(values: number[]): Uint8Array {
-  let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (${values.length},), }`;
-  while ((10 + header.length + 1) % 64) header += ' ';
-  header += '\n';
-  const out = new Uint8Array(10 + header.length + 8 * values.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  const v = new DataView(out.buffer, 10 + header.length);
-  values.forEach((x, i) => v.setFloat64(8 * i, x, true));
-  return out;
-}
+const npy = (values: number[]) => npyBytes('<f8', [values.length], values);
 
 const a = npy([1, 2, 3]);
 const b = npy([-0.5]);
