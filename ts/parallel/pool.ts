@@ -186,7 +186,7 @@ async function maxIdleWorkers(size: number): Promise<number> {
 }
 
 /**
- * The newest healthy idle pool of `workers` workers, for `net` (it is then busy again); idle pools of other sizes,
+ * The newest healthy idle pool of `workers` workers, for the next run of any network (it is then busy again); idle pools of other sizes,
  * and unhealthy ones, end: a process trains with one worker count at a time, as a rule.
  */
 function takeIdlePool(workers: number): WorkerPool | null {
