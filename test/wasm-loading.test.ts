@@ -1,14 +1,32 @@
 // Loading the WebAssembly core (`ts/core/wasm.ts`) from every kind of source `init({ wasm })` takes, and each way
 // it can fail. Every test loads a fresh copy of the module (`vi.resetModules()`), so nothing is loaded yet: the
 // setup file's `init()` loaded another copy. The sources are given explicitly, from dist/wasmnet.wasm.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const wasmPath = fileURLToPath(new URL('../dist/wasmnet.wasm', import.meta.url));
 const wasmBytes = new Uint8Array(readFileSync(wasmPath));
 /** The smallest valid module: a header and nothing else (no `wn_alloc`, no memory). */
 const emptyModule = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+/** A module that exports a memory called `memory` and nothing else (no `wn_alloc`). */
+const memoryOnlyModule = Uint8Array.from([
+  ...emptyModule,
+  ...[0x05, 0x03, 0x01, 0x00, 0x01], // memory section: one memory of at least 1 page
+  ...[0x07, 0x0a, 0x01, 0x06, ...Array.from('memory', (c) => c.charCodeAt(0)), 0x02, 0x00], // export "memory" = memory 0
+]);
+
+// Where `init()` without a source looks (the Vite lookup comes first in wasm.ts's default location): pointed at
+// dist/wasmnet.wasm or at a missing file, so that `init()` behaves the same under `npm test` and `npm run mutate:ts`.
+const defaultFile = vi.hoisted(() => ({ url: null as URL | null }));
+vi.mock('../ts/core/vite-dev.js', () => ({ fromViteDeps: () => defaultFile.url }));
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'wasmnet-loading-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 type WasmModule = typeof import('../ts/core/wasm.js');
 type ErrorsModule = typeof import('../ts/core/errors.js');
@@ -16,6 +34,7 @@ let wasm: WasmModule;
 let errors: ErrorsModule;
 
 beforeEach(async () => {
+  defaultFile.url = pathToFileURL(wasmPath);
   vi.resetModules();
   wasm = await import('../ts/core/wasm.js');
   errors = await import('../ts/core/errors.js');
@@ -45,6 +64,33 @@ describe('before init', () => {
   });
 });
 
+describe('WASM_FILE', () => {
+  it("is the name of the core the build puts beside the bundles", () => {
+    expect(wasm.WASM_FILE).toBe('wasmnet.wasm');
+    expect(existsSync(fileURLToPath(new URL(`../dist/${wasm.WASM_FILE}`, import.meta.url)))).toBe(true);
+  });
+});
+
+describe('init() with no source', () => {
+  it('loads the default location, and so do init({}) and init(null)', async () => {
+    for (const args of [[], [{}], [null]]) {
+      vi.resetModules();
+      const fresh = await import('../ts/core/wasm.js');
+      await (fresh.init as (...a: unknown[]) => Promise<void>)(...args);
+      expect(fresh.isInitialized()).toBe(true);
+    }
+  });
+
+  it("rethrows Node's error for a missing default file, wrapped once (the advice about serving the file is for pages)", async () => {
+    const missing = path.join(scratch, 'missing', 'wasmnet.wasm');
+    defaultFile.url = pathToFileURL(missing);
+    const message = await initError(wasm.init());
+    expect(message.startsWith('could not load the wasmnet WebAssembly core: ENOENT')).toBe(true);
+    expect(message).toContain(missing);
+    expect(message).not.toContain('Serve dist/wasmnet.wasm');
+  });
+});
+
 describe('init({ wasm }) from each kind of source', () => {
   const sources: [string, () => unknown][] = [
     ['bytes (Uint8Array)', () => wasmBytes],
@@ -70,6 +116,44 @@ describe('init({ wasm }) from each kind of source', () => {
       expect(wasm.wasmModule()).toBeInstanceOf(WebAssembly.Module);
     });
   }
+
+  it('a relative path whose folder has a colon in its name: relative to the working directory, not a URL scheme', async () => {
+    const folder = path.join(scratch, 'a:b');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'wasmnet.wasm'), wasmBytes);
+    await wasm.init({ wasm: path.relative(process.cwd(), path.join(folder, 'wasmnet.wasm')) });
+    expect(wasm.isInitialized()).toBe(true);
+  });
+
+  it('an http: URL, fetched (as a string and as a URL)', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/wasmnet.wasm' ? 200 : 404, { 'content-type': 'application/wasm' });
+      res.end(req.url === '/wasmnet.wasm' ? wasmBytes : undefined);
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await wasm.init({ wasm: `${base}/wasmnet.wasm` });
+      expect(wasm.isInitialized()).toBe(true);
+      vi.resetModules();
+      const fresh = await import('../ts/core/wasm.js');
+      await fresh.init({ wasm: new URL(`${base}/wasmnet.wasm`) });
+      expect(fresh.isInitialized()).toBe(true);
+      vi.resetModules();
+      const again = await import('../ts/core/wasm.js');
+      const freshErrors = await import('../ts/core/errors.js');
+      const err = await again.init({ wasm: `${base}/elsewhere.wasm` }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(freshErrors.InitError);
+      expect((err as Error).message).toBe(`fetching ${base}/elsewhere.wasm failed: HTTP 404`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a Response whose MIME type only mentions text/html in a parameter (not an HTML page)', async () => {
+    await wasm.init({ wasm: response(wasmBytes, 200, 'application/octet-stream; note=text/html') });
+    expect(wasm.isInitialized()).toBe(true);
+  });
 
   it('hands workers the module it instantiated, not another copy', async () => {
     const module = new WebAssembly.Module(wasmBytes);
@@ -102,9 +186,26 @@ describe('init() refuses', () => {
     expect(wasm.isInitialized()).toBe(false);
   });
 
+  it('a module with a memory but no wn_alloc', async () => {
+    expect(await initError(wasm.init({ wasm: memoryOnlyModule }))).toBe('the loaded WebAssembly module is not the wasmnet core (wn_alloc or memory missing)');
+  });
+
   it('bytes that are not WebAssembly, saying what the compiler said', async () => {
-    const message = await initError(wasm.init({ wasm: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) }));
-    expect(message).toMatch(/^could not load the wasmnet WebAssembly core: .*magic/i);
+    const bad = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const compilerSaid = ((await WebAssembly.compile(bad).catch((e: unknown) => e)) as Error).message;
+    expect(compilerSaid).toMatch(/magic/i);
+    expect(await initError(wasm.init({ wasm: bad }))).toBe(`could not load the wasmnet WebAssembly core: ${compilerSaid}`);
+  });
+
+  it('a failure that is not even an Error, still as an InitError', async () => {
+    // A response whose body cannot be read, rejecting with nothing at all.
+    class Unreadable extends Response {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return Promise.reject(undefined);
+      }
+    }
+    const source = new Unreadable(wasmBytes, { status: 200, headers: { 'content-type': 'application/octet-stream' } });
+    expect(await initError(wasm.init({ wasm: source }))).toBe('could not load the wasmnet WebAssembly core: undefined');
   });
 
   it('a missing file, naming it', async () => {
