@@ -23,7 +23,7 @@ const memoryOnlyModule = Uint8Array.from([
 // Where `init()` without a source looks (the Vite lookup comes first in wasm.ts's default location): pointed at
 // dist/wasmnet.wasm or at a missing file, so that `init()` behaves the same under `npm test` and `npm run mutate:ts`.
 const defaultFile = vi.hoisted(() => ({ url: null as URL | null }));
-vi.mock('../ts/core/vite-dev.js', () => ({ fromViteDeps: () => defaultFile.url }));
+vi.mock('../ts/core/vite-dev.js', () => ({ fromViteDeps: (file: string) => (file === 'wasmnet.wasm' ? defaultFile.url : null) }));
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'wasmnet-loading-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -79,6 +79,17 @@ describe('init() with no source', () => {
       await (fresh.init as (...a: unknown[]) => Promise<void>)(...args);
       expect(fresh.isInitialized()).toBe(true);
     }
+  });
+
+  it('outside a Vite dev server, looks for wasmnet.wasm beside the module', async () => {
+    defaultFile.url = null;
+    // Beside the built bundle (as under `npm run mutate:ts`) it loads; beside ts/core/wasm.ts (as under `npm test`)
+    // there is no .wasm, and the error names the file it looked for.
+    const outcome = await wasm.init().then(
+      () => 'loaded',
+      (e: Error) => e.message,
+    );
+    expect(outcome === 'loaded' || /ENOENT.*[\\/]ts[\\/]core[\\/]wasmnet\.wasm/.test(outcome)).toBe(true);
   });
 
   it("rethrows Node's error for a missing default file, wrapped once (the advice about serving the file is for pages)", async () => {
