@@ -1,6 +1,6 @@
 // Pool2DLayer (crate/src/pool.rs, ts/layers/pool2d.ts) against test/reference/pool2d.ts.
 import { describe, expect, it } from 'vitest';
-import { Pool2DLayer, Rng, SequentialNet, ShapeError, Tensor, ValueError, gradientCheck } from 'wasmnet';
+import { Pool2DLayer, Rng, SequentialNet, ShapeError, Tensor, ValueError, gradientCheck, wasmBytesInUse } from 'wasmnet';
 import { allocF32 } from 'wasmnet/internal';
 import { maxPoolBackward, maxPoolForward } from './reference/pool2d.js';
 import { expectClose, uniform } from './helpers/util.js';
@@ -266,6 +266,36 @@ describe('Pool2DLayer after an inference pass (no winners recorded): no mask, an
     expect(pool.backwardBuffer(delta, false)).toBeNull();
     expect(pool.fusedBackwardState().input).toBe(input);
     for (const b of [delta, input]) b.free();
+    pool.dispose();
+  });
+});
+
+describe('Pool2DLayer: spec, buffers and shapes (Stryker survivors in pool2d.ts and window.ts)', () => {
+  it('toSpec writes a stride that differs from the area in rows only', () => {
+    const pool = new Pool2DLayer([2, 2], { stride: [3, 2] });
+    expect(pool.toSpec()).toEqual({ kind: 'Pool2D', area: [2, 2], strict: false, stride: [3, 2] });
+    pool.dispose();
+  });
+
+  it('reading the mask leaves no wasm memory behind', () => {
+    const pool = new Pool2DLayer([2, 2]);
+    pool.evaluate(new Tensor([1, 4, 2, 3], [1, 1, 2, 2]));
+    const before = wasmBytesInUse();
+    expect(Array.from(pool.mask!)).toEqual([0, 1, 0, 0]);
+    expect(wasmBytesInUse()).toBe(before);
+    pool.dispose();
+  });
+
+  it('batch buffers: the pooled output and the input gradient, 4 bytes a value', () => {
+    const pool = new Pool2DLayer([2, 2]);
+    pool.build([1, 4, 4]);
+    expect(pool.batchBytes(3)).toBe(3 * (4 * 4 + 4 * 16));
+    pool.dispose();
+  });
+
+  it('refuses an area wider than its input (the height fits)', () => {
+    const pool = new Pool2DLayer([2, 3]);
+    expect(() => pool.evaluate(Tensor.zeros([1, 1, 4, 2]))).toThrow(new ShapeError('Pool2D area [2, 3] is larger than its 4×2 input'));
     pool.dispose();
   });
 });
