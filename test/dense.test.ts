@@ -1,7 +1,7 @@
 // DenseLayer and the GEMM under it (crate/src/gemm.rs, crate/src/dense.rs, ts/layers/dense.ts)
 // against test/reference/dense.ts.
 import { describe, expect, it } from 'vitest';
-import { Adam, DenseLayer, type DenseOptions, Identity, RandnAverage, Rng, SGD, ShapeError, SoftMax, Tanh, Tensor, ValueError, SequentialNet, gradientCheck, ReLU, Sigmoid } from 'wasmnet';
+import { Adam, Conv2DLayer, DenseLayer, type DenseOptions, Identity, RandnAverage, Rng, SGD, ShapeError, SoftMax, Tanh, Tensor, ValueError, SequentialNet, gradientCheck, ReLU, Sigmoid, wasmBytesInUse } from 'wasmnet';
 import { denseBackward, denseForward } from './reference/dense.js';
 import { expectClose, uniform, values } from './helpers/util.js';
 
@@ -94,6 +94,15 @@ describe('DenseLayer arguments', () => {
     expect(() => (dense.w = [1, 2, 3])).toThrow(/Dense.w must get 8 values, got 3/);
     dense.dispose();
   });
+  it('rejects weights that are no array, saying what they are: null, text (of the right length too), an object', () => {
+    const dense = new DenseLayer(4, 2);
+    const set = (v: unknown) => () => (dense.w = v as number[]);
+    expect(set(null)).toThrow(new ShapeError('Dense.w must get 8 values, got null'));
+    expect(set('12345678')).toThrow(new ShapeError('Dense.w must get 8 values, got "12345678"'));
+    expect(set('abc')).toThrow(new ShapeError('Dense.w must get 8 values, got "abc"'));
+    expect(set({})).toThrow(new ShapeError('Dense.w must get 8 values, got Object'));
+    dense.dispose();
+  });
 });
 
 describe('DenseLayer options: the checks and defaults every activated layer shares (ts/layers/activated.ts)', () => {
@@ -157,5 +166,75 @@ describe('DenseLayer in a network', () => {
     const dense = new DenseLayer(5, 3);
     expect(dense.batchBytes(2)).toBe(4 * 2 * (3 * 3 + 5));
     dense.dispose();
+  });
+});
+
+describe('DenseLayer steps: weights packed once per step (beginStep, endStep)', () => {
+  it('after endStep a changed w is used: the packed w and wᵀ of the step are forgotten', () => {
+    const rng = new Rng(8);
+    const dense = new DenseLayer(3, 2, { afun: new Identity(), seed: 1 });
+    const a = uniform([2, 3], rng);
+    const delta = uniform([2, 2], rng);
+    dense.beginStep();
+    dense.evaluate(a);
+    dense.backprop(delta);
+    dense.endStep();
+    dense.w = [1, -2, 3, 0.5, -1, 2];
+    expectClose(dense.evaluate(a).data, denseForward(a.data, dense.w, dense.b, 2, 3, 2), 1e-6, 'z');
+    const da = dense.backprop(delta);
+    expectClose(da.data, denseBackward(a.data, dense.w, delta.data, 2, 3, 2).da, 1e-6, 'da');
+    dense.dispose();
+  });
+});
+
+describe('borrowParametersOf: a shard\'s copy computing with its master\'s parameters (ts/layers/activated.ts, train/together.ts)', () => {
+  const identity = (seed: number) => new DenseLayer(4, 3, { afun: new Identity(), seed });
+
+  it('the copy computes with the master\'s weights and biases, and frees its own values', () => {
+    const master = identity(1);
+    master.b = [0.5, -1, 2];
+    const copy = identity(2);
+    const before = wasmBytesInUse();
+    copy.borrowParametersOf(master);
+    expect(before - wasmBytesInUse()).toBe(4 * (12 + 3));
+    const a = uniform([2, 4], new Rng(3));
+    expect(Array.from(copy.evaluate(a).data)).toEqual(Array.from(master.evaluate(a).data));
+    copy.dispose();
+    master.dispose();
+  });
+
+  it('borrowing again frees nothing more, and the master keeps its values', () => {
+    const master = identity(1);
+    const w = Array.from(master.w);
+    const copy = identity(2);
+    copy.borrowParametersOf(master);
+    const once = wasmBytesInUse();
+    copy.borrowParametersOf(master);
+    expect(wasmBytesInUse()).toBe(once);
+    expect(Array.from(master.w)).toEqual(w);
+    copy.dispose();
+    master.dispose();
+  });
+
+  it('the copy refuses to update, and disposing it leaves the master\'s values alone', () => {
+    const master = identity(1);
+    const w = Array.from(master.w);
+    const copy = identity(2);
+    copy.borrowParametersOf(master);
+    expect(() => copy.update()).toThrow(new ValueError("this Dense layer computes with another layer's parameters and cannot update them (a wasmnet bug)"));
+    copy.dispose();
+    expect(Array.from(master.w)).toEqual(w);
+    master.dispose();
+  });
+
+  it('refuses a master of another kind, or with parameters of other sizes', () => {
+    const dense = new DenseLayer(2, 3);
+    const conv = new Conv2DLayer([1, 1, 2], [3, 1, 2]); // f: 6 values, b: 3, as the dense layer's w and b
+    const wider = new DenseLayer(4, 3); // w: 12 values, b: 3
+    const turned = new DenseLayer(3, 2); // w: 6 values, b: 2
+    expect(() => dense.borrowParametersOf(conv)).toThrow(new ShapeError('a Dense layer cannot borrow the parameters of a different Conv2D layer (a wasmnet bug)'));
+    expect(() => dense.borrowParametersOf(wider)).toThrow(new ShapeError('a Dense layer cannot borrow the parameters of a different Dense layer (a wasmnet bug)'));
+    expect(() => dense.borrowParametersOf(turned)).toThrow(new ShapeError('a Dense layer cannot borrow the parameters of a different Dense layer (a wasmnet bug)'));
+    for (const l of [dense, conv, wider, turned]) l.dispose();
   });
 });

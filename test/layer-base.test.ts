@@ -63,6 +63,18 @@ describe('a layer on its own: evaluate and backprop', () => {
     expect(Array.from(back.data)).toEqual([1, 2, 3, 4, 5, 6]);
     flat.dispose();
   });
+
+  it('evaluate and backprop return copies: a later pass leaves the tensors they returned as they were', () => {
+    const dense = new DenseLayer(2, 2, { afun: new Identity() });
+    dense.w = [1, 2, 3, 4];
+    const out = dense.evaluate(seq(2, [1, 2]));
+    const back = dense.backprop(seq(2, [1, 2]));
+    dense.evaluate(new Tensor([-1, -2], [1, 2]));
+    dense.backprop(new Tensor([-1, -2], [1, 2]));
+    expect(Array.from(out.data)).toEqual([7, 10]);
+    expect(Array.from(back.data)).toEqual([5, 11]);
+    dense.dispose();
+  });
 });
 
 describe('shape-agnostic layers (flatten, pooling) on their own rebuild for each input shape', () => {

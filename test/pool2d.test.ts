@@ -1,6 +1,7 @@
 // Pool2DLayer (crate/src/pool.rs, ts/layers/pool2d.ts) against test/reference/pool2d.ts.
 import { describe, expect, it } from 'vitest';
-import { Pool2DLayer, Rng, SequentialNet, ShapeError, Tensor, ValueError, gradientCheck } from 'wasmnet';
+import { Pool2DLayer, Rng, SequentialNet, ShapeError, Tensor, ValueError, gradientCheck, wasmBytesInUse } from 'wasmnet';
+import { allocF32 } from 'wasmnet/internal';
 import { maxPoolBackward, maxPoolForward } from './reference/pool2d.js';
 import { expectClose, uniform } from './helpers/util.js';
 
@@ -220,5 +221,81 @@ describe('Pool2DLayer arguments', () => {
     const pool = new Pool2DLayer([2, 2]);
     expect(pool.update()).toBeUndefined();
     expect(pool.parameters()).toEqual([]);
+  });
+});
+
+describe('Pool2DLayer after an inference pass (no winners recorded): no mask, and its backward passes are refused', () => {
+  const refused = new ShapeError('Pool2D backprop needs a forward pass that recorded the winners (the last one was inference)');
+  const inferred = () => {
+    const pool = new Pool2DLayer([2, 2]);
+    pool.build([1, 2, 2]);
+    const input = allocF32(4);
+    input.set([1, 4, 2, 3]);
+    pool.forwardBuffer(input, 1, false);
+    return { pool, input };
+  };
+
+  it('mask is null after an inference pass, and its shape still says what it saw', () => {
+    const { pool, input } = inferred();
+    expect(pool.shape).toEqual([1, 1, 2, 2]);
+    expect(pool.mask).toBeNull();
+    pool.forwardBuffer(input, 1, true);
+    expect(Array.from(pool.mask!)).toEqual([0, 1, 0, 0]);
+    pool.dispose();
+    input.free();
+  });
+
+  it('backwardBuffer, backwardThroughReLU and fusedBackwardState refuse, naming the inference pass', () => {
+    const { pool, input } = inferred();
+    const delta = allocF32(1);
+    const dz = allocF32(4);
+    expect(() => pool.backwardBuffer(delta, true)).toThrow(refused);
+    expect(() => pool.backwardBuffer(delta, false)).toThrow(refused);
+    expect(() => pool.backwardThroughReLU(delta, dz)).toThrow(refused);
+    expect(() => pool.fusedBackwardState()).toThrow(refused);
+    for (const b of [delta, dz, input]) b.free();
+    pool.dispose();
+  });
+
+  it('after a recorded pass they run: the input gradient goes to the winner; none when not wanted', () => {
+    const { pool, input } = inferred();
+    pool.forwardBuffer(input, 1, true);
+    const delta = allocF32(1);
+    delta.set([5]);
+    expect(Array.from(pool.backwardBuffer(delta, true)!.toArray())).toEqual([0, 5, 0, 0]);
+    expect(pool.backwardBuffer(delta, false)).toBeNull();
+    expect(pool.fusedBackwardState().input).toBe(input);
+    for (const b of [delta, input]) b.free();
+    pool.dispose();
+  });
+});
+
+describe('Pool2DLayer: spec, buffers and shapes (Stryker survivors in pool2d.ts and window.ts)', () => {
+  it('toSpec writes a stride that differs from the area in rows only', () => {
+    const pool = new Pool2DLayer([2, 2], { stride: [3, 2] });
+    expect(pool.toSpec()).toEqual({ kind: 'Pool2D', area: [2, 2], strict: false, stride: [3, 2] });
+    pool.dispose();
+  });
+
+  it('reading the mask leaves no wasm memory behind', () => {
+    const pool = new Pool2DLayer([2, 2]);
+    pool.evaluate(new Tensor([1, 4, 2, 3], [1, 1, 2, 2]));
+    const before = wasmBytesInUse();
+    expect(Array.from(pool.mask!)).toEqual([0, 1, 0, 0]);
+    expect(wasmBytesInUse()).toBe(before);
+    pool.dispose();
+  });
+
+  it('batch buffers: the pooled output and the input gradient, 4 bytes a value', () => {
+    const pool = new Pool2DLayer([2, 2]);
+    pool.build([1, 4, 4]);
+    expect(pool.batchBytes(3)).toBe(3 * (4 * 4 + 4 * 16));
+    pool.dispose();
+  });
+
+  it('refuses an area wider than its input (the height fits)', () => {
+    const pool = new Pool2DLayer([2, 3]);
+    expect(() => pool.evaluate(Tensor.zeros([1, 1, 4, 2]))).toThrow(new ShapeError('Pool2D area [2, 3] is larger than its 4×2 input'));
+    pool.dispose();
   });
 });
