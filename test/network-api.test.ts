@@ -39,6 +39,7 @@ describe('new SequentialNet', () => {
     expect(messageOf(() => new SequentialNet([3], { seeds: 1 } as never))).toMatch(/^SequentialNet options: unknown option "seeds"/);
     expect(messageOf(() => new SequentialNet([3], { seed: -1 }))).toBe('SequentialNet seed must be an integer in [0, 4294967295], got -1');
     expect(new SequentialNet([3], { seed: 2 ** 32 - 1 }).seed).toBe(2 ** 32 - 1);
+    expect(messageOf(() => new SequentialNet([3], { seed: 2 ** 32 }))).toBe('SequentialNet seed must be an integer in [0, 4294967295], got 4294967296');
   });
 
   it('keeps the loss it is given, whatever the last layer', () => {
@@ -279,12 +280,50 @@ describe('SequentialNet inference and loss against the layers applied by hand', 
   });
 });
 
+describe('SequentialNet buffers handed out', () => {
+  it('computeGradients\' input gradient is a copy of x\'s size, not a view the next call overwrites', () => {
+    const net = small(5);
+    const rng = new Rng(5);
+    const big = uniform([40, 3], rng);
+    net.computeGradients(big, Tensor.oneHot(new Array(40).fill(0), 2));
+    const x = uniform([2, 3], rng);
+    const g = net.computeGradients(x, Tensor.oneHot([0, 1], 2)).inputGradient;
+    expect(g.shape).toEqual([2, 3]);
+    expect(g.data).toHaveLength(6);
+    const kept = Array.from(g.data);
+    net.computeGradients(uniform([2, 3], rng), Tensor.oneHot([1, 0], 2));
+    expect(Array.from(g.data)).toEqual(kept);
+    net.dispose();
+  });
+
+  it('lossOn records nothing for backprop: a layer\'s backprop after it still needs its own evaluate', () => {
+    const net = small(6);
+    net.lossOn(uniform([2, 3], new Rng(6)), Tensor.oneHot([0, 1], 2));
+    expect(messageOf(() => net.layers[1].backprop(Tensor.zeros([2, 2])), ShapeError)).toBe('Dense.backprop needs a preceding evaluate()');
+    net.dispose();
+  });
+
+  it('names measure in the out-of-memory error of a batch too large for 4 GiB', () => {
+    // 1024 filters of 98×98 outputs: 39 MB a sample, 5 GB for a chunk of 128.
+    const net = new SequentialNet([1, 100, 100], { seed: 1 });
+    net.addConv2D([1024, 3, 3]);
+    net.addPool2D([98, 98]);
+    const x = new Tensor(new Float32Array(128 * 100 * 100), [128, 1, 100, 100]);
+    const y = new Tensor(new Float32Array(128 * 1024), [128, 1024, 1, 1]);
+    expect(() => net.measure(x, y)).toThrow(/^measure in batches of 128 needs [\d.]+ GiB of WebAssembly memory/);
+    net.dispose();
+  });
+});
+
 describe('SequentialNet.dispose', () => {
   it('is safe twice, and every use after it throws DisposedError', () => {
+    const before = wasmBytesInUse();
     const net = small();
+    net.computeGradients(uniform([5, 3], new Rng(2)), Tensor.oneHot([0, 1, 0, 1, 1], 2));
     expect(net.isDisposed).toBe(false);
     net.dispose();
     net.dispose();
+    expect(wasmBytesInUse()).toBe(before);
     expect(net.isDisposed).toBe(true);
     const uses: (() => unknown)[] = [
       () => { net.training = true; }, () => net.add(new FlattenLayer()), () => net.buildContext(), () => net.parameters(),
