@@ -138,11 +138,11 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
     const kinds = layerKinds as Record<string, unknown>;
     kinds.Spy = Spy;
     try {
-      const rows = checkLayerKinds({ seed: 9 }).filter((r) => r.group === 'Spy');
+      const rows = checkLayerKinds({ seed: 9, samples: 5 }).filter((r) => r.group === 'Spy');
       expect(rows.map((r) => [r.what, r.tolerance, r.pass, r.worst, r.checked, r.skipped])).toEqual([
-        ['defaults', 1e-2, true, 'input', 12, 0],
-        ['smooth, training, batch 2', 1e-3, true, 'input', 12, 0],
-        ['own tolerance', 0.5, true, 'input', 15, 0],
+        ['defaults', 1e-2, true, 'input', 5, 0],
+        ['smooth, training, batch 2', 1e-3, true, 'input', 5, 0],
+        ['own tolerance', 0.5, true, 'input', 5, 0],
       ]);
       expect(seen.map((s) => [s.label, s.training, s.x.shape])).toEqual([
         ['defaults', false, [3, 4]],
@@ -187,7 +187,12 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
     const rng = suiteRng(1);
     const x = normalT([4, 3], rng);
     const y = normalT([4, 2], rng);
-    expect(rows.map((r) => r.maxError)).toEqual([false, true].map((on) => net.inMode(on, () => gradientCheck(net, x, y).maxError)));
+    const direct = [false, true].map((on) => net.inMode(on, () => gradientCheck(net, x, y)));
+    expect(rows.map((r) => r.maxError)).toEqual(direct.map((r) => r.maxError));
+    // The worst tensor is the one with the largest error (w, b or the input: three to choose from).
+    const worstOf = (r: (typeof direct)[0]) => r.tensors.find((t) => t.error === r.maxError)!.name;
+    expect(rows.map((r) => r.worst)).toEqual(direct.map(worstOf));
+    expect(direct.map((r) => r.tensors.length)).toEqual([3, 3]);
     net.dispose();
   });
 
@@ -219,5 +224,38 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
     expect(rows.map((r) => [r.maxError, r.worst, r.checked, r.skipped, r.pass])).toEqual(expected.map((r) => [r.maxError, r.worst, r.checked, r.skipped, true]));
     course.dispose();
     modern.dispose();
+  });
+});
+
+describe('a row passes only when its error is below the tolerance and something was compared', () => {
+  /** Flatten whose function and reported gradient are the test's: `f` elementwise, backprop reporting `g`. */
+  function kind(name: string, f: (v: number) => number, g: number, tolerance: number) {
+    return class extends FlattenLayer {
+      override evaluate(x: Tensor): Tensor {
+        return new Tensor(Float32Array.from(x.data, f), [x.shape[0], x.size / x.shape[0]]);
+      }
+      override backprop(delta: Tensor): Tensor {
+        return new Tensor(new Float32Array(delta.size).fill(g), [delta.shape[0], delta.size / delta.shape[0]]);
+      }
+      static override gradcheckCases() {
+        return [{ label: name, input: [4], smooth: true, tolerance, build: () => new this() }];
+      }
+    };
+  }
+
+  it('an error of exactly 0 does not pass a tolerance of 0; everything skipped does not pass either', () => {
+    const kinds = layerKinds as Record<string, unknown>;
+    kinds.Zero = kind('zero', () => 0, 0, 0);
+    kinds.Flat = kind('flat', () => 1000, 0, 1);
+    try {
+      const rows = checkLayerKinds().filter((r) => r.group === 'Zero' || r.group === 'Flat');
+      expect(rows.map((r) => [r.what, r.maxError, r.checked, r.skipped, r.pass])).toEqual([
+        ['zero', 0, 12, 0, false],
+        ['flat', 0, 0, 12, false],
+      ]);
+    } finally {
+      delete kinds.Zero;
+      delete kinds.Flat;
+    }
   });
 });

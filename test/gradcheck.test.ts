@@ -139,6 +139,9 @@ describe('gradientCheck computes exactly what its comment says', () => {
     const flat = (z: number) => 1000 + z / 2 ** 20;
     const below = checkWith(flat, () => 1e-3, x4(), ones4(), 1e-3);
     expect(below.tensors[0]).toEqual({ name: 'input', error: 0, maxAbsError: 0, checked: 0, skipped: 4 });
+    // The floor follows C's terms r ⊙ f(x): with r = 2 it is ≈ 15.3, and a reported 5 (10 after r) is below it.
+    const twos = new Tensor([2, 2, 2, 2], [1, 4]);
+    expect(checkWith(flat, () => 5, x4(), twos, 1e-3).tensors[0]).toEqual({ name: 'input', error: 0, maxAbsError: 0, checked: 0, skipped: 4 });
     // A gradient of 10 is above the floor: compared, and wrong.
     const above = checkWith(flat, () => 10, x4(), ones4(), 1e-3);
     expect(above.tensors[0]).toEqual({ name: 'input', error: 1, maxAbsError: 10, checked: 4, skipped: 0 });
