@@ -158,6 +158,24 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
     }
   });
 
+  it('every registered kind\'s rows: the error, worst tensor and counts of gradientCheck on the case\'s own layer and input', () => {
+    const rows = checkLayerKinds({ seed: 4, samples: 12 });
+    const expected = Object.entries(layerKinds).flatMap(([kind, cls]) =>
+      cls.gradcheckCases().map((c) => {
+        const layer = c.build();
+        layer.training = c.training ?? false;
+        const r = gradientCheck(layer, normalT([c.batch ?? 3, ...c.input], suiteRng(4)), undefined, { seed: 4, samples: 12 });
+        layer.dispose();
+        const worst = r.tensors.find((t) => t.error === r.maxError)!.name;
+        const sum = (k: 'checked' | 'skipped') => r.tensors.reduce((s, t) => s + t[k], 0);
+        return [kind, c.label, r.maxError, worst, sum('checked'), sum('skipped')];
+      }),
+    );
+    expect(rows.map((r) => [r.group, r.what, r.maxError, r.worst, r.checked, r.skipped])).toEqual(expected);
+    // Some row's worst tensor is not its last (the input): the row names the largest, wherever it is.
+    expect(rows.some((r) => r.worst !== 'input')).toBe(true);
+  });
+
   it('checkNetwork: inference then training mode, labels one-hot for cross-entropy, the mode restored after', () => {
     const net = new SequentialNet([5], { seed: 4 });
     net.addDense(4, { afun: new Tanh() });
@@ -174,6 +192,8 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
     const y = Tensor.oneHot(Array.from({ length: 4 }, () => rng.int(3)), 3);
     const expected = [false, true].map((on) => net.inMode(on, () => gradientCheck(net, x, y, { seed: 2, samples: 10 })));
     expect(rows.map((r) => r.maxError)).toEqual(expected.map((r) => r.maxError));
+    // 10 of w's 20 entries, b's 4, 10 of 12, b's 3, 10 of the input's 20: 37 compared or skipped per row.
+    expect(rows.map((r) => r.checked + r.skipped)).toEqual([37, 37]);
     // Dropout makes the two modes differ.
     expect(rows[0].maxError).not.toBe(rows[1].maxError);
     expect(checkNetwork(net, 'x').map((r) => r.group)).toEqual(['network', 'network']);
