@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   Activation, AvgPool2DLayer, CrossEntropy, FlattenLayer, Identity, MeanSquaredError, ReLU, Rng, SequentialNet, Sigmoid, SoftMax, Tanh, Tensor,
-  checkLayerKinds, checkNetwork, gradientCheck, gradientCheckSuite, layerKinds,
+  checkLayerKinds, checkNetwork, gradientCheck, gradientCheckSuite, layerKinds, wasmBytesInUse,
 } from 'wasmnet';
 import type { F32Array } from 'wasmnet/internal';
 
@@ -217,7 +217,10 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
   });
 
   it('checks the course\'s CNN and the modern block, each in both modes, as their rows say', () => {
+    gradientCheckSuite({ samples: 1 }); // the kernels' shared scratch memory, allocated once, is not the suite's
+    const before = wasmBytesInUse();
     const rows = gradientCheckSuite({ samples: 8 }).filter((r) => r.group === 'network');
+    expect(wasmBytesInUse(), 'the suite disposes what it built').toBe(before);
     expect(rows.map((r) => r.what)).toEqual([
       "the course's CNN (conv ReLU → max-pool → dense ReLU → dense SoftMax), inference mode",
       "the course's CNN (conv ReLU → max-pool → dense ReLU → dense SoftMax), training mode",
