@@ -95,7 +95,7 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
     const expected = activations.map(([a, tolerance]) => {
       const r = gradientCheck(a, normalT([4, 7], suiteRng(3), 2), undefined, { seed: 3, samples: 20 });
       a.dispose();
-      return { group: 'activation', what: a.name, maxError: r.maxError, worst: 'input', tolerance, checked: 20 - r.tensors[0].skipped, skipped: r.tensors[0].skipped, pass: true };
+      return { group: 'activation', what: a.name as string, maxError: r.maxError, worst: 'input', tolerance, checked: 20 - r.tensors[0].skipped, skipped: r.tensors[0].skipped, pass: true };
     });
     const rng = suiteRng(3);
     const probabilities = new SoftMax().evaluate(normalT([4, 6], rng));

@@ -183,7 +183,7 @@ describe('SequentialNet tensors and context', () => {
     expect(ctx.shape).toEqual([5]);
     expect(ctx.seed).toBe(7);
     expect(ctx.index).toBe(1);
-    ctx.shape[0] = 99;
+    (ctx.shape as number[])[0] = 99;
     expect(net.outputShape).toEqual([5]);
     net.dispose();
   });
