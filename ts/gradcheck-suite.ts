@@ -111,7 +111,9 @@ export function checkActivationsAndLosses(options: GradcheckSuiteOptions = {}): 
     a.dispose();
   }
   const rng = inputRng(seed);
-  const probabilities = new SoftMax().evaluate(normal([4, 6], rng));
+  const softmax = new SoftMax();
+  const probabilities = softmax.evaluate(normal([4, 6], rng));
+  softmax.dispose();
   const losses: [Loss, Tensor, Tensor][] = [
     [new CrossEntropy(), probabilities, oneHot(4, 6, rng)],
     [new MeanSquaredError(), normal([4, 6], rng), normal([4, 6], rng)],
