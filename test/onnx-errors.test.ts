@@ -116,6 +116,9 @@ describe('fromOnnx refuses bad ONNX input with a clear ValueError', () => {
     expect(() => toOnnx({} as SequentialNet)).toThrow(/toOnnx needs a SequentialNet, got Object/);
     expect(() => toOnnx(net, { inputName: '' })).toThrow(/toOnnx inputName must be a non-empty string/);
     expect(() => toOnnx(new SequentialNet([3]))).toThrow(/the network has no layers/);
+    expect(() => toOnnx(net, { inputNmae: 'x' } as never)).toThrow(/^toOnnx options: unknown option "inputNmae"/);
+    expect(() => toOnnx(net, { inputName: 'x', outputName: 'x' })).toThrow(new ValueError('toOnnx inputName and outputName must differ, both are "x"'));
+    expect(() => toOnnx(net, { outputName: 'input' })).toThrow(/toOnnx inputName and outputName must differ, both are "input"/);
   });
 });
 

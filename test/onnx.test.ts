@@ -107,6 +107,29 @@ describe('toOnnx: ONNX Runtime computes what wasmnet computes (within 1e-5 of th
   });
 });
 
+describe('toOnnx: what the model says about itself', () => {
+  it('names wasmnet as its producer, version 1, and its graph "wasmnet"', () => {
+    const net = courseCnn({ seed: 1 });
+    const m = decodeOnnx(toOnnx(net));
+    expect([m.producerName, m.producerVersion, m.graph.name]).toEqual(['wasmnet', '1', 'wasmnet']);
+    net.dispose();
+  });
+
+  it("marks only strict max pooling with the tie rule, which fromOnnx reads back", () => {
+    const net = new SequentialNet([1, 8, 8], { seed: 2 });
+    net.addPool2D([2, 2], { strict: true });
+    net.addPool2D([2, 2]);
+    net.addFlatten();
+    const bytes = toOnnx(net);
+    const pools = decodeOnnx(bytes).graph.node.filter((n: { opType: string }) => n.opType === 'MaxPool');
+    expect(pools.map((n: { docString?: string }) => n.docString ?? '')).toEqual(['wasmnet Pool2D strict ties: a tied maximum gets an equal share of the gradient', '']);
+    const back = fromOnnx(bytes);
+    expect(back.layers.slice(0, 2).map((l) => (l as unknown as { strict: boolean }).strict)).toEqual([true, false]);
+    net.dispose();
+    back.dispose();
+  });
+});
+
 describe('export → import', () => {
   it('gives bit-identical predictions and the same ONNX bytes again (every layer kind)', () => {
     const net = everyLayer(8);
