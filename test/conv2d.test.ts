@@ -312,3 +312,17 @@ describe('Conv2DLayer arguments', () => {
     conv.dispose();
   });
 });
+
+describe('Conv2DLayer in model files', () => {
+  it('keeps a stride that differs from 1 only across columns', async () => {
+    const net = new SequentialNet([1, 6, 7], { seed: 3 });
+    net.addConv2D([2, 3, 3], { stride: [1, 2] });
+    const back = await SequentialNet.load(net.save());
+    expect(back.layers[0].outputShape).toEqual([2, 4, 3]);
+    expect((back.layers[0] as Conv2DLayer).stride).toEqual([1, 2]);
+    const x = uniform([2, 1, 6, 7], new Rng(4));
+    expect(Array.from(back.evaluate(x).data)).toEqual(Array.from(net.evaluate(x).data));
+    net.dispose();
+    back.dispose();
+  });
+});
