@@ -3,19 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   CrossEntropy, DenseLayer, DisposedError, FlattenLayer, Identity, MeanSquaredError, Rng, SequentialNet, ShapeError, SoftMax,
-  Tanh, Tensor, ValueError, type WasmnetError, wasmBytesInUse,
+  Tanh, Tensor, wasmBytesInUse,
 } from 'wasmnet';
-import { uniform } from './helpers/util.js';
-
-function messageOf(run: () => unknown, cls: typeof WasmnetError = ValueError): string {
-  try {
-    run();
-  } catch (e) {
-    expect(e).toBeInstanceOf(cls);
-    return (e as Error).message;
-  }
-  throw new Error('nothing thrown');
-}
+import { messageOf, uniform } from './helpers/util.js';
 
 /** [3] → Dense 4 (Tanh) → Dense 2 (SoftMax). */
 function small(seed = 1): SequentialNet {
