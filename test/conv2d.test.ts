@@ -1,6 +1,6 @@
 // Conv2DLayer (crate/src/conv/, ts/layers/conv2d.ts) against test/reference/conv2d.ts.
 import { describe, expect, it } from 'vitest';
-import { Conv2DLayer, type Conv2DOptions, Identity, ReLU, Rng, SGD, SequentialNet, ShapeError, Tanh, Tensor, ValueError, gradientCheck, SoftMax } from 'wasmnet';
+import { Adam, Conv2DLayer, type Conv2DOptions, Identity, ReLU, Rng, SGD, SequentialNet, ShapeError, Tanh, Tensor, ValueError, gradientCheck, SoftMax } from 'wasmnet';
 import { type ConvGeometry, conv2dBackward, conv2dBackwardPadded, conv2dForward, conv2dForwardPadded, convolve2dValid, paddedOutputSize } from './reference/conv2d.js';
 import { expectClose, uniform, values } from './helpers/util.js';
 
@@ -58,6 +58,21 @@ describe('Conv2DLayer against the reference (exercise 1)', () => {
     const first = conv.df.slice();
     conv.backprop(delta);
     expect(Array.from(conv.df)).toEqual(Array.from(first));
+    conv.dispose();
+  });
+
+  it('backwardFromDeltaZ overwrites the gradients unless asked to accumulate', () => {
+    const rng = new Rng(6);
+    const conv = new Conv2DLayer([2, 6, 6], [3, 3, 3], { afun: new Identity(), seed: 1 });
+    conv.evaluate(uniform([2, 2, 6, 6], rng));
+    conv.deltaZBuffer().view().set(uniform([2, 3, 4, 4], rng).data);
+    conv.backwardFromDeltaZ(false);
+    const df = conv.df.slice();
+    const db = conv.db.slice();
+    conv.backwardFromDeltaZ(false);
+    expect(Array.from(conv.df)).toEqual(Array.from(df));
+    conv.backwardFromDeltaZ(false, true);
+    expect(Array.from(conv.db)).toEqual(Array.from(db.map((v) => Math.fround(v + v))));
     conv.dispose();
   });
 
@@ -262,6 +277,13 @@ describe('Conv2DLayer arguments', () => {
     expect(() => net.addConv2D([2, 3, 3], 5 as never)).toThrow(/^addConv2D options /);
     net.dispose();
   });
+  it("names its parameters f and b, in lists and in messages", () => {
+    const layer = new Conv2DLayer([2, 4, 4], [3, 3, 3]);
+    expect(layer.parameters().map((p) => p.name)).toEqual(['f', 'b']);
+    expect(() => (layer.f = [1, 2])).toThrow('Conv2D.f must get 54 values, got 2');
+    expect(() => (layer.b = [1])).toThrow('Conv2D.b must get 3 values, got 1');
+    layer.dispose();
+  });
   it('sets its biases through b', () => {
     const layer = new Conv2DLayer([1, 4, 4], [2, 3, 3]);
     layer.b = [0.5, -2];
@@ -302,6 +324,32 @@ describe('Conv2DLayer arguments', () => {
   });
   it('rejects sizes whose scratch would overflow the 32-bit address space', () => {
     expect(() => new Conv2DLayer([1, 4, 4], [1, 3, 3], { padding: [2 ** 30, 2 ** 30] })).toThrow(ShapeError);
+    // A sample that fits (1.6 GB) whose im2col scratch (25 floats a position) does not.
+    expect(() => new Conv2DLayer([1, 20000, 20000], [1, 5, 5])).toThrow(
+      "Conv2D with input [1, 20000, 20000], filters [1, 5, 5], padding [0, 0, 0, 0] and stride [1, 1] is too large: its im2col scratch would not fit WebAssembly's 32-bit address space",
+    );
+  });
+  it('names itself when its parameters and scratch would not fit the memory left', () => {
+    // 9 floats a position, twice (forward and backward scratch): about 4.6 GB.
+    expect(() => new Conv2DLayer([1, 8000, 8000], [1, 3, 3], { padding: 1 })).toThrow(
+      /^Conv2D with input \[1, 8000, 8000\], filters \[1, 3, 3\], padding \[1, 1, 1, 1\] and stride \[1, 1\] needs 4\.\d+ GiB of WebAssembly memory/,
+    );
+    // 2²⁷ filters and as many biases, each with a gradient and Adam's two moments: 2²⁸ floats × 4 × 4 bytes = 4 GiB.
+    expect(() => new Conv2DLayer([1, 1, 1], [2 ** 27, 1, 1], { optim: new Adam() })).toThrow(/ needs 4\.00 GiB of WebAssembly memory, but only /);
+  });
+  it('refuses to join a network whose output so far is not its input, naming both shapes', () => {
+    const net = new SequentialNet([1, 6, 6], { seed: 1 });
+    const conv = new Conv2DLayer([2, 6, 6], [3, 3, 3]);
+    expect(() => net.add(conv)).toThrow('Conv2D expects input samples of shape [2, 6, 6], got [1, 6, 6]');
+    expect(conv.inNetwork).toBe(false);
+    conv.dispose();
+    net.dispose();
+  });
+  it('addConv2D needs an image-shaped output so far', () => {
+    const net = new SequentialNet([1, 6, 6], { seed: 1 });
+    net.addFlatten();
+    expect(() => net.addConv2D([2, 3, 3])).toThrow("addConv2D needs a [c, h, w] input, but the network's output so far has shape [36]");
+    net.dispose();
   });
   it('rejects SoftMax as a convolution activation', () => {
     expect(() => new Conv2DLayer([1, 4, 4], [2, 3, 3], { afun: new SoftMax() })).toThrow(ValueError);
@@ -314,6 +362,19 @@ describe('Conv2DLayer arguments', () => {
 });
 
 describe('Conv2DLayer in model files', () => {
+  for (const padding of [[1, 0], [0, 2], 'same'] as const) {
+    it(`keeps padding ${JSON.stringify(padding)} (one of its dimensions may be 0)`, async () => {
+      const net = new SequentialNet([1, 6, 7], { seed: 3 });
+      net.addConv2D([2, 3, 3], { padding: padding as Conv2DOptions['padding'] });
+      const back = await SequentialNet.load(net.save());
+      expect(back.layers[0].outputShape).toEqual(net.layers[0].outputShape);
+      expect((back.layers[0] as Conv2DLayer).geometry()).toEqual((net.layers[0] as Conv2DLayer).geometry());
+      const x = uniform([2, 1, 6, 7], new Rng(4));
+      expect(Array.from(back.evaluate(x).data)).toEqual(Array.from(net.evaluate(x).data));
+      net.dispose();
+      back.dispose();
+    });
+  }
   it('keeps a stride that differs from 1 only across columns', async () => {
     const net = new SequentialNet([1, 6, 7], { seed: 3 });
     net.addConv2D([2, 3, 3], { stride: [1, 2] });

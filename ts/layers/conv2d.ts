@@ -263,7 +263,7 @@ export class Conv2DLayer extends ActivatedLayer {
    * image by image in one kernel (`crate/src/conv_pool.rs`): the pooling reads each image's output while it is in
    * cache. The same floats, and the same state in both layers, as `forwardBuffer` of one then the other.
    */
-  forwardThroughPool(pool: Pool2DLayer, input: F32Array, n: number, record = true): F32Array {
+  forwardThroughPool(pool: Pool2DLayer, input: F32Array, n: number, record: boolean): F32Array {
     this.beginForward(input, n, record);
     const [c, h, w] = this.tensor;
     const [m, fh, fw] = this.fshape;
@@ -281,7 +281,7 @@ export class Conv2DLayer extends ActivatedLayer {
    * image by image in one kernel (`crate/src/conv_pool.rs`): the same floats as the pooling's `backwardThroughReLU`
    * then `backwardFromDeltaZ`. `delta` is ∂C/∂(pooled output).
    */
-  backwardThroughPool(pool: Pool2DLayer, delta: F32Array, wantInputGrad: boolean, accumulate = false): F32Array | null {
+  backwardThroughPool(pool: Pool2DLayer, delta: F32Array, wantInputGrad: boolean, accumulate: boolean): F32Array | null {
     this.assertAlive();
     const { input: z, out } = pool.fusedBackwardState();
     const [c, h, w] = this.tensor;
