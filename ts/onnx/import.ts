@@ -526,7 +526,7 @@ class GraphReader {
   }
 
   private dropout(a: Attributes, ratio: Const | null, training: Const | null, where: string): void {
-    let rate = a.float('ratio', 0.5);
+    let rate = shortestFloat32(a.float('ratio', 0.5));
     if (ratio) {
       const r = floats(ratio, 'the ratio', where);
       if (r.length !== 1) throw new ValueError(`${where}: the ratio must be a scalar, got dims ${show(ratio.dims)}`);
