@@ -180,6 +180,10 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(refusal(model([node('AveragePool', ['x'], ['p'], [attr.ints('kernel_shape', [2, 2])]), node('Tanh', ['p'], ['y'])]))).toBe(
       `${at(1, 'Tanh')} comes after ${at(0, 'AveragePool')}: wasmnet applies Tanh as the activation of the Conv, Gemm (MatMul) or BatchNormalization before it`,
     );
+    // Over a MaxPool with no layer before it, the MaxPool is named.
+    expect(refusal(model([node('MaxPool', ['x'], ['p'], [attr.ints('kernel_shape', [2, 2])]), node('Relu', ['p'], ['y'])]))).toBe(
+      `${at(1, 'Relu')} comes after ${at(0, 'MaxPool')}: wasmnet applies Relu as the activation of the Conv, Gemm (MatMul) or BatchNormalization before it`,
+    );
     // Only Relu moves back over a Dropout (ReLU(0) = 0); any monotone activation over MaxPool and Flatten.
     expect(refusal(model([...flatThenMatMul, node('Dropout', ['y'], ['d']), node('Sigmoid', ['d'], ['z'])], [M], ['N', 1, 2, 3]))).toBe(
       `${at(3, 'Sigmoid')} comes after ${at(2, 'Dropout')}: wasmnet applies Sigmoid as the activation of the Conv, Gemm (MatMul) or BatchNormalization before it`,
@@ -328,6 +332,15 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
       return r;
     };
     expect(rate([], [], [attr.float('ratio', 0.3)])).toBe(0.3);
+    // Float attributes are float32: each comes back as the shortest decimal of that float32, even one of 9 digits.
+    const bnSpec = (attrs: any[]) => {
+      const net = fromOnnx(model([node('BatchNormalization', ['x', 's', 'b', 'm', 'v'], ['y'], attrs)], stats(2), ['N', 2, 3, 3]));
+      const spec = net.layers[0].toSpec() as unknown as { eps: number; momentum: number };
+      net.dispose();
+      return spec;
+    };
+    expect(bnSpec([])).toMatchObject({ eps: 1e-5, momentum: 0.1 });
+    expect(bnSpec([attr.float('epsilon', 0.0000100000025), attr.float('momentum', 0.99)])).toMatchObject({ eps: 0.0000100000025, momentum: 0.01 });
     expect(rate([], [])).toBe(0.5);
     expect(rate(['r', 't'], [{ name: 'r', dims: [], dataType: DT.DOUBLE, rawData: new Uint8Array(Float64Array.of(0.2).buffer) }, f32('t', [], [0])])).toBe(0.2);
     expect(rate(['r'], [{ name: 'r', dims: [], dataType: DT.DOUBLE, doubleData: [0.1] }])).toBe(0.1);
@@ -365,6 +378,17 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(flattens([], [{ name: 't', dims: [2], dataType: DT.INT32, int32Data: [0, -1] }])).toEqual(['Flatten']);
     expect(flattens([], [{ name: 't', dims: [2], dataType: DT.INT32, rawData: new Uint8Array(Int32Array.of(0, 6).buffer) }])).toEqual(['Flatten']);
     expect(flattens([], [i64('t', [2], [0, 6], true)])).toEqual(['Flatten']);
+    // Shape's start and end are clamped to the rank.
+    expect(flattens([node('Shape', ['x'], ['s'], [attr.int('start', -100), attr.int('end', 1)]), node('Concat', ['s', 'm'], ['t'], [attr.int('axis', 0)])], [i64('m', [1], [-1])])).toEqual(['Flatten']);
+    expect(flattens([node('Shape', ['x'], ['s'], [attr.int('start', 0), attr.int('end', 100)]), node('Gather', ['s', 'i'], ['n']), node('Concat', ['n', 'm'], ['t'], [attr.int('axis', 0)])], [i64('i', [1], [0]), i64('m', [1], [-1])])).toEqual(['Flatten']);
+    expect(refusal(shaped([node('Shape', ['x'], ['s'], [attr.int('start', 0), attr.int('end', 100)]), node('Gather', ['s', 'i'], ['t'])], [i64('i', [1], [3])]))).toBe(`${at(1, 'Gather')}: index 3 is out of range for 3 values`);
+    // Ranks: Gather reads only a 1-D constant, so a scalar (Squeeze of one value) must be unsqueezed first, and an
+    // unsqueezed vector is 2-D.
+    const gather1d = `${at(1, 'Gather')}: only Gather along axis 0 of a 1-D constant is supported`;
+    expect(refusal(shaped([node('Squeeze', ['one', 'ax'], ['sc']), node('Gather', ['sc', 'i'], ['t'])], [i64('one', [1], [0]), i64('ax', [1], [0]), i64('i', [1], [0])]))).toBe(gather1d);
+    expect(refusal(shaped([node('Unsqueeze', ['v', 'ax'], ['u']), node('Gather', ['u', 'i'], ['t'])], [i64('v', [2], [0, 6]), i64('ax', [1], [0]), i64('i', [2], [0, 1])]))).toBe(gather1d);
+    expect(flattens([node('Squeeze', ['v'], ['sq']), node('Gather', ['sq', 'i'], ['t'])], [i64('v', [1, 2], [0, 6]), i64('i', [2], [0, 1])])).toEqual(['Flatten']);
+    expect(flattens([node('Squeeze', ['one'], ['sc']), node('Unsqueeze', ['sc', 'ax'], ['u']), node('Gather', ['u', 'i'], ['z']), node('Concat', ['z', 'six'], ['t'], [attr.int('axis', 0)])], [i64('one', [1], [0]), i64('ax', [1], [0]), i64('i', [1], [0]), i64('six', [1], [6])])).toEqual(['Flatten']);
     // Squeeze of a single value to a scalar, Unsqueeze with axes as an attribute (opset 11 style).
     expect(flattens([node('Squeeze', ['one', 'ax'], ['sc']), node('Unsqueeze', ['sc'], ['u'], [attr.ints('axes', [0])]), node('Concat', ['u', 'six'], ['t'], [attr.int('axis', 0)])], [i64('one', [1], [0]), i64('ax', [1], [0]), i64('six', [1], [6])])).toEqual(['Flatten']);
   });

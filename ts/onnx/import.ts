@@ -406,7 +406,9 @@ class GraphReader {
     while (k >= 0 && passes(this.plans[k])) k--;
     const target = this.plans[k];
     if (!target || !(target.kind === 'Conv2D' || target.kind === 'Dense' || target.kind === 'BatchNorm')) {
-      const after = target ? `comes after ${target.node}` : 'comes first';
+      // With nothing to take it, the activation is named after the layer it follows (a first MaxPool, say), if any.
+      const before = target ?? this.plans[this.plans.length - 1];
+      const after = before ? `comes after ${before.node}` : 'comes first';
       throw new ValueError(`${where} ${after}: wasmnet applies ${op} as the activation of the Conv, Gemm (MatMul) or BatchNormalization before it`);
     }
     if (target.afun !== 'Identity') throw new ValueError(`${where}: ${target.node} already has the activation ${target.afun}; wasmnet applies one activation per layer`);
