@@ -2,7 +2,7 @@
 // tensors, and inference/loss against the layers applied by hand. Written for the Stryker survivors in network.ts.
 import { describe, expect, it } from 'vitest';
 import {
-  CrossEntropy, DenseLayer, DisposedError, FlattenLayer, Identity, MeanSquaredError, Rng, SequentialNet, ShapeError, SoftMax,
+  CrossEntropy, DenseLayer, DisposedError, FlattenLayer, Identity, MeanSquaredError, ReLU, Rng, SGD, SequentialNet, ShapeError, SoftMax,
   Tanh, Tensor, wasmBytesInUse,
 } from 'wasmnet';
 import { messageOf, uniform } from './helpers/util.js';
@@ -302,6 +302,111 @@ describe('SequentialNet buffers handed out', () => {
     const y = new Tensor(new Float32Array(128 * 1024), [128, 1024, 1, 1]);
     expect(() => net.measure(x, y)).toThrow(/^measure in batches of 128 needs [\d.]+ GiB of WebAssembly memory/);
     net.dispose();
+  });
+});
+
+describe('SequentialNet inference in chunks', () => {
+  /** The sample counts of the network's forward passes while `run` runs. */
+  function forwardSizes(net: SequentialNet, run: () => unknown): number[] {
+    const sizes: number[] = [];
+    const original = net.forwardBuffer;
+    net.forwardBuffer = function (this: SequentialNet, input, n, ...rest) {
+      sizes.push(n);
+      return original.call(this, input, n, ...rest);
+    } as typeof net.forwardBuffer;
+    try {
+      run();
+    } finally {
+      delete (net as unknown as Record<string, unknown>).forwardBuffer;
+    }
+    return sizes;
+  }
+
+  it('evaluate and measure pass batchSize samples at a time, at most 128, the last chunk the rest', () => {
+    const net = small(3);
+    const x = uniform([300, 3], new Rng(3));
+    const y = Tensor.oneHot(Array.from({ length: 300 }, (_, i) => i % 2), 2);
+    expect(forwardSizes(net, () => net.evaluate(x, { batchSize: 7 }))).toEqual([...new Array(42).fill(7), 6]);
+    expect(forwardSizes(net, () => net.measure(x, y, { batchSize: 100 }))).toEqual([100, 100, 100]);
+    expect(forwardSizes(net, () => net.evaluate(x, { batchSize: 1000 }))).toEqual([128, 128, 44]);
+    expect(forwardSizes(net, () => net.evaluate(x))).toEqual([128, 128, 44]);
+    expect(forwardSizes(net, () => net.evaluate(x.slice(0, 5)))).toEqual([5]);
+    net.dispose();
+  });
+
+  it('sizes its memory for the samples it has when they are fewer than a chunk', () => {
+    // 1024 filters of 98×98 outputs: 39 MB a sample; a chunk of 128 would need 5 GB, 2 samples need 80 MB.
+    const net = new SequentialNet([1, 100, 100], { seed: 1 });
+    net.addConv2D([1024, 3, 3]);
+    net.addPool2D([98, 98]);
+    const out = net.evaluate(new Tensor(new Float32Array(2 * 100 * 100).fill(1), [2, 1, 100, 100]));
+    expect(out.shape).toEqual([2, 1024, 1, 1]);
+    net.dispose();
+  });
+
+  it('evaluate records nothing for backprop: a layer\'s backprop after it still needs its own evaluate', () => {
+    const net = small(7);
+    net.evaluate(uniform([2, 3], new Rng(7)));
+    expect(messageOf(() => net.layers[0].backprop(Tensor.zeros([2, 4])), ShapeError)).toBe('Dense.backprop needs a preceding evaluate()');
+    net.dispose();
+  });
+
+  it('names validationData[0] and [1] in the checks of validation data', async () => {
+    const net = small(8);
+    const x = uniform([4, 3], new Rng(8));
+    const y = Tensor.oneHot([0, 1, 0, 1], 2);
+    await expect(net.train(x, y, { validationData: [uniform([4, 2], new Rng(1)), y] })).rejects.toThrow(
+      new ShapeError("validationData[0] must have shape [n, 3] to fit the network's input, got [4, 2]"),
+    );
+    await expect(net.train(x, y, { validationData: [x, Tensor.oneHot([0, 1, 0], 2)] })).rejects.toThrow(
+      new ShapeError('validationData[1] must have shape [4, 2] (validationData[0] has 4 samples), got [3, 2]'),
+    );
+    net.dispose();
+  });
+});
+
+describe('SequentialNet training step against computeGradients', () => {
+  /** One SGD step of train() on the whole batch against w − lr · ∂C/∂w from computeGradients on a copy. */
+  async function oneStepAsGradients(build: () => SequentialNet, x: Tensor, y: Tensor): Promise<void> {
+    const lr = 0.05;
+    const net = build();
+    const ref = SequentialNet.load(net.save());
+    ref.computeGradients(x, y);
+    await net.train(x, y, { batchSize: x.shape[0], epochs: 1, shuffle: false });
+    const got = net.parameters();
+    ref.parameters().forEach((p, i) => {
+      const before = p.value.view();
+      const grad = p.grad.view();
+      const after = got[i].value.view();
+      expect(grad.some((g) => g !== 0), `${p.name}: some gradient`).toBe(true);
+      for (let j = 0; j < before.length; j++) expect(Math.abs(after[j] - (before[j] - lr * grad[j])), `${p.name}[${j}]`).toBeLessThan(1e-6);
+    });
+    net.dispose();
+    ref.dispose();
+  }
+
+  it('mean squared error through every layer (∂C/∂a handed down from the output layer)', async () => {
+    const build = () => {
+      const net = new SequentialNet([3], { seed: 2, loss: new MeanSquaredError() });
+      net.addDense(4, { afun: new Tanh(), optim: new SGD(0.05) });
+      net.addDense(2, { afun: new Identity(), optim: new SGD(0.05) });
+      return net;
+    };
+    await oneStepAsGradients(build, uniform([6, 3], new Rng(2)), uniform([6, 2], new Rng(3)));
+  });
+
+  it('two convolution-ReLU-max-pooling blocks, each fused into one kernel (the second hands ∂C/∂x to the first)', async () => {
+    const build = () => {
+      const net = new SequentialNet([1, 10, 10], { seed: 3 });
+      net.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new SGD(0.05) });
+      net.addPool2D([2, 2]);
+      net.addConv2D([4, 2, 2], { afun: new ReLU(), optim: new SGD(0.05) });
+      net.addPool2D([2, 2]);
+      net.addFlatten();
+      net.addDense(3, { afun: new SoftMax(), optim: new SGD(0.05) });
+      return net;
+    };
+    await oneStepAsGradients(build, uniform([5, 1, 10, 10], new Rng(4), 0, 1), Tensor.oneHot([0, 1, 2, 0, 1], 3));
   });
 });
 

@@ -69,11 +69,26 @@ describe('batch norm in shards', () => {
     net.dispose();
   });
 
-  it('takes one step exactly as the batch in one piece: batch statistics, gradients through them, running statistics', async () => {
+  /** A convolution with its ReLU and the max pooling after it (one kernel in each shard's passes), then batch norm. */
+  const convPoolBnNet = (seed: number, optim: () => Optimizer): SequentialNet => {
+    const net = new SequentialNet([1, 12, 12], { seed });
+    net.addConv2D([4, 3, 3], { afun: new ReLU(), optim: optim() });
+    net.addPool2D([2, 2]);
+    net.addFlatten();
+    net.addDense(12, { afun: new Tanh(), optim: optim() });
+    net.addBatchNorm({ optim: optim(), momentum: 0.3 });
+    net.addDense(5, { afun: new SoftMax(), optim: optim() });
+    return net;
+  };
+  const oneStepCases: [string, (seed: number, optim: () => Optimizer) => SequentialNet, number[]][] = [
+    ['batch norm on [c, h, w] and on [f]', (seed, optim) => bnNet(seed, optim, false), [1, 5]],
+    ['a convolution, its ReLU and max pooling in one kernel, then batch norm', convPoolBnNet, [4]],
+  ];
+  for (const [name, build, bnLayers] of oneStepCases) it(`takes one step exactly as the batch in one piece: batch statistics, gradients through them, running statistics (${name})`, async () => {
     // Batch 100 is 4 shards (32, 32, 32 and 4 samples): each shard's own statistics would be far from the batch's.
     const [x, y] = data(100, 5);
     const lr = 0.1;
-    const net = bnNet(7, () => new SGD(lr), false);
+    const net = build(7, () => new SGD(lr));
     const ref = SequentialNet.load(net.save());
     for (const l of ref.layers) l.training = true;
     ref.computeGradients(x, y); // the one-piece kernels, tested against float64 and PyTorch in batchnorm.test.ts
@@ -88,7 +103,7 @@ describe('batch norm in shards', () => {
         expect(Math.abs(after[j] - (before[j] - lr * grad[j])), `${p.name}[${j}]`).toBeLessThan(1e-5 * lr * scale + 1e-7);
       }
     });
-    for (const i of [1, 5]) {
+    for (const i of bnLayers) {
       const [a, b] = [net.layers[i] as BatchNormLayer, ref.layers[i] as BatchNormLayer];
       for (const name of ['runningMean', 'runningVar'] as const) {
         const [u, v] = [a[name], b[name]];
