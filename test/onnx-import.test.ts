@@ -4,7 +4,7 @@
  * the file says. The refusals are in test/onnx-refusals.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { Adam, Rng, type SequentialNet } from 'wasmnet';
+import { Adam, type Conv2DLayer, type DenseLayer, Rng, type SequentialNet } from 'wasmnet';
 import { fromOnnx } from 'wasmnet/onnx';
 import { attr, f32, i64, node, onnxModel, DT } from './helpers/onnx-build.js';
 import { expectRelClose, runOrt } from './helpers/onnx.js';
@@ -44,7 +44,7 @@ describe('fromOnnx reads the forms other exporters write, as ONNX Runtime comput
     });
     const net = await importedAsOrtComputes(bytes, [2, 6, 5]);
     expect(specs(net)).toEqual([{ kind: 'Conv2D', fshape: [3, 2, 2], afun: 'ReLU', padding: 'same' }]);
-    expect(Array.from((net.layers[0] as any).b)).toEqual([0.5, -0.25, 0.125]);
+    expect(Array.from((net.layers[0] as Conv2DLayer).b)).toEqual([0.5, -0.25, 0.125]);
     net.dispose();
   });
 
@@ -65,7 +65,7 @@ describe('fromOnnx reads the forms other exporters write, as ONNX Runtime comput
       { kind: 'Pool2D', area: [2, 2], strict: false },
     ]);
     // The Add's bias is added to the Conv's own.
-    expect(Array.from((net.layers[0] as any).b)).toEqual([1.25, 0.5]);
+    expect(Array.from((net.layers[0] as Conv2DLayer).b)).toEqual([1.25, 0.5]);
     net.dispose();
   });
 
@@ -87,7 +87,7 @@ describe('fromOnnx reads the forms other exporters write, as ONNX Runtime comput
       { kind: 'Flatten' },
       { kind: 'Dense', outputSize: 3, afun: 'Identity' },
     ]);
-    expect(Array.from((net.layers[3] as any).b)).toEqual([1.5, 1.5, 1.5]);
+    expect(Array.from((net.layers[3] as DenseLayer).b)).toEqual([1.5, 1.5, 1.5]);
     net.dispose();
   });
 
@@ -170,7 +170,7 @@ describe('fromOnnx reads the forms other exporters write, as ONNX Runtime comput
     });
     const net = await importedAsOrtComputes(bytes, [3, 2, 2]);
     expect(specs(net)).toMatchObject([{ kind: 'Flatten' }, { kind: 'Dense', outputSize: 2 }, { kind: 'Dropout', rate: 0.125 }]);
-    expect(Array.from((net.layers[1] as any).b)).toEqual([0.5, -0.5]);
+    expect(Array.from((net.layers[1] as DenseLayer).b)).toEqual([0.5, -0.5]);
     net.dispose();
   });
 

@@ -4,7 +4,7 @@
  * (test/helpers/onnx-build.ts), each message checked whole. The forms it reads are in test/onnx-import.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng, ValueError } from 'wasmnet';
+import { type DenseLayer, Rng, ValueError } from 'wasmnet';
 import { type FromOnnxOptions, fromOnnx } from 'wasmnet/onnx';
 import { DT, type ModelSpec, type NodeSpec, attr, f32, i64, node, onnxMessage, onnxModel } from './helpers/onnx-build.js';
 import { encodeOnnx } from './helpers/onnx.js';
@@ -288,7 +288,7 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(refusal(model([node('Add', ['x', 'b'], ['y'])], [f32('b', [1], [1])]))).toBe(`${at(0, 'Add')}: ${add}`);
     // Identity does not end the bias; two Adds add up.
     const twice = fromOnnx(model([...flatThenMatMul, node('Identity', ['y'], ['i']), node('Add', ['i', 'b'], ['a']), node('Add', ['a', 'b'], ['z'])], [M, bias3], ['N', 1, 2, 3]));
-    expect(Array.from((twice.layers[1] as any).b)).toEqual([2, 4, 6]);
+    expect(Array.from((twice.layers[1] as DenseLayer).b)).toEqual([2, 4, 6]);
     twice.dispose();
     const dense = (dims: number[]) => refusal(model([...flatThenMatMul, node('Add', ['y', 'b'], ['z'])], [M, f32('b', dims, w(dims.reduce((a, b) => a * b, 1)))], ['N', 1, 2, 3]));
     for (const dims of [[3, 1], [2], [2, 3], [1, 3, 1]]) expect(dense(dims)).toBe(`${at(2, 'Add')}: the added constant must be one bias per output, dims [3] or [1, 3], got [${dims.join(', ')}]`);
