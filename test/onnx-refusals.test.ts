@@ -4,7 +4,7 @@
  * (test/helpers/onnx-build.ts), each message checked whole. The forms it reads are in test/onnx-import.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { type DenseLayer, Rng, ValueError } from 'wasmnet';
+import { type DenseLayer, MeanSquaredError, Rng, ValueError } from 'wasmnet';
 import { type FromOnnxOptions, fromOnnx } from 'wasmnet/onnx';
 import { DT, type ModelSpec, type NodeSpec, attr, f32, i64, node, onnxMessage, onnxModel } from './helpers/onnx-build.js';
 import { encodeOnnx } from './helpers/onnx.js';
@@ -50,6 +50,16 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
       'the ONNX model has sparse initializers, which wasmnet does not read',
     );
     expect(refusal(model([node('Identity', ['x'], ['y'])]))).toBe('the ONNX graph has no layers (only Identity or Constant nodes): there is no network to import');
+    expect(refusal(ok, { optim: null } as never)).toBe('fromOnnx optim must be an Optimizer (SGD, Adam, AdamW) or a function returning one, got null');
+  });
+
+  it('passes loss and seed to the network', () => {
+    const bytes = model([conv()], [W, B]);
+    const loss = new MeanSquaredError();
+    const net = fromOnnx(bytes, { loss, seed: 5 });
+    expect(net.loss).toBe(loss);
+    expect(net.buildContext().seed).toBe(5);
+    net.dispose();
   });
 
   it("the graph's input", () => {
@@ -112,6 +122,11 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     const c = (attrs: any[], inits: object[] = [W, B], input?: (number | string)[], inputs = ['x', 'W', 'B']) => refusal(model([node('Conv', inputs, ['c'], attrs)], inits, input));
     const at = 'ONNX node "n0" (Conv)';
     expect(c([], [W, B], ['N', 6])).toBe(`${at}: Conv needs [n, c, h, w] input, but the chain's value here is [n, 6]`);
+    expect(c([], [W, B], ['N', 4, 6])).toBe(`${at}: Conv needs [n, c, h, w] input, but the chain's value here is [n, 4, 6]`);
+    // The pads count for the kernel's fit: 3 wide on 2 columns padded by 1 on each side.
+    const wide = fromOnnx(model([node('Conv', ['x', 'W'], ['c'], [attr.ints('pads', [0, 1, 0, 1])])], [f32('W', [1, 1, 1, 3], [1, 2, 3])], ['N', 1, 3, 2]));
+    expect(wide.outputShape).toEqual([1, 3, 2]);
+    wide.dispose();
     expect(c([], [B], undefined, ['x', 'W2', 'B'])).toBe(`${at} reads "W2" as a second data input; wasmnet imports layers whose other inputs are initializers or constants`);
     expect(c([], [B], undefined, ['x'])).toBe(`${at}: the weight W is missing; wasmnet needs it as an initializer`);
     expect(c([], [i64('W', [1, 1, 1, 1], [1]), B])).toBe(`${at}: the weight W must be a float32 tensor`);
@@ -156,6 +171,8 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     const k2 = attr.ints('kernel_shape', [2, 2]);
     expect(p('MaxPool', [k2], ['N', 6])).toBe(`ONNX node "n0" (MaxPool): MaxPool needs [n, c, h, w] input, but the chain's value here is [n, 6]`);
     expect(p('AveragePool', [k2], ['N', 6])).toBe(`ONNX node "n0" (AveragePool): AveragePool needs [n, c, h, w] input, but the chain's value here is [n, 6]`);
+    expect(p('AveragePool', [k2], ['N', 4, 6])).toBe(`ONNX node "n0" (AveragePool): AveragePool needs [n, c, h, w] input, but the chain's value here is [n, 4, 6]`);
+    expect(p('MaxPool', [k2, attr.ints('strides', [0, 1])])).toBe(`ONNX node "n0" (MaxPool): strides must be 2 positive integers (a 2-D operator), got [0, 1]`);
     expect(p('MaxPool', [])).toBe(`ONNX node "n0" (MaxPool): kernel_shape must be 2 positive integers (a 2-D operator), got []`);
     expect(p('MaxPool', [attr.ints('kernel_shape', [2, 0])])).toBe(`ONNX node "n0" (MaxPool): kernel_shape must be 2 positive integers (a 2-D operator), got [2, 0]`);
     expect(p('MaxPool', [k2, attr.ints('pads', [0, 0, 0, 1])])).toBe(`ONNX node "n0" (MaxPool): padding (pads [0, 0, 0, 1], auto_pad NOTSET) is not supported: wasmnet pools without padding`);
@@ -286,6 +303,9 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(refusal(model([...flatThenMatMul, node('Dropout', ['y'], ['d']), node('Add', ['d', 'b'], ['z'])], [M, bias3], ['N', 1, 2, 3]))).toBe(`${at(3, 'Add')}: ${add}`);
     expect(refusal(model([conv(), node('MaxPool', ['c'], ['p'], [attr.ints('kernel_shape', [1, 1])]), node('Add', ['p', 'b'], ['y'])], [W, B, f32('b', [2, 1, 1], [1, 2])]))).toBe(`${at(2, 'Add')}: ${add}`);
     expect(refusal(model([node('Add', ['x', 'b'], ['y'])], [f32('b', [1], [1])]))).toBe(`${at(0, 'Add')}: ${add}`);
+    // Anything else between them ends it, even a Reshape that changes nothing or a zero Pad.
+    expect(refusal(model([...flatThenMatMul, node('Reshape', ['y', 'keep'], ['r']), node('Add', ['r', 'b'], ['z'])], [M, bias3, i64('keep', [2], [0, -1])], ['N', 1, 2, 3]))).toBe(`${at(3, 'Add')}: ${add}`);
+    expect(refusal(model([conv(), node('Pad', ['c', 'pads'], ['p']), node('Add', ['p', 'b'], ['y'])], [W, B, i64('pads', [8], [0, 0, 0, 0, 0, 0, 0, 0]), f32('b', [2, 1, 1], [1, 2])]))).toBe(`${at(2, 'Add')}: ${add}`);
     // Identity does not end the bias; two Adds add up.
     const twice = fromOnnx(model([...flatThenMatMul, node('Identity', ['y'], ['i']), node('Add', ['i', 'b'], ['a']), node('Add', ['a', 'b'], ['z'])], [M, bias3], ['N', 1, 2, 3]));
     expect(Array.from((twice.layers[1] as DenseLayer).b)).toEqual([2, 4, 6]);
