@@ -150,6 +150,16 @@ function net() {
   return n;
 }
 
+/** The same with batch norm, whose shards meet (by message here) at every step. */
+function bnNet() {
+  const n = new SequentialNet([1, 6, 6], { seed: 4 });
+  n.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
+  n.addBatchNorm({ momentum: 0.5, optim: new Adam(0.01) });
+  n.addFlatten();
+  n.addDense(3, { afun: new SoftMax(), optim: new Adam(0.01) });
+  return n;
+}
+
 const [x, y] = data(120);
 const weights = (n: InstanceType<typeof SequentialNet>) => Buffer.from(n.save({ trainingState: false })).toString('base64');
 
@@ -200,30 +210,25 @@ describe('the worker pool, its workers on this thread', () => {
     expect(made.every((p) => p.terminated)).toBe(true);
   });
 
-  it('gives one worker\'s history (loss, accuracy) and weights by message, under a learning-rate schedule', async () => {
-    const run = async (workers: number) => {
+  it('gives one worker\'s history (loss, accuracy) and weights by message, under a learning-rate schedule, with and without batch norm', async () => {
+    // Batches of 100 are 4 shards (32, 32, 32, 4): each worker runs two, the second from the middle of its rows.
+    const run = async (workers: number, build: () => InstanceType<typeof SequentialNet>) => {
       if (workers > 1) usePorts();
-      const n = net();
-      const history = await n.train(x, y, { batchSize: 40, epochs: 2, workers, lrSchedule: (epoch: number, lr: number) => lr / (epoch + 1) });
+      const n = build();
+      const history = await n.train(x, y, { batchSize: 100, epochs: 2, workers, lrSchedule: (epoch: number, lr: number) => lr / (epoch + 1) });
       const result = { history: history.map((e) => [e.loss, e.accuracy]), weights: weights(n) };
       n.dispose();
       return result;
     };
-    const one = await run(1);
-    const two = await run(2);
-    expect(two).toEqual(one);
-    expect(one.history[1][1]).toBeGreaterThan(0);
+    for (const build of [net, bnNet]) {
+      const one = await run(1, build);
+      const two = await run(2, build);
+      expect(two).toEqual(one);
+      expect(one.history[1][1]).toBeGreaterThan(0);
+    }
   });
 
   it('a batch-norm network whose worker fails its second step keeps the weights and running statistics after the first', async () => {
-    const bnNet = () => {
-      const n = new SequentialNet([1, 6, 6], { seed: 4 });
-      n.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
-      n.addBatchNorm({ momentum: 0.5, optim: new Adam(0.01) });
-      n.addFlatten();
-      n.addDense(3, { afun: new SoftMax(), optim: new Adam(0.01) });
-      return n;
-    };
     const ref = bnNet();
     await ref.train(x, y, { batchSize: 40, epochs: 1, onBatch: (b) => { if (b.batch === 0) throw new Error('stop'); } }).catch(() => undefined);
     usePorts({ 1: errorOn('replica-step', 'WasmnetError', 'injected', 0, 2) });
