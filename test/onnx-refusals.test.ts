@@ -164,6 +164,8 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(same.layers[0].toSpec()).toMatchObject({ padding: 'same' });
     same.dispose();
     expect(c([{ name: 'kernel_shape', type: 2, i: 3 }])).toBe(`${at}: attribute kernel_shape must be a list of ints, got attribute type 2`);
+    expect(c([attr.ints('group', [1])])).toBe(`${at}: attribute group must be an int, got attribute type 7`);
+    expect(c([attr.int('auto_pad', 1)])).toBe(`${at}: attribute auto_pad must be a string, got attribute type 2`);
   });
 
   it('MaxPool and AveragePool', () => {
@@ -306,6 +308,11 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     // Anything else between them ends it, even a Reshape that changes nothing or a zero Pad.
     expect(refusal(model([...flatThenMatMul, node('Reshape', ['y', 'keep'], ['r']), node('Add', ['r', 'b'], ['z'])], [M, bias3, i64('keep', [2], [0, -1])], ['N', 1, 2, 3]))).toBe(`${at(3, 'Add')}: ${add}`);
     expect(refusal(model([conv(), node('Pad', ['c', 'pads'], ['p']), node('Add', ['p', 'b'], ['y'])], [W, B, i64('pads', [8], [0, 0, 0, 0, 0, 0, 0, 0]), f32('b', [2, 1, 1], [1, 2])]))).toBe(`${at(2, 'Add')}: ${add}`);
+    expect(refusal(model([node('Flatten', ['x'], ['f']), node('MatMul', ['f'], ['y'])], [], ['N', 1, 2, 3]))).toBe(`${at(1, 'MatMul')}: the weight is missing; wasmnet needs it as an initializer`);
+    // A Gemm's bias may come as an Add too.
+    const gemmAdd = fromOnnx(model([node('Flatten', ['x'], ['f']), node('Gemm', ['f', 'G'], ['g']), node('Add', ['g', 'b'], ['y'])], [G, bias3], ['N', 1, 2, 3]));
+    expect(Array.from((gemmAdd.layers[1] as DenseLayer).b)).toEqual([1, 2, 3]);
+    gemmAdd.dispose();
     // Identity does not end the bias; two Adds add up.
     const twice = fromOnnx(model([...flatThenMatMul, node('Identity', ['y'], ['i']), node('Add', ['i', 'b'], ['a']), node('Add', ['a', 'b'], ['z'])], [M, bias3], ['N', 1, 2, 3]));
     expect(Array.from((twice.layers[1] as DenseLayer).b)).toEqual([2, 4, 6]);
@@ -373,6 +380,9 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     const shaped = (nodes: NodeSpec[], inits: object[] = []) =>
       model([...nodes, node('Reshape', ['x', 't'], ['y'])], inits, ['N', 2, 3]);
     expect(refusal(shaped([node('Constant', [], ['t'], [attr.string('value_string', 'a')])]))).toBe(`${at(0, 'Constant')}: only value, value_float(s) and value_int(s) constants are supported`);
+    expect(refusal(shaped([node('Constant', [], ['t'], [attr.tensor('value', { dims: [2], dataType: 10, int32Data: [0, 0] })])]))).toBe(
+      `${at(0, 'Constant')}'s value has data type 10; wasmnet reads float32 weights (type 1) and int64 shapes (type 7)`,
+    );
     expect(refusal(shaped([node('Shape', ['nowhere'], ['t'])]))).toBe(`${at(0, 'Shape')} reads "nowhere", which no earlier node or initializer produces`);
     expect(refusal(shaped([node('Gather', ['f', 'i'], ['t'])], [f32('f', [2], [1, 2]), i64('i', [1], [0])]))).toBe(`${at(0, 'Gather')}: the data must be an int64 constant`);
     expect(refusal(shaped([node('Gather', ['s', 'i'], ['t'])], [i64('s', [2], [1, 2]), f32('i', [1], [0])]))).toBe(`${at(0, 'Gather')}: the indices must be an int64 constant`);
