@@ -250,6 +250,8 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(reshape([0, 5])).toBe(to('"0", "5"'));
     expect(reshape([0, 4, -1])).toBe(to('"0", "4", "-1"'));
     expect(reshape([0, -1, -1])).toBe(to('"0", "-1", "-1"'));
+    // Two −1s are refused even where they would leave the sample as it is.
+    expect(reshape([0, -1, -1], ['N', 1, 1])).toBe(to('"0", "-1", "-1"', '1, 1', 1));
     expect(reshape([0, -2, -9])).toBe(to('"0", "-2", "-9"'));
     expect(reshape([0, 0, 0, 0, 0, -1])).toBe(to('"0", "0", "0", "0", "0", "-1"'));
     expect(reshape([5, -1])).toBe(to('"5", "-1"'));
