@@ -164,6 +164,10 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(same.layers[0].toSpec()).toMatchObject({ padding: 'same' });
     same.dispose();
     expect(c([{ name: 'kernel_shape', type: 2, i: 3 }])).toBe(`${at}: attribute kernel_shape must be a list of ints, got attribute type 2`);
+    // An attribute without its type (type 0, as some old exporters write) is read by its name.
+    const untyped = fromOnnx(model([node('Conv', ['x', 'W', 'B'], ['c'], [{ name: 'strides', type: 0, ints: [2, 2] } as never])], [W, B]));
+    expect(untyped.outputShape).toEqual([2, 1, 1]);
+    untyped.dispose();
     expect(c([attr.ints('group', [1])])).toBe(`${at}: attribute group must be an int, got attribute type 7`);
     expect(c([attr.int('auto_pad', 1)])).toBe(`${at}: attribute auto_pad must be a string, got attribute type 2`);
   });
@@ -250,6 +254,9 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(reshape([0, 5])).toBe(to('"0", "5"'));
     expect(reshape([0, 4, -1])).toBe(to('"0", "4", "-1"'));
     expect(reshape([0, -1, -1])).toBe(to('"0", "-1", "-1"'));
+    expect(reshape([0, 18, 1])).toBe(to('"0", "18", "1"'));
+    // A −1 beside known sizes is what is left: [0, 2, −1] of [2, 9] changes nothing.
+    fromOnnx(model([node('Reshape', ['x', 't'], ['r']), node('Flatten', ['r'], ['y'])], [i64('t', [3], [0, 2, -1])], ['N', 2, 9])).dispose();
     // Two −1s are refused even where they would leave the sample as it is.
     expect(reshape([0, -1, -1], ['N', 1, 1])).toBe(to('"0", "-1", "-1"', '1, 1', 1));
     expect(reshape([0, -2, -9])).toBe(to('"0", "-2", "-9"'));
@@ -315,6 +322,13 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     const gemmAdd = fromOnnx(model([node('Flatten', ['x'], ['f']), node('Gemm', ['f', 'G'], ['g']), node('Add', ['g', 'b'], ['y'])], [G, bias3], ['N', 1, 2, 3]));
     expect(Array.from((gemmAdd.layers[1] as DenseLayer).b)).toEqual([1, 2, 3]);
     gemmAdd.dispose();
+    // Two Gemms on one initializer with alpha 2: each scales its own copy.
+    const square = f32('S', [6, 6], w(36));
+    const shared = fromOnnx(model([node('Flatten', ['x'], ['f']), node('Gemm', ['f', 'S'], ['g'], [attr.float('alpha', 2)]), node('Gemm', ['g', 'S'], ['y'], [attr.float('alpha', 2)])], [square], ['N', 1, 2, 3]));
+    const twiceS = Array.from(w(36), (v) => Math.fround(2 * Math.fround(v)));
+    expect(Array.from((shared.layers[1] as DenseLayer).w)).toEqual(twiceS);
+    expect(Array.from((shared.layers[2] as DenseLayer).w)).toEqual(twiceS);
+    shared.dispose();
     // Identity does not end the bias; two Adds add up.
     const twice = fromOnnx(model([...flatThenMatMul, node('Identity', ['y'], ['i']), node('Add', ['i', 'b'], ['a']), node('Add', ['a', 'b'], ['z'])], [M, bias3], ['N', 1, 2, 3]));
     expect(Array.from((twice.layers[1] as DenseLayer).b)).toEqual([2, 4, 6]);
@@ -370,6 +384,7 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     };
     expect(bnSpec([])).toMatchObject({ eps: 1e-5, momentum: 0.1 });
     expect(bnSpec([attr.float('epsilon', 0.0000100000025), attr.float('momentum', 0.99)])).toMatchObject({ eps: 0.0000100000025, momentum: 0.01 });
+    expect(bnSpec([attr.float('momentum', 0.875)])).toMatchObject({ momentum: 0.125 });
     expect(rate([], [])).toBe(0.5);
     expect(rate(['r', 't'], [{ name: 'r', dims: [], dataType: DT.DOUBLE, rawData: new Uint8Array(Float64Array.of(0.2).buffer) }, f32('t', [], [0])])).toBe(0.2);
     expect(rate(['r'], [{ name: 'r', dims: [], dataType: DT.DOUBLE, doubleData: [0.1] }])).toBe(0.1);
@@ -421,6 +436,23 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(refusal(shaped([node('Unsqueeze', ['v', 'ax'], ['u']), node('Gather', ['u', 'i'], ['t'])], [i64('v', [2], [0, 6]), i64('ax', [1], [0]), i64('i', [2], [0, 1])]))).toBe(gather1d);
     expect(flattens([node('Squeeze', ['v'], ['sq']), node('Gather', ['sq', 'i'], ['t'])], [i64('v', [1, 2], [0, 6]), i64('i', [2], [0, 1])])).toEqual(['Flatten']);
     expect(flattens([node('Squeeze', ['one'], ['sc']), node('Unsqueeze', ['sc', 'ax'], ['u']), node('Gather', ['u', 'i'], ['z']), node('Concat', ['z', 'six'], ['t'], [attr.int('axis', 0)])], [i64('one', [1], [0]), i64('ax', [1], [0]), i64('i', [1], [0]), i64('six', [1], [6])])).toEqual(['Flatten']);
+    // value_int picks an index; Shape's start cuts the front; a Concat's result is a 1-D constant Gather can read.
+    const same = fromOnnx(model([
+      node('Shape', ['x'], ['s']),
+      node('Constant', [], ['one'], [attr.int('value_int', 1)]),
+      node('Gather', ['s', 'one'], ['two']),
+      node('Unsqueeze', ['two', 'ax'], ['two1']),
+      node('Shape', ['x'], ['three'], [attr.int('start', 2)]),
+      node('Concat', ['z', 'two1', 'three'], ['t'], [attr.int('axis', 0)]),
+      node('Reshape', ['x', 't'], ['r']),
+      node('Flatten', ['r'], ['y']),
+    ], [i64('ax', [1], [0]), i64('z', [1], [0])], ['N', 2, 3]));
+    expect(same.layers.map((l) => l.kind)).toEqual(['Flatten']);
+    same.dispose();
+    expect(flattens([
+      node('Concat', ['z', 'six'], ['c'], [attr.int('axis', 0)]),
+      node('Gather', ['c', 'i'], ['t']),
+    ], [i64('z', [1], [0]), i64('six', [1], [6]), i64('i', [2], [0, 1])])).toEqual(['Flatten']);
     // Squeeze of a single value to a scalar, Unsqueeze with axes as an attribute (opset 11 style).
     expect(flattens([node('Squeeze', ['one', 'ax'], ['sc']), node('Unsqueeze', ['sc'], ['u'], [attr.ints('axes', [0])]), node('Concat', ['u', 'six'], ['t'], [attr.int('axis', 0)])], [i64('one', [1], [0]), i64('ax', [1], [0]), i64('six', [1], [6])])).toEqual(['Flatten']);
   });
