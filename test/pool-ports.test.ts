@@ -210,7 +210,7 @@ describe('the worker pool, its workers on this thread', () => {
     expect(made.every((p) => p.terminated)).toBe(true);
   });
 
-  it('gives one worker\'s history (loss, accuracy) and weights by message, under a learning-rate schedule, with and without batch norm', async () => {
+  it('gives one worker\'s history (loss, accuracy) and weights by message, under a learning-rate schedule, with batch norm, dropout or neither', async () => {
     // Batches of 100 are 4 shards (32, 32, 32, 4): each worker runs two, the second from the middle of its rows.
     const run = async (workers: number, build: () => InstanceType<typeof SequentialNet>) => {
       if (workers > 1) usePorts();
@@ -220,7 +220,15 @@ describe('the worker pool, its workers on this thread', () => {
       n.dispose();
       return result;
     };
-    for (const build of [net, bnNet]) {
+    const dropoutNet = () => {
+      const n = new SequentialNet([1, 6, 6], { seed: 4 });
+      n.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
+      n.addDropout(0.5);
+      n.addFlatten();
+      n.addDense(3, { afun: new SoftMax(), optim: new Adam(0.01) });
+      return n;
+    };
+    for (const build of [net, bnNet, dropoutNet]) {
       const one = await run(1, build);
       const two = await run(2, build);
       expect(two).toEqual(one);
@@ -228,10 +236,12 @@ describe('the worker pool, its workers on this thread', () => {
     }
   });
 
-  it('a batch-norm network whose worker fails its second step keeps the weights and running statistics after the first', async () => {
+  it('a batch-norm network whose worker fails in its second step, after the step\'s first meeting, keeps the weights and running statistics after the first step', async () => {
     const ref = bnNet();
     await ref.train(x, y, { batchSize: 40, epochs: 1, onBatch: (b) => { if (b.batch === 0) throw new Error('stop'); } }).catch(() => undefined);
-    usePorts({ 1: errorOn('replica-step', 'WasmnetError', 'injected', 0, 2) });
+    // Each step meets twice (the forward statistics, the backward sums): the third meeting is the second step's first.
+    // Worker 0 goes on past it (its running statistics move), worker 1 fails: worker 0 must undo before handing back.
+    usePorts({ 1: errorOn('replica-exchange', 'WasmnetError', 'injected', 0, 3) });
     const n = bnNet();
     const error = await n.train(x, y, { batchSize: 40, epochs: 1, workers: 2 }).then(() => null, (e: Error) => e);
     expect(error).toBeInstanceOf(WasmnetError);
