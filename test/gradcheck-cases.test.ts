@@ -16,6 +16,16 @@ function describeCases(cases: GradcheckCase[]) {
   });
 }
 
+/** Each case, built twice, gives the same seeded values (`values` reads the layer's weights or filters). */
+function expectSeededBuilds(cases: GradcheckCase[], values: (layer: ReturnType<GradcheckCase['build']>) => Float32Array): void {
+  for (const c of cases) {
+    const [a, b] = [c.build(), c.build()];
+    expect(Array.from(values(a))).toEqual(Array.from(values(b)));
+    a.dispose();
+    b.dispose();
+  }
+}
+
 const plain = { batch: undefined, training: undefined, tolerance: undefined };
 
 describe('gradcheckCases: the configurations each kind has checked', () => {
@@ -27,14 +37,7 @@ describe('gradcheckCases: the configurations each kind has checked', () => {
     ]);
   });
 
-  it('Dense: each case builds the same seeded weights every time', () => {
-    for (const c of DenseLayer.gradcheckCases()) {
-      const [a, b] = [c.build() as DenseLayer, c.build() as DenseLayer];
-      expect(Array.from(a.w)).toEqual(Array.from(b.w));
-      a.dispose();
-      b.dispose();
-    }
-  });
+  it('Dense: each case builds the same seeded weights every time', () => expectSeededBuilds(DenseLayer.gradcheckCases(), (l) => (l as DenseLayer).w));
 
   it('Flatten: [2, 3, 4] → [24], smooth', () => {
     expect(describeCases(FlattenLayer.gradcheckCases())).toEqual([
@@ -53,14 +56,7 @@ describe('gradcheckCases: the configurations each kind has checked', () => {
     ]);
   });
 
-  it('Conv2D: each case builds the same seeded filters every time', () => {
-    for (const c of Conv2DLayer.gradcheckCases()) {
-      const [a, b] = [c.build() as Conv2DLayer, c.build() as Conv2DLayer];
-      expect(Array.from(a.f)).toEqual(Array.from(b.f));
-      a.dispose();
-      b.dispose();
-    }
-  });
+  it('Conv2D: each case builds the same seeded filters every time', () => expectSeededBuilds(Conv2DLayer.gradcheckCases(), (l) => (l as Conv2DLayer).f));
 
   it('Pool2D: both tie rules, tiling and overlapping windows, on [2, 7, 9] (maxima: not smooth)', () => {
     const pool = { input: [2, 7, 9], smooth: false, ...plain, inputShape: null };
