@@ -385,6 +385,9 @@ describe('fromOnnx refuses, naming what it cannot read', () => {
     expect(bnSpec([])).toMatchObject({ eps: 1e-5, momentum: 0.1 });
     expect(bnSpec([attr.float('epsilon', 0.0000100000025), attr.float('momentum', 0.99)])).toMatchObject({ eps: 0.0000100000025, momentum: 0.01 });
     expect(bnSpec([attr.float('momentum', 0.875)])).toMatchObject({ momentum: 0.125 });
+    // The complement's shortest decimal may need all 9 digits; past that, it is 1 − the float32, exactly.
+    expect(bnSpec([attr.float('momentum', 0.044996608)])).toMatchObject({ momentum: 0.955003392 });
+    expect(bnSpec([attr.float('momentum', 0.0097630555)])).toMatchObject({ momentum: 1 - Math.fround(0.0097630555) });
     expect(rate([], [])).toBe(0.5);
     expect(rate(['r', 't'], [{ name: 'r', dims: [], dataType: DT.DOUBLE, rawData: new Uint8Array(Float64Array.of(0.2).buffer) }, f32('t', [], [0])])).toBe(0.2);
     expect(rate(['r'], [{ name: 'r', dims: [], dataType: DT.DOUBLE, doubleData: [0.1] }])).toBe(0.1);
