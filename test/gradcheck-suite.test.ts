@@ -200,6 +200,22 @@ describe('gradientCheckSuite: each row is gradientCheck on the inputs the suite 
     net.dispose();
   });
 
+  it('a network whose every gradient is 0 fails its rows (nothing checked), and names its first tensor: on a tie the first worst', () => {
+    // A dead ReLU: z = w x − 1 < 0 for every input, so C does not move and backprop gives 0 for w, b and the input.
+    const net = new SequentialNet([3], { seed: 1, loss: new MeanSquaredError() });
+    net.addDense(2, { afun: new ReLU() });
+    const [w, b] = net.parameters();
+    w.value.set(new Float32Array(6));
+    b.value.set(new Float32Array([-1, -1]));
+    const rows = checkNetwork(net, 'dead', 'model', { seed: 1, samples: 4 });
+    // 4 of w's 6 entries, b's 2, 4 of the input's 4 × 3, all skipped, every error 0: the worst named is the first tensor, not the input.
+    expect(rows.map((r) => [r.maxError, r.checked, r.skipped, r.pass, r.worst])).toEqual([
+      [0, 0, 4 + 2 + 4, false, 'layers.0.w'],
+      [0, 0, 4 + 2 + 4, false, 'layers.0.w'],
+    ]);
+    net.dispose();
+  });
+
   it('checkNetwork: targets drawn as normal values for mean squared error', () => {
     const net = new SequentialNet([3], { seed: 5 });
     net.addDense(2, { afun: new Tanh() });
