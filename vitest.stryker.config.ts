@@ -89,7 +89,8 @@ export default defineConfig({
       'test/playground-layout.test.ts',
       'test/abi.test.ts',
     ],
-    setupFiles: ['test/helpers/setup.ts'],
+    // WASMNET_STRYKER_COVER_ALL=ts/parallel/replica.ts: each mutant of that file runs every test file (see the helper).
+    setupFiles: ['test/helpers/setup.ts', ...(process.env.WASMNET_STRYKER_COVER_ALL ? ['test/helpers/stryker-cover-all.ts'] : [])],
     // WASMNET_STRYKER_TEST_TIMEOUT=30000: a mutant that stops the replica workers' barrier fails its test then, not
     // after two minutes (Stryker's own timeout counts from the dry run's length, a minute for the workers' tests).
     testTimeout: Number(process.env.WASMNET_STRYKER_TEST_TIMEOUT ?? 120_000),
