@@ -30,8 +30,8 @@ export default {
     '!ts/worker.ts',
     // The replica worker thread's 10-line entry. The threads run the sources (vitest.stryker.config.ts bundles this
     // entry with the sandbox's mutated ts/ and hands each thread the active mutant), so ts/parallel/replica.ts's
-    // mutants are live in them; but Stryker's per-test coverage sees only the main thread: run replica.ts with
-    // `--coverageAnalysis off` (DEVELOPERS.md), or its thread-only code shows as uncovered.
+    // mutants are live in them; but Stryker's coverage sees only the main thread: run replica.ts with
+    // WASMNET_STRYKER_COVER_ALL (DEVELOPERS.md), or its thread-only code shows as uncovered.
     '!ts/parallel/node-worker.ts',
     // ONNX's schema is generated data (scripts/onnx-schema.mjs), not code.
     '!ts/onnx/schema.ts',
