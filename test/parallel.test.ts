@@ -219,6 +219,15 @@ describe('train({ workers }): workers are kept between calls', () => {
     expect(idleWorkerCount(), 'two pools of 2 fit under 4').toBe(4);
     expect(workerLife.ended - ended, 'the oldest pool ended').toBe(2);
     expect(nets.map((net) => idleWorkerCount(net)).filter((n) => n === 2)).toHaveLength(2);
+    // The next run with 2 workers takes the newest idle pool and leaves the other one idle: none started or ended.
+    const [startedBefore, endedBefore] = [workerLife.started, workerLife.ended];
+    poolTestHooks.maxIdleWorkers = 4;
+    try {
+      await nets[2].train(x, y, { batchSize: 64, workers: 2 });
+    } finally {
+      poolTestHooks.maxIdleWorkers = null;
+    }
+    expect([idleWorkerCount(), workerLife.started - startedBefore, workerLife.ended - endedBefore], 'idle, started, ended').toEqual([4, 0, 0]);
     // A pool larger than the cap is still kept: alone.
     poolTestHooks.maxIdleWorkers = 1;
     try {

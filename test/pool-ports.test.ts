@@ -6,7 +6,7 @@
 // replaced); the .wasm from dist/.
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ReplicaReply, ReplicaRequest, WorkerPort } from '../ts/parallel/protocol.js';
+import type { ReplicaReply, ReplicaRequest, StepTiming, WorkerPort } from '../ts/parallel/protocol.js';
 
 /** How the next pool's ports behave: `fault(rank)` may intercept a request (return true: swallowed). */
 const ports = vi.hoisted(() => ({
@@ -23,7 +23,7 @@ vi.mock('../ts/core/node-io.js', async (importOriginal) => ({
 vi.resetModules();
 const { init } = await import('../ts/core/wasm.js');
 const { Adam, ReLU, Rng, SequentialNet, SoftMax, Tensor, WasmnetError } = await import('../ts/index.js');
-const { poolTestHooks } = await import('../ts/parallel/pool.js');
+const { poolStats, poolTestHooks } = await import('../ts/parallel/pool.js');
 const { serveReplica } = await import('../ts/parallel/replica.js');
 const { failureReport } = await import('../ts/parallel/protocol.js');
 
@@ -57,6 +57,7 @@ class InThread implements WorkerPort {
   }
 
   reply(m: ReplicaReply): void {
+    if (m.type === 'replica-stepped' && stepTiming) m = { ...m, timing: stepTiming(this.rank) };
     setTimeout(() => !this.dead && !this.terminated && this.listener(m));
   }
 
@@ -88,6 +89,9 @@ class InThread implements WorkerPort {
 }
 
 let made: InThread[] = [];
+
+/** When set, each step's reply carries these times instead of the measured ones (the benchmark's figures, exactly). */
+let stepTiming: ((rank: number) => StepTiming) | null = null;
 
 /** The next pool's ports: `faults[rank]` intercepts that rank's requests. */
 function usePorts(faults: Record<number, Fault> = {}): void {
@@ -133,6 +137,7 @@ beforeAll(async () => {
 
 afterEach(() => {
   ports.make = null;
+  stepTiming = null;
   poolTestHooks.messagesOnly = false;
 });
 
@@ -245,9 +250,23 @@ describe('the worker pool, its workers on this thread', () => {
     const n = bnNet();
     const error = await n.train(x, y, { batchSize: 40, epochs: 1, workers: 2 }).then(() => null, (e: Error) => e);
     expect(error).toBeInstanceOf(WasmnetError);
+    // The worker's own failure, not the meeting check's: the pool stops meeting once a worker has failed.
+    expect(error!.message).toBe('training stopped: worker 2 of 2 failed at epoch 1, batch 2 of 3: injected; the network keeps the weights it had before this batch');
     expect(weights(n)).toBe(weights(ref));
     n.dispose();
     ref.dispose();
+  });
+
+  it("sums the steps' times for the benchmark as poolStats says: the slowest worker's compute, the mean wait and reduce, the longest whole step", async () => {
+    usePorts();
+    // Worker 0: 10 ms computing, 1 waiting, 100 summing; worker 1: 20, 2, 200; claims 0 and 1.
+    stepTiming = (rank) => ({ compute: 10 * (rank + 1), wait: 1 + rank, reduce: 100 * (rank + 1), claimed: rank });
+    const n = net();
+    await n.train(x, y, { batchSize: 40, epochs: 1, workers: 2 });
+    n.dispose();
+    // 3 steps of 40.
+    const { steps, compute, wait, reduce, busy, claimed } = poolStats;
+    expect({ steps, compute, wait, reduce, busy, claimed }).toEqual({ steps: 3, compute: 3 * 20, wait: 3 * 1.5, reduce: 3 * 150, busy: 3 * 222, claimed: [0, 3] });
   });
 
   it('a worker that cannot be started: the ones started are ended, and the error says why', async () => {

@@ -3,7 +3,7 @@
 // 1×6×6 pictures, a batch of 300 (10 shards of 30: 7 owned, 3 a tail that shared memory leaves to be claimed).
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Adam, ReLU, SequentialNet, SoftMax, init } from 'wasmnet';
 import { poolStats, poolTestHooks, resetPoolStats } from 'wasmnet/internal';
 // Not exported: its bounds are tested here (256 real workers would be too many threads for a test).
@@ -107,6 +107,22 @@ describe('the worker pool', () => {
     expect(await resolveWorkers(256)).toBe(256);
     for (const bad of [0, 257, 2.5, '2', null]) await expect(resolveWorkers(bad), String(bad)).rejects.toThrow(/workers must be an integer from 1 to 256 or 'auto', got /);
     expect(await resolveWorkers('auto')).toBe(Math.min(256, availableParallelism()));
+  });
+
+  it("workers: 'auto' is the cores this process may use, at least 1 and at most 256, on any machine", async () => {
+    // A stand-in node:os, so that a machine (or a taskset) with one core still tells the bounds apart.
+    for (const [cores, workers] of [[3, 3], [0, 1], [300, 256]]) {
+      const os = { availableParallelism: () => cores, cpus: () => [] };
+      vi.doMock('node:os', () => ({ ...os, default: os }));
+      vi.resetModules();
+      try {
+        const fresh = await import('../ts/parallel/pool.js');
+        expect(await fresh.resolveWorkers('auto'), `${cores} cores`).toBe(workers);
+      } finally {
+        vi.doUnmock('node:os');
+        vi.resetModules();
+      }
+    }
   });
 
   it("workers: 'auto' is one worker per core", async () => {
