@@ -22,7 +22,7 @@ vi.mock('../ts/core/node-io.js', async (importOriginal) => ({
 // Under `npm run mutate:ts`, the setup file has loaded the sources already (with the real spawn): load them afresh.
 vi.resetModules();
 const { init } = await import('../ts/core/wasm.js');
-const { Adam, ReLU, Rng, SequentialNet, SoftMax, Tensor, WasmnetError } = await import('../ts/index.js');
+const { Adam, ReLU, Rng, SequentialNet, SoftMax, Tensor, WasmnetError, wasmBytesInUse } = await import('../ts/index.js');
 const { poolStats, poolTestHooks } = await import('../ts/parallel/pool.js');
 const { serveReplica } = await import('../ts/parallel/replica.js');
 const { failureReport } = await import('../ts/parallel/protocol.js');
@@ -255,6 +255,24 @@ describe('the worker pool, its workers on this thread', () => {
     expect(weights(n)).toBe(weights(ref));
     n.dispose();
     ref.dispose();
+  });
+
+  it('an idle worker releases its replica: its network, shard copies, checkpoint and gradient tree go back to wasm memory', async () => {
+    // The replicas here share this thread's wasm memory, so what a released replica keeps shows in wasmBytesInUse.
+    // A first training allocates the scratch every later one shares (640 KiB, kept): measure from after it.
+    const warm = bnNet();
+    await warm.train(x, y, { batchSize: 40, epochs: 1 });
+    warm.dispose();
+    for (const make of [net, bnNet]) {
+      usePorts();
+      const before = wasmBytesInUse();
+      const n = make();
+      await n.train(x, y, { batchSize: 40, epochs: 1, workers: 2 });
+      n.dispose();
+      // The pool went idle and posted 'replica-release'; each port serves it a macrotask later.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(wasmBytesInUse(), make.name).toBe(before);
+    }
   });
 
   it("sums the steps' times for the benchmark as poolStats says: the slowest worker's compute, the mean wait and reduce, the longest whole step", async () => {
