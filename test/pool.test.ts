@@ -78,6 +78,22 @@ describe('the worker pool', () => {
     expect(poolStats.step).toBeLessThanOrEqual(elapsed);
   });
 
+  it("counts each step's times by message too, within the same bounds", async () => {
+    const before = performance.now();
+    poolTestHooks.messagesOnly = true;
+    await trained(2);
+    const elapsed = performance.now() - before;
+    expect(poolStats.steps).toBe(2);
+    for (const k of ['compute', 'wait', 'reduce', 'busy', 'step'] as const) expect(poolStats[k], k).toBeGreaterThanOrEqual(0);
+    expect(poolStats.compute).toBeGreaterThan(0);
+    expect(poolStats.compute).toBeLessThanOrEqual(poolStats.busy);
+    // A worker's step, from its first request to its update, lies inside the network's step.
+    expect(poolStats.busy).toBeLessThanOrEqual(poolStats.step);
+    expect(poolStats.step).toBeLessThanOrEqual(elapsed);
+    // By message nothing is claimed: each worker computes its own shards.
+    expect(poolStats.claimed).toEqual([0, 0]);
+  });
+
   it('by message too, each epoch reports the loss and accuracy of one worker (every shard counted once)', async () => {
     const one = await trained(1);
     poolTestHooks.messagesOnly = true;

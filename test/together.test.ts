@@ -198,12 +198,15 @@ describe('batch norm in shards', () => {
 
   // 64: 2 shards; 100 in 250 samples: 4 shards, then a last batch of 50 in 2 (fewer copies than the batch before);
   // 37: 2 shards (fewer than 3 or 4 workers: a worker with none still meets), the last batch short;
-  // 300 in batches of 300: 10 shards of 32, the last of 12 (no tail: batch norm's shards run in step).
+  // 300 in batches of 300: 10 shards of 32, the last of 12 (no tail: batch norm's shards run in step);
+  // 330: 11 shards, whose second half gives worker 2 of 2 four gradient-tree nodes, every slot it has (the most any
+  // batch gives 2 workers: the shared memory is sized for exactly that).
   for (const [batchSize, n] of [
     [64, 256],
     [100, 250],
     [37, 111],
     [300, 300],
+    [330, 330],
   ]) {
     it(`batch ${batchSize}, ${n} samples: workers 1, 2, 3 and 4 give identical model files, losses and accuracies`, async () => {
       const one = await trainedWith(1, batchSize, n);
