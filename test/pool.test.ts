@@ -37,6 +37,16 @@ async function trained(workers: number | 'auto'): Promise<string> {
   }
 }
 
+/** The 2 steps of `trained` in `poolStats`: every time ≥ 0, and a worker's whole step inside the network's step, inside train(). */
+function expectStepTimesWithin(elapsed: number): void {
+  expect(poolStats.steps).toBe(2);
+  for (const k of ['compute', 'wait', 'reduce', 'busy', 'step'] as const) expect(poolStats[k], k).toBeGreaterThanOrEqual(0);
+  expect(poolStats.compute).toBeGreaterThan(0);
+  expect(poolStats.compute).toBeLessThanOrEqual(poolStats.busy);
+  expect(poolStats.busy).toBeLessThanOrEqual(poolStats.step);
+  expect(poolStats.step).toBeLessThanOrEqual(elapsed);
+}
+
 describe('the worker pool', () => {
   it('shares memory only where it can: a page without cross-origin isolation, or no SharedArrayBuffer, sends rows by message', async () => {
     const one = await trained(1);
@@ -67,15 +77,9 @@ describe('the worker pool', () => {
     const before = performance.now();
     await trained(2);
     const elapsed = performance.now() - before;
-    expect(poolStats.steps).toBe(2);
+    expectStepTimesWithin(elapsed);
     expect(poolStats.claimed).toHaveLength(2);
     expect(poolStats.claimed.reduce((s, c) => s + c, 0)).toBe(6);
-    for (const k of ['compute', 'wait', 'reduce', 'busy', 'step'] as const) expect(poolStats[k], k).toBeGreaterThanOrEqual(0);
-    expect(poolStats.compute).toBeGreaterThan(0);
-    expect(poolStats.compute).toBeLessThanOrEqual(poolStats.busy);
-    // A worker's whole step lies inside the network's step, which lies inside train().
-    expect(poolStats.busy).toBeLessThanOrEqual(poolStats.step);
-    expect(poolStats.step).toBeLessThanOrEqual(elapsed);
   });
 
   it("counts each step's times by message too, within the same bounds", async () => {
@@ -83,13 +87,7 @@ describe('the worker pool', () => {
     poolTestHooks.messagesOnly = true;
     await trained(2);
     const elapsed = performance.now() - before;
-    expect(poolStats.steps).toBe(2);
-    for (const k of ['compute', 'wait', 'reduce', 'busy', 'step'] as const) expect(poolStats[k], k).toBeGreaterThanOrEqual(0);
-    expect(poolStats.compute).toBeGreaterThan(0);
-    expect(poolStats.compute).toBeLessThanOrEqual(poolStats.busy);
-    // A worker's step, from its first request to its update, lies inside the network's step.
-    expect(poolStats.busy).toBeLessThanOrEqual(poolStats.step);
-    expect(poolStats.step).toBeLessThanOrEqual(elapsed);
+    expectStepTimesWithin(elapsed);
     // By message nothing is claimed: each worker computes its own shards.
     expect(poolStats.claimed).toEqual([0, 0]);
   });
