@@ -12,13 +12,11 @@ import { cpuCount, spawnReplicaWorker } from '../core/node-io.js';
 import type { Tensor } from '../core/tensor.js';
 import { wasmModule } from '../core/wasm.js';
 import type { SequentialNet } from '../network.js';
-import type { StepEngine } from '../train/loop.js';
+import type { NextStep, StepEngine } from '../train/loop.js';
 import { MAX_SHARDS, maxNodesPerWorker, shardCount, shardSize, tailShards, workerShards } from '../train/shards.js';
 import { maxExchangeFloats, trainsTogether } from '../train/together.js';
 import {
-  CTRL_ABORT,
-  CTRL_GENERATION,
-  CTRL_NEXT_TAIL,
+  CTRL_CONFIRMED,
   type NodeMessage,
   type ReplicaReply,
   type ReplicaRequest,
@@ -26,6 +24,7 @@ import {
   type SharedMemory,
   type FailHow,
   type WorkerPort,
+  abortSteps,
   ctrlLength,
 } from './protocol.js';
 import { type ReplicaState, adoptState } from './state.js';
@@ -116,10 +115,12 @@ export async function startWorkerPool(
         y: shared(y.data),
         order: new Uint32Array(new SharedArrayBuffer(4 * n)),
         ctrl: new Int32Array(new SharedArrayBuffer(4 * ctrlLength(workers, nodeSlots))),
-        stats: new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS)),
-        grads: new Float32Array(new SharedArrayBuffer(4 * workers * nodeSlots * floats)),
+        // Each twice: steps use the halves in turn (`stepRegion`).
+        stats: new Float64Array(new SharedArrayBuffer(2 * 8 * 2 * MAX_SHARDS)),
+        grads: new Float32Array(new SharedArrayBuffer(2 * 4 * workers * nodeSlots * floats)),
         nodeSlots,
-        tail: new Float32Array(new SharedArrayBuffer(4 * tailSlots * floats)),
+        lrs: new Float64Array(new SharedArrayBuffer(8 * Math.max(1, net.layers.reduce((s, l) => s + l.optimizers().length, 0)))),
+        tail: new Float32Array(new SharedArrayBuffer(2 * 4 * tailSlots * floats)),
         exchange: trainsTogether(net) ? new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS * maxExchangeFloats(net))) : null,
         exchangeSlot: maxExchangeFloats(net),
       };
@@ -224,11 +225,24 @@ interface Failure {
   message: string;
   /** The worker is gone (its thread ended or threw outside a message). */
   died: boolean;
+  /** The step that failed (0: none, e.g. while starting); a worker that died fails the first step it had not answered. */
+  step: number;
+}
+
+/** With shared memory, one step's replies: steps are posted one ahead, so a worker may answer the next before the network awaits it. */
+interface StepRecord {
+  replies: (ReplicaReply | undefined)[];
+  /** Ranks that answered, failed or died. */
+  settled: Set<number>;
+  done: (() => void) | null;
 }
 
 /** A network's workers: started for a `train` call, kept idle between calls (`WORKERS_IDLE_MS`), ended on any failure. */
 class WorkerPool implements StepEngine {
   private stepNumber = 0;
+  /** With shared memory: the last step posted to the workers (one ahead of `stepNumber` while the loop runs on), and the replies of those not yet awaited. */
+  private posted = 0;
+  private readonly records = new Map<number, StepRecord>();
   private failures: Failure[] = [];
   private readonly dead = new Set<number>();
   private waiting: { types: ReplicaReply['type'][]; replies: (ReplicaReply | undefined)[]; settled: Set<number>; done: () => void } | null = null;
@@ -248,8 +262,11 @@ class WorkerPool implements StepEngine {
       port.onMessage((m) => this.receive(m));
       port.onFailure((reason) => {
         this.dead.add(rank);
-        this.fail({ rank, name: 'WasmnetError', message: `it ${reason}`, died: true });
+        // The step it died in: the first posted that it had not answered (0, outside steps: every later step fails).
+        const open = [...this.records].filter(([, r]) => !r.settled.has(rank)).map(([s]) => s);
+        this.fail({ rank, name: 'WasmnetError', message: `it ${reason}`, died: true, step: open.length > 0 ? Math.min(...open) : 0 });
         this.settle(rank);
+        for (const s of this.records.keys()) this.settleStep(s, rank);
       });
     });
   }
@@ -275,6 +292,8 @@ class WorkerPool implements StepEngine {
     this.y = y;
     this.order = null;
     this.stepNumber = 0;
+    this.posted = 0;
+    this.records.clear();
     this.unrecovered = false;
     this.midStep = false;
   }
@@ -288,17 +307,15 @@ class WorkerPool implements StepEngine {
     else this.order = order.slice();
   }
 
-  async step(start: number, m: number, where: string): Promise<{ loss: number; correct: number }> {
+  async step(start: number, m: number, where: string, next?: NextStep): Promise<{ loss: number; correct: number }> {
     const step = ++this.stepNumber;
     this.midStep = true;
     const lrs = this.net.layers.map((l) => l.optimizers().map((o) => o.effectiveLr));
     const began = performance.now();
-    // Every worker replied to the last step, so none is claiming: the tail starts over.
-    if (this.shared) Atomics.store(this.shared.ctrl, CTRL_NEXT_TAIL, 0);
-    const replies = this.shared
-      ? await this.all('replica-stepped', () => ({ type: 'replica-step', step, start, m, lrs, where }))
-      : await this.stepByMessages(step, start, m, lrs, where);
-    if (this.failures.length > 0) {
+    const replies = this.shared ? await this.sharedStep(step, start, m, lrs, where, next) : await this.stepByMessages(step, start, m, lrs, where);
+    if (this.failures.some((f) => f.step <= step)) {
+      // The step posted ahead stopped because this one failed: its workers' aborts say nothing more.
+      this.failures = this.failures.filter((f) => f.step <= step);
       await this.recover();
       // A worker that died after the barrier leaves the others' update complete: say so rather than claim "before".
       const finished = replies.some((r) => r?.type === 'replica-stepped');
@@ -315,6 +332,50 @@ class WorkerPool implements StepEngine {
     const r = stepped[0];
     this.midStep = false;
     return { loss: r.loss, correct: r.correct };
+  }
+
+  /**
+   * A step through shared memory. The step was posted when the last one was (unless it is an epoch's first);
+   * confirming it hands the workers its learning rates, final now that the loop has reached it, and lets them
+   * update. The next step of the epoch is posted at once: each worker finds it waiting as it finishes this one,
+   * instead of waiting for this thread to hear from every worker and post it.
+   */
+  private sharedStep(step: number, start: number, m: number, lrs: number[][], where: string, next: NextStep | undefined): Promise<(ReplicaReply | undefined)[]> {
+    const { ctrl, lrs: rates } = this.shared!;
+    if (this.posted < step) this.postStep(step, start, m, where);
+    rates.set(lrs.flat());
+    Atomics.store(ctrl, CTRL_CONFIRMED, step);
+    Atomics.notify(ctrl, CTRL_CONFIRMED);
+    if (next && this.failures.length === 0) this.postStep(step + 1, next.start, next.m, next.where);
+    const record = this.record(step);
+    return new Promise((resolve) => {
+      const done = () => {
+        this.records.delete(step);
+        resolve(record.replies);
+      };
+      if (record.settled.size === this.ports.length) done();
+      else record.done = done;
+    });
+  }
+
+  private postStep(step: number, start: number, m: number, where: string): void {
+    this.posted = step;
+    this.ports.forEach((port, rank) => {
+      if (this.dead.has(rank)) this.settleStep(step, rank);
+      else port.post({ type: 'replica-step', step, start, m, where });
+    });
+  }
+
+  private record(step: number): StepRecord {
+    let r = this.records.get(step);
+    if (!r) this.records.set(step, (r = { replies: [], settled: new Set(), done: null }));
+    return r;
+  }
+
+  private settleStep(step: number, rank: number): void {
+    const r = this.record(step);
+    r.settled.add(rank);
+    if (r.settled.size === this.ports.length) r.done?.();
   }
 
   /**
@@ -378,7 +439,8 @@ class WorkerPool implements StepEngine {
    */
   async close(): Promise<void> {
     const cap = await maxIdleWorkers(this.size);
-    if (!this.healthy || this.waiting || this.midStep || this.net.isDisposed) return this.end();
+    // A step posted ahead that the loop did not reach (a callback threw or disposed the network) is still running.
+    if (!this.healthy || this.waiting || this.midStep || this.posted > this.stepNumber || this.net.isDisposed) return this.end();
     this.shared = null;
     this.x = this.y = undefined as unknown as Tensor;
     this.order = null;
@@ -433,8 +495,15 @@ class WorkerPool implements StepEngine {
   }
 
   private receive(m: ReplicaReply): void {
+    if (this.shared && (m.type === 'replica-stepped' || (m.type === 'replica-error' && m.step > 0))) {
+      // A step's reply goes to that step, whatever this thread awaits now (the step before it, or a survivor's state).
+      if (m.type === 'replica-error') this.fail({ rank: m.rank, name: m.name, message: m.message, died: false, step: m.step });
+      else this.record(m.step).replies[m.rank] = m;
+      this.settleStep(m.step, m.rank);
+      return;
+    }
     if (m.type === 'replica-error') {
-      this.fail({ rank: m.rank, name: m.name, message: m.message, died: false });
+      this.fail({ rank: m.rank, name: m.name, message: m.message, died: false, step: m.step });
     } else if (this.waiting && this.waiting.types.includes(m.type)) {
       this.waiting.replies[m.rank] = m;
     }
@@ -455,9 +524,7 @@ class WorkerPool implements StepEngine {
 
   /** Wakes the workers waiting at the shared-memory barrier: the step cannot complete. */
   private abortBarrier(): void {
-    if (!this.shared) return;
-    Atomics.store(this.shared.ctrl, CTRL_ABORT, 1);
-    Atomics.notify(this.shared.ctrl, CTRL_GENERATION);
+    if (this.shared) abortSteps(this.shared.ctrl);
   }
 
   /** After a failed step: the network takes a surviving replica's state (all replicas stopped before this step's update). */

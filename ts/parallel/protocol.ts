@@ -6,12 +6,15 @@
  * they exist; else the same data travels by message, `ReplicaReduce`):
  *   - `x`, `y`: the dataset, once for all workers; `order`: the epoch's order;
  *   - `ctrl`: the barrier (arrived, generation, abort), the count of the step's
- *     tail shards claimed so far, and each worker's list of gradient-tree
- *     nodes (count, then level and index per node);
+ *     tail shards claimed so far, the last step the network confirmed, and
+ *     each worker's list of gradient-tree nodes (count, then level and index
+ *     per node);
+ *   - `lrs`: the confirmed step's learning rates, per layer per optimizer;
  *   - `stats`: each shard's loss (float64) and right answers;
  *   - `grads`: each worker's nodes, `nodeSlots` of `params` floats each;
  *   - `tail`: the gradients of the step's tail shards (`tailShards`), one
  *     `params`-sized slot each, whoever claimed them;
+ *   (these three and the node lists twice: steps use the halves in turn, `stepRegion`)
  *   - `exchange`: with batch norm, each shard's sums at each meeting.
  */
 import type { ReplicaState } from './state.js';
@@ -19,17 +22,60 @@ import type { ReplicaState } from './state.js';
 export const CTRL_ARRIVED = 0;
 export const CTRL_GENERATION = 1;
 export const CTRL_ABORT = 2;
-/** How many of the step's tail shards have been claimed (the pool sets it to 0 before each step). */
+/** How many of the step's tail shards have been claimed (the worker that opens a step's last barrier sets it to 0). */
 export const CTRL_NEXT_TAIL = 3;
-export const CTRL_HEADER = 4;
+/**
+ * The last step the network confirmed (`lrs` then hold its learning rates). With shared memory the pool posts each
+ * step one ahead, so that a worker finds the next step waiting when it ends one; the network confirms a step only
+ * when its loop reaches it (after the last batch's `onBatch`, which may change a rate), and no replica updates
+ * before that.
+ */
+export const CTRL_CONFIRMED = 4;
+export const CTRL_HEADER = 5;
 
-/** Where worker `rank`'s node list starts in `ctrl`. */
-export function nodeTableAt(rank: number, nodeSlots: number): number {
+/**
+ * Stops every worker's steps (the pool, or a worker whose step failed): those at a barrier or waiting for a
+ * confirmation wake and throw, later ones do not begin.
+ */
+export function abortSteps(ctrl: Int32Array): void {
+  Atomics.store(ctrl, CTRL_ABORT, 1);
+  Atomics.notify(ctrl, CTRL_GENERATION);
+  Atomics.notify(ctrl, CTRL_CONFIRMED);
+}
+
+/** Where worker `rank`'s node list starts in `ctrl`, in the first of the two regions (`stepRegion`). */
+function nodeTableAt(rank: number, nodeSlots: number): number {
   return CTRL_HEADER + rank * (1 + 2 * nodeSlots);
 }
 
+/** Two node lists per worker: one for each of the two regions steps use in turn. */
 export function ctrlLength(workers: number, nodeSlots: number): number {
-  return nodeTableAt(workers, nodeSlots);
+  return nodeTableAt(2 * workers, nodeSlots);
+}
+
+/** What one step publishes: its shards' losses and right answers, every worker's nodes and the claimed tail shards' gradients. */
+export interface StepRegion {
+  stats: Float64Array;
+  grads: Float32Array;
+  tail: Float32Array;
+  /** Where worker `rank`'s node list (count, then level and index per node) starts in `ctrl`. */
+  tableAt(rank: number): number;
+}
+
+/**
+ * The half of `stats`, `grads`, `tail` and the node lists that step `step` writes. Steps use the two halves in turn:
+ * with steps posted ahead, a worker may publish the next step's nodes while another still reads this step's. It
+ * cannot get two steps ahead, since each step ends at a barrier that a worker passes only after reading the last.
+ */
+export function stepRegion(shared: SharedMemory, workers: number, step: number): StepRegion {
+  const half = step & 1;
+  const part = <T extends Float32Array | Float64Array>(all: T): T => all.subarray((half * all.length) / 2, ((half + 1) * all.length) / 2) as T;
+  return {
+    stats: part(shared.stats),
+    grads: part(shared.grads),
+    tail: part(shared.tail),
+    tableAt: (rank) => nodeTableAt(half * workers + rank, shared.nodeSlots),
+  };
 }
 
 /** Where a worker's time in one step went, in milliseconds (for the benchmark's overhead columns). */
@@ -53,6 +99,8 @@ export interface SharedMemory {
   stats: Float64Array;
   grads: Float32Array;
   nodeSlots: number;
+  /** The confirmed step's learning rates (`CTRL_CONFIRMED`): per layer, per optimizer, one after the other. */
+  lrs: Float64Array;
   /** A slot of `params` floats for each of a step's tail shards, the most any step of the run has (none with batch norm). */
   tail: Float32Array;
   /**
@@ -96,8 +144,8 @@ export interface ReplicaStep {
   step: number;
   start: number;
   m: number;
-  /** Per layer, the rate each of its optimizers uses this step. */
-  lrs: number[][];
+  /** Without shared memory: per layer, the rate each of its optimizers uses this step (else they come with `CTRL_CONFIRMED`). */
+  lrs?: number[][];
   where: string;
   /** Without shared memory: the samples of this worker's shards, in order. */
   rows?: { x: Float32Array; y: Float32Array };

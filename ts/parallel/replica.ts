@@ -18,6 +18,7 @@ import { type GatherRows, applyUpdate, runShards, shardRange } from '../train/st
 import {
   CTRL_ABORT,
   CTRL_ARRIVED,
+  CTRL_CONFIRMED,
   CTRL_GENERATION,
   CTRL_NEXT_TAIL,
   type ReplicaInit,
@@ -25,7 +26,8 @@ import {
   type ReplicaRequest,
   type ReplicaStep,
   type StepTiming,
-  nodeTableAt,
+  abortSteps,
+  stepRegion,
 } from './protocol.js';
 import { captureState, stateBuffers } from './state.js';
 
@@ -194,6 +196,8 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
     } catch (e) {
       // A step stopped half-way leaves nothing behind (its shards' passes end, the layers' step state with them).
       if (replica) abandonStep(replica);
+      // With shared memory, no replica goes on to the next step (already posted) before the pool hears of this one.
+      if (step > 0 && replica?.init.shared) abortSteps(replica.init.shared.ctrl);
       const err = e as Error;
       post({ type: 'replica-error', rank, step, name: err?.name ?? 'Error', message: err?.message ?? String(e) });
     }
@@ -212,7 +216,7 @@ function computeShards(
   const { workers, rank } = r.init;
   const inLen = product(net.inputShape);
   const outLen = product(net.outputShape);
-  net.layers.forEach((l, i) => l.optimizers().forEach((opt, j) => (opt.scheduledLr = m.lrs[i][j])));
+  if (m.lrs) net.layers.forEach((l, i) => l.optimizers().forEach((opt, j) => (opt.scheduledLr = m.lrs![i][j])));
   const size = shardSize(m.m);
   const shards = Math.ceil(m.m / size);
   const shared = r.init.shared;
@@ -252,8 +256,9 @@ function computeShards(
   runShards(net, plan, work, gather, r.init.labelsAreDistributions, (i) => {
     if (i < tailStart) return tree.pushShard(i);
     // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes.
-    tree.copyShardInto(shared!.tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
-    publishStats(shared!.stats, i, losses[i], correct[i]);
+    const { tail, stats } = stepRegion(shared!, workers, m.step);
+    tree.copyShardInto(tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+    publishStats(stats, i, losses[i], correct[i]);
     claimed++;
   }, losses, correct);
   return { first, end, shards, tailStart, claimed, steps: null };
@@ -312,15 +317,19 @@ function finishStep(r: Replica, loss: number, where: string): void {
 function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number; timing: StepTiming } {
   const t0 = performance.now();
   const { tree, losses, correct } = r;
-  const { ctrl, stats, grads, nodeSlots, tail } = r.init.shared!;
+  const shared = r.init.shared!;
+  const { ctrl, nodeSlots } = shared;
   const { workers, rank } = r.init;
+  const { stats, grads, tail, tableAt } = stepRegion(shared, workers, m.step);
+  // A step posted ahead of one that failed: nothing of it runs.
+  if (Atomics.load(ctrl, CTRL_ABORT)) throw new StepAborted('stopped: another worker failed');
   const { first, end, shards, tailStart, claimed, steps } = computeShards(r, m);
   if (steps) meetShared(r, m.step, steps, first, shards);
   const half = stats.length / 2;
   for (let i = first; i < end; i++) publishStats(stats, i, losses[i], correct[i]);
   const nodes = tree.nodes();
   if (nodes.length > nodeSlots) throw new WasmnetError(`worker ${rank} has ${nodes.length} gradient nodes for ${nodeSlots} slots (a wasmnet bug)`);
-  const table = nodeTableAt(rank, nodeSlots);
+  const table = tableAt(rank);
   const floats = tree.length;
   ctrl[table] = nodes.length;
   nodes.forEach((n, j) => {
@@ -329,7 +338,8 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
     grads.set(n.values, (rank * nodeSlots + j) * floats);
   });
   const t1 = performance.now();
-  barrier(ctrl, workers, (r.generation = (r.generation + 1) | 0));
+  // Every worker has claimed its last tail shard of this step: the count starts over for the next.
+  barrier(ctrl, workers, (r.generation = (r.generation + 1) | 0), () => Atomics.store(ctrl, CTRL_NEXT_TAIL, 0));
   const t2 = performance.now();
   // Every worker sums every node in shard order: the same tree, the same bits, in each replica.
   // Its own nodes are still in its wasm memory: only the others' are copied in.
@@ -339,7 +349,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
       for (const node of own) tree.pushOwn(node);
       continue;
     }
-    const at = nodeTableAt(w, nodeSlots);
+    const at = tableAt(w);
     for (let j = 0; j < ctrl[at]; j++) {
       const from = (w * nodeSlots + j) * floats;
       tree.pushNode({ level: ctrl[at + 1 + 2 * j], index: ctrl[at + 2 + 2 * j] }, grads.subarray(from, from + floats));
@@ -352,13 +362,37 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
     loss += stats[i];
     right += stats[half + i];
   }
+  const t3 = performance.now();
+  takeConfirmedRates(r, m.step);
+  const t4 = performance.now();
   finishStep(r, loss, m.where);
-  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1, reduce: performance.now() - t2, claimed } };
+  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1 + (t4 - t3), reduce: performance.now() - t2 - (t4 - t3), claimed } };
 }
 
-/** Waits until all `workers` have arrived at barrier `generation` (the last to arrive opens it); throws if the pool aborts. */
-function barrier(ctrl: Int32Array, workers: number, generation: number): void {
+/**
+ * Waits until the network confirms `step` (its loop has reached it: every `onBatch` before it has run), then sets
+ * each optimizer's rate to the one the network gave that step. Throws if the pool aborts meanwhile.
+ */
+function takeConfirmedRates(r: Replica, step: number): void {
+  const { ctrl, lrs } = r.init.shared!;
+  for (;;) {
+    const confirmed = Atomics.load(ctrl, CTRL_CONFIRMED);
+    if (confirmed >= step) break;
+    if (Atomics.load(ctrl, CTRL_ABORT)) throw new StepAborted('stopped: another worker failed');
+    Atomics.wait(ctrl, CTRL_CONFIRMED, confirmed, BARRIER_POLL_MS);
+  }
+  let at = 0;
+  for (const l of r.net.layers) for (const opt of l.optimizers()) opt.scheduledLr = lrs[at++];
+}
+
+
+/**
+ * Waits until all `workers` have arrived at barrier `generation` (the last to arrive runs `onOpen`, then opens it);
+ * throws if the pool aborts.
+ */
+function barrier(ctrl: Int32Array, workers: number, generation: number, onOpen?: () => void): void {
   if (Atomics.add(ctrl, CTRL_ARRIVED, 1) === workers - 1) {
+    onOpen?.();
     Atomics.store(ctrl, CTRL_ARRIVED, 0);
     Atomics.store(ctrl, CTRL_GENERATION, generation);
     Atomics.notify(ctrl, CTRL_GENERATION);

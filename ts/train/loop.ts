@@ -96,10 +96,18 @@ export const TRAIN_OPTIONS = ['batchSize', 'epochs', 'shuffle', 'lrSchedule', 'v
  * (`InProcessSteps`) or a pool of workers (`parallel/pool.ts`). `step`
  * either applies the whole update or throws with the network as it was.
  */
+/** A step the loop will take next: its first position in the epoch's order, its size, and how errors name it. */
+export interface NextStep {
+  start: number;
+  m: number;
+  where: string;
+}
+
 export interface StepEngine {
   /** The epoch's sample order is `order` (positions index into it). */
   beginEpoch(order: Uint32Array): void | Promise<void>;
-  step(start: number, m: number, where: string): { loss: number; correct: number } | Promise<{ loss: number; correct: number }>;
+  /** `next`: the epoch's next step, which an engine may start before this one is over (its workers then never wait for a message). */
+  step(start: number, m: number, where: string, next?: NextStep): { loss: number; correct: number } | Promise<{ loss: number; correct: number }>;
   /** Brings the network's own weights and training state up to date. */
   sync(): void | Promise<void>;
   close(): void | Promise<void>;
@@ -161,11 +169,10 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
       await engine.beginEpoch(perm);
       let lossSum = 0;
       let correct = 0;
+      const stepAt = (b: number): NextStep => ({ start: b * batchSize, m: Math.min(batchSize, n - b * batchSize), where: `at epoch ${epoch}, batch ${b + 1} of ${batches}` });
       for (let b = 0; b < batches; b++) {
-        const start = b * batchSize;
-        const m = Math.min(batchSize, n - start);
-        const where = `at epoch ${epoch}, batch ${b + 1} of ${batches}`;
-        const r = await engine.step(start, m, where);
+        const { start, m, where } = stepAt(b);
+        const r = await engine.step(start, m, where, b + 1 < batches ? stepAt(b + 1) : undefined);
         lossSum += r.loss * m;
         correct += r.correct;
         if (onBatch) {
