@@ -58,9 +58,11 @@ function canShareMemory(): boolean {
  * Where the steps of the last pool's training went (milliseconds, summed over
  * steps): the benchmark prints them per step beside the speed-up. `compute`
  * is the slowest worker's shards, `wait` and `reduce` the workers' mean time
- * at the barrier and in summing and updating, `busy` the longest worker's
- * whole step, `step` the whole step as the network saw it (`step − busy` is
- * messaging); `claimed[rank]` counts the tail shards each worker claimed.
+ * at the barrier (and for the network's confirmation) and in summing and
+ * updating, `busy` the longest worker's whole step, `step` the whole step as
+ * the network saw it (`step − busy` is messaging, below 0 when a step posted
+ * ahead began before the network asked for it); `claimed[rank]` counts the
+ * tail shards each worker claimed.
  */
 export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] as number[] };
 
