@@ -19,7 +19,7 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * calls; the bundle is not minified, so their comments count too.
  */
 const BUDGET = {
-  browserGzip: 62_000,
+  browserGzip: 63_000,
   wasmBytes: 160_000,
   wasmGzip: 64_000,
   tarballBytes: 520_000,

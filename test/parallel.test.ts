@@ -296,6 +296,41 @@ describe('train({ workers }): faults', () => {
     });
   }
 
+  /** Keeps this thread busy for `ms` (a slow callback, or other work of the page or process). */
+  const busy = (ms: number) => {
+    for (const until = Date.now() + ms; Date.now() < until; );
+  };
+
+  // Step 3 is posted while step 2 runs: the worker dies in it before this thread asks for it, or while it still
+  // awaits step 2. Either way the failure is step 3's (not step 2's, which every worker finished), and no one waits
+  // for the dead worker's reply.
+  for (const [workers, when] of [
+    [2, 'the next batch is asked for'],
+    [3, 'the next batch is asked for'],
+    [3, 'the batch before it is over'],
+  ] as const) {
+    it(`a worker that dies in the batch posted ahead, before ${when} (${workers} workers), stops training at that batch with its weights before it`, async () => {
+      const net = smallNet();
+      poolTestHooks.failAt = { rank: 1, step: 3, how: 'exit' };
+      const slowly = when === 'the next batch is asked for';
+      const error = await net
+        .train(x, y, {
+          batchSize: 40,
+          epochs: 1,
+          workers,
+          onBatch: (b) => {
+            if (slowly && b.batch === 1) busy(300);
+            if (!slowly && b.batch === 0) setTimeout(() => busy(600), 0);
+          },
+        })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(WasmnetError);
+      expect(error.message).toMatch(new RegExp(`worker 2 of ${workers} failed at epoch 1, batch 3 of 5: it ended .*keeps the weights it had before this batch`));
+      expect(sha(net.save({ trainingState: false }))).toBe(await after(2));
+      net.dispose();
+    }, 30_000);
+  }
+
   it('a batch that every replica rejects (it overflows) keeps its class and message, as with one worker', async () => {
     const outcomes = [];
     for (const workers of [1, 2]) {

@@ -231,7 +231,7 @@ interface Failure {
   step: number;
 }
 
-/** With shared memory, one step's replies: steps are posted one ahead, so a worker may answer the next before the network awaits it. */
+// With shared memory, one step's replies: steps are posted one ahead, so a worker may answer the next before the network awaits it.
 interface StepRecord {
   replies: (ReplicaReply | undefined)[];
   /** Ranks that answered, failed or died. */
@@ -242,7 +242,7 @@ interface StepRecord {
 /** A network's workers: started for a `train` call, kept idle between calls (`WORKERS_IDLE_MS`), ended on any failure. */
 class WorkerPool implements StepEngine {
   private stepNumber = 0;
-  /** With shared memory: the last step posted to the workers (one ahead of `stepNumber` while the loop runs on), and the replies of those not yet awaited. */
+  // With shared memory: the last step posted (one ahead of `stepNumber` while the loop runs on), and the replies of steps not yet awaited.
   private posted = 0;
   private readonly records = new Map<number, StepRecord>();
   private failures: Failure[] = [];
@@ -336,12 +336,10 @@ class WorkerPool implements StepEngine {
     return { loss: r.loss, correct: r.correct };
   }
 
-  /**
-   * A step through shared memory. The step was posted when the last one was (unless it is an epoch's first);
-   * confirming it hands the workers its learning rates, final now that the loop has reached it, and lets them
-   * update. The next step of the epoch is posted at once: each worker finds it waiting as it finishes this one,
-   * instead of waiting for this thread to hear from every worker and post it.
-   */
+  // A step through shared memory. It was posted with the last one (unless it is an epoch's first); confirming it
+  // hands the workers its learning rates, final now that the loop has reached it, and lets them update. The next
+  // step is posted at once: each worker finds it waiting as it ends this one, instead of waiting for this thread
+  // to hear from every worker and post it.
   private sharedStep(step: number, start: number, m: number, lrs: number[][], where: string, next: NextStep | undefined): Promise<(ReplicaReply | undefined)[]> {
     const { ctrl, lrs: rates } = this.shared!;
     if (this.posted < step) this.postStep(step, start, m, where);
@@ -362,6 +360,8 @@ class WorkerPool implements StepEngine {
 
   private postStep(step: number, start: number, m: number, where: string): void {
     this.posted = step;
+    // Its record exists from now on: a worker that dies in it fails this step, and answers it.
+    this.record(step);
     this.ports.forEach((port, rank) => {
       if (this.dead.has(rank)) this.settleStep(step, rank);
       else port.post({ type: 'replica-step', step, start, m, where });
