@@ -521,12 +521,12 @@ class WorkerPool implements StepEngine {
 
   private fail(f: Failure): void {
     this.failures.push(f);
-    this.abortBarrier();
+    this.abortBarrier(f.step);
   }
 
-  /** Wakes the workers waiting at the shared-memory barrier: the step cannot complete. */
-  private abortBarrier(): void {
-    if (this.shared) abortSteps(this.shared.ctrl);
+  /** Wakes the workers waiting at the shared-memory barrier: the step cannot complete, nor any after `failed`. */
+  private abortBarrier(failed = 1): void {
+    if (this.shared) abortSteps(this.shared.ctrl, failed);
   }
 
   /** After a failed step: the network takes a surviving replica's state (all replicas stopped before this step's update). */

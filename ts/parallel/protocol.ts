@@ -35,10 +35,12 @@ export const CTRL_HEADER = 5;
 
 /**
  * Stops every worker's steps (the pool, or a worker whose step failed): those at a barrier or waiting for a
- * confirmation wake and throw, later ones do not begin.
+ * confirmation wake and throw, steps after `failed` do not begin. `CTRL_ABORT` keeps the first failed step: a
+ * worker that begins that step late still runs it, and meets the same error (the error the pool reports then
+ * keeps its class) or the abort at the barrier.
  */
-export function abortSteps(ctrl: Int32Array): void {
-  Atomics.store(ctrl, CTRL_ABORT, 1);
+export function abortSteps(ctrl: Int32Array, failed: number): void {
+  Atomics.compareExchange(ctrl, CTRL_ABORT, 0, Math.max(1, failed));
   Atomics.notify(ctrl, CTRL_GENERATION);
   Atomics.notify(ctrl, CTRL_CONFIRMED);
 }

@@ -197,7 +197,7 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
       // A step stopped half-way leaves nothing behind (its shards' passes end, the layers' step state with them).
       if (replica) abandonStep(replica);
       // With shared memory, no replica goes on to the next step (already posted) before the pool hears of this one.
-      if (step > 0 && replica?.init.shared) abortSteps(replica.init.shared.ctrl);
+      if (step > 0 && replica?.init.shared) abortSteps(replica.init.shared.ctrl, step);
       const err = e as Error;
       post({ type: 'replica-error', rank, step, name: err?.name ?? 'Error', message: err?.message ?? String(e) });
     }
@@ -322,7 +322,8 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   const { workers, rank } = r.init;
   const { stats, grads, tail, tableAt } = stepRegion(shared, workers, m.step);
   // A step posted ahead of one that failed: nothing of it runs.
-  if (Atomics.load(ctrl, CTRL_ABORT)) throw new StepAborted('stopped: another worker failed');
+  const failed = Atomics.load(ctrl, CTRL_ABORT);
+  if (failed !== 0 && failed < m.step) throw new StepAborted('stopped: another worker failed');
   const { first, end, shards, tailStart, claimed, steps } = computeShards(r, m);
   if (steps) meetShared(r, m.step, steps, first, shards);
   const half = stats.length / 2;
