@@ -331,6 +331,40 @@ describe('train({ workers }): faults', () => {
     }, 30_000);
   }
 
+  it('a learning rate changed in a slow onBatch acts on the very next batch, as with one worker (the step posted ahead waits for it)', async () => {
+    const trained = async (workers: number) => {
+      const net = smallNet();
+      await net.train(x, y, {
+        batchSize: 40,
+        epochs: 1,
+        workers,
+        onBatch: (b) => {
+          if (b.batch !== 1) return;
+          // Long enough for the workers to finish computing batch 3 (posted while batch 2 ran) before it is confirmed.
+          busy(200);
+          for (const l of net.layers) for (const o of l.optimizers()) o.lr /= 10;
+        },
+      });
+      const s = sha(net.save({ trainingState: true }));
+      net.dispose();
+      return s;
+    };
+    expect(await trained(2)).toBe(await trained(1));
+  }, 30_000);
+
+  it('a callback that throws while a step is posted ahead ends the workers (none is left waiting), and the next train() works', async () => {
+    const net = smallNet();
+    const error = await net
+      .train(x, y, { batchSize: 40, epochs: 1, workers: 2, onBatch: (b) => { if (b.batch === 1) throw new Error('stop here'); } })
+      .catch((e) => e);
+    expect(error.message).toBe('stop here');
+    // Batch 3 was posted to the workers and never confirmed: keeping them idle would keep them waiting for it.
+    expect(idleWorkerCount(net)).toBe(0);
+    await net.train(x, y, { batchSize: 40, epochs: 1, workers: 2 });
+    expect(sha(net.save({ trainingState: false }))).toMatch(/^[0-9a-f]{64}$/);
+    net.dispose();
+  }, 30_000);
+
   it('a batch that every replica rejects (it overflows) keeps its class and message, as with one worker', async () => {
     const outcomes = [];
     for (const workers of [1, 2]) {
