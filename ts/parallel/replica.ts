@@ -222,6 +222,8 @@ function computeShards(
   const shared = r.init.shared;
   // Shards that run on their own, with shared memory, leave a tail to whoever is free first; batch norm's shards run in step.
   const claiming = shared !== null && !r.shardNets;
+  // Where this step publishes a claimed tail shard (one of two halves, by step).
+  const region = shared ? stepRegion(shared, workers, m.step) : null;
   const tailStart = shards - (claiming ? tailShards(shards, workers) : 0);
   const [first, end] = claiming ? ownShards(shards, workers, rank) : workerShards(shards, workers, rank);
   // Rows by position in the epoch's order: from the shared dataset, or from the rows the step brought.
@@ -256,9 +258,8 @@ function computeShards(
   runShards(net, plan, work, gather, r.init.labelsAreDistributions, (i) => {
     if (i < tailStart) return tree.pushShard(i);
     // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes.
-    const { tail, stats } = stepRegion(shared!, workers, m.step);
-    tree.copyShardInto(tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
-    publishStats(stats, i, losses[i], correct[i]);
+    tree.copyShardInto(region!.tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+    publishStats(region!.stats, i, losses[i], correct[i]);
     claimed++;
   }, losses, correct);
   return { first, end, shards, tailStart, claimed, steps: null };
@@ -385,7 +386,6 @@ function takeConfirmedRates(r: Replica, step: number): void {
   let at = 0;
   for (const l of r.net.layers) for (const opt of l.optimizers()) opt.scheduledLr = lrs[at++];
 }
-
 
 /**
  * Waits until all `workers` have arrived at barrier `generation` (the last to arrive runs `onOpen`, then opens it);

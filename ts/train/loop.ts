@@ -91,11 +91,6 @@ export interface TrainOptions {
 
 export const TRAIN_OPTIONS = ['batchSize', 'epochs', 'shuffle', 'lrSchedule', 'validationData', 'onBatch', 'onEpoch', 'workers'] as const;
 
-/**
- * What computes a training step and applies its update: this thread
- * (`InProcessSteps`) or a pool of workers (`parallel/pool.ts`). `step`
- * either applies the whole update or throws with the network as it was.
- */
 /** A step the loop will take next: its first position in the epoch's order, its size, and how errors name it. */
 export interface NextStep {
   start: number;
@@ -103,6 +98,11 @@ export interface NextStep {
   where: string;
 }
 
+/**
+ * What computes a training step and applies its update: this thread
+ * (`InProcessSteps`) or a pool of workers (`parallel/pool.ts`). `step`
+ * either applies the whole update or throws with the network as it was.
+ */
 export interface StepEngine {
   /** The epoch's sample order is `order` (positions index into it). */
   beginEpoch(order: Uint32Array): void | Promise<void>;
@@ -170,9 +170,10 @@ export async function trainNetwork(net: SequentialNet, x: Tensor, y: Tensor, opt
       let lossSum = 0;
       let correct = 0;
       const stepAt = (b: number): NextStep => ({ start: b * batchSize, m: Math.min(batchSize, n - b * batchSize), where: `at epoch ${epoch}, batch ${b + 1} of ${batches}` });
-      for (let b = 0; b < batches; b++) {
-        const { start, m, where } = stepAt(b);
-        const r = await engine.step(start, m, where, b + 1 < batches ? stepAt(b + 1) : undefined);
+      for (let b = 0, next: NextStep | undefined = stepAt(0); next; b++) {
+        const { start, m, where } = next;
+        next = b + 1 < batches ? stepAt(b + 1) : undefined;
+        const r = await engine.step(start, m, where, next);
         lossSum += r.loss * m;
         correct += r.correct;
         if (onBatch) {
