@@ -314,22 +314,25 @@ fn macro_block_rows(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, nc: u
     });
 }
 
-/// The macro block's loops: for each B panel (kept in L1), every 4-row tile of A, `tile(ir, height, panel_b)`
-/// computing it and `store_tile` writing it.
+/// The macro block's loops: for each 4-row tile of A, every B panel, `tile(ir, height, panel_b)` computing it and
+/// `store_tile` writing it. A-tile outermost: the tile's rows (read in place: 4 rows × kc) stay in L1 while the
+/// panels stream past, and each row of C is finished before the next; B panel outermost measured 1.15× the time for
+/// the dense layer's forward product on 32-row shards and 1.05× for its input gradient (the weight gradient's
+/// product the same; two builds alternating in one process, 2026-12-02). The order of the tiles changes no sum.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn tiles(kc: usize, mc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool, tile: impl Fn(usize, usize, &[f32]) -> [F32x4; 8]) {
-    let mut jr = 0;
-    while jr < nc {
-        let width = NR.min(nc - jr);
-        let panel_b = &pb[(jr / NR) * kc * NR..(jr / NR + 1) * kc * NR];
-        let mut ir = 0;
-        while ir < mc {
-            let height = MR.min(mc - ir);
+    let mut ir = 0;
+    while ir < mc {
+        let height = MR.min(mc - ir);
+        let mut jr = 0;
+        while jr < nc {
+            let width = NR.min(nc - jr);
+            let panel_b = &pb[(jr / NR) * kc * NR..(jr / NR + 1) * kc * NR];
             store_tile(tile(ir, height, panel_b), c, ldc, ir, jr, height, width, add);
-            ir += MR;
+            jr += NR;
         }
-        jr += NR;
+        ir += MR;
     }
 }
 
