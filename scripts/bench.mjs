@@ -272,9 +272,10 @@ async function wasmnetProfile(makeNet, batchSize, batches) {
   const total = last - first;
   internal.shardNetHooks.onCopy = null;
   Object.assign(kernels, { wn_gemm: gemm, wn_gemm_prepacked: prepacked });
-  const batchesRun = Math.ceil(n / batchSize) - 1;
-  const perBatch = (ms) => ms / batchesRun;
   const timedSamples = n - batchSize;
+  // Per batch of batchSize samples (a last, shorter batch counts as its share of one).
+  const batchesRun = timedSamples / batchSize;
+  const perBatch = (ms) => ms / batchesRun;
   const gflops = (flopsPerSample, ms) => (flopsPerSample === undefined || ms <= 0 ? null : (flopsPerSample * timedSamples) / (ms / 1000) / 1e9);
   const layers = net.layers.map((l, i) => {
     const flops = layerFlops(l, i === 0);
@@ -579,7 +580,7 @@ function layerTable(title, p) {
   }
   out.push(`${pad('all', 16)}${padStart(p.passes.forwardMs.toFixed(2), 9)}${padStart('', 13)}${padStart(p.passes.backwardMs.toFixed(2), 10)}${padStart('', 13)}${padStart(p.passes.updateMs.toFixed(2), 9)}`);
   const outside = p.batchMs - p.passes.forwardMs - p.passes.backwardMs - p.passes.updateMs;
-  out.push(`  outside the layers' passes: ${outside.toFixed(2)} ms a batch (${((100 * outside) / p.batchMs).toFixed(0)} %: gathering the batch, the loss, packing the dense weights for the step, the gradient tree, the finiteness checks, the checkpoint's copy, the loop)`);
+  out.push(`  outside the layers' passes: ${outside.toFixed(2)} ms a batch (${((100 * outside) / p.batchMs).toFixed(0)} %: what a step does besides them, e.g. gathering the batch, the loss, packing the dense weights for the step, the gradient tree, the finiteness checks, the checkpoint's copy, batch norm's meetings between shards, the loop)`);
   if (p.layers.some((l) => l.pooledInConv)) out.push('  † both its passes run inside the convolution\'s, image by image: that time is in the convolution\'s row, whose GFLOP/s count only the convolution\'s products');
   if (p.layers.some((l) => l.fusedReluBackward)) out.push('  * its backward includes the ReLU\'s of the layer before (one pass)');
 }

@@ -342,23 +342,30 @@ fn tiles(kc: usize, mc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize,
 fn store_tile(acc: [F32x4; 8], c: &mut [f32], ldc: usize, ir: usize, jr: usize, height: usize, width: usize, add: bool) {
     if height == MR && width == NR {
         // A whole tile: straight into C. One bounds check for the tile and `add` tested once, not per row: the
-        // per-row checks were about 80 instructions a tile, a tenth of the weight gradient's 32-deep tile.
-        assert!(ldc >= NR && (ir + MR - 1) * ldc + jr + NR <= c.len());
-        // SAFETY: rows ir..ir+MR, columns jr..jr+NR of C lie inside `c` (asserted: the last row's end does, and
-        // ldc >= NR keeps the rows apart); each row's 8 floats are two vectors at offsets 0 and 4.
-        unsafe {
-            let mut p = c.as_mut_ptr().add(ir * ldc + jr);
-            if add {
-                for pair in acc.chunks_exact(2) {
+        // per-row checks were about 80 instructions a tile, a tenth of the weight gradient's 32-deep tile. Each row's
+        // pointer is computed from the tile's corner, never stepped past the last row.
+        let last_row = (ir + MR - 1).checked_mul(ldc).and_then(|x| x.checked_add(jr + NR));
+        assert!(last_row.map_or(false, |end| end <= c.len()), "gemm: C too small for a tile");
+        // SAFETY: row r < MR of the tile starts at (ir + r)·ldc + jr, and its 8 floats (two vectors, offsets 0 and
+        // 4) end at or before the last row's end, which the assert puts inside `c` without overflow.
+        let base = c.as_mut_ptr();
+        let row = |r: usize| unsafe { base.add((ir + r) * ldc + jr) };
+        if add {
+            for (r, pair) in acc.chunks_exact(2).enumerate() {
+                let p = row(r);
+                // SAFETY: as for `row`.
+                unsafe {
                     pair[0].add(F32x4::load(p)).store(p);
                     pair[1].add(F32x4::load(p.add(4))).store(p.add(4));
-                    p = p.add(ldc);
                 }
-            } else {
-                for pair in acc.chunks_exact(2) {
+            }
+        } else {
+            for (r, pair) in acc.chunks_exact(2).enumerate() {
+                let p = row(r);
+                // SAFETY: as for `row`.
+                unsafe {
                     pair[0].store(p);
                     pair[1].store(p.add(4));
-                    p = p.add(ldc);
                 }
             }
         }
@@ -494,6 +501,35 @@ mod tests {
                 gemm(a, b, &mut c, n, true, &mut ws);
                 for (x, y) in c.iter().zip(&expect) {
                     assert!((*x as f64 - 2.0 * y).abs() < 2e-4 * (k as f64).sqrt() + 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_strided_c_keeps_its_gaps_and_its_last_whole_tiles() {
+        // ldc > n: the floats between rows must stay untouched, and C ends right after its last row (as the wasm
+        // entry sizes it), with whole tiles in its last four rows at columns past the first panel.
+        let mut ws = vec![0.0; WORKSPACE_LEN];
+        let (m, k, n, ldc) = (8, 37, 16, 20);
+        let (ad, bd) = (values(m * k, 7), values(k * n, 8));
+        let (a, b) = (MatRef::row_major(&ad, m, k), MatRef::row_major(&bd, k, n));
+        let expect = naive(a, b);
+        for accumulate in [false, true] {
+            let mut c = vec![f32::NAN; (m - 1) * ldc + n];
+            for i in 0..m {
+                c[i * ldc..i * ldc + n].iter_mut().for_each(|x| *x = 1.0);
+            }
+            gemm(a, b, &mut c, ldc, accumulate, &mut ws);
+            for i in 0..m {
+                for j in 0..ldc {
+                    let x = c.get(i * ldc + j).copied();
+                    if j < n {
+                        let want = expect[i * n + j] + if accumulate { 1.0 } else { 0.0 };
+                        assert!((x.unwrap() as f64 - want).abs() < 1e-4, "C[{i}][{j}]");
+                    } else if let Some(gap) = x {
+                        assert!(gap.is_nan(), "the gap after row {i} was written");
+                    }
                 }
             }
         }
