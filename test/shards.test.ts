@@ -2,7 +2,8 @@
 // test/parallel.test.ts checks that any number of workers gives the same bits, which a rule changed the same way
 // everywhere would keep (found by `npm run mutate:ts`). Here each rule against its definition.
 import { describe, expect, it } from 'vitest';
-import { BatchNormLayer, SequentialNet, ShapeError, wasmBytesInUse } from 'wasmnet';
+import { BatchNormLayer, ReLU, SGD, SequentialNet, ShapeError, SoftMax, wasmBytesInUse } from 'wasmnet';
+import { pictures } from './helpers/pictures.js';
 import { GradientTree, MAX_SHARDS, MAX_TAIL_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, ownShards, shardCount, shardSize, tailShards, workerShards } from 'wasmnet/internal';
 
 describe('shards of a batch', () => {
@@ -83,6 +84,39 @@ describe('shards of a batch', () => {
 });
 
 describe('GradientTree', () => {
+  it('a training step moves the weights by the tree sum of its shards\' gradients, each computed on its own', async () => {
+    // Batch 128 of 32-sample shards: ((g0 + g1) + (g2 + g3)). Shard i's gradient is that of its 32 samples as a
+    // share of a 128-sample mean, a quarter of computeGradients on them alone (a power of two: exact). SGD with
+    // lr 1 makes the step p − g.
+    const [x, y] = pictures(128, 5, 8, 4);
+    const make = () => {
+      const net = new SequentialNet([1, 8, 8], { seed: 9 });
+      net.addConv2D([3, 3, 3], { afun: new ReLU(), optim: new SGD(1) });
+      net.addPool2D([2, 2]);
+      net.addFlatten();
+      net.addDense(4, { afun: new SoftMax(), optim: new SGD(1) });
+      return net;
+    };
+    const reference = make();
+    const before = reference.parameters().map((q) => q.value.toArray());
+    const shardGrads = [0, 1, 2, 3].map((i) => {
+      reference.computeGradients(x.slice(32 * i, 32 * (i + 1)), y.slice(32 * i, 32 * (i + 1)));
+      return reference.parameters().map((q) => Float32Array.from(q.grad.view(), (g) => g / 4));
+    });
+    const f = Math.fround;
+    const want = before.map((v, t) =>
+      v.map((p, j) => {
+        const g = shardGrads.map((s) => s[t][j]);
+        return f(p - f(f(g[0] + g[1]) + f(g[2] + g[3])));
+      }),
+    );
+    const net = make();
+    await net.train(x, y, { batchSize: 128, shuffle: false });
+    net.parameters().forEach((q, t) => expect(Array.from(q.value.view()), q.name).toEqual(Array.from(want[t])));
+    reference.dispose();
+    net.dispose();
+  });
+
   const param = (values: number[]) => {
     const value = allocF32(values.length);
     const grad = allocF32(values.length);
@@ -96,17 +130,28 @@ describe('GradientTree', () => {
     expect(GradientTree.bytes(params, 0)).toBe(80);
   });
 
-  it('sums shards in the fixed tree: pairs, then pairs of pairs, the leftover folded in from the right', () => {
+  for (const [how, told, prepared] of [
+    ['pushed from the gradients', false, false],
+    ['told the count', true, false],
+    ['each shard prepared first, as training does (some written straight into the tree\'s buffers)', true, true],
+    ['prepared, not told the count', false, true],
+  ] as const) {
+  it(`sums shards in the fixed tree: pairs, then pairs of pairs, the leftover folded in from the right; ${how}`, () => {
     // values where float32 addition is not associative: the order shows in the bits
     const shards = [1e8, 1, -1e8, 3, 0.5, 7, -1];
     const p = [param([0, 0]), param([0])];
+    const own = p.map((q) => q.grad);
     const tree = new GradientTree(p);
     for (let count = 1; count <= shards.length; count++) {
-      tree.reset();
+      tree.reset(told ? count : 0);
       for (let i = 0; i < count; i++) {
+        if (prepared) tree.prepareShard(i);
+        // where a backward pass writes: whatever `grad` is now
         p[0].grad.set([shards[i], -shards[i]]);
         p[1].grad.set([2 * shards[i]]);
         tree.pushShard(i);
+        expect(p.map((q) => q.grad)).toEqual(own);
+        p.forEach((q, j) => expect(q.grad).toBe(own[j]));
       }
       tree.finish();
       const f = Math.fround;
@@ -129,6 +174,34 @@ describe('GradientTree', () => {
     }
     tree.free();
     for (const q of p) (q.value.free(), q.grad.free());
+  });
+  }
+
+  it('prepareShard points the gradients into a buffer of the tree only for a shard that starts a node; reset() and free() point them back', () => {
+    const before = wasmBytesInUse();
+    const p = [param([0, 0]), param([0])];
+    const own = p.map((q) => q.grad);
+    const tree = new GradientTree(p);
+    tree.reset(4);
+    tree.prepareShard(0);
+    expect(p[0].grad).not.toBe(own[0]);
+    expect(p[0].grad.ptr).not.toBe(own[0].ptr);
+    p[0].grad.set([1, 2]);
+    p[1].grad.set([3]);
+    tree.pushShard(0);
+    tree.prepareShard(1); // shard 1 is added to shard 0's node: it stays in the gradients
+    expect(p[0].grad).toBe(own[0]);
+    tree.pushShard(1);
+    tree.prepareShard(2); // a node of its own again: the step fails before it is pushed
+    expect(p[1].grad).not.toBe(own[1]);
+    expect(() => tree.pushShard(3)).toThrow(/shard 3's gradient was pushed while shard 2's was being written/);
+    tree.reset();
+    p.forEach((q, j) => expect(q.grad).toBe(own[j]));
+    tree.prepareShard(0);
+    tree.free();
+    p.forEach((q, j) => expect(q.grad).toBe(own[j]));
+    for (const q of p) (q.value.free(), q.grad.free());
+    expect(wasmBytesInUse()).toBe(before);
   });
 
   it('reset() drops a batch left half-summed; free() returns every buffer', () => {

@@ -164,10 +164,26 @@ export class SequentialNet {
     return { shape: [...this.shapeNow], rng: this.initRng, seed: this.seed, index: this.layers.length };
   }
 
-  /** Every trainable tensor, named `layers.<i>.<name>`. */
+  /**
+   * Every trainable tensor, named `layers.<i>.<name>`: the layer's own, under the network's name (setting `grad`
+   * sets the layer's, as the gradient tree does to have a shard's backward pass write into its buffers).
+   */
   parameters(): NamedParameter[] {
     this.assertAlive();
-    return this.layers.flatMap((l, i) => l.parameters().map((p) => ({ ...p, name: `layers.${i}.${p.name}` })));
+    return this.layers.flatMap((l, i) =>
+      l.parameters().map((p): NamedParameter => ({
+        name: `layers.${i}.${p.name}`,
+        get value() {
+          return p.value;
+        },
+        get grad() {
+          return p.grad;
+        },
+        set grad(g) {
+          p.grad = g;
+        },
+      })),
+    );
   }
 
   /** Every non-trainable model tensor (batch norm's running statistics), named `layers.<i>.<name>`. */

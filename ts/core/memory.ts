@@ -84,15 +84,26 @@ export class WasmArray<T extends TypedArray> {
   private readonly ctor: TypedArrayCtor<T>;
   private cached: T | null = null;
   private freed = false;
+  /** A view of memory another array owns (`borrowF32`): freeing it frees nothing. */
+  private readonly borrowed: boolean;
 
-  constructor(ctor: TypedArrayCtor<T>, length: number) {
+  constructor(ctor: TypedArrayCtor<T>, length: number, within?: { owner: WasmArray<T>; offset: number }) {
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
       throw new ShapeError(`a wasm array's length must be an integer ≥ 0, got ${show(length)} (an overflowed size computation)`);
     }
-    const bytes = length * ctor.BYTES_PER_ELEMENT;
-    ensureFits(bytes, `an array of ${length} × ${ctor.name}`);
     this.ctor = ctor;
     this.length = length;
+    this.borrowed = within !== undefined;
+    if (within) {
+      const { owner, offset } = within;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > owner.length) {
+        throw new ShapeError(`a view of ${length} elements at ${show(offset)} does not fit an array of ${owner.length} (a wasmnet bug)`);
+      }
+      this.ptr = length === 0 ? 0 : owner.ptr + offset * ctor.BYTES_PER_ELEMENT;
+      return;
+    }
+    const bytes = length * ctor.BYTES_PER_ELEMENT;
+    ensureFits(bytes, `an array of ${length} × ${ctor.name}`);
     // Pointers above 2 GiB come back from wasm as negative i32: read them unsigned.
     this.ptr = bytes === 0 ? 0 : kernels().wn_alloc(bytes) >>> 0;
     if (bytes > 0 && this.ptr === 0) {
@@ -133,7 +144,7 @@ export class WasmArray<T extends TypedArray> {
     if (this.freed) return;
     this.freed = true;
     this.cached = null;
-    if (this.ptr !== 0) {
+    if (this.ptr !== 0 && !this.borrowed) {
       leaked.unregister(this);
       liveBytes -= this.byteLength;
       kernels().wn_free(this.ptr, this.byteLength);
@@ -144,6 +155,8 @@ export class WasmArray<T extends TypedArray> {
 export type F32Array = WasmArray<Float32Array>;
 export type U32Array = WasmArray<Uint32Array>;
 export const allocF32 = (length: number): F32Array => new WasmArray(Float32Array, length);
+/** Elements `offset` … `offset + length − 1` of `owner`, in place: valid while `owner` is, and never freed on its own. */
+export const borrowF32 = (owner: F32Array, offset: number, length: number): F32Array => new WasmArray(Float32Array, length, { owner, offset });
 export const allocU8 = (length: number): WasmArray<Uint8Array> => new WasmArray(Uint8Array, length);
 export const allocU32 = (length: number): WasmArray<Uint32Array> => new WasmArray(Uint32Array, length);
 

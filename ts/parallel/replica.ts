@@ -255,13 +255,19 @@ function computeShards(
   if (shared && r.init.waitsForTail) waitForTailClaims(shared.ctrl, shards - tailStart);
   const own = shardRange(first, end);
   const work = shared ? ownThenClaimed(own, shared.ctrl, tailStart, shards) : own;
-  runShards(net, plan, work, gather, r.init.labelsAreDistributions, (i) => {
-    if (i < tailStart) return tree.pushShard(i);
-    // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes.
-    tree.copyShardInto(region!.tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
-    publishStats(region!.stats, i, losses[i], correct[i]);
-    claimed++;
-  }, losses, correct);
+  const sink = {
+    before(i: number) {
+      if (i < tailStart) tree.prepareShard(i);
+    },
+    took(i: number) {
+      if (i < tailStart) return tree.pushShard(i);
+      // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes.
+      tree.copyShardInto(region!.tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+      publishStats(region!.stats, i, losses[i], correct[i]);
+      claimed++;
+    },
+  };
+  runShards(net, plan, work, gather, r.init.labelsAreDistributions, sink, losses, correct);
   return { first, end, shards, tailStart, claimed, steps: null };
 }
 

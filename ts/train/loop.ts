@@ -279,10 +279,11 @@ class InProcessSteps implements StepEngine {
         runAllShardsTogether(net, this.shardNets, { m, start, size }, 0, shards, gather, this.fused, tree, losses, correct);
         tree.finish();
       } else {
-        runShards(net, { m, start, size }, shardRange(0, shards), gather, this.fused, shards > 1 ? (i) => tree.pushShard(i) : null, losses, correct);
+        runShards(net, { m, start, size }, shardRange(0, shards), gather, this.fused, shards > 1 ? { before: (i) => tree.prepareShard(i), took: (i) => tree.pushShard(i) } : null, losses, correct);
         if (shards > 1) tree.finish();
       }
     } catch (e) {
+      tree.reset(); // the parameters' own gradient buffers back, if a shard's were in the tree's
       checkpoint.undo(); // batch norm's running statistics as they were: the batch never happened
       throw e;
     }

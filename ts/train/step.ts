@@ -24,12 +24,18 @@ export interface ShardPlan {
   size: number;
 }
 
+/** Where each shard's gradient goes: `before(i)` runs before shard i's passes (to choose where its gradient is written), `took(i)` after them. */
+export interface ShardSink {
+  before(shard: number): void;
+  took(shard: number): void;
+}
+
 /**
  * Runs a batch's shards `shards` (in the order given; a worker's own run, then those it claims); shard i's loss
- * (its share of the batch mean) and its number of right answers go to `losses[i]` and `correct[i]`, and `took(i)`
- * runs once shard i's gradient is in the parameters (to push it into the gradient tree, or hand it over), before
- * the next shard's backward pass replaces it. With `took` null the batch is one shard and its gradient stays in
- * the parameters as the backward pass left it.
+ * (its share of the batch mean) and its number of right answers go to `losses[i]` and `correct[i]`, and
+ * `sink.took(i)` runs once shard i's gradient is in the parameters' `grad` (to push it into the gradient tree, or
+ * hand it over), before the next shard's backward pass replaces it. With `sink` null the batch is one shard and
+ * its gradient stays in the parameters as the backward pass left it.
  */
 export function runShards(
   net: SequentialNet,
@@ -37,7 +43,7 @@ export function runShards(
   shards: Iterable<number>,
   gather: GatherRows,
   labelsAreDistributions: boolean,
-  took: ((shard: number) => void) | null,
+  sink: ShardSink | null,
   losses: { [i: number]: number },
   correct: { [i: number]: number },
 ): void {
@@ -51,10 +57,11 @@ export function runShards(
       const xb = net.inputBuf.ensure(rows * inLen);
       const yb = net.labelBuf.ensure(rows * outLen);
       gather(plan.start + offset, rows, xb, yb);
+      sink?.before(i);
       const out = net.forwardBuffer(xb, rows, true, offset);
       correct[i] = k.wn_count_correct(out.ptr, yb.ptr, rows, outLen);
       losses[i] = net.backwardBuffer(yb, rows, plan.m, false, labelsAreDistributions, false).loss;
-      took?.(i);
+      sink?.took(i);
     }
   });
 }
