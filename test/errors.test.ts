@@ -127,6 +127,35 @@ describe('nothing lost when training fails', () => {
     net.dispose();
   });
 
+  // Batches of several shards: their gradient is checked as the gradient tree's last add writes it (2 shards: the
+  // root's right child in place; 3: an add into the gradients), and Adam checks the parameters as it writes them.
+  for (const batchSize of [64, 96]) {
+    it(`batch ${batchSize} (several shards): a non-finite gradient in one sample is found and named, the weights kept`, async () => {
+      const net = new SequentialNet([2], { seed: 1 });
+      const layer = net.addDense(2, { afun: new Identity(), optim: new Adam(0.01) });
+      const x = new Tensor(Float32Array.from({ length: 2 * batchSize }, (_, i) => (i >> 1 === batchSize - 5 ? 1e30 : 1)), [batchSize, 2]);
+      const y = Tensor.oneHot(Array.from({ length: batchSize }, (_, i) => i % 2), 2);
+      const w = Array.from(layer.w);
+      await expect(net.train(x, y, { batchSize, shuffle: false })).rejects.toThrow(/training stopped: the gradient of layers\.0\.w is not finite at epoch 1, batch 1 of 1; the network keeps the weights/);
+      expect(Array.from(layer.w)).toEqual(w);
+      net.dispose();
+    });
+
+    it(`batch ${batchSize} (several shards): an Adam update that overflows is found and named, and undone`, async () => {
+      const net = new SequentialNet([2], { seed: 1 });
+      net.addDense(3, { afun: new Identity(), optim: new Adam(0.01) });
+      // lr 1e38 at the first step: lr / (1 − β1) = 1e39 is past float32's range, so every new value overflows.
+      const layer = net.addDense(2, { afun: new Identity(), optim: new Adam(1e38) });
+      const x = new Tensor(Float32Array.from({ length: 2 * batchSize }, (_, i) => (i % 3) - 1), [batchSize, 2]);
+      const y = Tensor.oneHot(Array.from({ length: batchSize }, (_, i) => i % 2), 2);
+      const before = net.parameters().map((p) => Array.from(p.value.view()));
+      await expect(net.train(x, y, { batchSize })).rejects.toThrow(/the update made layers\.1\.(w|b) overflow at epoch 1, batch 1 of 1/);
+      expect(net.parameters().map((p) => Array.from(p.value.view()))).toEqual(before);
+      expect(layer.w.length).toBe(6);
+      net.dispose();
+    });
+  }
+
   it('an update that overflows is undone', async () => {
     const net = new SequentialNet([1], { seed: 1 });
     const layer = net.addDense(1, { afun: new Identity(), optim: new SGD(1e38) });

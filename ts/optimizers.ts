@@ -131,8 +131,11 @@ export abstract class Optimizer {
 
   /** Prepares state for `p` (layers call this when built). */
   abstract register(p: Parameter): void;
-  /** Takes one step on every parameter: p ← p − (step computed from its gradient). */
-  abstract update(params: readonly Parameter[]): void;
+  /**
+   * Takes one step on every parameter: p ← p − (step computed from its gradient). May return true when it found
+   * every new value finite as it wrote it: the training loop then skips its own check of these parameters.
+   */
+  abstract update(params: readonly Parameter[]): boolean | void;
   /** Frees the state kept for `p` (layers call this from `dispose`). */
   abstract release(p: Parameter): void;
   /** Settings, for model files. */
@@ -305,10 +308,11 @@ abstract class AdamFamily extends StatefulOptimizer {
   /** AdamW's decay is decoupled from the gradient; Adam's is an L2 penalty added to it. */
   protected abstract readonly decoupled: boolean;
 
-  update(params: readonly Parameter[]): void {
+  update(params: readonly Parameter[]): boolean {
     const k = kernels();
     const lr = this.checkedLr();
     const l2 = this.decoupled ? 0 : this.weightDecay;
+    let finite = true;
     // PyTorch's AdamW: p ← p·(1 − lr·wd), the factor computed in float64 (1 exactly when wd = 0).
     const decay = this.decoupled ? 1 - lr * this.weightDecay : 1;
     for (const p of params) {
@@ -317,8 +321,9 @@ abstract class AdamFamily extends StatefulOptimizer {
       const bc1 = 1 - Math.pow(this.beta1, s.step);
       const bc2 = 1 - Math.pow(this.beta2, s.step);
       const [m, v] = s.arrays;
-      k.wn_adam(p.value.ptr, p.grad.ptr, m.ptr, v.ptr, p.value.length, lr, this.beta1, this.beta2, this.eps, bc1, bc2, l2, decay);
+      finite = k.wn_adam(p.value.ptr, p.grad.ptr, m.ptr, v.ptr, p.value.length, lr, this.beta1, this.beta2, this.eps, bc1, bc2, l2, decay) === 1 && finite;
     }
+    return finite;
   }
 
   protected override checkStateArray(name: string, values: ArrayLike<number>): void {

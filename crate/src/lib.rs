@@ -101,24 +101,24 @@ pub unsafe extern "C" fn wn_all_finite(p: *const f32, len: usize) -> u32 {
     mem::all_finite(view(p, len)) as u32
 }
 
-/// `dst[i] += src[i]` for `len` floats (the shard-gradient tree's adds).
+/// `dst[i] += src[i]` for `len` floats (the shard-gradient tree's adds); 1 when every sum is finite, else 0.
 ///
 /// # Safety
 /// `dst` and `src` hold `len` floats each and do not overlap.
 #[no_mangle]
-pub unsafe extern "C" fn wn_add_assign(dst: *mut f32, src: *const f32, len: usize) {
+pub unsafe extern "C" fn wn_add_assign(dst: *mut f32, src: *const f32, len: usize) -> u32 {
     // SAFETY: lengths as documented; distinct allocations.
-    mem::add_assign(view_mut(dst, len), view(src, len))
+    mem::add_assign(view_mut(dst, len), view(src, len)) as u32
 }
 
-/// `dst[i] = a[i] + b[i]` for `len` floats (the shard-gradient tree's root).
+/// `dst[i] = a[i] + b[i]` for `len` floats (the shard-gradient tree's root); 1 when every sum is finite, else 0.
 ///
 /// # Safety
 /// `dst`, `a` and `b` hold `len` floats each; `dst` overlaps neither.
 #[no_mangle]
-pub unsafe extern "C" fn wn_add_to(dst: *mut f32, a: *const f32, b: *const f32, len: usize) {
+pub unsafe extern "C" fn wn_add_to(dst: *mut f32, a: *const f32, b: *const f32, len: usize) -> u32 {
     // SAFETY: lengths as documented; dst is a distinct allocation.
-    mem::add_to(view_mut(dst, len), view(a, len), view(b, len))
+    mem::add_to(view_mut(dst, len), view(a, len), view(b, len)) as u32
 }
 
 // ---------------------------------------------------------------- gemm / dense
@@ -638,7 +638,7 @@ pub unsafe extern "C" fn wn_sgd(
 }
 
 /// Adam and AdamW: `l2` is Adam's weight decay (added to the gradient, 0 = none), `decay`
-/// AdamW's factor `1 − lr·wd` applied to p first (1 = none).
+/// AdamW's factor `1 − lr·wd` applied to p first (1 = none). 1 when every new p is finite, else 0.
 ///
 /// # Safety
 /// p, g, m, v hold `len` floats each, pairwise distinct.
@@ -647,10 +647,10 @@ pub unsafe extern "C" fn wn_sgd(
 pub unsafe extern "C" fn wn_adam(
     p: *mut f32, g: *const f32, m: *mut f32, v: *mut f32, len: usize,
     lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32, l2: f32, decay: f32,
-) {
+) -> u32 {
     let step = optim::AdamStep { lr, beta1, beta2, eps, bc1, bc2, l2, decay };
     // SAFETY: lengths as documented.
-    optim::adam(view_mut(p, len), view(g, len), view_mut(m, len), view_mut(v, len), step)
+    optim::adam(view_mut(p, len), view(g, len), view_mut(m, len), view_mut(v, len), step) as u32
 }
 
 // ---------------------------------------------------------------- benchmark probe

@@ -81,41 +81,57 @@ pub fn all_finite(values: &[f32]) -> bool {
 
 /// `dst[i] += src[i]`: one node of the fixed tree that sums a batch's shard
 /// gradients (lane-wise f32 adds, so the result does not depend on SIMD).
-pub fn add_assign(dst: &mut [f32], src: &[f32]) {
+/// Returns whether every sum is finite: at the tree's root that is the batch's
+/// gradient, which the training loop then need not read again to check it.
+pub fn add_assign(dst: &mut [f32], src: &[f32]) -> bool {
     assert_eq!(dst.len(), src.len());
-    let whole = dst.len() - dst.len() % crate::simd::LANES;
-    let mut i = 0;
-    while i < whole {
-        // SAFETY: i + 4 <= whole <= both lengths.
-        unsafe {
-            let a = crate::simd::F32x4::load(dst.as_ptr().add(i));
-            let b = crate::simd::F32x4::load(src.as_ptr().add(i));
-            a.add(b).store(dst.as_mut_ptr().add(i));
-        }
-        i += crate::simd::LANES;
-    }
-    for j in whole..dst.len() {
-        dst[j] += src[j];
-    }
+    let d = dst.as_mut_ptr();
+    // SAFETY: dst and src hold len floats each (asserted); d is read before it is written, element by element.
+    unsafe { add_checked(d, src.as_ptr(), d, dst.len()) }
 }
 
 /// `dst[i] = a[i] + b[i]`: the gradient tree's root, written straight into a parameter's gradient.
-pub fn add_to(dst: &mut [f32], a: &[f32], b: &[f32]) {
+/// Returns whether every sum is finite (see `add_assign`).
+pub fn add_to(dst: &mut [f32], a: &[f32], b: &[f32]) -> bool {
     assert!(a.len() == dst.len() && b.len() == dst.len());
-    let whole = dst.len() - dst.len() % crate::simd::LANES;
+    // SAFETY: all three hold len floats (asserted); dst, a unique borrow, overlaps neither input.
+    unsafe { add_checked(a.as_ptr(), b.as_ptr(), dst.as_mut_ptr(), dst.len()) }
+}
+
+/// `out[i] = x[i] + y[i]` for i < len; whether every sum is finite. NaN·0 and ∞·0 are NaN, and NaN survives a
+/// sum: two independent sums of each result times 0, so that the check does not make each vector wait on the
+/// last one's add.
+///
+/// # Safety
+/// `x`, `y` and `out` hold `len` floats; `out` may be `x` or `y` (each element is read before it is written).
+unsafe fn add_checked(x: *const f32, y: *const f32, out: *mut f32, len: usize) -> bool {
+    use crate::simd::{F32x4, LANES};
+    let zero = F32x4::zero();
+    let (mut acc0, mut acc1) = (zero, zero);
+    let pairs = len - len % (2 * LANES);
+    let whole = len - len % LANES;
     let mut i = 0;
-    while i < whole {
-        // SAFETY: i + 4 <= whole <= all three lengths.
-        unsafe {
-            let x = crate::simd::F32x4::load(a.as_ptr().add(i));
-            let y = crate::simd::F32x4::load(b.as_ptr().add(i));
-            x.add(y).store(dst.as_mut_ptr().add(i));
-        }
-        i += crate::simd::LANES;
+    while i < pairs {
+        let r0 = F32x4::load(x.add(i)).add(F32x4::load(y.add(i)));
+        let r1 = F32x4::load(x.add(i + LANES)).add(F32x4::load(y.add(i + LANES)));
+        r0.store(out.add(i));
+        r1.store(out.add(i + LANES));
+        acc0 = acc0.add(r0.mul(zero));
+        acc1 = acc1.add(r1.mul(zero));
+        i += 2 * LANES;
     }
-    for j in whole..dst.len() {
-        dst[j] = a[j] + b[j];
+    if i < whole {
+        let r = F32x4::load(x.add(i)).add(F32x4::load(y.add(i)));
+        r.store(out.add(i));
+        acc0 = acc0.add(r.mul(zero));
     }
+    let mut bad = 0.0f32;
+    for j in whole..len {
+        let r = *x.add(j) + *y.add(j);
+        *out.add(j) = r;
+        bad += r * 0.0;
+    }
+    (acc0.add(acc1).sum_lanes() + bad) == 0.0
 }
 
 #[cfg(test)]
@@ -154,6 +170,28 @@ mod tests {
         add_assign(&mut a, &b);
         assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
         assert_eq!(c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_tree_adds_report_a_sum_that_is_not_finite_anywhere() {
+        // 19 = two pairs of vectors, one more vector and a scalar tail of 3: every path of `add_checked`.
+        for len in [0, 3, 4, 8, 12, 19] {
+            let b = vec![1.0f32; len];
+            let fine: Vec<f32> = (0..len).map(|i| if i % 2 == 0 { f32::MAX / 2.0 } else { -0.0 }).collect();
+            let mut c = vec![0.0f32; len];
+            assert!(add_to(&mut c, &fine, &b));
+            assert!(add_assign(&mut fine.clone(), &b));
+            for at in 0..len {
+                // a NaN or an infinity in an input, and two finite values whose sum overflows
+                for (x, y) in [(f32::NAN, 1.0), (f32::NEG_INFINITY, 1.0), (f32::MAX, f32::MAX)] {
+                    let (mut a, mut b2) = (fine.clone(), b.clone());
+                    a[at] = x;
+                    b2[at] = y;
+                    assert!(!add_to(&mut c, &a, &b2), "add_to: {} + {} at {} of {}", x, y, at, len);
+                    assert!(!add_assign(&mut a, &b2), "add_assign: {} + {} at {} of {}", x, y, at, len);
+                }
+            }
+        }
     }
 
     #[test]

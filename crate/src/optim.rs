@@ -128,7 +128,10 @@ pub struct AdamStep {
 
 /// Adam with bias correction, as PyTorch's `Adam` and `AdamW`:
 /// `g ← grad + l2·p; p ← decay·p; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lr·(m/bc1)/(√(v/bc2) + ε)`.
-pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+///
+/// Returns whether every new p is finite, so that the training loop need not read the parameters again to check
+/// the update (the check costs nothing here: the pass waits on its square roots and divisions).
+pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) -> bool {
     let n = p.len();
     assert!(g.len() == n && m.len() == n && v.len() == n);
     match (s.l2 != 0.0, s.decay != 1.0) {
@@ -139,7 +142,7 @@ pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep)
     }
 }
 
-fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) {
+fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: AdamStep) -> bool {
     let n = p.len();
     let AdamStep { lr, beta1, beta2, eps, bc1, bc2, l2, decay } = s;
     let step = lr / bc1;
@@ -149,6 +152,8 @@ fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mu
     let (c1, c2) = (F32x4::splat(1.0 - beta1), F32x4::splat(1.0 - beta2));
     let (vstep, vinv, veps) = (F32x4::splat(step), F32x4::splat(inv_sqrt_bc2), F32x4::splat(eps));
     let (vl2, vdecay) = (F32x4::splat(l2), F32x4::splat(decay));
+    // NaN·0 and ∞·0 are NaN, and NaN survives the sum.
+    let (zero, mut unfinite) = (F32x4::zero(), F32x4::zero());
     let mut i = 0;
     while i < whole {
         // SAFETY: i + 4 <= whole <= n and all four slices hold n floats.
@@ -168,9 +173,11 @@ fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mu
             mi.store(m.as_mut_ptr().add(i));
             vi.store(v.as_mut_ptr().add(i));
             pi.store(p.as_mut_ptr().add(i));
+            unfinite = unfinite.add(pi.mul(zero));
         }
         i += LANES;
     }
+    let mut tail = 0.0f32;
     for j in whole..n {
         let mut gj = g[j];
         if L2 {
@@ -182,7 +189,9 @@ fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mu
         m[j] = beta1 * m[j] + (1.0 - beta1) * gj;
         v[j] = beta2 * v[j] + (1.0 - beta2) * gj * gj;
         p[j] -= step * m[j] / (v[j].sqrt() * inv_sqrt_bc2 + eps);
+        tail += p[j] * 0.0;
     }
+    unfinite.sum_lanes() + tail == 0.0
 }
 
 #[cfg(test)]
@@ -191,6 +200,31 @@ mod tests {
 
     fn adam_step(lr: f32, bc1: f32, bc2: f32) -> AdamStep {
         AdamStep { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, bc1, bc2, l2: 0.0, decay: 1.0 }
+    }
+
+    #[test]
+    fn adam_reports_a_new_parameter_that_is_not_finite_anywhere() {
+        // 7 = one vector and a scalar tail of 3. At the first step (bc1 = 1 − β1 = 0.1) Adam moves each
+        // parameter by lr·(0.1·g/0.1)/|g| = lr against its gradient's sign: lr 3e37 takes 3.3e38 past f32::MAX
+        // where the gradient is negative, and leaves the others finite.
+        let g = [1.0f32; 7];
+        for at in 0..7 {
+            let mut p = [0.5f32; 7];
+            let (mut m, mut v) = ([0.0f32; 7], [0.0f32; 7]);
+            assert!(adam(&mut p, &g, &mut m, &mut v, adam_step(0.1, 0.1, 0.001)));
+            let mut p = [0.5f32; 7];
+            p[at] = 3.3e38;
+            let mut g2 = g;
+            g2[at] = -1.0;
+            let (mut m, mut v) = ([0.0f32; 7], [0.0f32; 7]);
+            assert!(!adam(&mut p, &g2, &mut m, &mut v, adam_step(3.0e37, 0.1, 0.001)), "overflow at {}", at);
+            assert!(p[at].is_infinite());
+            assert!(p.iter().enumerate().all(|(i, x)| i == at || x.is_finite()));
+            let mut p = [0.5f32; 7];
+            p[at] = f32::NAN;
+            let (mut m, mut v) = ([0.0f32; 7], [0.0f32; 7]);
+            assert!(!adam(&mut p, &g, &mut m, &mut v, adam_step(0.1, 0.1, 0.001)), "NaN at {}", at);
+        }
     }
 
     #[test]

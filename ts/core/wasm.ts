@@ -20,8 +20,10 @@ export interface KernelExports {
   wn_free(ptr: Ptr, bytes: number): void;
   wn_gemm_workspace_len(): number;
   wn_all_finite(p: Ptr, len: number): number;
-  wn_add_assign(dst: Ptr, src: Ptr, len: number): void;
-  wn_add_to(dst: Ptr, a: Ptr, b: Ptr, len: number): void;
+  /** 1 when every sum is finite, else 0 (the gradient tree's root checks the batch's gradient as it writes it). */
+  wn_add_assign(dst: Ptr, src: Ptr, len: number): number;
+  /** 1 when every sum is finite, else 0. */
+  wn_add_to(dst: Ptr, a: Ptr, b: Ptr, len: number): number;
   /** 96 flops per iteration of f32x4 multiply-add chains: the benchmark's peak probe. */
   wn_simd_peak(iterations: number): number;
   wn_gather_rows(src: Ptr, srcRows: number, rowLen: number, index: Ptr, count: number, dst: Ptr): void;
@@ -138,11 +140,14 @@ export interface KernelExports {
   wn_count_correct(yhat: Ptr, y: Ptr, rows: number, cols: number): number;
   /** `velocity` may be 0 only when momentum is 0 and nesterov is 0 (the kernel traps otherwise). */
   wn_sgd(p: Ptr, g: Ptr, velocity: Ptr, len: number, lr: number, momentum: number, weightDecay: number, nesterov: number): void;
-  /** `l2`: Adam's weight decay added to the gradient (0: none); `decay`: AdamW's factor 1 − lr·wd on p (1: none). */
+  /**
+   * `l2`: Adam's weight decay added to the gradient (0: none); `decay`: AdamW's factor 1 − lr·wd on p (1: none).
+   * 1 when every new p is finite, else 0.
+   */
   wn_adam(
     p: Ptr, g: Ptr, m: Ptr, v: Ptr, len: number,
     lr: number, beta1: number, beta2: number, eps: number, bc1: number, bc2: number, l2: number, decay: number,
-  ): void;
+  ): number;
 }
 
 /** Where the `.wasm` comes from: a URL or path, its bytes, a fetch Response, or a compiled module. */

@@ -128,10 +128,10 @@ export abstract class ActivatedLayer extends Layer {
     return [this.optim];
   }
 
-  override update(): void {
+  override update(): boolean | void {
     this.assertAlive();
     if (this.borrowed) throw new ValueError(`this ${this.kind} layer computes with another layer's parameters and cannot update them (a wasmnet bug)`);
-    this.optim.update(this.params);
+    return this.optim.update(this.params);
   }
 
   /** Applies φ to the first `len` values of z into a. */

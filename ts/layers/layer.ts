@@ -228,8 +228,11 @@ export abstract class Layer {
   /** @internal The step's shards are done: whatever `beginStep` prepared is stale from now on. */
   endStep(): void {}
 
-  /** Applies the optimizer to the parameters, using the gradients of the last `backprop`. */
-  update(): void {}
+  /**
+   * Applies the optimizer to the parameters, using the gradients of the last `backprop`. Returns true when the
+   * optimizer found every new value finite (the training loop then skips its own check of this layer's parameters).
+   */
+  update(): boolean | void {}
 
   /** The forward pass: `a` is `[n, ...inputShape]`; returns `[n, ...outputShape]`. */
   evaluate(a: Tensor): Tensor {

@@ -315,8 +315,8 @@ function meetShared(r: Replica, step: number, steps: Generator<LocalSums, void, 
 
 /** The second half: the batch's gradient in the parameters (the tree finished), the loss checked, the update applied. */
 function finishStep(r: Replica, loss: number, where: string): void {
-  r.tree.finish();
-  applyUpdate(r.net, r.checkpoint, loss, where);
+  const gradientsFinite = r.tree.finish();
+  applyUpdate(r.net, r.checkpoint, loss, where, gradientsFinite);
   r.begun = false;
 }
 

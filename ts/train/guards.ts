@@ -57,12 +57,16 @@ export class Checkpoint {
     this.states = this.layers.map((l) => l.trainingState());
   }
 
-  /** Throws, with the batch undone, when the batch's loss or any gradient is not finite. */
-  checkBeforeUpdate(loss: number, where: string): void {
+  /**
+   * Throws, with the batch undone, when the batch's loss or any gradient is not finite. `gradientsFinite`: the
+   * gradient tree's last add found every gradient finite as it wrote them (`GradientTree.finish`), so they need no
+   * second look.
+   */
+  checkBeforeUpdate(loss: number, where: string, gradientsFinite = false): void {
     const k = kernels();
     let problem: string | null = null;
     if (!Number.isFinite(loss)) problem = `the loss is ${loss}`;
-    else {
+    else if (!gradientsFinite) {
       const bad = this.params.find((p) => !k.wn_all_finite(p.grad.ptr, p.grad.length));
       if (bad) problem = `the gradient of ${bad.name} is not finite`;
     }
@@ -80,19 +84,31 @@ export class Checkpoint {
   /**
    * Runs `update`; if it throws, or any parameter is then not finite, puts
    * the parameters and the batch's other changes back and throws: a batch's
-   * update is all or nothing.
+   * update is all or nothing. `update` returns, for each of the layers (in
+   * order), whether its optimizer found its new parameters finite as it wrote
+   * them: only the others' are checked here.
    */
-  guard(update: () => void, where: string): void {
+  guard(update: () => boolean[], where: string): void {
     copy(this.params, this.paramStore, 'save');
+    let checked: boolean[];
     try {
-      update();
+      checked = update();
     } catch (e) {
       copy(this.params, this.paramStore, 'restore');
       this.undoBatch();
       throw e;
     }
     const k = kernels();
-    const bad = this.params.find((p) => !k.wn_all_finite(p.value.ptr, p.value.length));
+    // `params` are the layers' parameters in layer order.
+    const unchecked: NamedParameter[] = [];
+    let at = 0;
+    this.layers.forEach((l, i) => {
+      const count = l.parameters().length;
+      if (checked[i] !== true) unchecked.push(...this.params.slice(at, at + count));
+      at += count;
+    });
+    if (at !== this.params.length) throw new ValueError(`a checkpoint of ${this.params.length} parameters found ${at} in its layers (a wasmnet bug)`);
+    const bad = unchecked.find((p) => !k.wn_all_finite(p.value.ptr, p.value.length));
     if (!bad) return;
     copy(this.params, this.paramStore, 'restore');
     this.undoBatch();

@@ -274,13 +274,14 @@ class InProcessSteps implements StepEngine {
     };
     checkpoint.beginBatch();
     tree.reset(shards);
+    let gradientsFinite = false;
     try {
       if (this.shardNets) {
         runAllShardsTogether(net, this.shardNets, { m, start, size }, 0, shards, gather, this.fused, tree, losses, correct);
-        tree.finish();
+        gradientsFinite = tree.finish();
       } else {
         runShards(net, { m, start, size }, shardRange(0, shards), gather, this.fused, shards > 1 ? { before: (i) => tree.prepareShard(i), took: (i) => tree.pushShard(i) } : null, losses, correct);
-        if (shards > 1) tree.finish();
+        if (shards > 1) gradientsFinite = tree.finish();
       }
     } catch (e) {
       tree.reset(); // the parameters' own gradient buffers back, if a shard's were in the tree's
@@ -293,7 +294,7 @@ class InProcessSteps implements StepEngine {
       loss += losses[i];
       right += correct[i];
     }
-    applyUpdate(net, checkpoint, loss, where);
+    applyUpdate(net, checkpoint, loss, where, gradientsFinite);
     return { loss, correct: right };
   }
 

@@ -250,17 +250,22 @@ export class GradientTree {
     this.push(node);
   }
 
-  /** Folds what is left into the batch's gradient and writes it into the parameters' `grad`. */
-  finish(): void {
+  /**
+   * Folds what is left into the batch's gradient and writes it into the parameters' `grad`. Returns true when the
+   * last add, which writes every value of it, found them all finite (the training loop then skips its own pass over
+   * them); false when they are not, or were not checked (a batch of one node, copied).
+   */
+  finish(): boolean {
     const k = kernels();
     if (this.stack.length === 0) throw new ShapeError('a gradient tree needs at least one shard');
     if (this.rightInGrads) {
       const left = this.stack.pop()!;
       // right += left: the same floats as left + right (addition commutes), in place (wn_add_to's output overlaps no input).
-      this.params.forEach((p, i) => k.wn_add_assign(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], p.grad.length));
+      let finite = true;
+      this.params.forEach((p, i) => (finite = k.wn_add_assign(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], p.grad.length) === 1 && finite));
       this.spare.push(left.store);
       this.rightInGrads = false;
-      return;
+      return finite;
     }
     let acc = this.stack.pop()!;
     while (this.stack.length > 1) {
@@ -270,15 +275,20 @@ export class GradientTree {
       acc = left;
     }
     const left = this.stack.pop();
+    let finite = false;
     if (left) {
       // The root's add writes straight into the gradients (one pass less than adding, then copying).
-      this.params.forEach((p, i) => k.wn_add_to(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], acc.store.ptr + 4 * this.offsets[i], p.grad.length));
+      finite = true;
+      this.params.forEach(
+        (p, i) => (finite = k.wn_add_to(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], acc.store.ptr + 4 * this.offsets[i], p.grad.length) === 1 && finite),
+      );
       this.spare.push(left.store);
     } else {
       const all = acc.store.view();
       this.params.forEach((p, i) => p.grad.view().set(all.subarray(this.offsets[i], this.offsets[i] + p.grad.length)));
     }
     this.spare.push(acc.store);
+    return finite;
   }
 
   free(): void {

@@ -76,8 +76,8 @@ export function* shardRange(first: number, end: number): Generator<number> {
  * nothing: the loss and gradients are checked, then every optimizer's rate,
  * before any layer moves; an update that overflows is undone.
  */
-export function applyUpdate(net: SequentialNet, checkpoint: Checkpoint, loss: number, where: string): void {
-  checkpoint.checkBeforeUpdate(loss, where);
+export function applyUpdate(net: SequentialNet, checkpoint: Checkpoint, loss: number, where: string, gradientsFinite = false): void {
+  checkpoint.checkBeforeUpdate(loss, where, gradientsFinite);
   for (const layer of net.layers) {
     for (const opt of layer.optimizers()) {
       try {
@@ -88,7 +88,5 @@ export function applyUpdate(net: SequentialNet, checkpoint: Checkpoint, loss: nu
       }
     }
   }
-  checkpoint.guard(() => {
-    for (const layer of net.layers) layer.update();
-  }, where);
+  checkpoint.guard(() => net.layers.map((layer) => layer.update() === true), where);
 }
