@@ -135,6 +135,29 @@ pub fn pack_b_whole(b: MatRef, out: &mut [f32]) {
     }
 }
 
+/// Writes a `k × n` B packed by `pack_b_whole` back into row-major `out` (`k·n` floats): the training loop puts a
+/// dense layer's weights back from the step's packed copy when an update must be undone, instead of copying them
+/// aside before every update. Rare, so plain loops.
+pub fn unpack_b_whole(packed: &[f32], k: usize, n: usize, out: &mut [f32]) {
+    let mut jc = 0;
+    while jc < n {
+        let nc = NC.min(n - jc);
+        let mut pc = 0;
+        while pc < k {
+            let kc = KC.min(k - pc);
+            let block = packed_block_offset(k, n, jc, pc);
+            for j in 0..nc {
+                for p in 0..kc {
+                    // Indexing checks every read and write against the slices' lengths.
+                    out[(pc + p) * n + jc + j] = packed[block + ((j / NR) * kc + p) * NR + j % NR];
+                }
+            }
+            pc += kc;
+        }
+        jc += nc;
+    }
+}
+
 fn drive(a: MatRef, panels_of_b: PanelsOfB, n: usize, c: &mut [f32], ldc: usize, accumulate: bool, workspace: &mut [f32]) {
     let (m, k) = (a.rows, a.cols);
     assert!(a.in_bounds(), "gemm: operand strides leave their buffers");
@@ -532,6 +555,19 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn unpacking_a_packed_b_gives_b_back() {
+        // Past one depth block (KC) and one column block (NC), with a narrow last panel.
+        for &(k, n) in &[(1, 1), (5, 3), (100, 100), (KC + 3, 12), (7, NC + 13), (KC + 1, NC + 4)] {
+            let b = values(k * n, (k * 31 + n) as u32);
+            let mut packed = vec![f32::NAN; packed_b_len(k, n)];
+            pack_b_whole(MatRef::row_major(&b, k, n), &mut packed);
+            let mut back = vec![f32::NAN; k * n];
+            unpack_b_whole(&packed, k, n, &mut back);
+            assert!(back.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{} × {}", k, n);
         }
     }
 

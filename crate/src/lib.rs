@@ -172,6 +172,16 @@ pub unsafe extern "C" fn wn_gemm_pack_b(k: usize, n: usize, b: *const f32, b_len
     gemm::pack_b_whole(bm, view_mut(out, gemm::packed_b_len(k, n)))
 }
 
+/// Writes a row-major `k × n` B (`k·n` floats at `out`) back from what `wn_gemm_pack_b` packed of it.
+///
+/// # Safety
+/// `packed` holds `wn_gemm_packed_b_len(k, n)` floats; `out` holds `k·n` floats, distinct.
+#[no_mangle]
+pub unsafe extern "C" fn wn_gemm_unpack_b(k: usize, n: usize, packed: *const f32, out: *mut f32) {
+    // SAFETY: lengths as documented.
+    gemm::unpack_b_whole(view(packed, gemm::packed_b_len(k, n)), k, n, view_mut(out, checked_len(&[k, n])))
+}
+
 /// `wn_gemm` with B packed by `wn_gemm_pack_b(k, n, …)`: the same bits, without packing B again.
 ///
 /// # Safety

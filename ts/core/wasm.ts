@@ -35,6 +35,8 @@ export interface KernelExports {
   ): void;
   wn_gemm_packed_b_len(k: number, n: number): number;
   wn_gemm_pack_b(k: number, n: number, b: Ptr, bLen: number, rsb: number, csb: number, out: Ptr): void;
+  /** A row-major `k × n` B (`out`) written back from what `wn_gemm_pack_b` packed of it. */
+  wn_gemm_unpack_b(k: number, n: number, packed: Ptr, out: Ptr): void;
   wn_gemm_prepacked(
     m: number, n: number, k: number,
     a: Ptr, aLen: number, rsa: number, csa: number,

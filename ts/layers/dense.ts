@@ -44,6 +44,8 @@ export class DenseLayer extends ActivatedLayer {
   private packedWtForStep = false;
   /** A shard's copy computes with the packed weights of the layer it borrows from (`borrowParametersOf`). */
   private packSource: DenseLayer = this;
+  /** `packedW` holds w as it was at this step's `beginStep`, for undoing the step's update (`parametersKeptForStep`). */
+  private packedWHoldsW = false;
 
   constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
     super(options, 'Dense');
@@ -179,6 +181,25 @@ export class DenseLayer extends ActivatedLayer {
     // Last: a pack that throws (out of memory) leaves no flag set, and `inStep` calls no `endStep` for this layer.
     this.packedForStep = true;
     this.packedWtForStep = backward;
+    this.packedWHoldsW = true;
+  }
+
+  override parametersKeptForStep(): readonly string[] {
+    return this.packedWHoldsW ? ['w'] : [];
+  }
+
+  override restoreParametersOfStep(): void {
+    if (!this.packedWHoldsW) return;
+    kernels().wn_gemm_unpack_b(this.inputSize, this.outputSize, this.packedW.current.ptr, this.wParam.value.ptr);
+  }
+
+  override releaseParametersOfStep(): void {
+    this.packedWHoldsW = false;
+  }
+
+  protected override assign(p: NamedParameter, values: ArrayLike<number>): void {
+    super.assign(p, values);
+    if (p === this.wParam) this.packedWHoldsW = false;
   }
 
   override borrowParametersOf(master: ActivatedLayer): void {
@@ -195,6 +216,7 @@ export class DenseLayer extends ActivatedLayer {
     super.freeBuffers();
     this.packedForStep = false;
     this.packedWtForStep = false;
+    this.packedWHoldsW = false;
     this.packedW.free();
     this.packedWt.free();
   }

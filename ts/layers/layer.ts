@@ -229,6 +229,21 @@ export abstract class Layer {
   endStep(): void {}
 
   /**
+   * @internal Names of the parameters whose values at the step's `beginStep` this layer still holds a copy of (a
+   * dense layer's packed w), so that the training loop's checkpoint need not copy them before the update: it calls
+   * `restoreParametersOfStep` to undo an update, and `releaseParametersOfStep` when the update stands or is undone.
+   */
+  parametersKeptForStep(): readonly string[] {
+    return [];
+  }
+
+  /** @internal Puts back the values of `parametersKeptForStep()` as they were at `beginStep`. */
+  restoreParametersOfStep(): void {}
+
+  /** @internal The step's update is checked: `parametersKeptForStep` is empty until the next `beginStep`. */
+  releaseParametersOfStep(): void {}
+
+  /**
    * Applies the optimizer to the parameters, using the gradients of the last `backprop`. Returns true when the
    * optimizer found every new value finite (the training loop then skips its own check of this layer's parameters).
    */

@@ -36,12 +36,16 @@ export class Checkpoint {
   private readonly paramStore: F32Array;
   private readonly bufferStore: F32Array;
   private states: (Record<string, number> | null)[] = [];
+  /** For each of `params` (the layers' parameters in layer order): its layer's index and its name on the layer. */
+  private readonly owners: { layer: number; name: string }[] = [];
 
   constructor(
     private readonly params: readonly NamedParameter[],
     private readonly buffers: readonly NamedBuffer[],
     private readonly layers: readonly Layer[],
   ) {
+    layers.forEach((l, i) => l.parameters().forEach((p) => this.owners.push({ layer: i, name: p.name })));
+    if (this.owners.length !== params.length) throw new ValueError(`a checkpoint of ${params.length} parameters found ${this.owners.length} in its layers (a wasmnet bug)`);
     this.paramStore = allocF32(floats(params));
     this.bufferStore = allocF32(floats(buffers));
   }
@@ -89,30 +93,31 @@ export class Checkpoint {
    * them: only the others' are checked here.
    */
   guard(update: () => boolean[], where: string): void {
-    copy(this.params, this.paramStore, 'save');
-    let checked: boolean[];
-    try {
-      checked = update();
-    } catch (e) {
-      copy(this.params, this.paramStore, 'restore');
+    // What a layer still holds as it was at the step's start (a dense layer's packed w) is not copied aside.
+    const kept = this.layers.map((l) => new Set(l.parametersKeptForStep()));
+    const saved = this.params.filter((_, j) => !kept[this.owners[j].layer].has(this.owners[j].name));
+    const restore = () => {
+      copy(saved, this.paramStore, 'restore');
+      this.layers.forEach((l, i) => kept[i].size > 0 && l.restoreParametersOfStep());
       this.undoBatch();
-      throw e;
+    };
+    try {
+      copy(saved, this.paramStore, 'save');
+      let checked: boolean[];
+      try {
+        checked = update();
+      } catch (e) {
+        restore();
+        throw e;
+      }
+      const k = kernels();
+      const bad = this.params.find((p, j) => checked[this.owners[j].layer] !== true && !k.wn_all_finite(p.value.ptr, p.value.length));
+      if (!bad) return;
+      restore();
+      throw new ValueError(`training stopped: the update made ${bad.name} overflow ${where}; ${ADVICE} (the update is undone)`);
+    } finally {
+      for (const l of this.layers) l.releaseParametersOfStep();
     }
-    const k = kernels();
-    // `params` are the layers' parameters in layer order.
-    const unchecked: NamedParameter[] = [];
-    let at = 0;
-    this.layers.forEach((l, i) => {
-      const count = l.parameters().length;
-      if (checked[i] !== true) unchecked.push(...this.params.slice(at, at + count));
-      at += count;
-    });
-    if (at !== this.params.length) throw new ValueError(`a checkpoint of ${this.params.length} parameters found ${at} in its layers (a wasmnet bug)`);
-    const bad = unchecked.find((p) => !k.wn_all_finite(p.value.ptr, p.value.length));
-    if (!bad) return;
-    copy(this.params, this.paramStore, 'restore');
-    this.undoBatch();
-    throw new ValueError(`training stopped: the update made ${bad.name} overflow ${where}; ${ADVICE} (the update is undone)`);
   }
 
   /** Puts back what the batch changed besides the parameters, for a step abandoned before its update (a worker failed). */
