@@ -17,12 +17,16 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * Raised for the browser bundle from 60 to 62 kB on 2026-12-01 (59.6 → 60.9 kB): the faster model files (the
  * CRC's eight tables, whole-array copies, loading without drawing weights) and workers kept between `train`
  * calls; the bundle is not minified, so their comments count too.
+ * Raised on 2026-12-02 for the browser bundle from 63 to 65 kB (62.5 → 64.3 kB) and for the tarball from 520 to
+ * 535 kB (518.8 → 527.9 kB): the training step's gradients written straight into the gradient tree, finiteness
+ * checks carried by the kernels that write the values, and updates undone from the packed weights — about 4 kB of
+ * unminified, commented source in each of the five builds.
  */
 const BUDGET = {
-  browserGzip: 63_000,
+  browserGzip: 65_000,
   wasmBytes: 160_000,
   wasmGzip: 64_000,
-  tarballBytes: 520_000,
+  tarballBytes: 535_000,
 };
 
 /**
