@@ -122,36 +122,35 @@ pub fn pack_b_whole(b: MatRef, out: &mut [f32]) {
     let (k, n) = (b.rows, b.cols);
     assert!(b.in_bounds(), "gemm: operand strides leave their buffers");
     assert!(out.len() >= packed_b_len(k, n), "gemm: packed B too small");
-    let mut jc = 0;
-    while jc < n {
-        let nc = NC.min(n - jc);
-        let mut pc = 0;
-        while pc < k {
-            let kc = KC.min(k - pc);
-            pack_b(b, pc, kc, jc, nc, &mut out[packed_block_offset(k, n, jc, pc)..]);
-            pc += kc;
-        }
-        jc += nc;
-    }
+    for_each_packed_block(k, n, |jc, nc, pc, kc| pack_b(b, pc, kc, jc, nc, &mut out[packed_block_offset(k, n, jc, pc)..]));
 }
 
 /// Writes a `k × n` B packed by `pack_b_whole` back into row-major `out` (`k·n` floats): the training loop puts a
 /// dense layer's weights back from the step's packed copy when an update must be undone, instead of copying them
 /// aside before every update. Rare, so plain loops.
 pub fn unpack_b_whole(packed: &[f32], k: usize, n: usize, out: &mut [f32]) {
+    for_each_packed_block(k, n, |jc, nc, pc, kc| {
+        let block = packed_block_offset(k, n, jc, pc);
+        for j in 0..nc {
+            for p in 0..kc {
+                // Indexing checks every read and write against the slices' lengths.
+                out[(pc + p) * n + jc + j] = packed[block + ((j / NR) * kc + p) * NR + j % NR];
+            }
+        }
+    });
+}
+
+/// Calls `block(jc, nc, pc, kc)` for each block of a packed `k × n` B: columns jc..jc+nc (NC at most), depths
+/// pc..pc+kc (KC at most), in the order `packed_block_offset` lays them out.
+#[inline(always)]
+fn for_each_packed_block(k: usize, n: usize, mut block: impl FnMut(usize, usize, usize, usize)) {
     let mut jc = 0;
     while jc < n {
         let nc = NC.min(n - jc);
         let mut pc = 0;
         while pc < k {
             let kc = KC.min(k - pc);
-            let block = packed_block_offset(k, n, jc, pc);
-            for j in 0..nc {
-                for p in 0..kc {
-                    // Indexing checks every read and write against the slices' lengths.
-                    out[(pc + p) * n + jc + j] = packed[block + ((j / NR) * kc + p) * NR + j % NR];
-                }
-            }
+            block(jc, nc, pc, kc);
             pc += kc;
         }
         jc += nc;
