@@ -156,6 +156,20 @@ describe('nothing lost when training fails', () => {
     });
   }
 
+  it('an update undone from the packed weights of a dense layer past one GEMM block each way (300 × 600: KC 256, NC 512) gives them back bit for bit', async () => {
+    const net = new SequentialNet([300], { seed: 3 });
+    const big = net.addDense(600, { afun: new Identity(), optim: new Adam(0.01) });
+    net.addDense(2, { afun: new Identity(), optim: new Adam(1e38) }); // overflows at its first step
+    const n = 96;
+    const x = new Tensor(Float32Array.from({ length: 300 * n }, (_, i) => ((i * 7919) % 13) / 13 - 0.5), [n, 300]);
+    const y = Tensor.oneHot(Array.from({ length: n }, (_, i) => i % 2), 2);
+    const before = net.parameters().map((p) => Array.from(p.value.view()));
+    await expect(net.train(x, y, { batchSize: n })).rejects.toThrow(/the update made layers\.1\.(w|b) overflow/);
+    expect(net.parameters().map((p) => Array.from(p.value.view()))).toEqual(before);
+    expect(big.w.length).toBe(180_000);
+    net.dispose();
+  });
+
   it('an update that overflows is undone', async () => {
     const net = new SequentialNet([1], { seed: 1 });
     const layer = net.addDense(1, { afun: new Identity(), optim: new SGD(1e38) });

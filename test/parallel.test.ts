@@ -381,6 +381,25 @@ describe('train({ workers }): faults', () => {
     expect(outcomes[1]).toEqual(outcomes[0]);
   });
 
+  it('an Adam update that overflows (Adam finds it as it writes, no second scan) is undone in every replica: the weights of before the batch, as with one worker', async () => {
+    const outcomes = [];
+    for (const workers of [1, 2]) {
+      const net = new SequentialNet([1, 12, 12], { seed: 2 });
+      net.addConv2D([4, 3, 3], { afun: new ReLU(), optim: new Adam(0.01) });
+      net.addFlatten();
+      net.addDense(20, { afun: new ReLU(), optim: new Adam(0.01) });
+      net.addDense(5, { afun: new SoftMax(), optim: new Adam(1e38) }); // lr / (1 − β1) is past float32 at the first step
+      const before = sha(net.save({ trainingState: false }));
+      const e = await net.train(x, y, { batchSize: 64, epochs: 1, workers }).catch((err) => err);
+      expect(e).toBeInstanceOf(ValueError);
+      expect(e.message).toMatch(/^training stopped: the update made layers\.3\.(w|b) overflow at epoch 1, batch 1 of \d; the network keeps the weights/);
+      expect(sha(net.save({ trainingState: false }))).toBe(before);
+      outcomes.push(e.message);
+      net.dispose();
+    }
+    expect(outcomes[1]).toBe(outcomes[0]);
+  });
+
   it('refuses bad workers values with a clear error', async () => {
     const net = smallNet();
     for (const workers of [0, -1, 1.5, 'two', 1000, null, Number.NaN]) {

@@ -2,9 +2,9 @@
 // test/parallel.test.ts checks that any number of workers gives the same bits, which a rule changed the same way
 // everywhere would keep (found by `npm run mutate:ts`). Here each rule against its definition.
 import { describe, expect, it } from 'vitest';
-import { BatchNormLayer, ReLU, SGD, SequentialNet, ShapeError, SoftMax, wasmBytesInUse } from 'wasmnet';
+import { BatchNormLayer, ReLU, SGD, SequentialNet, ShapeError, SoftMax, Tensor, wasmBytesInUse } from 'wasmnet';
 import { pictures } from './helpers/pictures.js';
-import { GradientTree, MAX_SHARDS, MAX_TAIL_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, ownShards, shardCount, shardSize, tailShards, workerShards } from 'wasmnet/internal';
+import { GradientTree, MAX_SHARDS, gemmWorkspace, MAX_TAIL_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, ownShards, shardCount, shardSize, tailShards, workerShards } from 'wasmnet/internal';
 
 describe('shards of a batch', () => {
   it('are at least 32 samples, and at most 16 per batch', () => {
@@ -176,6 +176,33 @@ describe('GradientTree', () => {
     for (const q of p) (q.value.free(), q.grad.free());
   });
   }
+
+  it('a shard that throws while its gradient is being written into the tree leaves the layers their own gradients, the weights as they were, no memory held; the next train() works', async () => {
+    gemmWorkspace(); // allocated once per module, on first use: not this test's to count
+    const before = wasmBytesInUse();
+    const net = new SequentialNet([4], { seed: 1 });
+    const layer = net.addDense(3, { afun: new SoftMax(), optim: new SGD(0.1) });
+    const own = layer.parameters().map((p) => p.grad);
+    const x = new Tensor(Float32Array.from({ length: 4 * 128 }, (_, i) => (i % 7) - 3), [128, 4]);
+    const y = Tensor.oneHot(Array.from({ length: 128 }, (_, i) => i % 3), 3);
+    // Batch 128: shards of 32. Shard 2 starts a node of its own, so its gradient goes to the tree's buffer.
+    const backward = layer.backwardFromDeltaZ.bind(layer);
+    let calls = 0;
+    layer.backwardFromDeltaZ = (...args) => {
+      if (++calls === 3) throw new Error('injected: shard 2 fails');
+      return backward(...args);
+    };
+    const w = Array.from(layer.w);
+    await expect(net.train(x, y, { batchSize: 128, shuffle: false })).rejects.toThrow(/injected: shard 2 fails/);
+    layer.parameters().forEach((p, j) => expect(p.grad).toBe(own[j]));
+    expect(Array.from(layer.w)).toEqual(w);
+    layer.backwardFromDeltaZ = backward;
+    await net.train(x, y, { batchSize: 128, shuffle: false });
+    layer.parameters().forEach((p, j) => expect(p.grad).toBe(own[j]));
+    expect(Array.from(layer.w)).not.toEqual(w);
+    net.dispose();
+    expect(wasmBytesInUse()).toBe(before);
+  });
 
   it('prepareShard points the gradients into a buffer of the tree only for a shard that starts a node; reset() and free() point them back', () => {
     const before = wasmBytesInUse();

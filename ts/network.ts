@@ -165,17 +165,16 @@ export class SequentialNet {
   }
 
   /**
-   * Every trainable tensor, named `layers.<i>.<name>`: the layer's own, under the network's name (setting `grad`
-   * sets the layer's, as the gradient tree does to have a shard's backward pass write into its buffers).
+   * Every trainable tensor, named `layers.<i>.<name>`. Setting an entry's `grad` sets the layer's own (the training
+   * loop does, for a shard's backward pass to write into the gradient tree's buffers, and puts it back): an array
+   * set there must stay alive as long as the layer uses it. Setting `value` changes only the entry.
    */
   parameters(): NamedParameter[] {
     this.assertAlive();
     return this.layers.flatMap((l, i) =>
       l.parameters().map((p): NamedParameter => ({
         name: `layers.${i}.${p.name}`,
-        get value() {
-          return p.value;
-        },
+        value: p.value,
         get grad() {
           return p.grad;
         },

@@ -181,7 +181,8 @@ export class DenseLayer extends ActivatedLayer {
     // Last: a pack that throws (out of memory) leaves no flag set, and `inStep` calls no `endStep` for this layer.
     this.packedForStep = true;
     this.packedWtForStep = backward;
-    this.packedWHoldsW = true;
+    // Only a training step's pack is an update's copy of w: the update follows it before anything can write w.
+    this.packedWHoldsW = backward;
   }
 
   override parametersKeptForStep(): readonly string[] {

@@ -66,6 +66,7 @@ interface Replica {
 function abandonStep(r: Replica): void {
   r.pending?.steps.return();
   r.pending = null;
+  r.tree.reset(); // the layers' own gradient buffers back, if a shard's were being written into the tree's
   if (r.begun) r.checkpoint.undo();
   r.begun = false;
 }
