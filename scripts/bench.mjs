@@ -147,8 +147,8 @@ async function workerRows(batchSize, batches, counts, make, warm = null, reps = 
   for (const net of nets) net.dispose();
   return counts.map((workers, i) => {
     const byRate = [...runs[i]].sort((a, b) => a.rate - b.rate);
-    const speedup = median(runs[i].map((run, r) => run.rate / runs[0][r].rate));
-    return { batchSize, workers, ...byRate[Math.floor(byRate.length / 2)], speedup };
+    const ratios = runs[i].map((run, r) => run.rate / runs[0][r].rate);
+    return { batchSize, workers, ...byRate[Math.floor(byRate.length / 2)], speedup: median(ratios), speedupRange: [Math.min(...ratios), Math.max(...ratios)] };
   });
 }
 
@@ -551,23 +551,25 @@ out.push(
 );
 
 out.push(`\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here`);
-out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker', 12)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}${padStart('tail shards', 13)}`);
+/** "1.45× (1.18–1.60)": the median ratio and the range of the repetitions' ratios (none for 1 worker). */
+const speedupCell = (r) => `${r.speedup.toFixed(2)}×${r.workers === 1 ? '' : ` (${r.speedupRange[0].toFixed(2)}–${r.speedupRange[1].toFixed(2)})`}`;
+out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker (range)', 22)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}${padStart('tail shards', 13)}`);
 for (const r of scaling.rows) {
   const ms = (v) => (v === undefined ? '' : v.toFixed(2));
   const messages = r.stepMs === undefined ? undefined : Math.max(0, r.stepMs - r.busyMs);
   out.push(
-    `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}` +
+    `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(speedupCell(r), 22)}` +
       `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}${padStart(r.tail ?? '', 13)}`,
   );
 }
 out.push(`vggMini (batch norm: each step's shards meet at its 5 batch-norm layers, twice each; compute includes those meetings), batch 128:`);
 for (const r of scaling.batchNorm) {
-  out.push(`${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(`${r.speedup.toFixed(2)}×`, 12)}${r.stepMs === undefined ? '' : `${padStart(r.stepMs.toFixed(1), 9)}${padStart(r.computeMs.toFixed(1), 9)}${padStart(r.waitMs.toFixed(1), 7)}${padStart(r.reduceMs.toFixed(1), 12)}${padStart(Math.max(0, r.stepMs - r.busyMs).toFixed(1), 10)}`}`);
+  out.push(`${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(speedupCell(r), 22)}${r.stepMs === undefined ? '' : `${padStart(r.stepMs.toFixed(1), 9)}${padStart(r.computeMs.toFixed(1), 9)}${padStart(r.waitMs.toFixed(1), 7)}${padStart(r.reduceMs.toFixed(1), 12)}${padStart(Math.max(0, r.stepMs - r.busyMs).toFixed(1), 10)}`}`);
 }
 for (const r of scaling.rows.filter((row) => row.torch)) {
   out.push(`  PyTorch (tuned) on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
 }
-out.push('  (× 1 worker: the median of each repetition\'s ratio to the 1-worker run made just before it, so that the VM\'s drift between minutes cancels; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers)');
+out.push('  (× 1 worker: the median of each repetition\'s ratio to the 1-worker run made just before it, so that the VM\'s drift between minutes cancels, and in brackets the lowest and highest of those ratios; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers)');
 
 /** The per-layer table of one profile: ms per batch and, for layers with products, GFLOP/s and % of the peak. */
 function layerTable(title, p) {
