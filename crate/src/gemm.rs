@@ -140,8 +140,8 @@ pub fn unpack_b_whole(packed: &[f32], k: usize, n: usize, out: &mut [f32]) {
     });
 }
 
-/// Calls `block(jc, nc, pc, kc)` for each block of a packed `k × n` B: columns jc..jc+nc (NC at most), depths
-/// pc..pc+kc (KC at most), in the order `packed_block_offset` lays them out.
+/// Calls `block(jc, nc, pc, kc)` for each block of a `k × n` B: columns jc..jc+nc (NC at most), depths pc..pc+kc
+/// (KC at most), in the order the driver multiplies them and `packed_block_offset` lays them out.
 #[inline(always)]
 fn for_each_packed_block(k: usize, n: usize, mut block: impl FnMut(usize, usize, usize, usize)) {
     let mut jc = 0;
@@ -179,36 +179,28 @@ fn drive(a: MatRef, panels_of_b: PanelsOfB, n: usize, c: &mut [f32], ldc: usize,
     // A row-major A is read in place: its rows are already consecutive along the depth.
     let a_in_place = a.col_stride == 1;
 
-    let mut jc = 0;
-    while jc < n {
-        let nc = NC.min(n - jc);
-        let mut pc = 0;
-        while pc < k {
-            let kc = KC.min(k - pc);
-            if let PanelsOfB::PackEach(b) = panels_of_b {
-                pack_b(b, pc, kc, jc, nc, packed_b);
-            }
-            let panels: &[f32] = match panels_of_b {
-                PanelsOfB::PackEach(_) => packed_b,
-                PanelsOfB::Prepacked(p) => &p.data[packed_block_offset(k, n, jc, pc)..],
-            };
-            let add = accumulate || pc > 0;
-            let mut ic = 0;
-            while ic < m {
-                let mc = MC.min(m - ic);
-                let c_block = &mut c[ic * ldc + jc..];
-                if a_in_place {
-                    macro_block_rows(a, ic, mc, pc, kc, nc, panels, c_block, ldc, add);
-                } else {
-                    pack_a(a, ic, mc, pc, kc, packed_a);
-                    macro_block(kc, mc, nc, packed_a, panels, c_block, ldc, add);
-                }
-                ic += mc;
-            }
-            pc += kc;
+    for_each_packed_block(k, n, |jc, nc, pc, kc| {
+        if let PanelsOfB::PackEach(b) = panels_of_b {
+            pack_b(b, pc, kc, jc, nc, packed_b);
         }
-        jc += nc;
-    }
+        let panels: &[f32] = match panels_of_b {
+            PanelsOfB::PackEach(_) => packed_b,
+            PanelsOfB::Prepacked(p) => &p.data[packed_block_offset(k, n, jc, pc)..],
+        };
+        let add = accumulate || pc > 0;
+        let mut ic = 0;
+        while ic < m {
+            let mc = MC.min(m - ic);
+            let c_block = &mut c[ic * ldc + jc..];
+            if a_in_place {
+                macro_block_rows(a, ic, mc, pc, kc, nc, panels, c_block, ldc, add);
+            } else {
+                pack_a(a, ic, mc, pc, kc, packed_a);
+                macro_block(kc, mc, nc, packed_a, panels, c_block, ldc, add);
+            }
+            ic += mc;
+        }
+    });
 }
 
 /// Packs `B[pc..pc+kc][jc..jc+nc]` into consecutive `kc × NR` panels, the last one zero-padded.
