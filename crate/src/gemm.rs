@@ -311,31 +311,35 @@ fn pack_a(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]
 
 #[allow(clippy::too_many_arguments)]
 fn macro_block(kc: usize, mc: usize, nc: usize, pa: &[f32], pb: &[f32], c: &mut [f32], ldc: usize, add: bool) {
-    tiles(kc, mc, nc, pb, c, ldc, add, |ir, _, panel_b| micro_kernel(kc, &pa[(ir / MR) * kc * MR..(ir / MR + 1) * kc * MR], panel_b));
+    tiles(kc, mc, nc, pb, c, ldc, add, |ir, _, panel_b, half| micro_kernel(kc, &pa[(ir / MR) * kc * MR..(ir / MR + 1) * kc * MR], panel_b, half));
 }
 
 /// `macro_block` for a row-major A read in place: rows `ic..ic+mc`, depths `pc..pc+kc`.
 #[allow(clippy::too_many_arguments)]
 fn macro_block_rows(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool) {
     assert!(a.col_stride == 1);
-    tiles(kc, mc, nc, pb, c, ldc, add, |ir, height, panel_b| {
+    tiles(kc, mc, nc, pb, c, ldc, add, |ir, height, panel_b, half| {
         // A short last panel repeats its first row in the missing ones; those results are not stored.
         let rows = [0, 1, 2, 3].map(|r| {
             let at = (ic + ir + if r < height { r } else { 0 }) * a.row_stride + pc;
             &a.data[at..at + kc]
         });
-        micro_kernel_rows(kc, rows, panel_b)
+        micro_kernel_rows(kc, rows, panel_b, half)
     });
 }
 
-/// The macro block's loops: for each 4-row tile of A, every B panel, `tile(ir, height, panel_b)` computing it and
-/// `store_tile` writing it. A-tile outermost: the tile's rows (read in place: 4 rows × kc) stay in L1 while the
+/// The macro block's loops: for each 4-row tile of A, every B panel, `tile(ir, height, panel_b, half)` computing it
+/// and `store_tile` writing it. A-tile outermost: the tile's rows (read in place: 4 rows × kc) stay in L1 while the
 /// panels stream past, and each row of C is finished before the next; B panel outermost measured 1.15× the time for
 /// the dense layer's forward product on 32-row shards and 1.05× for its input gradient (the weight gradient's
 /// product the same; two builds alternating in one process, 2026-12-02). The order of the tiles changes no sum.
+///
+/// `half`: the panel holds at most 4 columns (the course's 100 = 12·8 + 4), so the tile computes only its first
+/// vector of each row — the same sums for those columns, in half the arithmetic of a whole 4×8 tile (on the dense
+/// layer's 32-deep weight gradient, that 13th panel cost an eighth of the product).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn tiles(kc: usize, mc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool, tile: impl Fn(usize, usize, &[f32]) -> [F32x4; 8]) {
+fn tiles(kc: usize, mc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool, tile: impl Fn(usize, usize, &[f32], bool) -> [F32x4; 8]) {
     let mut ir = 0;
     while ir < mc {
         let height = MR.min(mc - ir);
@@ -343,7 +347,7 @@ fn tiles(kc: usize, mc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize,
         while jr < nc {
             let width = NR.min(nc - jr);
             let panel_b = &pb[(jr / NR) * kc * NR..(jr / NR + 1) * kc * NR];
-            store_tile(tile(ir, height, panel_b), c, ldc, ir, jr, height, width, add);
+            store_tile(tile(ir, height, panel_b, width <= LANES), c, ldc, ir, jr, height, width, add);
             jr += NR;
         }
         ir += MR;
@@ -354,32 +358,43 @@ fn tiles(kc: usize, mc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize,
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn store_tile(acc: [F32x4; 8], c: &mut [f32], ldc: usize, ir: usize, jr: usize, height: usize, width: usize, add: bool) {
-    if height == MR && width == NR {
-        // A whole tile: straight into C. One bounds check for the tile and `add` tested once, not per row: the
+    if height == MR && (width == NR || width == LANES) {
+        // A whole tile (or the left half of one, the last panel of 4 columns): straight into C. One bounds check for the tile and `add` tested once, not per row: the
         // per-row checks were about 80 instructions a tile, a tenth of the weight gradient's 32-deep tile. Each row's
         // pointer is computed from the tile's corner, never stepped past the last row.
-        let last_row = (ir + MR - 1).checked_mul(ldc).and_then(|x| x.checked_add(jr + NR));
+        let last_row = (ir + MR - 1).checked_mul(ldc).and_then(|x| x.checked_add(jr + width));
         assert!(last_row.map_or(false, |end| end <= c.len()), "gemm: C too small for a tile");
         // SAFETY: row r < MR of the tile starts at (ir + r)·ldc + jr, and its 8 floats (two vectors, offsets 0 and
         // 4) end at or before the last row's end, which the assert puts inside `c` without overflow.
         let base = c.as_mut_ptr();
         let row = |r: usize| unsafe { base.add((ir + r) * ldc + jr) };
-        if add {
-            for (r, pair) in acc.chunks_exact(2).enumerate() {
-                let p = row(r);
-                // SAFETY: as for `row`.
-                unsafe {
-                    pair[0].add(F32x4::load(p)).store(p);
-                    pair[1].add(F32x4::load(p.add(4))).store(p.add(4));
+        if width == NR {
+            if add {
+                for (r, pair) in acc.chunks_exact(2).enumerate() {
+                    let p = row(r);
+                    // SAFETY: as for `row`.
+                    unsafe {
+                        pair[0].add(F32x4::load(p)).store(p);
+                        pair[1].add(F32x4::load(p.add(4))).store(p.add(4));
+                    }
+                }
+            } else {
+                for (r, pair) in acc.chunks_exact(2).enumerate() {
+                    let p = row(r);
+                    // SAFETY: as for `row`.
+                    unsafe {
+                        pair[0].store(p);
+                        pair[1].store(p.add(4));
+                    }
                 }
             }
         } else {
             for (r, pair) in acc.chunks_exact(2).enumerate() {
                 let p = row(r);
-                // SAFETY: as for `row`.
+                // SAFETY: as for `row`; a half tile writes only the first vector of each row.
                 unsafe {
-                    pair[0].store(p);
-                    pair[1].store(p.add(4));
+                    let v = if add { pair[0].add(F32x4::load(p)) } else { pair[0] };
+                    v.store(p);
                 }
             }
         }
@@ -441,20 +456,51 @@ macro_rules! tile_4x8 {
     }};
 }
 
-/// The 4×8 tile `panel_a (kc×4)ᵀ · panel_b (kc×8)`.
+/// `tile_4x8!`'s left half: the four vectors of the panel's first 4 columns (the same sums), zeros in the others.
+macro_rules! tile_4x4 {
+    ($kc:expr, $pb:expr, |$p:ident, $r:ident| $a:expr) => {{
+        let mut c0 = F32x4::zero();
+        let mut c1 = F32x4::zero();
+        let mut c2 = F32x4::zero();
+        let mut c3 = F32x4::zero();
+        let b = $pb.as_ptr();
+        for $p in 0..$kc {
+            // SAFETY: as in `tile_4x8!`.
+            unsafe {
+                let b0 = F32x4::load(b.add($p * NR));
+                c0 = F32x4::splat({ let $r = 0; $a }).mul_add(b0, c0);
+                c1 = F32x4::splat({ let $r = 1; $a }).mul_add(b0, c1);
+                c2 = F32x4::splat({ let $r = 2; $a }).mul_add(b0, c2);
+                c3 = F32x4::splat({ let $r = 3; $a }).mul_add(b0, c3);
+            }
+        }
+        let z = F32x4::zero();
+        [c0, z, c1, z, c2, z, c3, z]
+    }};
+}
+
+/// The 4×8 tile `panel_a (kc×4)ᵀ · panel_b (kc×8)` (with `half`, its left 4×4; see `tiles`).
 #[inline(always)]
-fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32]) -> [F32x4; 8] {
+fn micro_kernel(kc: usize, pa: &[f32], pb: &[f32], half: bool) -> [F32x4; 8] {
     assert!(pa.len() >= kc * MR && pb.len() >= kc * NR);
     let a = pa.as_ptr();
-    tile_4x8!(kc, pb, |p, r| *a.add(p * MR + r))
+    if half {
+        tile_4x4!(kc, pb, |p, r| *a.add(p * MR + r))
+    } else {
+        tile_4x8!(kc, pb, |p, r| *a.add(p * MR + r))
+    }
 }
 
 /// `micro_kernel` with the four rows of A read where they are (`rows[r][p]` = A[i0+r][pc+p]).
 #[inline(always)]
-fn micro_kernel_rows(kc: usize, rows: [&[f32]; MR], pb: &[f32]) -> [F32x4; 8] {
+fn micro_kernel_rows(kc: usize, rows: [&[f32]; MR], pb: &[f32], half: bool) -> [F32x4; 8] {
     assert!(rows.iter().all(|r| r.len() >= kc) && pb.len() >= kc * NR);
     let a = rows.map(|r| r.as_ptr());
-    tile_4x8!(kc, pb, |p, r| *a[r].add(p))
+    if half {
+        tile_4x4!(kc, pb, |p, r| *a[r].add(p))
+    } else {
+        tile_4x8!(kc, pb, |p, r| *a[r].add(p))
+    }
 }
 
 #[cfg(test)]
@@ -524,12 +570,12 @@ mod tests {
     fn a_strided_c_keeps_its_gaps_and_its_last_whole_tiles() {
         // ldc > n: the floats between rows must stay untouched, and C ends right after its last row (as the wasm
         // entry sizes it), with whole tiles in its last four rows at columns past the first panel.
+        // With n = 20, the last panel is a half tile (4 columns), written by its own store.
         let mut ws = vec![0.0; WORKSPACE_LEN];
-        let (m, k, n, ldc) = (8, 37, 16, 20);
-        let (ad, bd) = (values(m * k, 7), values(k * n, 8));
-        let (a, b) = (MatRef::row_major(&ad, m, k), MatRef::row_major(&bd, k, n));
-        let expect = naive(a, b);
-        for accumulate in [false, true] {
+        for (m, k, n, ldc, accumulate) in [(8, 37, 16, 20, false), (8, 37, 16, 20, true), (8, 37, 20, 23, false), (8, 37, 20, 23, true)] {
+            let (ad, bd) = (values(m * k, 7), values(k * n, 8));
+            let (a, b) = (MatRef::row_major(&ad, m, k), MatRef::row_major(&bd, k, n));
+            let expect = naive(a, b);
             let mut c = vec![f32::NAN; (m - 1) * ldc + n];
             for i in 0..m {
                 c[i * ldc..i * ldc + n].iter_mut().for_each(|x| *x = 1.0);
@@ -543,6 +589,30 @@ mod tests {
                         assert!((x.unwrap() as f64 - want).abs() < 1e-4, "C[{i}][{j}]");
                     } else if let Some(gap) = x {
                         assert!(gap.is_nan(), "the gap after row {i} was written");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_half_last_panel_gives_the_whole_panels_bits() {
+        // n = 12 ends in a panel of 4 columns, computed by the half tile; n = 16 computes the same columns in a
+        // whole tile. Every transpose of A (packed, or read in place) and of B, both heights of the last tiles.
+        let mut ws = vec![0.0; WORKSPACE_LEN];
+        for &(m, k) in &[(8, 37), (7, 300)] {
+            let (ad, bd) = (values(m * k, 3), values(k * 16, 4));
+            for &(ta, tb) in &[(false, false), (true, false), (false, true)] {
+                let a = if ta { MatRef::transposed(&ad, m, k) } else { MatRef::row_major(&ad, m, k) };
+                // B's first 12 columns are the same matrix either way.
+                let b16 = if tb { MatRef::transposed(&bd, k, 16) } else { MatRef::row_major(&bd, k, 16) };
+                let b12 = MatRef { cols: 12, ..b16 };
+                let (mut c12, mut c16) = (vec![0.0; m * 12], vec![0.0; m * 16]);
+                gemm(a, b12, &mut c12, 12, false, &mut ws);
+                gemm(a, b16, &mut c16, 16, false, &mut ws);
+                for i in 0..m {
+                    for j in 0..12 {
+                        assert_eq!(c12[i * 12 + j].to_bits(), c16[i * 16 + j].to_bits(), "C[{i}][{j}] ({m}×{k}, {ta}, {tb})");
                     }
                 }
             }
