@@ -2,7 +2,7 @@
 // test/parallel.test.ts checks that any number of workers gives the same bits, which a rule changed the same way
 // everywhere would keep (found by `npm run mutate:ts`). Here each rule against its definition.
 import { describe, expect, it } from 'vitest';
-import { BatchNormLayer, ReLU, SGD, SequentialNet, ShapeError, SoftMax, Tensor, wasmBytesInUse } from 'wasmnet';
+import { BatchNormLayer, type NamedParameter, ReLU, SGD, SequentialNet, ShapeError, SoftMax, Tensor, wasmBytesInUse } from 'wasmnet';
 import { pictures } from './helpers/pictures.js';
 import { GradientTree, MAX_SHARDS, gemmWorkspace, MAX_TAIL_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, ownShards, shardCount, shardSize, tailShards, workerShards } from 'wasmnet/internal';
 
@@ -145,7 +145,7 @@ describe('GradientTree', () => {
     for (let count = 1; count <= shards.length; count++) {
       tree.reset(told ? count : 0);
       for (let i = 0; i < count; i++) {
-        if (prepared) tree.prepareShard(i);
+        if (prepared) tree.prepareShard(i, 32, i + 1 < count);
         // where a backward pass writes: whatever `grad` is now
         p[0].grad.set([shards[i], -shards[i]]);
         p[1].grad.set([2 * shards[i]]);
@@ -210,21 +210,21 @@ describe('GradientTree', () => {
     const own = p.map((q) => q.grad);
     const tree = new GradientTree(p);
     tree.reset(4);
-    tree.prepareShard(0);
+    tree.prepareShard(0, 32, true);
     expect(p[0].grad).not.toBe(own[0]);
     expect(p[0].grad.ptr).not.toBe(own[0].ptr);
     p[0].grad.set([1, 2]);
     p[1].grad.set([3]);
     tree.pushShard(0);
-    tree.prepareShard(1); // shard 1 is added to shard 0's node: it stays in the gradients
+    tree.prepareShard(1, 32, true); // shard 1 is added to shard 0's node: it stays in the gradients
     expect(p[0].grad).toBe(own[0]);
     tree.pushShard(1);
-    tree.prepareShard(2); // a node of its own again: the step fails before it is pushed
+    tree.prepareShard(2, 32, true); // a node of its own again: the step fails before it is pushed
     expect(p[1].grad).not.toBe(own[1]);
     expect(() => tree.pushShard(3)).toThrow(/shard 3's gradient was pushed while shard 2's was being written/);
     tree.reset();
     p.forEach((q, j) => expect(q.grad).toBe(own[j]));
-    tree.prepareShard(0);
+    tree.prepareShard(0, 32, true);
     tree.free();
     p.forEach((q, j) => expect(q.grad).toBe(own[j]));
     for (const q of p) (q.value.free(), q.grad.free());
@@ -250,6 +250,124 @@ describe('GradientTree', () => {
     p[0].grad.free();
     tree.free();
     expect(wasmBytesInUse()).toBe(before);
+  });
+
+  /** The tree by its definition: complete aligned blocks left to right, then folded from the right (float32 adds). */
+  const treeSum = (v: number[]): number => {
+    const f = Math.fround;
+    const nodes: number[] = [];
+    for (let i = 0; i < v.length; ) {
+      let size = 1;
+      while (i % (2 * size) === 0 && i + 2 * size <= v.length) size *= 2;
+      const block = (a: number, n: number): number => (n === 1 ? f(v[a]) : f(block(a, n / 2) + block(a + n / 2, n / 2)));
+      nodes.push(block(i, size));
+      i += size;
+    }
+    return nodes.reduceRight((acc, x) => f(x + acc));
+  };
+  /** A parameter whose layer adds a shard's gradient exactly for shards of up to 256 rows, as a dense layer's w. */
+  const exactParam = (values: number[]): NamedParameter => ({ ...param(values), addsExactly: (rows: number) => rows <= 256 });
+  /** What a backward pass does with a shard's values: overwrite `grad`, or add to it (in float32) when the tree asks. */
+  const backward = (q: { grad: { view(): Float32Array }; addToGrad?: boolean }, values: number[]) => {
+    const g = q.grad.view();
+    values.forEach((v, j) => (g[j] = q.addToGrad ? Math.fround(g[j] + v) : v));
+  };
+
+  for (const rows of [32, 300]) {
+    it(`a right sibling adds its gradient into the left one's where the layer adds exactly (shards of ${rows} rows): the same bits, the root pair left unvouched`, () => {
+      const shards = [1e8, 1, -1e8, 3, 0.5, 7, -1];
+      const before = wasmBytesInUse();
+      const p: NamedParameter[] = [exactParam([0, 0]), { ...param([0]), name: 'b' }];
+      const own = p.map((q) => q.grad);
+      const tree = new GradientTree(p);
+      for (let count = 1; count <= shards.length; count++) {
+        tree.reset(count);
+        // What a backward pass finds in the gradients is never the last batch's sum: a stale read shows as NaN.
+        own.forEach((g) => g.view().fill(NaN));
+        for (let i = 0; i < count; i++) {
+          tree.prepareShard(i, rows, i + 1 < count);
+          // Only w, only a right child with its sibling on the stack, only up to 256 rows.
+          expect(p[0].addToGrad === true, `shard ${i} of ${count}`).toBe(rows <= 256 && i % 2 === 1);
+          expect(p[1].addToGrad === true).toBe(false);
+          backward(p[0], [shards[i], -shards[i]]);
+          backward(p[1], [2 * shards[i]]);
+          tree.pushShard(i);
+          p.forEach((q, j) => expect(q.grad).toBe(own[j]));
+          expect(p[0].addToGrad === true).toBe(false);
+        }
+        const vouched = tree.finish();
+        const part = shards.slice(0, count);
+        expect(Array.from(p[0].grad.view()), `${count} shards`).toEqual([treeSum(part), treeSum(part.map((x) => -x))]);
+        expect(Array.from(p[1].grad.view())).toEqual([treeSum(part.map((x) => 2 * x))]);
+        // The root's add vouches for what it writes; w's root sum, made by the backward pass, is left to the checkpoint.
+        expect(vouched).toEqual(count === 1 ? false : count === 2 && rows <= 256 ? { except: new Set(['w']) } : true);
+      }
+      tree.free();
+      for (const q of p) (q.value.free(), q.grad.free());
+      expect(wasmBytesInUse()).toBe(before);
+    });
+  }
+
+  it('a right sibling pushed without being prepared after a left one that waits for it is refused (a wasmnet bug), and reset() recovers', () => {
+    const p = [exactParam([0])];
+    const own = p[0].grad;
+    const tree = new GradientTree(p);
+    tree.reset(4);
+    tree.prepareShard(0, 32, true);
+    backward(p[0], [1]);
+    tree.pushShard(0);
+    expect(() => tree.pushShard(1)).toThrow(/shard 1's gradient was pushed unprepared after shard 0/);
+    tree.reset(2);
+    tree.prepareShard(0, 32, true); // the root pair: w stays in the gradients for the right child to add to
+    expect(p[0].grad).toBe(own);
+    backward(p[0], [1]);
+    tree.pushShard(0);
+    tree.prepareShard(1, 32, false);
+    expect(p[0].addToGrad).toBe(true);
+    tree.reset(); // the step fails here: the gradients are the layers' own again, adding no more
+    expect(p[0].grad).toBe(own);
+    expect(p[0].addToGrad).toBe(false);
+    tree.free();
+    p[0].value.free();
+    p[0].grad.free();
+  });
+
+  it('workers that sum their own shards\' pairs in place, their nodes pushed in rank order, then the tail shards: the bits of one tree, for 1–16 shards and 2–8 workers', () => {
+    const values = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
+    const p = [exactParam([0])];
+    const own = new GradientTree(p);
+    const reducer = new GradientTree(p);
+    const node = new Float32Array(1);
+    for (let shards = 1; shards <= MAX_SHARDS; shards++) {
+      const want = treeSum(values.slice(0, shards));
+      for (let workers = 2; workers <= 8; workers++) {
+        const tailStart = shards - tailShards(shards, workers);
+        reducer.reset(shards);
+        for (let w = 0; w < workers; w++) {
+          // As a replica does (replica.ts): told the count, each own shard prepared, its sibling following when also its own.
+          own.reset(shards);
+          const [first, end] = ownShards(shards, workers, w);
+          // A worker never holds both children of the root (that pair is summed by the tree's finish, not published).
+          expect(shards === 2 && end - first === 2).toBe(false);
+          for (let i = first; i < end; i++) {
+            own.prepareShard(i, 32, i + 1 < end);
+            backward(p[0], [values[i]]);
+            own.pushShard(i);
+          }
+          for (const n of own.nodes()) reducer.pushNode(n.node, n.values.slice());
+        }
+        for (let i = tailStart; i < shards; i++) {
+          backward(p[0], [values[i]]);
+          own.copyShardInto(node);
+          reducer.pushNode({ level: 0, index: i }, node);
+        }
+        reducer.finish();
+        expect(p[0].grad.view()[0], `${shards} shards, ${workers} workers`).toBe(want);
+      }
+    }
+    for (const t of [own, reducer]) t.free();
+    p[0].value.free();
+    p[0].grad.free();
   });
 
   it('two workers\' complete nodes, pushed in shard order, give the bits of one tree of all shards', () => {

@@ -181,6 +181,13 @@ export class SequentialNet {
         set grad(g) {
           p.grad = g;
         },
+        get addToGrad() {
+          return p.addToGrad;
+        },
+        set addToGrad(add) {
+          p.addToGrad = add;
+        },
+        ...(p.addsExactly ? { addsExactly: (rows: number) => p.addsExactly!(rows) } : {}),
       })),
     );
   }

@@ -82,6 +82,13 @@ pub extern "C" fn wn_gemm_workspace_len() -> usize {
     gemm::WORKSPACE_LEN
 }
 
+/// The depth the GEMM sums a tile over before it stores it (KC): a product no deeper than this, made with
+/// `accumulate`, adds each element's whole sum to C once (C + Σ), which is what adding its result to C would give.
+#[no_mangle]
+pub extern "C" fn wn_gemm_depth_block() -> usize {
+    gemm::KC
+}
+
 /// # Safety
 /// `src` holds `src_rows·row_len` floats, `index` `count` u32 values below `src_rows`, `dst` `count·row_len` floats.
 #[no_mangle]

@@ -19,6 +19,7 @@ export interface KernelExports {
   wn_alloc(bytes: number): Ptr;
   wn_free(ptr: Ptr, bytes: number): void;
   wn_gemm_workspace_len(): number;
+  wn_gemm_depth_block(): number;
   wn_all_finite(p: Ptr, len: number): number;
   /** 1 when every sum is finite, else 0 (the gradient tree's root checks the batch's gradient as it writes it). */
   wn_add_assign(dst: Ptr, src: Ptr, len: number): number;

@@ -57,6 +57,9 @@ export class DenseLayer extends ActivatedLayer {
     const w = this.initializer.wfun(inputSize, outputSize, ActivatedLayer.weightRng(options));
     for (let i = 0; i < w.length; i++) w[i] *= this.afun.factor;
     this.wParam = this.addParameter('w', w);
+    // ∂C/∂w is one GEMM whose tiles each sum a whole shard (up to KC rows) before adding it to C.
+    const depth = kernels().wn_gemm_depth_block();
+    this.wParam.addsExactly = (rows) => rows <= depth;
     this.bParam = this.addParameter('b', new Float32Array(outputSize));
   }
 
@@ -148,7 +151,8 @@ export class DenseLayer extends ActivatedLayer {
     const w = this.wParam.value;
     const ws = gemmWorkspace();
     // dw (in × out) (+)= aᵀ (in × n) · dz (n × out)
-    k.wn_gemm(nin, nout, n, a.ptr, n * nin, 1, nin, dz.ptr, n * nout, nout, 1, this.wParam.grad.ptr, nout, accumulate ? 1 : 0, ws);
+    const addW = accumulate || this.wParam.addToGrad === true;
+    k.wn_gemm(nin, nout, n, a.ptr, n * nin, 1, nin, dz.ptr, n * nout, nout, 1, this.wParam.grad.ptr, nout, addW ? 1 : 0, ws);
     // db (+)= Σ_rows dz
     k.wn_column_sums(dz.ptr, n, nout, this.bParam.grad.ptr, accumulate ? 1 : 0);
     if (!wantInputGrad) return null;

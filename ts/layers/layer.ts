@@ -21,6 +21,15 @@ import type { Optimizer, Parameter } from '../optimizers.js';
 export interface NamedParameter extends Parameter {
   /** The name on the layer: `f`, `b`, `w`, `gamma`, `beta`. */
   name: string;
+  /**
+   * Whether the layer's backward pass, told to add a shard's gradient to `grad` (`addToGrad`), makes bit for bit
+   * `grad` + that shard's gradient computed on its own, for shards of up to `rows` samples: the gradient tree then
+   * lets a shard add into its sibling's sum instead of adding the two afterwards (a dense layer's w, see
+   * `GradientTree.prepareShard`). Absent: never.
+   */
+  addsExactly?(rows: number): boolean;
+  /** Set by the gradient tree around one shard's backward pass: add its gradient to `grad` instead of overwriting it. */
+  addToGrad?: boolean;
 }
 
 /** State a layer keeps that is not trained by gradients but belongs to the model (batch norm's running statistics). */

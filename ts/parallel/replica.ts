@@ -257,8 +257,9 @@ function computeShards(
   const own = shardRange(first, end);
   const work = shared ? ownThenClaimed(own, shared.ctrl, tailStart, shards) : own;
   const sink = {
-    before(i: number) {
-      if (i < tailStart) tree.prepareShard(i);
+    before(i: number, rows: number) {
+      // Own shards run first and in order, so i + 1 follows i in this tree when it is also this worker's own.
+      if (i < tailStart) tree.prepareShard(i, rows, i + 1 < end);
     },
     took(i: number) {
       if (i < tailStart) return tree.pushShard(i);

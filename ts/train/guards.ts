@@ -15,6 +15,7 @@ import { ValueError } from '../core/errors.js';
 import { type F32Array, allocF32 } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import type { Layer, NamedBuffer, NamedParameter } from '../layers/layer.js';
+import type { Vouched } from './shards.js';
 
 const ADVICE = 'the network keeps the weights it had before this batch; lower the learning rate or check the data for huge values';
 
@@ -62,16 +63,17 @@ export class Checkpoint {
   }
 
   /**
-   * Throws, with the batch undone, when the batch's loss or any gradient is not finite. `gradientsFinite`: the
-   * gradient tree's last add found every gradient finite as it wrote them (`GradientTree.finish`), so they need no
-   * second look.
+   * Throws, with the batch undone, when the batch's loss or any gradient is not finite. `gradientsFinite`: which
+   * gradients the gradient tree's last add found finite as it wrote them (`GradientTree.finish`), so that they need
+   * no second look.
    */
-  checkBeforeUpdate(loss: number, where: string, gradientsFinite = false): void {
+  checkBeforeUpdate(loss: number, where: string, gradientsFinite: Vouched = false): void {
     const k = kernels();
     let problem: string | null = null;
     if (!Number.isFinite(loss)) problem = `the loss is ${loss}`;
-    else if (!gradientsFinite) {
-      const bad = this.params.find((p) => !k.wn_all_finite(p.grad.ptr, p.grad.length));
+    else if (gradientsFinite !== true) {
+      const toCheck = gradientsFinite === false ? this.params : this.params.filter((p) => gradientsFinite.except.has(p.name));
+      const bad = toCheck.find((p) => !k.wn_all_finite(p.grad.ptr, p.grad.length));
       if (bad) problem = `the gradient of ${bad.name} is not finite`;
     }
     if (problem === null) return;

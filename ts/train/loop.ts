@@ -12,7 +12,7 @@ import { rowsAreDistributions } from '../losses.js';
 import type { SequentialNet } from '../network.js';
 import { resolveWorkers, startWorkerPool } from '../parallel/pool.js';
 import { Checkpoint } from './guards.js';
-import { GradientTree, shardCount, shardSize } from './shards.js';
+import { GradientTree, type Vouched, shardCount, shardSize } from './shards.js';
 import { ShardNets, runAllShardsTogether, trainsTogether } from './together.js';
 import { type GatherRows, applyUpdate, runShards, shardRange } from './step.js';
 import { type LrFunction, type LrSchedule, asLrSchedule } from './schedules.js';
@@ -274,13 +274,13 @@ class InProcessSteps implements StepEngine {
     };
     checkpoint.beginBatch();
     tree.reset(shards);
-    let gradientsFinite = false;
+    let gradientsFinite: Vouched = false;
     try {
       if (this.shardNets) {
         runAllShardsTogether(net, this.shardNets, { m, start, size }, 0, shards, gather, this.fused, tree, losses, correct);
         gradientsFinite = tree.finish();
       } else {
-        runShards(net, { m, start, size }, shardRange(0, shards), gather, this.fused, shards > 1 ? { before: (i) => tree.prepareShard(i), took: (i) => tree.pushShard(i) } : null, losses, correct);
+        runShards(net, { m, start, size }, shardRange(0, shards), gather, this.fused, shards > 1 ? { before: (i, rows) => tree.prepareShard(i, rows, i + 1 < shards), took: (i) => tree.pushShard(i) } : null, losses, correct);
         if (shards > 1) gradientsFinite = tree.finish();
       }
     } catch (e) {

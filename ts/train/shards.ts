@@ -103,6 +103,12 @@ export interface StackNode extends TreeNode {
 }
 
 /**
+ * What `GradientTree.finish` found finite as it wrote the batch's gradient: all of it (true), nothing it can vouch
+ * for (false), or all but the named parameters' (summed in place by a backward pass, see `prepareShard`).
+ */
+export type Vouched = boolean | { except: ReadonlySet<string> };
+
+/**
  * Sums shard gradients in the fixed tree. The parameter gradients of the
  * network are the input (`pushShard` after each shard's backward pass) and
  * the output (`finish` writes the batch's gradient into them).
@@ -118,8 +124,16 @@ export class GradientTree {
   private shards = 0;
   /** The root's right child is the last shard's gradient, still in the parameters' `grad` (see `pushShard`). */
   private rightInGrads = false;
-  /** The shard whose backward pass writes its gradient straight into a node's buffer (`prepareShard`), and the parameters' own gradients meanwhile. */
-  private redirect: { index: number; store: F32Array; own: F32Array[] } | null = null;
+  /**
+   * The shard prepared by `prepareShard`, until `pushShard`: the parameters' own gradients meanwhile, and either the
+   * node buffer it writes into (`store`, a left child's or a lone shard's) or, for a right child, which parameters
+   * add their gradient into the left child's sum (`summed`).
+   */
+  private redirect: { index: number; store: F32Array | null; own: F32Array[]; summed: readonly boolean[] | null } | null = null;
+  /** A left child whose right sibling is to add into it (`prepareShard`): which parameters, and whether their parent is the root. */
+  private pair: { index: number; exact: readonly boolean[]; root: boolean } | null = null;
+  /** With `rightInGrads`: the parameters whose root sum the right child's backward pass made in place (`finish` skips them). */
+  private summedAtRoot: readonly boolean[] | null = null;
   /** Each buffer's per-parameter views, made once. */
   private readonly slices = new Map<F32Array, F32Array[]>();
 
@@ -149,6 +163,8 @@ export class GradientTree {
     while (this.stack.length > 0) this.spare.push(this.stack.pop()!.store);
     this.shards = shards;
     this.rightInGrads = false;
+    this.pair = null;
+    this.summedAtRoot = null;
   }
 
   /** Whether node (level, index) is the root of a batch whose shard count is a power of two (the sum of all of them). */
@@ -157,31 +173,68 @@ export class GradientTree {
   }
 
   /**
-   * Before shard `index`'s backward pass: when its gradient is to become a node of its own (it has no left sibling
-   * waiting on the stack), the parameters' `grad` are pointed into a buffer of the tree's for that pass, so that
-   * `pushShard` takes the buffer as it is instead of copying 4 bytes a parameter into it (2.2 MB for the course's
-   * network, every other shard). The same floats land in the same node: the tree's additions do not change.
+   * Before shard `index`'s backward pass (`rows` samples; `siblingFollows`: shard index + 1 is this tree's next
+   * push). When its gradient is to become a node of its own (it has no left sibling waiting on the stack), the
+   * parameters' `grad` are pointed into a buffer of the tree's for that pass, so that `pushShard` takes the buffer
+   * as it is instead of copying 4 bytes a parameter into it (2.2 MB for the course's network, every other shard).
+   *
+   * A left child whose right sibling follows also sets up their sum: the parameters whose layer adds a shard's
+   * gradient exactly (`addsExactly`: a dense layer's w, whose GEMM adds each element's whole shard sum to what is
+   * there) get the right child's gradient added where the left child's is, by the right child's backward pass, in
+   * place of the tree's addition of the two (a pass over 2.2 MB less per pair). Where their parent is the root, the
+   * left child leaves those parameters' gradients in the parameters, and the root sum is made there. Either way the
+   * same floats are added in the same tree: left + right, one addition each.
    */
-  prepareShard(index: number): void {
+  prepareShard(index: number, rows: number, siblingFollows: boolean): void {
     this.restoreGradients();
     const top = this.stack[this.stack.length - 1];
-    if (top && isLeftSibling(top, { level: 0, index })) return; // added to its sibling, or kept in the gradients as the root's right child
+    if (top && isLeftSibling(top, { level: 0, index })) {
+      // A right child: added to its sibling at `pushShard` (or kept in the gradients as the root's right child), but
+      // for the parameters that add themselves in place.
+      const pair = this.pair;
+      this.pair = null;
+      if (!pair || pair.index !== index - 1) return;
+      const views = pair.root ? null : this.views(top.store);
+      this.redirect = { index, store: null, own: this.params.map((p) => p.grad), summed: pair.exact };
+      this.params.forEach((p, i) => {
+        if (!pair.exact[i]) return;
+        if (views) p.grad = views[i];
+        p.addToGrad = true;
+      });
+      return;
+    }
+    this.pair = null;
+    const pairs = index % 2 === 0 && siblingFollows;
+    const exact = this.params.map((p) => pairs && p.addsExactly?.(rows) === true);
+    const root = pairs && this.isRoot(1, index >> 1);
     const store = this.buffer();
+    const views = this.views(store);
+    this.redirect = { index, store, own: this.params.map((p) => p.grad), summed: null };
+    this.params.forEach((p, i) => {
+      if (!(root && exact[i])) p.grad = views[i];
+    });
+    if (exact.some((e) => e)) this.pair = { index, exact, root };
+  }
+
+  /** Per-parameter views of one of the tree's buffers, made once. */
+  private views(store: F32Array): F32Array[] {
     let views = this.slices.get(store);
     if (!views) {
       views = this.params.map((p, i) => borrowF32(store, this.offsets[i], p.grad.length));
       this.slices.set(store, views);
     }
-    this.redirect = { index, store, own: this.params.map((p) => p.grad) };
-    this.params.forEach((p, i) => (p.grad = views![i]));
+    return views;
   }
 
   /** Points the parameters' `grad` back at their own buffers (a shard prepared but never pushed: its step failed). */
   private restoreGradients(): void {
     const r = this.redirect;
     if (!r) return;
-    this.params.forEach((p, i) => (p.grad = r.own[i]));
-    this.spare.push(r.store);
+    this.params.forEach((p, i) => {
+      p.grad = r.own[i];
+      p.addToGrad = false;
+    });
+    if (r.store) this.spare.push(r.store);
     this.redirect = null;
   }
 
@@ -195,26 +248,39 @@ export class GradientTree {
     const k = kernels();
     const node = { level: 0, index };
     const r = this.redirect;
+    // The parameters whose sum with the left sibling's the backward pass made in place (a prepared right child).
+    let summed: readonly boolean[] | null = null;
     if (r) {
       if (r.index !== index || from !== this.params) throw new ShapeError(`shard ${index}'s gradient was pushed while shard ${r.index}'s was being written into the tree (a wasmnet bug)`);
-      this.params.forEach((p, i) => (p.grad = r.own[i]));
+      this.params.forEach((p, i) => {
+        p.grad = r.own[i];
+        p.addToGrad = false;
+      });
       this.redirect = null;
-      this.push({ ...node, store: r.store });
-      return;
+      if (r.store) {
+        this.push({ ...node, store: r.store });
+        return;
+      }
+      summed = r.summed;
+    } else if (this.pair) {
+      // A left child left gradients for its right sibling to add to, and the sibling was not prepared: a wasmnet bug.
+      throw new ShapeError(`shard ${index}'s gradient was pushed unprepared after shard ${this.pair.index} (a wasmnet bug)`);
     }
     const top = this.stack[this.stack.length - 1];
     if (top && isLeftSibling(top, node) && this.isRoot(1, index >> 1) && from === this.params) {
       // The root's right child: it stays where the backward pass left it, and `finish` adds the left one to it.
       this.rightInGrads = true;
+      this.summedAtRoot = summed;
       return;
     }
     if (top && isLeftSibling(top, node) && !this.isRoot(1, index >> 1)) {
       // Add in place: the sibling's buffer becomes the parent.
-      from.forEach((p, i) => k.wn_add_assign(top.store.ptr + 4 * this.offsets[i], p.grad.ptr, p.grad.length));
+      from.forEach((p, i) => summed?.[i] || k.wn_add_assign(top.store.ptr + 4 * this.offsets[i], p.grad.ptr, p.grad.length));
       this.stack.pop();
       this.push({ level: 1, index: index >> 1, store: top.store });
       return;
     }
+    if (summed) throw new ShapeError(`shard ${index}'s gradient was added to a sibling the tree no longer holds (a wasmnet bug)`);
     const store = this.buffer();
     const all = store.view();
     from.forEach((p, i) => all.set(p.grad.view(), this.offsets[i]));
@@ -251,21 +317,27 @@ export class GradientTree {
   }
 
   /**
-   * Folds what is left into the batch's gradient and writes it into the parameters' `grad`. Returns true when the
-   * last add, which writes every value of it, found them all finite (the training loop then skips its own pass over
-   * them); false when they are not, or were not checked (a batch of one node, copied).
+   * Folds what is left into the batch's gradient and writes it into the parameters' `grad`. Returns what the last
+   * add, which writes every value of it, found finite (the training loop then skips its own pass over those): true
+   * for all; false when some are not, or none were checked (a batch of one node, copied); all but the parameters a
+   * backward pass summed in place at the root (see `prepareShard`).
    */
-  finish(): boolean {
+  finish(): Vouched {
     const k = kernels();
     if (this.stack.length === 0) throw new ShapeError('a gradient tree needs at least one shard');
     if (this.rightInGrads) {
       const left = this.stack.pop()!;
       // right += left: the same floats as left + right (addition commutes), in place (wn_add_to's output overlaps no input).
       let finite = true;
-      this.params.forEach((p, i) => (finite = k.wn_add_assign(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], p.grad.length) === 1 && finite));
+      const except = new Set<string>();
+      this.params.forEach((p, i) => {
+        if (this.summedAtRoot?.[i]) except.add(p.name);
+        else finite = k.wn_add_assign(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], p.grad.length) === 1 && finite;
+      });
       this.spare.push(left.store);
       this.rightInGrads = false;
-      return finite;
+      this.summedAtRoot = null;
+      return finite && except.size > 0 ? { except } : finite;
     }
     let acc = this.stack.pop()!;
     while (this.stack.length > 1) {

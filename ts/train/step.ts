@@ -11,6 +11,7 @@ import type { F32Array } from '../core/memory.js';
 import type { SequentialNet } from '../network.js';
 import { ValueError } from '../core/errors.js';
 import type { Checkpoint } from './guards.js';
+import type { Vouched } from './shards.js';
 
 /** Fills `xb` and `yb` with `rows` samples: those at positions `from` … `from + rows − 1` of the epoch's order. */
 export type GatherRows = (from: number, rows: number, xb: F32Array, yb: F32Array) => void;
@@ -24,9 +25,9 @@ export interface ShardPlan {
   size: number;
 }
 
-/** Where each shard's gradient goes: `before(i)` runs before shard i's passes (to choose where its gradient is written), `took(i)` after them. */
+/** Where each shard's gradient goes: `before(i, rows)` runs before shard i's passes (to choose where its gradient is written), `took(i)` after them. */
 export interface ShardSink {
-  before(shard: number): void;
+  before(shard: number, rows: number): void;
   took(shard: number): void;
 }
 
@@ -57,7 +58,7 @@ export function runShards(
       const xb = net.inputBuf.ensure(rows * inLen);
       const yb = net.labelBuf.ensure(rows * outLen);
       gather(plan.start + offset, rows, xb, yb);
-      sink?.before(i);
+      sink?.before(i, rows);
       const out = net.forwardBuffer(xb, rows, true, offset);
       correct[i] = k.wn_count_correct(out.ptr, yb.ptr, rows, outLen);
       losses[i] = net.backwardBuffer(yb, rows, plan.m, false, labelsAreDistributions, false).loss;
@@ -76,7 +77,7 @@ export function* shardRange(first: number, end: number): Generator<number> {
  * nothing: the loss and gradients are checked, then every optimizer's rate,
  * before any layer moves; an update that overflows is undone.
  */
-export function applyUpdate(net: SequentialNet, checkpoint: Checkpoint, loss: number, where: string, gradientsFinite = false): void {
+export function applyUpdate(net: SequentialNet, checkpoint: Checkpoint, loss: number, where: string, gradientsFinite: Vouched = false): void {
   checkpoint.checkBeforeUpdate(loss, where, gradientsFinite);
   for (const layer of net.layers) {
     for (const opt of layer.optimizers()) {
