@@ -103,22 +103,41 @@ fn row_blocks<const JB: usize, const RELU: bool>(s: &ConvShape, taps: &Taps, ai:
     // for it: those get one vector ending there (the course's 26 = 3·8 + 2 computes 28 outputs a row, not 32). Rows
     // narrower than 8 take vectors only. One call site per block width keeps the wasm small.
     let eights = if zw < 8 || (zw % 8 != 0 && zw % 8 <= 4) { zw / 8 } else { (zw + 7) / 8 };
+    // A row whose 8-blocks leave it one vector to go: the vectors of two rows make one block (two rows of 4 outputs
+    // in the 8 accumulators), which a one-vector block's taps would leave half used. The course's 26-wide rows: 13
+    // such blocks an image instead of 26. Only for whole groups of 4 filters: the wasm keeps one such block per ReLU
+    // choice (the last group of a layer with m % 4 != 0 takes the one-vector blocks).
+    let one_tail = JB == 4 && zw >= 8 && zw % 8 != 0 && zw % 8 <= 4;
     for y in 0..zh {
         for q in 0..eights {
-            block::<JB, 2, RELU>(s, taps, ai, b, j0, y, (8 * q).min(zw - 8), zi);
+            block::<JB, 2, false, RELU>(s, taps, ai, b, j0, y, (8 * q).min(zw - 8), zi);
+        }
+        if one_tail {
+            continue;
         }
         let mut x = 8 * eights;
         while x < zw {
-            block::<JB, 1, RELU>(s, taps, ai, b, j0, y, x.min(zw - 4), zi);
+            block::<JB, 1, false, RELU>(s, taps, ai, b, j0, y, x.min(zw - 4), zi);
             x += 4;
+        }
+    }
+    if one_tail {
+        let mut y = 0;
+        while y + 2 <= zh {
+            block::<JB, 2, true, RELU>(s, taps, ai, b, j0, y, zw - 4, zi);
+            y += 2;
+        }
+        if y < zh {
+            block::<JB, 1, false, RELU>(s, taps, ai, b, j0, y, zw - 4, zi);
         }
     }
 }
 
-/// Outputs `z[j0..j0+JB, y, x0..x0+4·NV]` of one image.
+/// Outputs `z[j0..j0+JB, y, x0..x0+4·NV]` of one image; with `STACKED`, its NV vectors are rows y … y+NV−1 of
+/// outputs x0..x0+4 instead (each output's taps and sums are the same either way).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn block<const JB: usize, const NV: usize, const RELU: bool>(
+fn block<const JB: usize, const NV: usize, const STACKED: bool, const RELU: bool>(
     s: &ConvShape,
     taps: &Taps,
     ai: &[f32],
@@ -129,11 +148,14 @@ fn block<const JB: usize, const NV: usize, const RELU: bool>(
     zi: &mut [f32],
 ) {
     let (zw, p, count) = (s.zw(), s.out_pixels(), s.col_rows());
+    // Where vector q's inputs and outputs start, from the block's first: along the row, or a row down.
+    let (in_step, out_step) = if STACKED { (s.w, zw) } else { (4, 4) };
+    let (rows, width) = if STACKED { (NV, 4) } else { (1, 4 * NV) };
     // Every read below stays inside `ai` and `taps.weights`, every write inside `zi`
     // (with no padding and stride 1, which `forward` asserts, zh = h−fh+1 and zw = w−fw+1):
-    // rows y+u < h; columns x0+v+4·NV−1 < x0+4·NV+fw−1 <= zw+fw−1 = w; filters j0+jj < m;
+    // rows y+q+u < zh+fh−1 = h; columns x0+v+width−1 < x0+width+fw−1 <= zw+fw−1 = w; filters j0+jj < m;
     // an input offset is at most (c−1)·h·w + (fh−1)·w + fw−1.
-    assert!(x0 + 4 * NV <= zw && y < s.zh() && j0 + JB <= s.m && j0 % 4 == 0);
+    assert!(x0 + width <= zw && y + rows <= s.zh() && j0 + JB <= s.m && j0 % 4 == 0);
     assert!(ai.len() >= s.c * s.h * s.w && zi.len() >= s.m * p);
     assert!(taps.input_offsets.len() == count && taps.weights.len() >= (j0 / 4 + 1) * count * 4);
     let mut acc = [[F32x4::zero(); NV]; JB];
@@ -146,8 +168,8 @@ fn block<const JB: usize, const NV: usize, const RELU: bool>(
     for (t, &offset) in taps.input_offsets.iter().enumerate() {
         let mut ins = [F32x4::zero(); NV];
         for (q, x) in ins.iter_mut().enumerate() {
-            // SAFETY: the input offset's row and columns x0+v+4q .. x0+v+4q+3 < w (see the comment on bounds).
-            *x = unsafe { F32x4::load(corner.add(offset + 4 * q)) };
+            // SAFETY: the input offset's row (+q) and columns x0+v .. x0+v+3 (+4q) < w (see the comment on bounds).
+            *x = unsafe { F32x4::load(corner.add(offset + q * in_step)) };
         }
         for (jj, accs) in acc.iter_mut().enumerate() {
             // SAFETY: t < count, jj < 4: inside this group's weights.
@@ -159,11 +181,11 @@ fn block<const JB: usize, const NV: usize, const RELU: bool>(
     }
     for (jj, row) in acc.iter().enumerate() {
         let at = (j0 + jj) * p + y * zw + x0;
-        let out = &mut zi[at..at + 4 * NV];
+        let out = &mut zi[at..at + (NV - 1) * out_step + 4];
         for (q, v) in row.iter().enumerate() {
             let v = if RELU { v.relu() } else { *v };
-            // SAFETY: `out` holds 4·NV floats.
-            unsafe { v.store(out.as_mut_ptr().add(4 * q)) };
+            // SAFETY: `out` holds (NV−1)·out_step + 4 floats.
+            unsafe { v.store(out.as_mut_ptr().add(q * out_step)) };
         }
     }
 }
