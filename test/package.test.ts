@@ -24,13 +24,14 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * Raised on 2026-12-02 for the wasm from 160 to 164 kB (158.4 → 162.1 kB): the direct forward convolution's rows
  * that end in one vector share a block with the next row's (conv forward 1.05–1.06× faster on the course's shape),
  * one more instance of its register block per ReLU choice; and for the browser bundle from 65 to 66 kB (64.3 →
- * 65.3 kB): sibling shards summing the dense weights' gradient in place (GradientTree.prepareShard).
+ * 65.3 kB): sibling shards summing the dense weights' gradient in place (GradientTree.prepareShard); and for the
+ * tarball from 535 to 545 kB (527.9 → 537.9 kB): both, the TypeScript in each of the five builds.
  */
 const BUDGET = {
   browserGzip: 66_000,
   wasmBytes: 164_000,
   wasmGzip: 64_000,
-  tarballBytes: 535_000,
+  tarballBytes: 545_000,
 };
 
 /**
