@@ -170,6 +170,29 @@ describe('DenseLayer in a network', () => {
 });
 
 describe('DenseLayer steps: weights packed once per step (beginStep, endStep)', () => {
+  it('∂C/∂a is, float for float, each sum of products δ[j][p]·w[i][p] taken in order, with wᵀ packed for a step or not', () => {
+    // 13 inputs: three 4-row tiles of w and a short one; 7 samples: a short panel; 37 outputs: the depth.
+    const [nin, nout, n] = [13, 37, 7];
+    const rng = new Rng(21);
+    const dense = new DenseLayer(nin, nout, { afun: new Identity(), seed: 2 });
+    const delta = uniform([n, nout], rng);
+    for (const step of [false, true]) {
+      if (step) dense.beginStep();
+      dense.evaluate(uniform([n, nin], rng));
+      const da = dense.backprop(delta).data;
+      if (step) dense.endStep();
+      const w = dense.w;
+      for (let j = 0; j < n; j++) {
+        for (let i = 0; i < nin; i++) {
+          let sum = 0;
+          for (let p = 0; p < nout; p++) sum = Math.fround(sum + Math.fround(delta.data[j * nout + p] * w[i * nout + p]));
+          expect(da[j * nin + i], `da[${j}][${i}]${step ? ' in a step' : ''}`).toBe(sum);
+        }
+      }
+    }
+    dense.dispose();
+  });
+
   it('after endStep a changed w is used: the packed w and wᵀ of the step are forgotten', () => {
     const rng = new Rng(8);
     const dense = new DenseLayer(3, 2, { afun: new Identity(), seed: 1 });
