@@ -169,6 +169,32 @@ describe('DenseLayer in a network', () => {
   });
 });
 
+describe('DenseLayer: a shard\'s ∂C/∂w added in place for the gradient tree (addToGrad, addsExactly)', () => {
+  // The tree lets a right child's backward pass add its ∂C/∂w to its sibling's (GradientTree.prepareShard) only
+  // where that is one float32 add per element: grad + (the shard's whole sum). 12 outputs end in a half tile.
+  for (const rows of [256, 257]) {
+    it(`${rows} rows: ${rows <= 256 ? 'grad + the shard\'s own ∂C/∂w, bit for bit' : 'past one depth block: not vouched for, and indeed not the same bits'}; then overwritten again`, () => {
+      const [nin, nout] = [9, 12];
+      const rng = new Rng(rows);
+      const dense = new DenseLayer(nin, nout, { afun: new Identity(), seed: 3 });
+      const w = dense.parameters().find((p) => p.name === 'w')!;
+      expect(w.addsExactly?.(rows)).toBe(rows <= 256);
+      const [xa, da, xb, db] = [uniform([rows, nin], rng), uniform([rows, nout], rng), uniform([rows, nin], rng), uniform([rows, nout], rng)];
+      const own = (x: Tensor, d: Tensor): Float32Array => (dense.evaluate(x), dense.backprop(d), Float32Array.from(dense.dw));
+      const [ga, gb] = [own(xa, da), own(xb, db)];
+      own(xa, da);
+      w.addToGrad = true;
+      const inPlace = own(xb, db);
+      w.addToGrad = false;
+      const sum = ga.map((v, i) => Math.fround(v + gb[i]));
+      if (rows <= 256) expect(Array.from(inPlace)).toEqual(Array.from(sum));
+      else expect(inPlace.some((v, i) => v !== sum[i])).toBe(true);
+      expect(Array.from(own(xb, db))).toEqual(Array.from(gb));
+      dense.dispose();
+    });
+  }
+});
+
 describe('DenseLayer steps: weights packed once per step (beginStep, endStep)', () => {
   it('∂C/∂a is, float for float, each sum of products δ[j][p]·w[i][p] taken in order, with wᵀ packed for a step or not', () => {
     // 13 inputs: three 4-row tiles of w and a short one; 7 samples: a short panel; 37 outputs: the depth.
