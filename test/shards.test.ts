@@ -308,6 +308,31 @@ describe('GradientTree', () => {
     });
   }
 
+  it('a network\'s dense w through net.parameters(): the root pair\'s right child adds its ∂C/∂w to the left one\'s in the layer, and once the step is abandoned (reset) the layer overwrites again', () => {
+    const net = new SequentialNet([3], { seed: 4 });
+    const dense = net.addDense(5, { afun: new SoftMax() });
+    const params = net.parameters();
+    const w = params.find((p) => p.name === 'layers.0.w')!;
+    const rows = (seed: number) => new Tensor(Float32Array.from({ length: 12 }, (_, i) => Math.sin(seed * 7 + i)), [4, 3]);
+    const [xa, xb] = [rows(1), rows(2)];
+    const [ya, yb] = [Tensor.oneHot([0, 1, 2, 3], 5), Tensor.oneHot([4, 3, 2, 1], 5)];
+    const grads = (x: Tensor, y: Tensor) => (net.computeGradients(x, y), Array.from(dense.dw));
+    const [ga, gb] = [grads(xa, ya), grads(xb, yb)];
+    const tree = new GradientTree(params);
+    tree.reset(2);
+    tree.prepareShard(0, 4, true);
+    net.computeGradients(xa, ya);
+    tree.pushShard(0);
+    tree.prepareShard(1, 4, false);
+    expect(w.addToGrad).toBe(true);
+    expect(grads(xb, yb)).toEqual(ga.map((v, i) => Math.fround(v + gb[i])));
+    tree.reset(); // the step fails before shard 1 is pushed
+    expect(grads(xb, yb)).toEqual(gb);
+    expect(grads(xa, ya)).toEqual(ga);
+    tree.free();
+    net.dispose();
+  });
+
   it('a right sibling pushed without being prepared after a left one that waits for it is refused (a wasmnet bug), and reset() recovers', () => {
     const p = [exactParam([0])];
     const own = p[0].grad;
