@@ -328,7 +328,8 @@ pub unsafe extern "C" fn wn_conv2d_maxpool_forward(
 /// The backward pass of a convolution and the max pooling after it (`ph, pw` windows, `psh, psw` strides):
 /// pooling (with `relu_gate`, through the ReLU fused into the convolution), then the convolution's parameter
 /// gradients, image by image (see conv_pool.rs); `dz` is scratch of the convolution's
-/// output size that ends up holding ∂C/∂z; `da` (or null) gets ∂C/∂A. The same floats as the separate kernels.
+/// output size that ends up holding ∂C/∂z when `da` is given (without it, only the last image's, in the first
+/// image's place); `da` (or null) gets ∂C/∂A. The same floats as the separate kernels.
 ///
 /// # Safety
 /// As `wn_conv2d_backward` and `wn_maxpool_backward` (z, out and pooled_delta as a, out and delta there).
