@@ -273,6 +273,29 @@ describe('GradientTree', () => {
     values.forEach((v, j) => (g[j] = q.addToGrad ? Math.fround(g[j] + v) : v));
   };
 
+  /** Values whose sums depend on the order they are added in (1e8 swallows the small ones unless they meet first). */
+  const orderSensitive = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
+  /**
+   * A step's gradient as the worker pool sums it (pool.ts): each of `workers` runs its own shards into `own`
+   * (`runOwn(first, end)`), whose complete nodes go to `reducer` in rank order; then the tail shards, claimed by
+   * whoever freed up, as level-0 nodes. Returns the sum `reducer.finish()` leaves in the (one-value) gradient.
+   */
+  const poolSum = (p: NamedParameter[], values: number[], shards: number, workers: number, countTold: boolean, own: GradientTree, reducer: GradientTree, runOwn: (first: number, end: number) => void): number => {
+    const node = new Float32Array(1);
+    reducer.reset(countTold ? shards : 0);
+    for (let w = 0; w < workers; w++) {
+      runOwn(...ownShards(shards, workers, w));
+      for (const n of own.nodes()) reducer.pushNode(n.node, n.values.slice());
+    }
+    for (let i = shards - tailShards(shards, workers); i < shards; i++) {
+      backward(p[0], [values[i]]);
+      own.copyShardInto(node);
+      reducer.pushNode({ level: 0, index: i }, node);
+    }
+    reducer.finish();
+    return p[0].grad.view()[0];
+  };
+
   for (const rows of [32, 300]) {
     it(`a right sibling adds its gradient into the left one's where the layer adds exactly (shards of ${rows} rows): the same bits, the root pair left unvouched`, () => {
       const shards = [1e8, 1, -1e8, 3, 0.5, 7, -1];
@@ -358,20 +381,16 @@ describe('GradientTree', () => {
   });
 
   it('workers that sum their own shards\' pairs in place, their nodes pushed in rank order, then the tail shards: the bits of one tree, for 1–16 shards and 2–8 workers', () => {
-    const values = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
+    const values = orderSensitive;
     const p = [exactParam([0])];
     const own = new GradientTree(p);
     const reducer = new GradientTree(p);
-    const node = new Float32Array(1);
     for (let shards = 1; shards <= MAX_SHARDS; shards++) {
       const want = treeSum(values.slice(0, shards));
       for (let workers = 2; workers <= 8; workers++) {
-        const tailStart = shards - tailShards(shards, workers);
-        reducer.reset(shards);
-        for (let w = 0; w < workers; w++) {
+        const got = poolSum(p, values, shards, workers, true, own, reducer, (first, end) => {
           // As a replica does (replica.ts): told the count, each own shard prepared, its sibling following when also its own.
           own.reset(shards);
-          const [first, end] = ownShards(shards, workers, w);
           // A worker never holds both children of the root (that pair is summed by the tree's finish, not published).
           expect(shards === 2 && end - first === 2).toBe(false);
           for (let i = first; i < end; i++) {
@@ -379,15 +398,8 @@ describe('GradientTree', () => {
             backward(p[0], [values[i]]);
             own.pushShard(i);
           }
-          for (const n of own.nodes()) reducer.pushNode(n.node, n.values.slice());
-        }
-        for (let i = tailStart; i < shards; i++) {
-          backward(p[0], [values[i]]);
-          own.copyShardInto(node);
-          reducer.pushNode({ level: 0, index: i }, node);
-        }
-        reducer.finish();
-        expect(p[0].grad.view()[0], `${shards} shards, ${workers} workers`).toBe(want);
+        });
+        expect(got, `${shards} shards, ${workers} workers`).toBe(want);
       }
     }
     for (const t of [own, reducer]) t.free();
@@ -427,13 +439,11 @@ describe('GradientTree', () => {
   });
 
   it('every worker\'s own nodes in rank order, then the tail shards as level-0 nodes: the bits of one tree, for 1–16 shards and 1–8 workers, told the count or not', () => {
-    // Values whose sums depend on the order they are added in (1e8 swallows the small ones unless they meet first).
-    const values = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
+    const values = orderSensitive;
     const p = [param([0])];
     const one = new GradientTree(p);
     const own = new GradientTree(p);
     const reducer = new GradientTree(p);
-    const node = new Float32Array(1);
     for (let shards = 1; shards <= MAX_SHARDS; shards++) {
       one.reset();
       for (let i = 0; i < shards; i++) {
@@ -451,24 +461,14 @@ describe('GradientTree', () => {
       one.finish();
       expect(p[0].grad.view()[0], `${shards} shards, the count told`).toBe(want);
       for (let workers = 1; workers <= 8; workers++) {
-        const tailStart = shards - tailShards(shards, workers);
-        reducer.reset(workers % 2 === 0 ? shards : 0);
-        for (let w = 0; w < workers; w++) {
+        const got = poolSum(p, values, shards, workers, workers % 2 === 0, own, reducer, (first, end) => {
           own.reset();
-          const [first, end] = ownShards(shards, workers, w);
           for (let i = first; i < end; i++) {
             p[0].grad.set([values[i]]);
             own.pushShard(i);
           }
-          for (const n of own.nodes()) reducer.pushNode(n.node, n.values.slice());
-        }
-        for (let i = tailStart; i < shards; i++) {
-          p[0].grad.set([values[i]]);
-          own.copyShardInto(node);
-          reducer.pushNode({ level: 0, index: i }, node);
-        }
-        reducer.finish();
-        expect(p[0].grad.view()[0], `${shards} shards, ${workers} workers`).toBe(want);
+        });
+        expect(got, `${shards} shards, ${workers} workers`).toBe(want);
       }
     }
     expect(() => own.copyShardInto(new Float32Array(2))).toThrow(new ShapeError('a gradient tree node holds 1 values, got 2'));
