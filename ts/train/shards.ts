@@ -230,11 +230,16 @@ export class GradientTree {
   private restoreGradients(): void {
     const r = this.redirect;
     if (!r) return;
+    this.endRedirect(r);
+    if (r.store) this.spare.push(r.store);
+  }
+
+  /** The parameters' own gradient buffers back, overwritten again by a backward pass: the prepared shard is done. */
+  private endRedirect(r: NonNullable<GradientTree['redirect']>): void {
     this.params.forEach((p, i) => {
       p.grad = r.own[i];
       p.addToGrad = false;
     });
-    if (r.store) this.spare.push(r.store);
     this.redirect = null;
   }
 
@@ -252,11 +257,7 @@ export class GradientTree {
     let summed: readonly boolean[] | null = null;
     if (r) {
       if (r.index !== index || from !== this.params) throw new ShapeError(`shard ${index}'s gradient was pushed while shard ${r.index}'s was being written into the tree (a wasmnet bug)`);
-      this.params.forEach((p, i) => {
-        p.grad = r.own[i];
-        p.addToGrad = false;
-      });
-      this.redirect = null;
+      this.endRedirect(r);
       if (r.store) {
         this.push({ ...node, store: r.store });
         return;
