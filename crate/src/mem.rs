@@ -63,6 +63,48 @@ pub fn gather_rows(src: &[f32], row_len: usize, index: &[u32], dst: &mut [f32]) 
     }
 }
 
+/// Copies a short run of floats (an image row, a few dozen): whole vectors and a last one ending at the run's end,
+/// inline. `copy_from_slice` calls compiler_builtins' memcpy, whose call and set-up cost more than such a copy:
+/// im2col made one per row of every tap, and spent most of its time in them.
+#[inline(always)]
+pub fn copy_short(dst: &mut [f32], src: &[f32]) {
+    use crate::simd::{F32x4, LANES};
+    let len = src.len();
+    assert_eq!(dst.len(), len);
+    if len < LANES {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+        return;
+    }
+    let mut x = 0;
+    while x + LANES < len {
+        // SAFETY: x + 4 < len: inside both slices.
+        unsafe { F32x4::load(src.as_ptr().add(x)).store(dst.as_mut_ptr().add(x)) };
+        x += LANES;
+    }
+    // SAFETY: len >= 4: the last four floats of both slices.
+    unsafe { F32x4::load(src.as_ptr().add(len - LANES)).store(dst.as_mut_ptr().add(len - LANES)) };
+}
+
+/// Zeros a short run of floats (an im2col row's few padded outputs) inline, without a memset call.
+#[inline(always)]
+pub fn zero_short(dst: &mut [f32]) {
+    use crate::simd::{F32x4, LANES};
+    let len = dst.len();
+    let mut x = 0;
+    while x + LANES <= len {
+        // SAFETY: x + 4 <= len.
+        unsafe { F32x4::zero().store(dst.as_mut_ptr().add(x)) };
+        x += LANES;
+    }
+    while x < len {
+        // SAFETY: x < len. Volatile: LLVM would turn a plain loop of stores back into a memset call.
+        unsafe { core::ptr::write_volatile(dst.as_mut_ptr().add(x), 0.0) };
+        x += 1;
+    }
+}
+
 /// Whether every value is finite (no NaN, no ±∞): x·0 is 0 exactly for finite x.
 ///
 /// Four independent sums, so the loop runs at load speed instead of waiting on one add's latency per vector

@@ -322,7 +322,7 @@ pub fn pad_image(s: &ConvShape, a: &[f32], dst: &mut [f32]) {
     for k in 0..s.c {
         for y in 0..s.h {
             let at = (k * hp + s.pt + y) * wp + s.pl;
-            dst[at..at + s.w].copy_from_slice(&a[(k * s.h + y) * s.w..(k * s.h + y + 1) * s.w]);
+            crate::mem::copy_short(&mut dst[at..at + s.w], &a[(k * s.h + y) * s.w..(k * s.h + y + 1) * s.w]);
         }
     }
 }
