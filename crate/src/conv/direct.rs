@@ -307,6 +307,57 @@ fn filter_block<const JB: usize, const FH: usize, const FW: usize>(s: &ConvShape
     }
 }
 
+/// Outputs the forward kernel computes for a row of `zw` (see `row_blocks`): `zw`, or more where the row's last block
+/// is shifted back over outputs already computed (14 → 16, 10 → 12, 7 → 8).
+pub fn forward_row_outputs(zw: usize) -> usize {
+    let short_tail = zw >= 8 && zw % 8 != 0 && zw % 8 <= 4;
+    let eights = if zw < 8 || short_tail { zw / 8 } else { (zw + 7) / 8 };
+    8 * eights + 4 * ((zw - (8 * eights).min(zw) + 3) / 4)
+}
+
+/// Whether `input_gradient` handles this shape: stride 1, padding narrower than the filter on every side, and input
+/// rows of at least one vector.
+pub fn input_gradient_applies(s: &ConvShape) -> bool {
+    s.sh == 1 && s.sw == 1 && s.pt < s.fh && s.pb < s.fh && s.pl < s.fw && s.pr < s.fw && s.w >= 4
+}
+
+/// ∂C/∂A (`n × c × h × w`, the unpadded input) from Δ, overwriting `da`: with stride 1 it is a valid convolution of
+/// each image's Δ, zero-padded by `fh−1−pt` rows above, `fh−1−pb` below and likewise left and right, with the filters
+/// turned around — `G[k,j,u,v] = F[j,k,fh−1−u,fw−1−v]`, channels and filters swapped — so the forward kernel's
+/// register blocks compute it, with no column matrix to fill and add back:
+/// `dA[k,y,x] = Σ_j Σ_{u,v} Δp[j,y+u,x+v] · F[j,k,u,v]`.
+///
+/// It multiplies every tap of every input position, padding included, where im2col's product skips the taps that
+/// fall outside the output: `h·w / (zh·zw)` times the arithmetic (1 for 'same' padding, 1.96 for LeNet-5's second
+/// convolution), which `mod.rs` weighs when it picks a path.
+pub fn input_gradient(s: &ConvShape, f: &[f32], delta: &[f32], da: &mut [f32]) {
+    assert!(input_gradient_applies(s));
+    let (zh, zw, img, out) = (s.zh(), s.zw(), s.c * s.h * s.w, s.m * s.out_pixels());
+    assert!(f.len() >= s.m * s.col_rows() && delta.len() >= s.n * out && da.len() >= s.n * img);
+    // Each image's Δ (m planes of zh × zw) padded; the forward convolution over it (m channels, c filters) is h × w.
+    let padding = ConvShape { n: 1, c: s.m, h: zh, w: zw, m: s.c, pt: s.fh - 1 - s.pt, pb: s.fh - 1 - s.pb, pl: s.fw - 1 - s.pl, pr: s.fw - 1 - s.pr, ..*s };
+    let turned_shape = padded_image_shape(&padding);
+    debug_assert!(turned_shape.zh() == s.h && turned_shape.zw() == s.w);
+    let (fh, fw, taps) = (s.fh, s.fw, s.fh * s.fw);
+    let mut turned = vec![0.0f32; s.c * s.m * taps];
+    for k in 0..s.c {
+        for j in 0..s.m {
+            for u in 0..fh {
+                for v in 0..fw {
+                    turned[((k * s.m + j) * fh + u) * fw + v] = f[((j * s.c + k) * fh + fh - 1 - u) * fw + fw - 1 - v];
+                }
+            }
+        }
+    }
+    let taps = Taps::new(&turned_shape, &turned);
+    let zeros = vec![0.0f32; s.c];
+    let mut padded = vec![0.0f32; s.m * turned_shape.h * turned_shape.w];
+    for i in 0..s.n {
+        pad_image(&padding, &delta[i * out..(i + 1) * out], &mut padded);
+        forward_with_taps(&turned_shape, &taps, &padded, &zeros, &mut da[i * img..(i + 1) * img], false);
+    }
+}
+
 /// The shape of one image zero-padded as `s` says, with the same filters and
 /// stride 1: the direct kernels' view of a padded stride-1 convolution.
 pub fn padded_image_shape(s: &ConvShape) -> ConvShape {

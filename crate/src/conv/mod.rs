@@ -136,6 +136,19 @@ fn forward_path(s: &ConvShape) -> Path {
     }
 }
 
+/// The input gradient through the forward kernel (`direct::input_gradient`) where that computes no more outputs than
+/// im2col's product has columns (`h` rows of the forward's blocks against `zh·zw`): 'same' padding on rows the
+/// blocks fit. vggMini's 32 → 32 at 28×28: 0.79× the time of im2col + GEMM + col2im; its 32 → 64 at 14×14, whose
+/// rows of 14 take 16 outputs of blocks, 1.03× (im2col kept); LeNet-5's 6 → 16 at 14×14 (valid 5×5, h·w = 1.96·zh·zw),
+/// 1.35× (im2col kept). Measured with `/work/scratch/lenetbw.mjs`, 32 images, 2026-12-02.
+fn input_gradient_path(s: &ConvShape) -> Path {
+    if direct::input_gradient_applies(s) && s.h * direct::forward_row_outputs(s.w) <= s.out_pixels() {
+        Path::Direct
+    } else {
+        Path::Im2col
+    }
+}
+
 /// Inputs with at least this many channels take the filter gradient through im2col + GEMM: the
 /// direct kernel keeps one filter row of taps per pass, which pays off for the course's single
 /// input channel, while the GEMM reuses each loaded value across 8 filters. Measured with
@@ -266,7 +279,10 @@ pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], 
 
 /// ∂C/∂A (`n × c × h × w`, the unpadded input) from Δ, overwriting `da`.
 pub fn input_gradient(s: &ConvShape, f: &[f32], delta: &[f32], da: &mut [f32], dcols: &mut [f32], ws: &mut [f32]) {
-    im2col::input_gradient(s, f, delta, da, dcols, ws)
+    match input_gradient_path(s) {
+        Path::Direct => direct::input_gradient(s, f, delta, da),
+        _ => im2col::input_gradient(s, f, delta, da, dcols, ws),
+    }
 }
 
 /// `db[j] (+)= Σ_i plane_sum(i, j)`: each image's plane sum in f32, their total in f64, images in order.

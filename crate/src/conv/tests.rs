@@ -179,6 +179,49 @@ fn padded_stride_one_uses_the_direct_kernels_on_a_copy() {
 }
 
 #[test]
+fn direct_input_gradient_matches_the_definition() {
+    // The turned filters' groups of 4 with 1, 2 and 3 left over (c = 1, 2, 3, 5, 6, 7), Δ of 1 to 9 channels, rows
+    // of the forward's blocks (widths 4, 5, 7, 8, 11, 12, 13, 14, 17, 28: one vector, overlapping vectors, blocks of 8,
+    // a shifted last block, the two-row tail), 'same', valid, asymmetric and widest padding (fh − 1), 1×1 to 5×5.
+    let shapes = [
+        padded(2, 3, 7, 9, 5, 3, 3, [1, 1, 1, 1], [1, 1]),
+        padded(2, 1, 6, 4, 2, 3, 3, [1, 1, 1, 1], [1, 1]),
+        padded(1, 2, 5, 5, 3, 3, 3, [2, 2, 2, 2], [1, 1]),
+        padded(2, 5, 9, 8, 9, 3, 3, [1, 1, 1, 1], [1, 1]),
+        padded(1, 6, 10, 14, 4, 5, 5, [2, 2, 2, 2], [1, 1]),
+        padded(2, 7, 6, 11, 3, 2, 3, [1, 0, 2, 0], [1, 1]),
+        padded(1, 3, 8, 12, 2, 4, 5, [3, 0, 0, 4], [1, 1]),
+        padded(2, 2, 9, 13, 6, 1, 1, [0, 0, 0, 0], [1, 1]),
+        padded(1, 4, 12, 17, 5, 3, 3, [0, 0, 0, 0], [1, 1]),
+        padded(1, 8, 28, 28, 8, 3, 3, [1, 1, 1, 1], [1, 1]),
+        padded(1, 3, 7, 7, 7, 3, 3, [1, 1, 1, 1], [1, 1]),
+    ];
+    for (seed, s) in shapes.iter().enumerate() {
+        assert!(direct::input_gradient_applies(s), "{:?}", s);
+        let t = case(*s, 500 + seed as u64 * 10);
+        let (_, _, _, da_want) = naive(&t);
+        let mut da = vec![f32::NAN; s.lengths().unwrap().input];
+        direct::input_gradient(s, &t.f, &t.delta, &mut da);
+        assert_close(&format!("direct da {:?}", s), &da, &da_want, 1e-5);
+    }
+}
+
+#[test]
+fn the_input_gradient_takes_the_forward_kernel_where_it_computes_no_more() {
+    assert_eq!([4, 5, 7, 8, 10, 12, 14, 16, 26, 28].map(direct::forward_row_outputs), [4, 8, 8, 8, 12, 12, 16, 16, 28, 28]);
+    // vggMini's 32 → 32 at 28×28 ('same'): rows of 28 are whole blocks.
+    assert_eq!(input_gradient_path(&padded(1, 32, 28, 28, 32, 3, 3, [1, 1, 1, 1], [1, 1])), Path::Direct);
+    // Its 32 → 64 at 14×14: rows of 14 compute 16.
+    assert_eq!(input_gradient_path(&padded(1, 32, 14, 14, 64, 3, 3, [1, 1, 1, 1], [1, 1])), Path::Im2col);
+    // LeNet-5's second convolution (valid 5×5): 14×14 inputs against 10×10 outputs.
+    assert_eq!(input_gradient_path(&ConvShape::unpadded(1, 6, 14, 14, 16, 5, 5)), Path::Im2col);
+    // Stride 2, padding as wide as the filter, inputs narrower than a vector: not for the forward kernel.
+    assert_eq!(input_gradient_path(&padded(1, 4, 16, 16, 4, 3, 3, [1, 1, 1, 1], [2, 2])), Path::Im2col);
+    assert_eq!(input_gradient_path(&padded(1, 4, 16, 16, 4, 3, 3, [3, 3, 3, 3], [1, 1])), Path::Im2col);
+    assert_eq!(input_gradient_path(&padded(1, 4, 3, 3, 4, 3, 3, [1, 1, 1, 1], [1, 1])), Path::Im2col);
+}
+
+#[test]
 fn direct_and_im2col_agree_without_padding() {
     let shapes = [
         ConvShape::unpadded(2, 3, 7, 9, 5, 3, 3),
