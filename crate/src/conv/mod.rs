@@ -155,8 +155,15 @@ fn input_gradient_path(s: &ConvShape) -> Path {
 /// vggMini's 3×3 'same' layers (c = 32): 1.6× faster at 14×14, even at 28×28.
 const FILTER_GRADIENT_IM2COL_CHANNELS: usize = 8;
 
+/// 5×5 filters go through im2col from this many channels: the direct kernel's blocks of 2 filters × 5 taps load 7
+/// vectors for 10 multiply-adds, and since im2col copies rows inline its product wins from 2 channels (LeNet-5's
+/// 6 → 16 at 14×14: 0.80× the time; 2, 3, 4 channels 0.85×, 0.82×, 0.84×), while one channel (LeNet-5's first
+/// layer, padded 28×28) stays direct (im2col 1.8×). 3×3 filters keep the direct kernel below 8 channels (im2col
+/// 1.4–1.6× at 3 and 6 channels, 28×28). `/work/scratch/lenetbw.mjs`, 32 images, 2026-12-02.
+const FILTER_GRADIENT_IM2COL_CHANNELS_5X5: usize = 2;
+
 fn filter_gradient_path(s: &ConvShape) -> Path {
-    if s.c >= FILTER_GRADIENT_IM2COL_CHANNELS {
+    if s.c >= FILTER_GRADIENT_IM2COL_CHANNELS || (s.fh == 5 && s.fw == 5 && s.c >= FILTER_GRADIENT_IM2COL_CHANNELS_5X5) {
         Path::Im2col
     } else if direct::filter_gradient_applies(s) {
         Path::Direct

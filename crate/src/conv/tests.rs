@@ -176,6 +176,11 @@ fn padded_stride_one_uses_the_direct_kernels_on_a_copy() {
     assert_eq!(forward_path(&padded(1, 1, 7, 9, 1, 3, 3, [1, 1, 1, 1], [2, 1])), Path::Im2col);
     assert_eq!(forward_path(&ConvShape::unpadded(1, 1, 28, 28, 32, 3, 3)), Path::Direct);
     assert_eq!(filter_gradient_path(&ConvShape::unpadded(1, 1, 28, 28, 32, 3, 3)), Path::Direct);
+    // 5×5: one channel direct (LeNet-5's first layer, on a padded copy), two or more through im2col (its second).
+    assert_eq!(filter_gradient_path(&padded(1, 1, 28, 28, 6, 5, 5, [2, 2, 2, 2], [1, 1])), Path::DirectOnPaddedCopy);
+    assert_eq!(filter_gradient_path(&ConvShape::unpadded(1, 6, 14, 14, 16, 5, 5)), Path::Im2col);
+    assert_eq!(filter_gradient_path(&ConvShape::unpadded(1, 2, 14, 14, 16, 5, 5)), Path::Im2col);
+    assert_eq!(filter_gradient_path(&ConvShape::unpadded(1, 6, 14, 14, 16, 3, 3)), Path::Direct);
 }
 
 #[test]
