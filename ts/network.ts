@@ -399,32 +399,27 @@ export class SequentialNet {
     const outLen = product(this.shapeNow);
     const loss = this.loss;
     const yhat = this.lastOut!;
-    // ∂C/∂input of layer i from its ∂C/∂z (in its deltaZBuffer); a batch-norm layer in shards meets the others here.
-    const fromDeltaZ = function* (layer: ActivatedLayer, i: number, want: boolean): Generator<ShardExchange, F32Array | null, Float64Array> {
-      if (inShards && layer instanceof BatchNormLayer && layer.training) {
-        const own = layer.shardGradSums();
-        const sums = yield { layer: i, kind: 'grads', partial: own };
-        return layer.backwardWithSums(own, sums, want);
-      }
-      return layer.backwardFromDeltaZ(want, accumulate);
-    };
-    const through = function* (layer: Layer, i: number, delta: F32Array, want: boolean): Generator<ShardExchange, F32Array | null, Float64Array> {
-      if (inShards && layer instanceof BatchNormLayer && layer.training) {
-        layer.deltaZFrom(delta);
-        return yield* fromDeltaZ(layer, i, want);
-      }
-      return layer.backwardBuffer(delta, want, accumulate);
-    };
+    // A batch-norm layer in shards meets the others between its ∂C/∂z and its ∂C/∂input (`meetShards`, a generator);
+    // every other layer is called directly. A generator per layer and shard, created and delegated to right after
+    // the kernels have evicted the engine's code and data, cost the course's network 20–30 µs each.
+    const meets = (layer: Layer): layer is BatchNormLayer => inShards && layer instanceof BatchNormLayer && layer.training;
     let delta: F32Array | null;
     let value: number;
     if (labelsAreDistributions && loss instanceof CrossEntropy && last instanceof ActivatedLayer && last.afun.id === ActivationId.SoftMax) {
       value = loss.compute(yhat.ptr, labels.ptr, rows, outLen, 0, n);
       k.wn_softmax_cross_entropy_delta(yhat.ptr, labels.ptr, rows, outLen, last.deltaZBuffer().ptr, n);
-      delta = yield* fromDeltaZ(last, top, wantInputGrad || top > 0);
+      const want = wantInputGrad || top > 0;
+      delta = meets(last) ? yield* this.meetShards(last, top, want) : last.backwardFromDeltaZ(want, accumulate);
     } else {
       const grad = this.gradBuf.ensure(rows * outLen);
       value = loss.compute(yhat.ptr, labels.ptr, rows, outLen, grad.ptr, n);
-      delta = yield* through(last, top, grad, wantInputGrad || top > 0);
+      const want = wantInputGrad || top > 0;
+      if (meets(last)) {
+        last.deltaZFrom(grad);
+        delta = yield* this.meetShards(last, top, want);
+      } else {
+        delta = last.backwardBuffer(grad, want, accumulate);
+      }
     }
     for (let i = top - 1; i >= 0; i--) {
       const layer = this.layers[i];
@@ -438,13 +433,27 @@ export class SequentialNet {
       if (layer instanceof Pool2DLayer && before instanceof ActivatedLayer && before.outputIsReLU) {
         // Max pooling after a ReLU: one pass gives the ReLU layer its ∂C/∂z (see backwardThroughReLU).
         layer.backwardThroughReLU(delta!, before.deltaZBuffer());
-        delta = yield* fromDeltaZ(before, i - 1, wantInputGrad || i > 1);
+        const want = wantInputGrad || i > 1;
+        delta = meets(before) ? yield* this.meetShards(before, i - 1, want) : before.backwardFromDeltaZ(want, accumulate);
         i--;
         continue;
       }
-      delta = yield* through(layer, i, delta!, wantInputGrad || i > 0);
+      const want = wantInputGrad || i > 0;
+      if (meets(layer)) {
+        layer.deltaZFrom(delta!);
+        delta = yield* this.meetShards(layer, i, want);
+      } else {
+        delta = layer.backwardBuffer(delta!, want, accumulate);
+      }
     }
     return { loss: value, inputGrad: delta };
+  }
+
+  /** A batch-norm layer's backward pass in shards: its shard's sums out, every shard's back in, then its ∂C/∂input. */
+  private *meetShards(layer: BatchNormLayer, i: number, want: boolean): Generator<ShardExchange, F32Array | null, Float64Array> {
+    const own = layer.shardGradSums();
+    const sums = yield { layer: i, kind: 'grads', partial: own };
+    return layer.backwardWithSums(own, sums, want);
   }
 
   /** @internal Runs `step` between every layer's `beginStep(backward)` and `endStep` (see `Layer.beginStep`). */
