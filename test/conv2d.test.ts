@@ -128,6 +128,12 @@ const geometries: { d: { n: number; c: number; h: number; w: number; m: number; 
   { d: { n: 2, c: 5, h: 7, w: 7, m: 3, fh: 1, fw: 1 }, padding: 1, stride: 3, pad: [1, 1, 1, 1] },
   // LeNet-5's first layer: the direct 5×5 kernels on a padded copy of each image.
   { d: { n: 2, c: 1, h: 28, w: 28, m: 6, fh: 5, fw: 5 }, padding: 2, pad: [2, 2, 2, 2] },
+  // 'same' on rows the forward kernel's blocks fit (12 = 8 + 4, 16 = 2·8): ∂C/∂A through that kernel with the filters
+  // turned around (crate/src/conv/direct.rs, input_gradient), in groups of 4 input channels and 1 or 2 left over.
+  { d: { n: 2, c: 5, h: 12, w: 12, m: 3, fh: 3, fw: 3 }, padding: 'same', pad: [1, 1, 1, 1] },
+  { d: { n: 2, c: 6, h: 5, w: 16, m: 9, fh: 3, fw: 3 }, padding: 'same', pad: [1, 1, 1, 1] },
+  // 5×5 over 6 channels (LeNet-5's second layer): the filter gradient through im2col + GEMM.
+  { d: { n: 2, c: 6, h: 14, w: 14, m: 16, fh: 5, fw: 5 }, padding: 'valid', pad: [0, 0, 0, 0] },
 ];
 
 describe('Conv2DLayer padding and stride against the reference (PyTorch semantics around the true convolution)', () => {

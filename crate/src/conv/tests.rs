@@ -185,9 +185,9 @@ fn padded_stride_one_uses_the_direct_kernels_on_a_copy() {
 
 #[test]
 fn direct_input_gradient_matches_the_definition() {
-    // The turned filters' groups of 4 with 1, 2 and 3 left over (c = 1, 2, 3, 5, 6, 7), Δ of 1 to 9 channels, rows
-    // of the forward's blocks (widths 4, 5, 7, 8, 11, 12, 13, 14, 17, 28: one vector, overlapping vectors, blocks of 8,
-    // a shifted last block, the two-row tail), 'same', valid, asymmetric and widest padding (fh − 1), 1×1 to 5×5.
+    // The turned filters' groups of 4 with 0 to 3 left over (c = 1 to 8), Δ of 1 to 9 channels, rows of the forward's
+    // blocks (widths 4, 5, 7, 8, 9, 11, 12, 13, 14, 17, 28: one vector, overlapping vectors, blocks of 8, a shifted
+    // last block, the two-row tail), 'same', valid, asymmetric and widest padding (fh − 1), 1×1 to 5×5.
     let shapes = [
         padded(2, 3, 7, 9, 5, 3, 3, [1, 1, 1, 1], [1, 1]),
         padded(2, 1, 6, 4, 2, 3, 3, [1, 1, 1, 1], [1, 1]),
@@ -200,6 +200,7 @@ fn direct_input_gradient_matches_the_definition() {
         padded(1, 4, 12, 17, 5, 3, 3, [0, 0, 0, 0], [1, 1]),
         padded(1, 8, 28, 28, 8, 3, 3, [1, 1, 1, 1], [1, 1]),
         padded(1, 3, 7, 7, 7, 3, 3, [1, 1, 1, 1], [1, 1]),
+        padded(2, 5, 6, 9, 1, 3, 3, [1, 1, 1, 1], [1, 1]),
     ];
     for (seed, s) in shapes.iter().enumerate() {
         assert!(direct::input_gradient_applies(s), "{:?}", s);
