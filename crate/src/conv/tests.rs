@@ -224,6 +224,10 @@ fn the_input_gradient_takes_the_forward_kernel_where_it_computes_no_more() {
     // Stride 2, padding as wide as the filter, inputs narrower than a vector: not for the forward kernel.
     assert_eq!(input_gradient_path(&padded(1, 4, 16, 16, 4, 3, 3, [1, 1, 1, 1], [2, 2])), Path::Im2col);
     assert_eq!(input_gradient_path(&padded(1, 4, 16, 16, 4, 3, 3, [3, 3, 3, 3], [1, 1])), Path::Im2col);
+    // Padding as wide as the filter on one side only (fh − 1 − p would underflow there), the other sides 'same'.
+    for pad in [[3, 1, 1, 1], [1, 3, 1, 1], [1, 1, 3, 1], [1, 1, 1, 3]] {
+        assert_eq!(input_gradient_path(&padded(1, 4, 16, 16, 4, 3, 3, pad, [1, 1])), Path::Im2col, "{:?}", pad);
+    }
     assert_eq!(input_gradient_path(&padded(1, 4, 3, 3, 4, 3, 3, [1, 1, 1, 1], [1, 1])), Path::Im2col);
 }
 
