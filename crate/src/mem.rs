@@ -264,4 +264,27 @@ mod tests {
         }
         assert!(all_finite(&[]));
     }
+
+    #[test]
+    fn copy_short_copies_every_length_and_nothing_around_it() {
+        // Lengths 0 to 13: the scalar loop, one vector, whole vectors with and without a last overlapping one. The
+        // runs sit inside larger buffers, so a store before or past them shows as a changed neighbour.
+        let src: Vec<f32> = (0..32).map(|i| 100.0 + i as f32).collect();
+        for len in 0..=13 {
+            let mut dst = vec![-1.0f32; len + 16];
+            copy_short(&mut dst[8..8 + len], &src[8..8 + len]);
+            assert_eq!(&dst[8..8 + len], &src[8..8 + len], "len {}", len);
+            assert!(dst[..8].iter().chain(&dst[8 + len..]).all(|&x| x == -1.0), "len {}: {:?}", len, dst);
+        }
+    }
+
+    #[test]
+    fn zero_short_zeros_every_length_and_nothing_around_it() {
+        for len in 0..=13 {
+            let mut dst = vec![5.0f32; len + 16];
+            zero_short(&mut dst[8..8 + len]);
+            assert!(dst[8..8 + len].iter().all(|&x| x == 0.0), "len {}: {:?}", len, dst);
+            assert!(dst[..8].iter().chain(&dst[8 + len..]).all(|&x| x == 5.0), "len {}: {:?}", len, dst);
+        }
+    }
 }
