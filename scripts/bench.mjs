@@ -567,7 +567,8 @@ if (py) {
     for (const cpu of CPUS) {
       onCpu(cpu);
       const r = torchRate(py, 1, ...args);
-      best = best === null ? r : { ...r, train: Math.max(best.train, r.train), infer: r.infer === null || r.infer === undefined ? best.infer : Math.max(best.infer ?? 0, r.infer) };
+      const higher = (a, b) => (a === null || a === undefined ? b : b === null || b === undefined ? a : Math.max(a, b));
+      best = best === null ? r : { ...r, train: higher(best.train, r.train), infer: higher(best.infer, r.infer) };
     }
     pinOne();
     return best;

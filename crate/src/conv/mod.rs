@@ -140,7 +140,7 @@ fn forward_path(s: &ConvShape) -> Path {
 /// im2col's product has columns (`h` rows of the forward's blocks against `zh·zw`): 'same' padding on rows the
 /// blocks fit. vggMini's 32 → 32 at 28×28: 0.79× the time of im2col + GEMM + col2im; its 32 → 64 at 14×14, whose
 /// rows of 14 take 16 outputs of blocks, 1.03× (im2col kept); LeNet-5's 6 → 16 at 14×14 (valid 5×5, h·w = 1.96·zh·zw),
-/// 1.35× (im2col kept). Measured with `/work/scratch/lenetbw.mjs`, 32 images, 2026-12-02.
+/// 1.35× (im2col kept). Measured on 32 images, 2026-12-02 (DEVELOPERS.md, session 19).
 fn input_gradient_path(s: &ConvShape) -> Path {
     if direct::input_gradient_applies(s) && s.h * direct::forward_row_outputs(s.w) <= s.out_pixels() {
         Path::Direct
@@ -159,7 +159,7 @@ const FILTER_GRADIENT_IM2COL_CHANNELS: usize = 8;
 /// vectors for 10 multiply-adds, and since im2col copies rows inline its product wins from 2 channels (LeNet-5's
 /// 6 → 16 at 14×14: 0.80× the time; 2, 3, 4 channels 0.85×, 0.82×, 0.84×), while one channel (LeNet-5's first
 /// layer, padded 28×28) stays direct (im2col 1.8×). 3×3 filters keep the direct kernel below 8 channels (im2col
-/// 1.4–1.6× at 3 and 6 channels, 28×28). `/work/scratch/lenetbw.mjs`, 32 images, 2026-12-02.
+/// 1.4–1.6× at 3 and 6 channels, 28×28). Measured on 32 images, 2026-12-02 (DEVELOPERS.md, session 19).
 const FILTER_GRADIENT_IM2COL_CHANNELS_5X5: usize = 2;
 
 fn filter_gradient_path(s: &ConvShape) -> Path {
