@@ -330,7 +330,10 @@ pub fn input_gradient_applies(s: &ConvShape) -> bool {
 /// It multiplies every tap of every input position, padding included, where im2col's product skips the taps that
 /// fall outside the output: `h·w / (zh·zw)` times the arithmetic (1 for 'same' padding, 1.96 for LeNet-5's second
 /// convolution), which `mod.rs` weighs when it picks a path.
-pub fn input_gradient(s: &ConvShape, f: &[f32], delta: &[f32], da: &mut [f32]) {
+///
+/// `scratch` holds each padded Δ when it is long enough (the caller's im2col scratch, `c·fh·fw·zh·zw` floats, is for
+/// the usual shapes); otherwise a buffer is allocated for the call.
+pub fn input_gradient(s: &ConvShape, f: &[f32], delta: &[f32], da: &mut [f32], scratch: &mut [f32]) {
     assert!(input_gradient_applies(s));
     let (zh, zw, img, out) = (s.zh(), s.zw(), s.c * s.h * s.w, s.m * s.out_pixels());
     assert!(f.len() >= s.m * s.col_rows() && delta.len() >= s.n * out && da.len() >= s.n * img);
@@ -351,10 +354,17 @@ pub fn input_gradient(s: &ConvShape, f: &[f32], delta: &[f32], da: &mut [f32]) {
     }
     let taps = Taps::new(&turned_shape, &turned);
     let zeros = vec![0.0f32; s.c];
-    let mut padded = vec![0.0f32; s.m * turned_shape.h * turned_shape.w];
+    let padded_len = s.m * turned_shape.h * turned_shape.w;
+    let mut own = Vec::new();
+    let padded = if scratch.len() >= padded_len {
+        &mut scratch[..padded_len]
+    } else {
+        own.resize(padded_len, 0.0f32);
+        &mut own[..]
+    };
     for i in 0..s.n {
-        pad_image(&padding, &delta[i * out..(i + 1) * out], &mut padded);
-        forward_with_taps(&turned_shape, &taps, &padded, &zeros, &mut da[i * img..(i + 1) * img], false);
+        pad_image(&padding, &delta[i * out..(i + 1) * out], padded);
+        forward_with_taps(&turned_shape, &taps, padded, &zeros, &mut da[i * img..(i + 1) * img], false);
     }
 }
 

@@ -287,7 +287,7 @@ pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], 
 /// ∂C/∂A (`n × c × h × w`, the unpadded input) from Δ, overwriting `da`.
 pub fn input_gradient(s: &ConvShape, f: &[f32], delta: &[f32], da: &mut [f32], dcols: &mut [f32], ws: &mut [f32]) {
     match input_gradient_path(s) {
-        Path::Direct => direct::input_gradient(s, f, delta, da),
+        Path::Direct => direct::input_gradient(s, f, delta, da, dcols),
         _ => im2col::input_gradient(s, f, delta, da, dcols, ws),
     }
 }

@@ -206,9 +206,13 @@ fn direct_input_gradient_matches_the_definition() {
         assert!(direct::input_gradient_applies(s), "{:?}", s);
         let t = case(*s, 500 + seed as u64 * 10);
         let (_, _, _, da_want) = naive(&t);
-        let mut da = vec![f32::NAN; s.lengths().unwrap().input];
-        direct::input_gradient(s, &t.f, &t.delta, &mut da);
-        assert_close(&format!("direct da {:?}", s), &da, &da_want, 1e-5);
+        // With scratch too short (a buffer of its own) and long enough (NaN-filled: padding must be written, not assumed).
+        for scratch_len in [0, s.m * (s.zh() + 2 * s.fh) * (s.zw() + 2 * s.fw)] {
+            let mut da = vec![f32::NAN; s.lengths().unwrap().input];
+            let mut scratch = vec![f32::NAN; scratch_len];
+            direct::input_gradient(s, &t.f, &t.delta, &mut da, &mut scratch);
+            assert_close(&format!("direct da {:?}, scratch {}", s, scratch_len), &da, &da_want, 1e-5);
+        }
     }
 }
 
