@@ -26,7 +26,7 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * one more instance of its register block per ReLU choice; and for the browser bundle from 65 to 66 kB (64.3 →
  * 65.3 kB): sibling shards summing the dense weights' gradient in place (GradientTree.prepareShard); and for the
  * tarball from 535 to 545 kB (527.9 → 537.9 kB): both, the TypeScript in each of the five builds.
- * Raised on 2026-12-02 for the wasm from 164 to 168 kB (162.1 → 164.9 kB): the input gradient of stride-1
+ * Raised on 2026-12-02 for the wasm from 164 to 168 kB (162.1 → 165.3 kB): the input gradient of stride-1
  * convolutions through the forward kernel (vggMini's 28×28 layer 0.79× the time) and im2col's rows copied inline
  * instead of a memcpy and two memset calls each (the filter gradient of vggMini's layers 0.80–0.84×).
  */
