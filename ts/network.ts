@@ -414,12 +414,7 @@ export class SequentialNet {
       const grad = this.gradBuf.ensure(rows * outLen);
       value = loss.compute(yhat.ptr, labels.ptr, rows, outLen, grad.ptr, n);
       const want = wantInputGrad || top > 0;
-      if (meets(last)) {
-        last.deltaZFrom(grad);
-        delta = yield* this.meetShards(last, top, want);
-      } else {
-        delta = last.backwardBuffer(grad, want, accumulate);
-      }
+      delta = meets(last) ? yield* this.meetShards(last, top, want, grad) : last.backwardBuffer(grad, want, accumulate);
     }
     for (let i = top - 1; i >= 0; i--) {
       const layer = this.layers[i];
@@ -439,18 +434,17 @@ export class SequentialNet {
         continue;
       }
       const want = wantInputGrad || i > 0;
-      if (meets(layer)) {
-        layer.deltaZFrom(delta!);
-        delta = yield* this.meetShards(layer, i, want);
-      } else {
-        delta = layer.backwardBuffer(delta!, want, accumulate);
-      }
+      delta = meets(layer) ? yield* this.meetShards(layer, i, want, delta!) : layer.backwardBuffer(delta!, want, accumulate);
     }
     return { loss: value, inputGrad: delta };
   }
 
-  /** A batch-norm layer's backward pass in shards: its shard's sums out, every shard's back in, then its ∂C/∂input. */
-  private *meetShards(layer: BatchNormLayer, i: number, want: boolean): Generator<ShardExchange, F32Array | null, Float64Array> {
+  /**
+   * A batch-norm layer's backward pass in shards: its ∂C/∂z from `delta` (∂C/∂output) unless its deltaZBuffer holds
+   * it already, its shard's sums out, every shard's back in, then its ∂C/∂input.
+   */
+  private *meetShards(layer: BatchNormLayer, i: number, want: boolean, delta?: F32Array): Generator<ShardExchange, F32Array | null, Float64Array> {
+    if (delta) layer.deltaZFrom(delta);
     const own = layer.shardGradSums();
     const sums = yield { layer: i, kind: 'grads', partial: own };
     return layer.backwardWithSums(own, sums, want);
