@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' } } });
@@ -153,7 +154,8 @@ async function timedTrain(net, batchSize, batches, workers, warmBatches = null) 
   if (workers === 1) return { rate };
   const s = internal.poolStats;
   const tail = s.claimed.map((c) => (c / s.steps).toFixed(1)).join('/');
-  return { rate, stepMs: s.step / s.steps, computeMs: s.compute / s.steps, waitMs: s.wait / s.steps, reduceMs: s.reduce / s.steps, busyMs: s.busy / s.steps, tail };
+  const byWorker = s.computeByRank.map((c) => (c / s.steps).toFixed(1)).join('/');
+  return { rate, stepMs: s.step / s.steps, computeMs: s.compute / s.steps, waitMs: s.wait / s.steps, reduceMs: s.reduce / s.steps, busyMs: s.busy / s.steps, tail, byWorker };
 }
 
 /** Images per second of the course's network (one thread), the median of `sizes.reps` runs, each after a probe, on each vCPU in turn (`fasterCpu`). */
@@ -180,10 +182,15 @@ async function wasmnetTrainRate(batchSize, batches) {
  * percent over minutes, which would bias ratios of runs made minutes apart. Per count, the repetition with the
  * median rate gives the rate and the step's overheads.
  */
-async function workerRows(batchSize, batches, counts, make, warm = null, reps = sizes.reps) {
+async function workerRows(batchSize, batches, counts, make, warm = null, reps = sizes.reps, alone = null) {
   const nets = counts.map(() => make());
   const runs = counts.map(() => []);
+  const aloneRuns = [];
   for (let r = 0; r < reps; r++) {
+    if (alone) {
+      unpin();
+      aloneRuns.push(await alone.run(batchSize, batches, warm ?? 1));
+    }
     for (let i = 0; i < counts.length; i++) {
       if (counts[i] > 1) {
         unpin();
@@ -202,11 +209,53 @@ async function workerRows(batchSize, batches, counts, make, warm = null, reps = 
   }
   pinOne();
   for (const net of nets) net.dispose();
-  return counts.map((workers, i) => {
+  const rows = counts.map((workers, i) => {
     const byRate = [...runs[i]].sort((a, b) => a.rate - b.rate);
     const ratios = runs[i].map((run, r) => run.rate / runs[0][r].rate);
     return { batchSize, workers, ...byRate[Math.floor(byRate.length / 2)], speedup: median(ratios), speedupRange: [Math.min(...ratios), Math.max(...ratios)] };
   });
+  if (alone) {
+    // The same statistics for the independent trainers, against the 1-worker run of the same repetition.
+    const ratios = aloneRuns.map((rate, r) => rate / runs[0][r].rate);
+    const byRate = [...aloneRuns].sort((a, b) => a - b);
+    rows.push({ batchSize, workers: alone.threads, alone: true, rate: byRate[Math.floor(byRate.length / 2)], speedup: median(ratios), speedupRange: [Math.min(...ratios), Math.max(...ratios)] });
+  }
+  return rows;
+}
+
+/**
+ * `threads` worker threads, each training its own copy of the course's network with one worker
+ * (`scripts/bench-thread.mjs`), all at once: the sum of their rates is what this machine's threads give side by side
+ * with nothing exchanged, the ceiling for `workers: threads` (this VM's vCPUs slow each other down at times).
+ */
+async function independentTrainers(threads) {
+  const trainers = [];
+  for (let t = 0; t < threads; t++) {
+    const worker = new Worker(join(root, 'scripts', 'bench-thread.mjs'), { workerData: { root, limit: sizes.trainImages } });
+    const replies = [];
+    const waiting = [];
+    worker.on('message', (m) => (waiting.length ? waiting.shift()(m) : replies.push(m)));
+    worker.on('error', (e) => {
+      throw e;
+    });
+    const next = () => new Promise((resolve) => (replies.length ? resolve(replies.shift()) : waiting.push(resolve)));
+    trainers.push({ worker, next });
+  }
+  await Promise.all(trainers.map((t) => t.next())); // ready
+  const run = async (batchSize, batches, warm) => {
+    const rates = trainers.map((t) => {
+      t.worker.postMessage({ type: 'go', batchSize, batches, warm });
+      return t.next();
+    });
+    return (await Promise.all(rates)).reduce((s, m) => s + m.rate, 0);
+  };
+  // Each trainer's kernels reach V8's optimised code before anything is timed.
+  for (const batchSize of [64, 1000]) await run(batchSize, batchSize === 64 ? 25 : 2, 1);
+  const end = () => Promise.all(trainers.map((t) => new Promise((resolve) => {
+    t.worker.once('exit', resolve);
+    t.worker.postMessage({ type: 'end' });
+  })));
+  return { threads, run, end };
 }
 
 /** Training throughput with 1, 2 and every core's workers, at batch 64 and 1000, and where a parallel step's time goes. */
@@ -215,7 +264,9 @@ async function wasmnetWorkerScaling() {
   const counts = [...new Set([1, 2, cores])];
   const make = () => wasmnet.courseCnn({ seed: 1 });
   const rows = [];
-  for (const batchSize of [64, 1000]) rows.push(...(await workerRows(batchSize, batchSize === 64 ? sizes.batches64 : sizes.batches1000, counts, make)));
+  const alone = cores > 1 ? await independentTrainers(cores) : null;
+  for (const batchSize of [64, 1000]) rows.push(...(await workerRows(batchSize, batchSize === 64 ? sizes.batches64 : sizes.batches1000, counts, make, null, sizes.reps, alone)));
+  await alone?.end();
   return { cores, rows, batchNorm: await batchNormScaling(cores) };
 }
 
@@ -583,7 +634,7 @@ if (py) {
   results['pytorch'] = { train64: t64.train, train1000: t1000.train, infer1000: t1000.infer, notes: [`torch ${t64.torch} on ${blas}${coretype}, one thread (torch.set_num_threads(1)), as installed`] };
   results['pytorch tuned'] = { train64: u64.train, train1000: u1000.train, infer1000: u1000.infer, notes: [`the same, ${tuned.how}`] };
   unpin();
-  for (const row of scaling.rows.filter((r) => r.workers === scaling.cores && r.workers > 1)) {
+  for (const row of scaling.rows.filter((r) => !r.alone && r.workers === scaling.cores && r.workers > 1)) {
     row.torch = torchRate(py, scaling.cores, row.batchSize, row.batchSize === 64 ? sizes.batches64 : sizes.batches1000, 0, tuned.env).train;
   }
   pinOne();
@@ -638,13 +689,17 @@ out.push(
 out.push(`\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here`);
 /** "1.45× (1.18–1.60)": the median ratio and the range of the repetitions' ratios (none for 1 worker). */
 const speedupCell = (r) => `${r.speedup.toFixed(2)}×${r.workers === 1 ? '' : ` (${r.speedupRange[0].toFixed(2)}–${r.speedupRange[1].toFixed(2)})`}`;
-out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker (range)', 22)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}${padStart('tail shards', 13)}`);
+out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker (range)', 22)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}${padStart('tail shards', 13)}${padStart('each worker', 13)}`);
 for (const r of scaling.rows) {
   const ms = (v) => (v === undefined ? '' : v.toFixed(2));
+  if (r.alone) {
+    out.push(`${pad(r.batchSize, 7)}${padStart(`${r.workers} alone`, 10)}${padStart(fmt(r.rate), 10)}${padStart(speedupCell(r), 22)}`);
+    continue;
+  }
   const messages = r.stepMs === undefined ? undefined : Math.max(0, r.stepMs - r.busyMs);
   out.push(
     `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(speedupCell(r), 22)}` +
-      `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}${padStart(r.tail ?? '', 13)}`,
+      `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}${padStart(r.tail ?? '', 13)}${padStart(r.byWorker ?? '', 13)}`,
   );
 }
 out.push(`vggMini (batch norm: each step's shards meet at its 5 batch-norm layers, twice each; compute includes those meetings), batch 128:`);
@@ -654,7 +709,7 @@ for (const r of scaling.batchNorm) {
 for (const r of scaling.rows.filter((row) => row.torch)) {
   out.push(`  PyTorch (tuned) on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
 }
-out.push('  (× 1 worker: the median of each repetition\'s ratio to the 1-worker run made just before it, so that the VM\'s drift between minutes cancels, and in brackets the lowest and highest of those ratios; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers)');
+out.push('  (× 1 worker: the median of each repetition\'s ratio to the 1-worker run made just before it, so that the VM\'s drift between minutes cancels, and in brackets the lowest and highest of those ratios; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers; each worker = each worker\'s own compute per step, ms; "N alone" = N threads each training its own copy of the network with one worker at the same time, nothing exchanged: what N threads of this machine give side by side, the ceiling for N workers)');
 
 /** The per-layer table of one profile: ms per batch and, for layers with products, GFLOP/s and % of the peak. */
 function layerTable(title, p) {

@@ -64,14 +64,14 @@ function canShareMemory(): boolean {
  * ahead began before the network asked for it); `claimed[rank]` counts the
  * tail shards each worker claimed.
  */
-export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] as number[] };
+export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] as number[], computeByRank: [] as number[] };
 
 /** Workers started and ended over this process's life (tests check that a network's next run reuses its workers). */
 export const workerLife = { started: 0, ended: 0 };
 
 /** Starts `poolStats` over (a new pool does; the benchmark does after its warm-up steps). */
 export function resetPoolStats(): void {
-  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] });
+  Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [], computeByRank: [] });
 }
 
 /** `workers` as a count: 1 when absent, the available cores for 'auto'. */
@@ -330,7 +330,10 @@ class WorkerPool implements StepEngine {
     poolStats.wait += stepped.reduce((s, r) => s + r.timing.wait, 0) / stepped.length;
     poolStats.reduce += stepped.reduce((s, r) => s + r.timing.reduce, 0) / stepped.length;
     poolStats.busy += Math.max(...stepped.map((s) => s.timing.compute + s.timing.wait + s.timing.reduce));
-    stepped.forEach((s, rank) => (poolStats.claimed[rank] = (poolStats.claimed[rank] ?? 0) + s.timing.claimed));
+    stepped.forEach((s, rank) => {
+      poolStats.claimed[rank] = (poolStats.claimed[rank] ?? 0) + s.timing.claimed;
+      poolStats.computeByRank[rank] = (poolStats.computeByRank[rank] ?? 0) + s.timing.compute;
+    });
     const r = stepped[0];
     this.midStep = false;
     return { loss: r.loss, correct: r.correct };
