@@ -230,6 +230,8 @@ async function workerRows(batchSize, batches, counts, make, warm = null, reps = 
  */
 async function independentTrainers(threads) {
   const trainers = [];
+  let ending = false;
+  unpin(); // the threads start (and warm up) on every vCPU, as they run
   for (let t = 0; t < threads; t++) {
     const worker = new Worker(join(root, 'scripts', 'bench-thread.mjs'), { workerData: { root, limit: sizes.trainImages } });
     const replies = [];
@@ -237,6 +239,10 @@ async function independentTrainers(threads) {
     worker.on('message', (m) => (waiting.length ? waiting.shift()(m) : replies.push(m)));
     worker.on('error', (e) => {
       throw e;
+    });
+    // A trainer that ends without an error or an answer would leave the bench waiting for it forever.
+    worker.on('exit', (code) => {
+      if (!ending) throw new Error(`bench: an independent trainer thread exited (code ${code}) before the bench ended it`);
     });
     const next = () => new Promise((resolve) => (replies.length ? resolve(replies.shift()) : waiting.push(resolve)));
     trainers.push({ worker, next });
@@ -251,10 +257,13 @@ async function independentTrainers(threads) {
   };
   // Each trainer's kernels reach V8's optimised code before anything is timed.
   for (const batchSize of [64, 1000]) await run(batchSize, batchSize === 64 ? 25 : 2, 1);
-  const end = () => Promise.all(trainers.map((t) => new Promise((resolve) => {
-    t.worker.once('exit', resolve);
-    t.worker.postMessage({ type: 'end' });
-  })));
+  const end = () => {
+    ending = true;
+    return Promise.all(trainers.map((t) => new Promise((resolve) => {
+      t.worker.once('exit', resolve);
+      t.worker.postMessage({ type: 'end' });
+    })));
+  };
   return { threads, run, end };
 }
 
@@ -709,7 +718,7 @@ for (const r of scaling.batchNorm) {
 for (const r of scaling.rows.filter((row) => row.torch)) {
   out.push(`  PyTorch (tuned) on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
 }
-out.push('  (× 1 worker: the median of each repetition\'s ratio to the 1-worker run made just before it, so that the VM\'s drift between minutes cancels, and in brackets the lowest and highest of those ratios; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers; each worker = each worker\'s own compute per step, ms; "N alone" = N threads each training its own copy of the network with one worker at the same time, nothing exchanged: what N threads of this machine give side by side, the ceiling for N workers)');
+out.push('  (× 1 worker: the median of each repetition\'s ratio to its 1-worker run (made just before the workers\' run, just after the alone threads\'), so that the VM\'s drift between minutes cancels, and in brackets the lowest and highest of those ratios; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers; each worker = each worker\'s own compute per step, ms; "N alone" = N threads each training its own copy of the network with one worker at the same time, nothing exchanged: what N threads of this machine give side by side, the ceiling for N workers)');
 
 /** The per-layer table of one profile: ms per batch and, for layers with products, GFLOP/s and % of the peak. */
 function layerTable(title, p) {

@@ -1,7 +1,7 @@
 // The package as it would be published: the packed tarball's contents, publint and
 // @arethetypeswrong/cli on it, size budgets, and strict TypeScript in a fresh project.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,7 @@ describe('the packed tarball', () => {
     const browserGzip = bundle.reduce((sum, f) => sum + gzipped(readFileSync(join(repo, 'dist', f))), 0);
     const wasm = readFileSync(join(repo, 'dist', 'wasmnet.wasm'));
     const sizes = { browserGzip, wasmBytes: wasm.length, wasmGzip: gzipped(wasm), tarballBytes: statSync(tarball).size };
+    mkdirSync(join(repo, '.cache'), { recursive: true });
     writeFileSync(join(repo, '.cache', 'package-sizes.json'), JSON.stringify({ ...sizes, bundle }, null, 2));
     for (const key of Object.keys(BUDGET) as (keyof typeof BUDGET)[]) expect(sizes[key], key).toBeLessThanOrEqual(BUDGET[key]);
   });

@@ -283,8 +283,10 @@ describe('the worker pool, its workers on this thread', () => {
     await n.train(x, y, { batchSize: 40, epochs: 1, workers: 2 });
     n.dispose();
     // 3 steps of 40.
-    const { steps, compute, wait, reduce, busy, claimed } = poolStats;
-    expect({ steps, compute, wait, reduce, busy, claimed }).toEqual({ steps: 3, compute: 3 * 20, wait: 3 * 1.5, reduce: 3 * 150, busy: 3 * 222, claimed: [0, 3] });
+    const { steps, compute, wait, reduce, busy, claimed, computeByRank } = poolStats;
+    expect({ steps, compute, wait, reduce, busy, claimed, computeByRank }).toEqual({
+      steps: 3, compute: 3 * 20, wait: 3 * 1.5, reduce: 3 * 150, busy: 3 * 222, claimed: [0, 3], computeByRank: [3 * 10, 3 * 20],
+    });
   });
 
   it('a worker that cannot be started: the ones started are ended, and the error says why', async () => {
