@@ -3,6 +3,7 @@
 // machine can do side by side: the ceiling that `train({ workers: N })` is compared with.
 import { parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
+import { timedEpoch } from './bench-timing.mjs';
 
 const { root, limit } = workerData;
 const wasmnet = await import(join(root, 'dist', 'index.js'));
@@ -10,26 +11,10 @@ await wasmnet.init();
 const data = await wasmnet.loadMnist({ limit, testLimit: 1 });
 const nets = new Map();
 
-/** Trains `batches` batches of `batchSize` after `warm` untimed ones; images per second of the timed ones. */
-async function timed(batchSize, batches, warm) {
+/** Images per second of `batches` batches of `batchSize` after `warm` untimed ones (one network per batch size). */
+function timed(batchSize, batches, warm) {
   if (!nets.has(batchSize)) nets.set(batchSize, wasmnet.courseCnn({ seed: 1 }));
-  const net = nets.get(batchSize);
-  const n = Math.min(data.xTrain.shape[0], batchSize * (batches + warm));
-  let first = 0;
-  let last = 0;
-  let images = 0;
-  await net.train(data.xTrain.slice(0, n), data.yTrain.slice(0, n), {
-    batchSize,
-    epochs: 1,
-    workers: 1,
-    onBatch: (b) => {
-      const now = performance.now();
-      if (b.batch === warm - 1) first = now;
-      else if (b.batch >= warm) images += b.size;
-      last = now;
-    },
-  });
-  return images / ((last - first) / 1000);
+  return timedEpoch(nets.get(batchSize), data.xTrain, data.yTrain, { batchSize, batches, warm, workers: 1 });
 }
 
 parentPort.on('message', async (m) => {

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { timedEpoch } from './bench-timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' } } });
@@ -132,25 +133,9 @@ function fasterCpu(runsByCpu, flops) {
  */
 async function timedTrain(net, batchSize, batches, workers, warmBatches = null) {
   const warm = warmBatches ?? (workers > 1 && !quick ? (batchSize <= 64 ? 25 : 2) : 1);
-  const n = Math.min(x.shape[0], batchSize * (batches + warm));
-  let first = 0;
-  let last = 0;
-  let timed = 0;
-  await net.train(x.slice(0, n), y.slice(0, n), {
-    batchSize,
-    epochs: 1,
-    workers,
-    onBatch: (b) => {
-      const now = performance.now();
-      if (b.batch === warm - 1) {
-        first = now;
-        // The per-step overheads, like the rate, count only the timed steps (not the new pool's slow first ones).
-        if (workers > 1) internal.resetPoolStats();
-      } else if (b.batch >= warm) timed += b.size;
-      last = now;
-    },
-  });
-  const rate = timed / ((last - first) / 1000);
+  // The per-step overheads, like the rate, count only the timed steps (not the new pool's slow first ones).
+  const onTimedStart = () => workers > 1 && internal.resetPoolStats();
+  const rate = await timedEpoch(net, x, y, { batchSize, batches, warm, workers, onTimedStart });
   if (workers === 1) return { rate };
   const s = internal.poolStats;
   const tail = s.claimed.map((c) => (c / s.steps).toFixed(1)).join('/');
