@@ -18,6 +18,9 @@ interface Case {
 
 const CASES: Case[] = [
   { name: 'the course: 3×3 conv, 2×2 tiling, cropped', input: [1, 9, 10], conv: [4, 3, 3], area: [2, 2] },
+  { name: "the course's own shape: 32 filters, 13 windows a row", input: [1, 28, 28], conv: [32, 3, 3], area: [2, 2] },
+  { name: "'same' padding, 2×2 tiling, two input channels", input: [2, 10, 11], conv: [8, 3, 3], padding: 'same', area: [2, 2] },
+  { name: '2×2 tiling over 6 filters (not whole groups of 4: inference through z too)', input: [1, 9, 10], conv: [6, 3, 3], area: [2, 2] },
   { name: "'same' padding, 3×2 tiling", input: [2, 8, 9], conv: [3, 3, 3], padding: 'same', area: [3, 2] },
   { name: 'overlapping 3×3 windows, stride 2', input: [1, 11, 9], conv: [5, 2, 2], area: [3, 3], stride: [2, 2] },
   { name: 'stride larger than the window (gaps)', input: [1, 12, 12], conv: [2, 3, 3], area: [2, 2], stride: [3, 3] },

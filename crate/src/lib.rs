@@ -302,7 +302,8 @@ pub unsafe extern "C" fn wn_conv2d_backward(
 
 /// The forward pass of a convolution (with `relu` = 1, its fused ReLU) and the max pooling after it (`ph, pw`
 /// windows, `psh, psw` strides), image by image (see conv_pool.rs): z as `wn_conv2d_forward`'s, out as
-/// `wn_maxpool_forward`'s. The same floats as the two kernels.
+/// `wn_maxpool_forward`'s. The same floats as the two kernels. With `keep_z` = 0 (inference: no backward pass
+/// reads z) z is scratch that the course's pair leaves unwritten, pooling in registers.
 ///
 /// # Safety
 /// As `wn_conv2d_forward`, plus out `n·m·oh·ow` floats (as `wn_maxpool_forward` over z), distinct.
@@ -312,7 +313,7 @@ pub unsafe extern "C" fn wn_conv2d_maxpool_forward(
     n: usize, c: usize, h: usize, w: usize, m: usize, fh: usize, fw: usize,
     pt: usize, pb: usize, pl: usize, pr: usize, sh: usize, sw: usize,
     ph: usize, pw: usize, psh: usize, psw: usize,
-    a: *const f32, f: *const f32, b: *const f32, z: *mut f32, out: *mut f32, relu: u32, cols: *mut f32, ws: *mut f32,
+    a: *const f32, f: *const f32, b: *const f32, z: *mut f32, out: *mut f32, relu: u32, keep_z: u32, cols: *mut f32, ws: *mut f32,
 ) {
     let cs = ConvShape { n, c, h, w, m, fh, fw, pt, pb, pl, pr, sh, sw };
     let len = cs.checked_lengths();
@@ -321,7 +322,7 @@ pub unsafe extern "C" fn wn_conv2d_maxpool_forward(
     // SAFETY: lengths as documented (overflow-checked); z, out, cols and ws are distinct allocations.
     conv_pool::forward(
         &cs, &ps, view(a, len.input), view(f, len.filter), view(b, m), view_mut(z, len.output), view_mut(out, out_len), relu != 0,
-        view_mut(cols, len.cols), view_mut(ws, gemm::WORKSPACE_LEN),
+        keep_z != 0, view_mut(cols, len.cols), view_mut(ws, gemm::WORKSPACE_LEN),
     )
 }
 

@@ -93,6 +93,19 @@ mod imp {
         pub fn duplicate_pairs(self) -> (Self, Self) {
             (F32x4(i32x4_shuffle::<0, 0, 1, 1>(self.0, self.0)), F32x4(i32x4_shuffle::<2, 2, 3, 3>(self.0, self.0)))
         }
+        /// Lanes `[a2, a3, a0, a1]`.
+        #[inline(always)]
+        pub fn swap_halves(self) -> Self {
+            F32x4(i32x4_shuffle::<2, 3, 0, 1>(self.0, self.0))
+        }
+        /// Stores lanes 0 and 1.
+        ///
+        /// # Safety
+        /// `p..p+2` must be writable.
+        #[inline(always)]
+        pub unsafe fn store_low2(self, p: *mut f32) {
+            v128_store64_lane::<0>(self.0, p as *mut u64)
+        }
         /// Keeps lane i where `bytes[i] != 0`, else 0.0.
         #[inline(always)]
         pub fn keep_where(self, bytes: [u8; 4]) -> Self {
@@ -213,6 +226,16 @@ mod imp {
         #[inline(always)]
         pub fn keep_where(self, bytes: [u8; 4]) -> Self {
             F32x4([0, 1, 2, 3].map(|i| if bytes[i] != 0 { self.0[i] } else { 0.0 }))
+        }
+        #[inline(always)]
+        pub fn swap_halves(self) -> Self {
+            F32x4([self.0[2], self.0[3], self.0[0], self.0[1]])
+        }
+        /// # Safety
+        /// `p..p+2` must be writable.
+        #[inline(always)]
+        pub unsafe fn store_low2(self, p: *mut f32) {
+            core::ptr::write_unaligned(p as *mut [f32; 2], [self.0[0], self.0[1]])
         }
         #[inline(always)]
         pub fn where_equal(self, x: Self, y: Self) -> Self {

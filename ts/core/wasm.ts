@@ -76,7 +76,7 @@ export interface KernelExports {
     n: number, c: number, h: number, w: number, m: number, fh: number, fw: number,
     pt: number, pb: number, pl: number, pr: number, sh: number, sw: number,
     ph: number, pw: number, psh: number, psw: number,
-    a: Ptr, f: Ptr, b: Ptr, z: Ptr, out: Ptr, relu: number, cols: Ptr, ws: Ptr,
+    a: Ptr, f: Ptr, b: Ptr, z: Ptr, out: Ptr, relu: number, keepZ: number, cols: Ptr, ws: Ptr,
   ): void;
   /** Winners are found from `z` and `out` (the pooling forward's input and output). */
   wn_maxpool_conv2d_backward(

@@ -261,7 +261,9 @@ export class Conv2DLayer extends ActivatedLayer {
   /**
    * @internal The forward pass of this layer (its ReLU fused, `outputIsFusedReLU`) and of the max pooling after it,
    * image by image in one kernel (`crate/src/conv_pool.rs`): the pooling reads each image's output while it is in
-   * cache. The same floats, and the same state in both layers, as `forwardBuffer` of one then the other.
+   * cache. The same floats, and the same state in both layers, as `forwardBuffer` of one then the other; without
+   * `record` (inference) the kernel may leave z unwritten (the course's pair pools in registers), since no backward
+   * pass will read it.
    */
   forwardThroughPool(pool: Pool2DLayer, input: F32Array, n: number, record: boolean): F32Array {
     this.beginForward(input, n, record);
@@ -271,7 +273,7 @@ export class Conv2DLayer extends ActivatedLayer {
     const out = pool.fusedForwardOutput(z, n, record);
     kernels().wn_conv2d_maxpool_forward(
       n, c, h, w, m, fh, fw, ...this.padding, ...this.stride, ...pool.area, ...pool.stride,
-      input.ptr, this.fParam.value.ptr, this.bParam.value.ptr, z.ptr, out.ptr, 1, this.cols.ptr, gemmWorkspace(),
+      input.ptr, this.fParam.value.ptr, this.bParam.value.ptr, z.ptr, out.ptr, 1, record ? 1 : 0, this.cols.ptr, gemmWorkspace(),
     );
     return out;
   }

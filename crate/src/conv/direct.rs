@@ -147,16 +147,43 @@ fn block<const JB: usize, const NV: usize, const STACKED: bool, const RELU: bool
     x0: usize,
     zi: &mut [f32],
 ) {
-    let (zw, p, count) = (s.zw(), s.out_pixels(), s.col_rows());
-    // Where vector q's inputs and outputs start, from the block's first: along the row, or a row down.
-    let (in_step, out_step) = if STACKED { (s.w, zw) } else { (4, 4) };
+    let (zw, p) = (s.zw(), s.out_pixels());
+    let acc = block_sums::<JB, NV, STACKED>(s, taps, ai, b, j0, y, x0);
+    let out_step = if STACKED { zw } else { 4 };
+    assert!(zi.len() >= s.m * p);
+    for (jj, row) in acc.iter().enumerate() {
+        let at = (j0 + jj) * p + y * zw + x0;
+        let out = &mut zi[at..at + (NV - 1) * out_step + 4];
+        for (q, v) in row.iter().enumerate() {
+            let v = if RELU { v.relu() } else { *v };
+            // SAFETY: `out` holds (NV−1)·out_step + 4 floats.
+            unsafe { v.store(out.as_mut_ptr().add(q * out_step)) };
+        }
+    }
+}
+
+/// The sums (bias included) of a block's outputs, `[filter][vector]`: see `block`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block_sums<const JB: usize, const NV: usize, const STACKED: bool>(
+    s: &ConvShape,
+    taps: &Taps,
+    ai: &[f32],
+    b: &[f32],
+    j0: usize,
+    y: usize,
+    x0: usize,
+) -> [[F32x4; NV]; JB] {
+    let count = s.col_rows();
+    // Where vector q's inputs start, from the block's first: along the row, or a row down.
+    let in_step = if STACKED { s.w } else { 4 };
     let (rows, width) = if STACKED { (NV, 4) } else { (1, 4 * NV) };
-    // Every read below stays inside `ai` and `taps.weights`, every write inside `zi`
+    // Every read below stays inside `ai` and `taps.weights`
     // (with no padding and stride 1, which `forward` asserts, zh = h−fh+1 and zw = w−fw+1):
     // rows y+q+u < zh+fh−1 = h; columns x0+v+width−1 < x0+width+fw−1 <= zw+fw−1 = w; filters j0+jj < m;
     // an input offset is at most (c−1)·h·w + (fh−1)·w + fw−1.
-    assert!(x0 + width <= zw && y + rows <= s.zh() && j0 + JB <= s.m && j0 % 4 == 0);
-    assert!(ai.len() >= s.c * s.h * s.w && zi.len() >= s.m * p);
+    assert!(x0 + width <= s.zw() && y + rows <= s.zh() && j0 + JB <= s.m && j0 % 4 == 0);
+    assert!(ai.len() >= s.c * s.h * s.w && b.len() >= j0 + JB);
     assert!(taps.input_offsets.len() == count && taps.weights.len() >= (j0 / 4 + 1) * count * 4);
     let mut acc = [[F32x4::zero(); NV]; JB];
     for (jj, row) in acc.iter_mut().enumerate() {
@@ -179,13 +206,48 @@ fn block<const JB: usize, const NV: usize, const STACKED: bool, const RELU: bool
             }
         }
     }
-    for (jj, row) in acc.iter().enumerate() {
-        let at = (j0 + jj) * p + y * zw + x0;
-        let out = &mut zi[at..at + (NV - 1) * out_step + 4];
-        for (q, v) in row.iter().enumerate() {
-            let v = if RELU { v.relu() } else { *v };
-            // SAFETY: `out` holds (NV−1)·out_step + 4 floats.
-            unsafe { v.store(out.as_mut_ptr().add(q * out_step)) };
+    acc
+}
+
+/// Whether `forward_pooled` handles this shape: `forward`'s, with whole groups of 4 filters (one instance of its
+/// register block, which keeps the wasm small), at least one 2×2 window and rows of at least two.
+pub fn forward_pooled_applies(s: &ConvShape) -> bool {
+    forward_applies(s) && s.m % 4 == 0 && s.zh() >= 2 && s.zw() >= 4
+}
+
+/// The convolution with its ReLU and the 2×2 max pooling of stride 2 after it, for one image, when nothing needs z
+/// (inference): `out` (`m × ⌊zh/2⌋ × ⌊zw/2⌋`) gets each window's maximum of `max(z, 0)`, and z is never stored
+/// (the course's, 86 kB an image, cost the forward pass its stores and a pooling pass over them). Rows and columns
+/// no window reaches are not computed.
+///
+/// Blocks of 4 filters × 2 rows × 4 outputs (`block`'s stacked ones), pooled in registers: each window's maximum is
+/// taken over max(z, 0), where no lane is NaN or −0, so it is the float the separate pooling computes in whatever
+/// order. Blocks start at columns 0, 4, 8, …; the last one ends at column 2·⌊zw/2⌋ (recomputing a pair of windows
+/// where that is not a multiple of 4).
+pub fn forward_pooled(s: &ConvShape, taps: &Taps, ai: &[f32], b: &[f32], out: &mut [f32]) {
+    assert!(forward_pooled_applies(s) && s.n == 1);
+    let (oh, ow) = (s.zh() / 2, s.zw() / 2);
+    let plane = oh * ow;
+    assert!(out.len() >= s.m * plane && ow >= 2);
+    for j0 in (0..s.m).step_by(4) {
+        for oy in 0..oh {
+            let mut x0 = 0;
+            while x0 < 2 * ow {
+                let x = x0.min(2 * ow - 4);
+                let acc = block_sums::<4, 2, true>(s, taps, ai, b, j0, 2 * oy, x);
+                for (jj, rows) in acc.iter().enumerate() {
+                    let (top, bottom) = (rows[0].relu(), rows[1].relu());
+                    // Each row's pairs, then the two rows: lanes 0 and 1 hold windows x/2 and x/2 + 1.
+                    let (even, odd) = F32x4::deinterleave(top, bottom);
+                    let row_max = even.max(odd);
+                    let best = row_max.max(row_max.swap_halves());
+                    let at = (j0 + jj) * plane + oy * ow + x / 2;
+                    assert!(at + 2 <= out.len());
+                    // SAFETY: at + 2 <= out.len().
+                    unsafe { best.store_low2(out.as_mut_ptr().add(at)) };
+                }
+                x0 += 4;
+            }
         }
     }
 }

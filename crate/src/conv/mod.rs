@@ -229,6 +229,38 @@ pub fn conv2d_forward_then(
     }
 }
 
+/// Whether `conv2d_forward_pooled` handles this convolution (followed by a 2×2 max pooling of stride 2): the direct
+/// kernel on the input as it is or on a zero-padded copy of each image, with whole groups of 4 filters.
+pub fn forward_pooled_applies(s: &ConvShape) -> bool {
+    match forward_path(s) {
+        Path::Direct => direct::forward_pooled_applies(s),
+        Path::DirectOnPaddedCopy => direct::forward_pooled_applies(&direct::padded_image_shape(s)),
+        Path::Im2col => false,
+    }
+}
+
+/// The convolution with its ReLU and a 2×2 max pooling of stride 2, image by image, without z (inference): `out`
+/// gets the pooled output (`n × m × ⌊zh/2⌋ × ⌊zw/2⌋`), the floats of `conv2d_forward` then the pooling (see
+/// `direct::forward_pooled`). `cols` is scratch of `lengths().cols` floats (a padded image's copy).
+pub fn conv2d_forward_pooled(s: &ConvShape, a: &[f32], f: &[f32], b: &[f32], out: &mut [f32], cols: &mut [f32]) {
+    let len = s.checked_lengths();
+    assert!(forward_pooled_applies(s) && a.len() >= len.input && f.len() >= len.filter && b.len() >= s.m && cols.len() >= len.cols);
+    let (img, pooled) = (s.c * s.h * s.w, s.m * (s.zh() / 2) * (s.zw() / 2));
+    assert!(out.len() >= s.n * pooled);
+    let padded = forward_path(s) == Path::DirectOnPaddedCopy;
+    let one = if padded { direct::padded_image_shape(s) } else { ConvShape { n: 1, ..*s } };
+    let taps = direct::Taps::new(&one, f);
+    for i in 0..s.n {
+        let (ai, oi) = (&a[i * img..(i + 1) * img], &mut out[i * pooled..(i + 1) * pooled]);
+        if padded {
+            direct::pad_image(s, ai, cols);
+            direct::forward_pooled(&one, &taps, cols, b, oi);
+        } else {
+            direct::forward_pooled(&one, &taps, ai, b, oi);
+        }
+    }
+}
+
 /// Gradients of the convolution given `delta` = ∂C/∂Z (`n × m × zh × zw`).
 ///
 /// Overwrites `df` (`m × c × fh × fw`) and `db` (`m`), or adds to them with
