@@ -29,9 +29,10 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * Raised on 2026-12-02 for the wasm from 164 to 168 kB (162.1 → 165.3 kB): the input gradient of stride-1
  * convolutions through the forward kernel (vggMini's 28×28 layer 0.79× the time) and im2col's rows copied inline
  * instead of a memcpy and two memset calls each (the filter gradient of vggMini's layers 0.80–0.84×).
- * Raised on 2026-12-02 for the wasm from 168 to 172 kB (165.3 → 169.5 kB): inference through the course's
+ * Raised on 2026-12-02 for the wasm from 168 to 172 kB (165.3 → 171.9 kB): inference through the course's
  * convolution + 2×2 pooling pools in registers and never writes z (one more instance of the forward's register
- * block; the course's network evaluates 1.10–1.12× faster, the same bits).
+ * block; the course's network evaluates 1.10–1.12× faster, the same bits), and the weight gradient's aᵀ read in
+ * place instead of packed (one more instance of the GEMM's micro-kernel; the course's dense product 1.03–1.05×).
  */
 const BUDGET = {
   browserGzip: 66_000,

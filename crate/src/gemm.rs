@@ -176,8 +176,10 @@ fn drive(a: MatRef, panels_of_b: PanelsOfB, n: usize, c: &mut [f32], ldc: usize,
     }
     let (packed_b, rest) = workspace.split_at_mut(KC * NC);
     let packed_a = &mut rest[..MC * KC];
-    // A row-major A is read in place: its rows are already consecutive along the depth.
+    // A row-major A is read in place: its rows are already consecutive along the depth. So is a transposed one
+    // (the weight gradient's aᵀ): a tile's four rows are four consecutive floats at each depth.
     let a_in_place = a.col_stride == 1;
+    let a_transposed_in_place = !a_in_place && a.row_stride == 1;
 
     for_each_packed_block(k, n, |jc, nc, pc, kc| {
         if let PanelsOfB::PackEach(b) = panels_of_b {
@@ -194,6 +196,8 @@ fn drive(a: MatRef, panels_of_b: PanelsOfB, n: usize, c: &mut [f32], ldc: usize,
             let c_block = &mut c[ic * ldc + jc..];
             if a_in_place {
                 macro_block_rows(a, ic, mc, pc, kc, nc, panels, c_block, ldc, add);
+            } else if a_transposed_in_place {
+                macro_block_columns(a, ic, mc, pc, kc, nc, panels, c_block, ldc, add);
             } else {
                 pack_a(a, ic, mc, pc, kc, packed_a);
                 macro_block(kc, mc, nc, packed_a, panels, c_block, ldc, add);
@@ -503,6 +507,28 @@ fn micro_kernel_rows(kc: usize, rows: [&[f32]; MR], pb: &[f32], half: bool) -> [
     }
 }
 
+/// `macro_block` for a transposed A read in place (`row_stride` 1): rows `ic..ic+mc`, depths `pc..pc+kc`.
+#[allow(clippy::too_many_arguments)]
+fn macro_block_columns(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, nc: usize, pb: &[f32], c: &mut [f32], ldc: usize, add: bool) {
+    assert!(a.row_stride == 1 && kc >= 1);
+    let csa = a.col_stride;
+    tiles(kc, mc, nc, pb, c, ldc, add, |ir, height, panel_b, half| {
+        // A short last tile repeats its first row in the missing ones; those results are not stored.
+        let first = (ic + ir) + pc * csa;
+        let last = first + (kc - 1) * csa + if height == MR { MR - 1 } else { 0 };
+        assert!(last < a.data.len());
+        let at = a.data[first..].as_ptr();
+        let row = |r: usize| if r < height { r } else { 0 };
+        let (r1, r2, r3) = (row(1), row(2), row(3));
+        // SAFETY (in the macros): depth p < kc, row offset r <= 3 and < height (or 0): at most `last`, checked above.
+        if half {
+            tile_4x4!(kc, panel_b, |p, r| *at.add(p * csa + [0, r1, r2, r3][r]))
+        } else {
+            tile_4x8!(kc, panel_b, |p, r| *at.add(p * csa + [0, r1, r2, r3][r]))
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,6 +678,31 @@ mod tests {
                     gemm_prepacked(a, pb, &mut got, n, accumulate, &mut ws);
                     assert!(want.iter().zip(&got).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n} {ta} {tb}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_transposed_a_read_in_place_gives_the_packed_bits() {
+        // The weight gradient's aᵀ (row stride 1) read in place, against the same A spread out with stride 2 so
+        // that it is packed: short last tiles (m % 4), several depth blocks (k > KC), a half last panel (n = 100).
+        let mut ws = vec![0.0; WORKSPACE_LEN];
+        for &(m, k, n) in &[(1, 1, 1), (7, 300, 13), (5408 / 8, 32, 100), (130, 9, 530), (6, 40, 4)] {
+            let ad = values(m * k, 6);
+            let a = MatRef::transposed(&ad, m, k);
+            let mut spread = vec![f32::NAN; 2 * m * k];
+            for (i, v) in ad.iter().enumerate() {
+                spread[2 * i] = *v;
+            }
+            let packed = MatRef { data: &spread, rows: m, cols: k, row_stride: 2, col_stride: 2 * m };
+            let bd = values(k * n, 7);
+            let b = MatRef::row_major(&bd, k, n);
+            for accumulate in [false, true] {
+                let start = values(m * n, 8);
+                let (mut want, mut got) = (start.clone(), start);
+                gemm(packed, b, &mut want, n, accumulate, &mut ws);
+                gemm(a, b, &mut got, n, accumulate, &mut ws);
+                assert!(want.iter().zip(&got).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n} {accumulate}");
             }
         }
     }
