@@ -32,12 +32,13 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * Raised on 2026-12-02 for the wasm from 168 to 172 kB (165.3 → 171.9 kB): inference through the course's
  * convolution + 2×2 pooling pools in registers and never writes z (one more instance of the forward's register
  * block; the course's network evaluates 1.10–1.12× faster, the same bits), and the weight gradient's aᵀ read in
- * place instead of packed (one more instance of the GEMM's micro-kernel; the course's dense product 1.03–1.05×).
+ * place instead of packed (one more instance of the GEMM's micro-kernel; the course's dense product 1.03–1.05×);
+ * and for the gzipped wasm from 64 to 65 kB (62.5 → 64.3 kB), the same two.
  */
 const BUDGET = {
   browserGzip: 66_000,
   wasmBytes: 172_000,
-  wasmGzip: 64_000,
+  wasmGzip: 65_000,
   tarballBytes: 545_000,
 };
 
