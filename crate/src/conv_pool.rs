@@ -1,5 +1,6 @@
 //! A convolution and the max pooling after it, image by image, both ways.
-//! Forward, the pooling reads an image's output while it is still in cache;
+//! Forward, the pooling reads an image's output while it is still in cache
+//! (and for inference the course's pair pools in registers, without z);
 //! backward, one image's ∂C/∂z is scattered by the pooling and taken up by the
 //! filter gradient likewise, instead of a whole shard's (5 MB for 63 of the
 //! course's images) streaming through memory between two kernels (backward:
