@@ -514,13 +514,15 @@ fn macro_block_columns(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, nc
     let csa = a.col_stride;
     tiles(kc, mc, nc, pb, c, ldc, add, |ir, height, panel_b, half| {
         // A short last tile repeats its first row in the missing ones; those results are not stored.
+        // The highest row read is height − 1 (rows past it read row 0), at the last depth.
         let first = (ic + ir) + pc * csa;
-        let last = first + (kc - 1) * csa + if height == MR { MR - 1 } else { 0 };
+        let last = first + (kc - 1) * csa + (height - 1);
         assert!(last < a.data.len());
         let at = a.data[first..].as_ptr();
         let row = |r: usize| if r < height { r } else { 0 };
         let (r1, r2, r3) = (row(1), row(2), row(3));
-        // SAFETY (in the macros): depth p < kc, row offset r <= 3 and < height (or 0): at most `last`, checked above.
+        // SAFETY (in the macros): depth p < kc and row offset row(r) <= height − 1, so p·csa + row(r) <= last − first,
+        // and last < a.data.len(), checked above.
         if half {
             tile_4x4!(kc, panel_b, |p, r| *at.add(p * csa + [0, r1, r2, r3][r]))
         } else {
