@@ -191,8 +191,10 @@ mod tests {
         // computed), a padded copy, two groups of 4 filters, rows of 2·ow = 4 (one block), of 5 windows (a shifted
         // last block) and the course's 13; and shapes that keep the separate passes (6 filters, a 3×3 pooling, rows
         // narrower than a vector).
-        let cases: [([usize; 9], usize, bool); 10] = [
+        let cases: [([usize; 9], usize, bool); 11] = [
             ([3, 1, 9, 10, 8, 3, 3, 0, 1], 2, true),
+            // zw = 11: the shifted last block ends at 2·ow = 10, not at zw (an odd start would misplace its windows).
+            ([2, 1, 9, 13, 4, 3, 3, 0, 1], 2, true),
             ([2, 2, 8, 9, 4, 3, 3, 1, 1], 2, true),
             ([2, 1, 12, 11, 4, 2, 2, 0, 1], 2, true),
             ([2, 1, 28, 28, 32, 3, 3, 0, 1], 2, true),
