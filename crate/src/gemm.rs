@@ -268,46 +268,16 @@ fn pack_b(b: MatRef, pc: usize, kc: usize, jc: usize, nc: usize, out: &mut [f32]
 
 /// Packs `A[ic..ic+mc][pc..pc+kc]` into consecutive `kc × MR` panels (column by column), zero-padded.
 fn pack_a(a: MatRef, ic: usize, mc: usize, pc: usize, kc: usize, out: &mut [f32]) {
+    // Only an A with neither unit stride comes here: a row-major or a transposed A is read in place (`drive`).
     let panels = (mc + MR - 1) / MR;
     assert!(out.len() >= panels * kc * MR);
     for panel in 0..panels {
         let i0 = ic + panel * MR;
         let height = MR.min(ic + mc - i0);
         let dst = &mut out[panel * kc * MR..(panel + 1) * kc * MR];
-        if height == MR && a.row_stride == 1 {
-            // Transposed A (e.g. aᵀ): the panel's 4 values at depth p are consecutive, one vector.
-            let last = (pc + kc - 1) * a.col_stride + i0 + MR;
-            assert!(last <= a.data.len());
-            for p in 0..kc {
-                let s = (pc + p) * a.col_stride + i0;
-                // SAFETY: s + 4 <= last <= a.data.len() (asserted above); dst holds kc·MR floats.
-                unsafe { F32x4::load(a.data.as_ptr().add(s)).store(dst.as_mut_ptr().add(p * MR)) };
-            }
-        } else if height == MR && a.col_stride == 1 {
-            // Row-major A: transpose 4×4 blocks of the panel's rows.
-            let whole = kc - kc % 4;
-            let mut p = 0;
-            while p < whole {
-                let rows = [0, 1, 2, 3].map(|r| (i0 + r) * a.row_stride + pc + p);
-                // SAFETY: gemm checked that every A[i][p] with i < m, p < k lies in a.data;
-                // these loads read A[i0+r][pc+p .. pc+p+4], all within that range.
-                let t = unsafe { F32x4::transpose4(rows.map(|o| F32x4::load(a.data.as_ptr().add(o)))) };
-                for (q, v) in t.iter().enumerate() {
-                    // SAFETY: (p+q)·MR + 4 <= kc·MR = dst.len().
-                    unsafe { v.store(dst.as_mut_ptr().add((p + q) * MR)) };
-                }
-                p += 4;
-            }
-            for p in whole..kc {
-                for ii in 0..MR {
-                    dst[p * MR + ii] = a.at(i0 + ii, pc + p);
-                }
-            }
-        } else {
-            for p in 0..kc {
-                for ii in 0..MR {
-                    dst[p * MR + ii] = if ii < height { a.at(i0 + ii, pc + p) } else { 0.0 };
-                }
+        for p in 0..kc {
+            for ii in 0..MR {
+                dst[p * MR + ii] = if ii < height { a.at(i0 + ii, pc + p) } else { 0.0 };
             }
         }
     }
