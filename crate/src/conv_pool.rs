@@ -51,7 +51,8 @@ pub fn forward(
 /// Without `da` (a first layer), every image's ∂C/∂z goes to the first image's place in `dz` (which then needs only
 /// one image's length): the filter gradient and the bias sums use it up before the next image's, and one image's
 /// (86 kB for the course's) stays in cache where a whole shard's (2.8 MB for 32 images) streamed through it,
-/// evicting what the dense layer reads next.
+/// evicting what the dense layer reads next. For the course's shape it is laid out at the input's row stride
+/// there (`writes_wide_delta`), as the filter gradient reads it best.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     c: &ConvShape,
@@ -81,21 +82,40 @@ pub fn backward(
     if c.n == 0 {
         conv::filter_gradient(c, a, dz, df, accumulate, cols, ws);
     }
+    let wide = !whole_batch && writes_wide_delta(c, p, dz.len());
+    let stride = if wide { c.w } else { c.zw() };
+    let slot_len = c.m * c.zh() * stride;
+    if wide {
+        // The columns past zw stay zero: the pooling writes only columns below zw.
+        for row in dz[..slot_len].chunks_exact_mut(c.w) {
+            row[c.zw()..].iter_mut().for_each(|x| *x = 0.0);
+        }
+    }
     for i in 0..c.n {
         let slot = if whole_batch { i } else { 0 };
-        let dzi = &mut dz[slot * zlen..(slot + 1) * zlen];
+        let dzi = &mut dz[slot * slot_len..(slot + 1) * slot_len];
         let (zi, outi) = (&z[i * zlen..(i + 1) * zlen], &out[i * olen..(i + 1) * olen]);
-        pool::maxpool_backward_gated(&p1, zi, outi, &pooled_delta[i * olen..(i + 1) * olen], strict, relu_gate, dzi);
-        conv::filter_gradient(&c1, &a[i * img..(i + 1) * img], dzi, df, accumulate || i > 0, cols, ws);
-        let pix = c.out_pixels();
-        for (j, sum) in plane_sums[i * c.m..(i + 1) * c.m].iter_mut().enumerate() {
-            *sum = conv::plane_sum(&dzi[j * pix..(j + 1) * pix]);
+        pool::maxpool_backward_gated_strided(&p1, zi, outi, &pooled_delta[i * olen..(i + 1) * olen], strict, relu_gate, dzi, stride);
+        let ai = &a[i * img..(i + 1) * img];
+        let sums = &mut plane_sums[i * c.m..(i + 1) * c.m];
+        if wide {
+            conv::filter_gradient_wide(&c1, ai, dzi, df, accumulate || i > 0, sums);
+        } else {
+            conv::filter_gradient_and_plane_sums(&c1, ai, dzi, df, accumulate || i > 0, cols, ws, sums);
         }
     }
     conv::bias_gradient(c.m, c.n, |i, j| plane_sums[i * c.m + j], db, accumulate);
     if let Some(da) = da {
         conv::input_gradient(c, f, dz, da, dcols, ws);
     }
+}
+
+/// Whether `backward` without ∂C/∂A writes each image's ∂C/∂z at the input's row stride: a 2×2 pooling of stride 2
+/// that covers every output, a filter gradient that reads that layout (`conv::wide_delta_applies`), and room for one
+/// image of it in `dz` (the course's: 32 planes of 26 × 28, for any shard of 2 images or more). The pooling then
+/// writes it so and the filter gradient runs one flat loop a plane, for the floats of the usual layout.
+fn writes_wide_delta(c: &ConvShape, p: &PoolShape, dz_len: usize) -> bool {
+    p.is_2x2_tiling() && c.zh() % 2 == 0 && c.zw() % 2 == 0 && conv::wide_delta_applies(&ConvShape { n: 1, ..*c }) && dz_len >= c.m * c.zh() * c.w
 }
 
 #[cfg(test)]
@@ -124,8 +144,11 @@ mod tests {
     fn image_by_image_gives_the_separate_kernels_floats() {
         // (conv n, c, h, w, m, fh, fw, pad, stride; pool ph, pw, sh, sw): the direct kernel, its padded copy, im2col
         // (stride 2, and c ≥ 8 for the filter gradient), tiling 2×2 cropped, tiling 3×2, overlapping windows.
-        let cases: [([usize; 9], [usize; 4]); 6] = [
+        let cases: [([usize; 9], [usize; 4]); 8] = [
             ([3, 1, 9, 10, 5, 3, 3, 0, 1], [2, 2, 2, 2]),
+            // Rows that fill whole vectors (w = 4·⌈zw/4⌉): a first layer's ∂C/∂z at the input's row stride.
+            ([2, 1, 10, 12, 5, 3, 3, 0, 1], [2, 2, 2, 2]),
+            ([2, 1, 28, 28, 32, 3, 3, 0, 1], [2, 2, 2, 2]),
             ([2, 2, 8, 9, 4, 3, 3, 1, 1], [3, 2, 3, 2]),
             ([2, 3, 11, 12, 3, 3, 3, 1, 2], [2, 2, 2, 2]),
             ([2, 9, 7, 8, 4, 3, 3, 1, 1], [2, 2, 2, 2]),
@@ -133,6 +156,7 @@ mod tests {
             ([3, 2, 10, 10, 2, 3, 3, 0, 1], [2, 2, 3, 3]),
         ];
         for (seed, (cv, pv)) in cases.iter().enumerate() {
+            let expect_wide = seed == 1 || seed == 2;
             let [n, c, h, w, m, fh, fw, pad, st] = *cv;
             let cs = ConvShape { n, c, h, w, m, fh, fw, pt: pad, pb: pad, pl: pad, pr: pad, sh: st, sw: st };
             let len = cs.lengths().unwrap();
@@ -180,6 +204,13 @@ mod tests {
                     same_bits("df without da", &df, &df3);
                     same_bits("db without da", &db, &db3);
                     same_bits("the last image's dz", &dz[(n - 1) * dz3.len()..], &dz3);
+                    // With room for it (a shard's dz), ∂C/∂z at the input's row stride where the shape allows.
+                    let mut dz4 = vec![f32::NAN; len.output];
+                    let (mut df4, mut db4) = (values(len.filter, 5, 3), values(m, 6, 3));
+                    backward(&cs, &ps, &a, &f, &z, &out, &delta, strict, relu, &mut dz4, &mut df4, &mut db4, None, &mut cols, &mut dcols, &mut ws, true);
+                    assert_eq!(writes_wide_delta(&cs, &ps, dz4.len()), expect_wide, "{cv:?}");
+                    same_bits("df from wide dz", &df, &df4);
+                    same_bits("db from wide dz", &db, &db4);
                 }
             }
         }

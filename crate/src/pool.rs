@@ -199,15 +199,25 @@ pub fn maxpool_backward(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f32], st
 /// their delta unchanged — the same floats as a separate ReLU backward pass over `da`, without it.
 #[allow(clippy::too_many_arguments)]
 pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f32], strict: bool, relu_gate: bool, da: &mut [f32]) {
+    maxpool_backward_gated_strided(s, a, out, delta, strict, relu_gate, da, s.w)
+}
+
+/// `maxpool_backward_gated` writing each row of ∂C/∂z at row stride `da_stride` ≥ w (planes of `h × da_stride`;
+/// columns w..da_stride left as they are), for the 2×2 tiling of an even-sized input, which writes every other
+/// column: the layout `conv::filter_gradient_wide` reads. Other shapes take `da_stride == w`.
+#[allow(clippy::too_many_arguments)]
+pub fn maxpool_backward_gated_strided(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f32], strict: bool, relu_gate: bool, da: &mut [f32], da_stride: usize) {
     let (in_len, out_len) = (s.input_len(), s.output_len());
-    assert!(a.len() >= in_len && out.len() >= out_len && delta.len() >= out_len && da.len() >= in_len);
     let (oh, ow, hw) = (s.oh(), s.ow(), s.h * s.w);
     let tiling = s.is_tiling();
     // The 2×2 tiling gates each delta as it reads it; the other paths first gate a plane's deltas into `gated`.
     let two_by_two = tiling && s.ph == 2 && s.pw == 2;
+    assert!(da_stride == s.w || (two_by_two && !s.leaves_gaps() && da_stride > s.w));
+    let da_plane = s.h * da_stride;
+    assert!(a.len() >= in_len && out.len() >= out_len && delta.len() >= out_len && da.len() >= s.planes() * da_plane);
     let mut gated = vec![0.0f32; if relu_gate && !two_by_two { oh * ow } else { 0 }];
     for q in 0..s.planes() {
-        let pda = &mut da[q * hw..(q + 1) * hw];
+        let pda = &mut da[q * da_plane..(q + 1) * da_plane];
         let (pa, pout) = (&a[q * hw..(q + 1) * hw], &out[q * oh * ow..(q + 1) * oh * ow]);
         let mut pdelta = &delta[q * oh * ow..(q + 1) * oh * ow];
         if relu_gate && !two_by_two {
@@ -222,9 +232,9 @@ pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f3
             backward_windows(s, pa, pout, pdelta, strict, pda);
         } else if two_by_two {
             if relu_gate {
-                backward_2x2::<true>(pdelta, pa, pout, s.w, oh, ow, strict, pda);
+                backward_2x2::<true>(pdelta, pa, pout, s.w, da_stride, oh, ow, strict, pda);
             } else {
-                backward_2x2::<false>(pdelta, pa, pout, s.w, oh, ow, strict, pda);
+                backward_2x2::<false>(pdelta, pa, pout, s.w, da_stride, oh, ow, strict, pda);
             }
         } else {
             backward_tiles(s, pdelta, pa, pout, oh, ow, strict, pda);
@@ -236,13 +246,13 @@ pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f3
 /// With `GATE`, a delta whose pooled output is not positive is 0 (the ReLU's backward, as `maxpool_backward_gated`'s
 /// separate pass over a plane computes it for the other paths).
 #[allow(clippy::too_many_arguments)]
-fn backward_2x2<const GATE: bool>(delta: &[f32], a: &[f32], out: &[f32], w: usize, oh: usize, ow: usize, strict: bool, da: &mut [f32]) {
+fn backward_2x2<const GATE: bool>(delta: &[f32], a: &[f32], out: &[f32], w: usize, da_w: usize, oh: usize, ow: usize, strict: bool, da: &mut [f32]) {
     // Strict mode divides by per-window counts: the scalar loop below handles it.
     let vec_ow = if strict { 0 } else { ow - ow % 4 };
     for oy in 0..oh {
         let a0 = &a[2 * oy * w..2 * oy * w + 2 * ow];
         let a1 = &a[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
-        let (d0, rest) = da[2 * oy * w..].split_at_mut(w);
+        let (d0, rest) = da[2 * oy * da_w..].split_at_mut(da_w);
         let d1 = &mut rest[..2 * ow];
         let d0 = &mut d0[..2 * ow];
         let (dl, ol) = (&delta[oy * ow..(oy + 1) * ow], &out[oy * ow..(oy + 1) * ow]);

@@ -292,6 +292,19 @@ pub fn zip_map(
     }
 }
 
+/// The floats of `v` in lanes `0..v.len()` (at most 4) and +0.0 in the others: a row's last, partial vector read
+/// without reaching past the slice.
+#[inline(always)]
+pub fn load_partial(v: &[f32]) -> F32x4 {
+    assert!(v.len() <= 4);
+    let mut lanes = [0.0f32; 4];
+    for (lane, x) in lanes.iter_mut().zip(v) {
+        *lane = *x;
+    }
+    // SAFETY: `lanes` holds four floats.
+    unsafe { F32x4::load(lanes.as_ptr()) }
+}
+
 /// `out[i] = f(out[i], b[i])`, vectorised like `zip_map`.
 #[inline(always)]
 pub fn zip_map_in_place(

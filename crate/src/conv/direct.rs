@@ -7,7 +7,7 @@
 //! Same mathematics as `im2col.rs`: the true convolution of exercise 1.
 
 use super::ConvShape;
-use crate::simd::F32x4;
+use crate::simd::{load_partial, F32x4};
 
 /// Whether `forward` handles this shape (an output row of at least one vector).
 pub fn forward_applies(s: &ConvShape) -> bool {
@@ -255,6 +255,125 @@ pub fn forward_pooled(s: &ConvShape, taps: &Taps, ai: &[f32], b: &[f32], out: &m
 /// Whether `filter_gradient` handles this shape.
 pub fn filter_gradient_applies(s: &ConvShape) -> bool {
     s.is_unpadded_unit_stride() && s.zw() >= 4 && matches!((s.fh, s.fw), (1, 1) | (2, 2) | (3, 3) | (5, 5))
+}
+
+/// Whether an input row is exactly a row of Δ's vectors, `w = 4·⌈zw/4⌉` (the course's 28 = 4·⌈26/4⌉): Δ laid out at
+/// the input's row stride (zero columns zw..w) is then read in whole vectors, one flat loop a plane
+/// (`filter_gradient_wide`).
+pub fn rows_fill_vectors(s: &ConvShape) -> bool {
+    s.w % 4 == 0 && s.w == 4 * ((s.zw() + 3) / 4)
+}
+
+/// Whether `filter_gradient_wide` handles this shape: 3×3 filters whose input rows fill whole vectors of Δ.
+pub fn filter_gradient_wide_applies(s: &ConvShape) -> bool {
+    filter_gradient_applies(s) && s.fh == 3 && s.fw == 3 && rows_fill_vectors(s)
+}
+
+/// `filter_gradient` from Δ laid out at the input's row stride (`m` planes of `zh × w`, columns zw..w zero, as the
+/// fused pooling backward writes it), each (channel, filter row, filter pair) pass one flat loop over the plane
+/// instead of a loop per row with a partial last vector; and each plane's sum (image i, filter j at
+/// `plane_sums[i·m + j]`), taken as the first pass loads Δ. The backward pass of the course's first layer 1.11×
+/// faster with both (DEVELOPERS.md, session 22). Its lanes sum in another order than `filter_gradient`'s, so every
+/// caller of a shape it applies to goes through it (`conv::wide_delta_applies`).
+pub fn filter_gradient_wide(s: &ConvShape, a: &[f32], delta_wide: &[f32], df: &mut [f32], accumulate: bool, plane_sums: &mut [f32]) {
+    assert!(filter_gradient_wide_applies(s));
+    let (img, wide) = (s.c * s.h * s.w, s.m * s.zh() * s.w);
+    assert!(a.len() >= s.n * img && delta_wide.len() >= s.n * wide && df.len() >= s.m * s.col_rows() && plane_sums.len() >= s.n * s.m);
+    if !accumulate {
+        df[..s.m * s.col_rows()].iter_mut().for_each(|x| *x = 0.0);
+    }
+    for i in 0..s.n {
+        let (ai, di) = (&a[i * img..(i + 1) * img], &delta_wide[i * wide..(i + 1) * wide]);
+        let mut j0 = 0;
+        while j0 < s.m {
+            filter_block_wide(s, ai, di, j0, df, &mut plane_sums[i * s.m..(i + 1) * s.m]);
+            j0 += 2;
+        }
+    }
+}
+
+/// Four inputs from `plane` at `at`, those past its end read as +0.0: the last vector of a plane's last row, whose
+/// taps right of the first reach past it (onto the lanes of Δ's zero columns).
+#[inline(always)]
+fn inputs_at(plane: &[f32], at: usize) -> F32x4 {
+    if at + 4 <= plane.len() {
+        // SAFETY: at + 4 <= plane.len().
+        unsafe { F32x4::load(plane.as_ptr().add(at)) }
+    } else {
+        load_partial(&plane[at.min(plane.len())..])
+    }
+}
+
+/// Filters j0 and j0 + 1 (or j0 alone, the last of an odd count) of one image from wide Δ (see
+/// `filter_gradient_wide`): `filter_block`'s sums in its order, and the planes' sums into `plane_sums[j0..]` (taken
+/// in the first pass, which loads every vector of them once).
+#[inline(always)]
+fn filter_block_wide(s: &ConvShape, ai: &[f32], di: &[f32], j0: usize, df: &mut [f32], plane_sums: &mut [f32]) {
+    let (zh, w) = (s.zh(), s.w);
+    let (plane, wide) = (s.h * w, zh * w);
+    // A last filter of an odd count goes through the pair's code with its plane twice (one instance of the loop
+    // keeps the wasm small); the copy's sums are dropped.
+    let count = (s.m - j0).min(2);
+    let j1 = j0 + count - 1;
+    // Every read below but the last vector's taps stays inside channel k's plane of `ai` (rows y+su < h; at flat
+    // position p of Δ, p + su·w + sv + 4 <= zh·w − 4 + su·w + 2 + 4 <= h·w for every vector before the last) and
+    // inside planes j0 and j1 of `di`.
+    assert!(j1 < s.m && ai.len() >= s.c * plane && di.len() >= s.m * wide && wide >= 4 && wide % 4 == 0 && plane_sums.len() >= s.m);
+    let planes = [&di[j0 * wide..(j0 + 1) * wide], &di[j1 * wide..(j1 + 1) * wide]];
+    for k in 0..s.c {
+        let aplane = &ai[k * plane..(k + 1) * plane];
+        for su in 0..3 {
+            let arow = &aplane[su * w..];
+            // The first pass loads every vector of the planes once: it sums them too (its own instance, so that the
+            // other passes keep their registers).
+            let acc = if k == 0 && su == 0 {
+                let (acc, sums) = wide_pass::<true>(arow, planes, wide);
+                for (jj, v) in sums.iter().take(count).enumerate() {
+                    plane_sums[j0 + jj] = v.sum_lanes();
+                }
+                acc
+            } else {
+                wide_pass::<false>(arow, planes, wide).0
+            };
+            for (jj, accs) in acc.iter().take(count).enumerate() {
+                let out = &mut df[(j0 + jj) * s.c * 9 + k * 9..(j0 + jj) * s.c * 9 + (k + 1) * 9];
+                for (sv, v) in accs.iter().enumerate() {
+                    out[(2 - su) * 3 + (2 - sv)] += v.sum_lanes();
+                }
+            }
+        }
+    }
+}
+
+/// One pass of `filter_block_wide`: for each of the two planes (each `wide` long), the sums of Δ times the inputs
+/// `arow[p + sv]` (sv < 3) over its flat positions p, and with `SUM` the plane's own sum.
+#[inline(always)]
+fn wide_pass<const SUM: bool>(arow: &[f32], planes: [&[f32]; 2], wide: usize) -> ([[F32x4; 3]; 2], [F32x4; 2]) {
+    assert!(planes.iter().all(|d| d.len() >= wide) && wide >= 4 && wide % 4 == 0 && arow.len() + 2 >= wide);
+    let last = wide - 4;
+    let mut acc = [[F32x4::zero(); 3]; 2];
+    let mut sums = [F32x4::zero(); 2];
+    let mut step = |p: usize, av: [F32x4; 3]| {
+        for (jj, accs) in acc.iter_mut().enumerate() {
+            // SAFETY: p + 4 <= wide <= planes[jj].len().
+            let d = unsafe { F32x4::load(planes[jj].as_ptr().add(p)) };
+            if SUM {
+                sums[jj] = sums[jj].add(d);
+            }
+            for (sv, a) in av.iter().enumerate() {
+                accs[sv] = d.mul_add(*a, accs[sv]);
+            }
+        }
+    };
+    let mut p = 0;
+    while p < last {
+        // SAFETY: p + 2 + 4 <= arow.len() for p < last (see `filter_block_wide` on bounds).
+        let av = unsafe { [0, 1, 2].map(|sv| F32x4::load(arow.as_ptr().add(p + sv))) };
+        step(p, av);
+        p += 4;
+    }
+    step(last, [0, 1, 2].map(|sv| inputs_at(arow, last + sv)));
+    (acc, sums)
 }
 
 /// `dF = ∂C/∂F` from `delta` = ∂C/∂Z, overwriting `df` (`m × c × fh × fw`) or adding to it.

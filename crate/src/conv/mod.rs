@@ -285,12 +285,12 @@ pub fn conv2d_backward(
     assert!(a.len() >= len.input && f.len() >= len.filter && delta.len() >= len.output);
     assert!(df.len() >= len.filter && db.len() >= s.m && cols.len() >= len.cols && dcols.len() >= len.cols);
     assert!(da.as_ref().map_or(true, |da| da.len() >= len.input));
-    filter_gradient(s, a, delta, df, accumulate, cols, ws);
+    let mut plane_sums = vec![0.0f32; s.n * s.m];
+    filter_gradient_and_plane_sums(s, a, delta, df, accumulate, cols, ws, &mut plane_sums);
     if let Some(da) = da {
         input_gradient(s, f, delta, da, dcols, ws);
     }
-    let p = s.out_pixels();
-    bias_gradient(s.m, s.n, |i, j| plane_sum(&delta[(i * s.m + j) * p..(i * s.m + j + 1) * p]), db, accumulate);
+    bias_gradient(s.m, s.n, |i, j| plane_sums[i * s.m + j], db, accumulate);
 }
 
 /// `dF` from Δ for the whole batch, through the kernel `filter_gradient_path` picks: overwrites `df`, or adds to it.
@@ -299,6 +299,10 @@ pub fn conv2d_backward(
 pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], accumulate: bool, cols: &mut [f32], ws: &mut [f32]) {
     let len = s.checked_lengths();
     let p = s.out_pixels();
+    if wide_delta_applies(s) {
+        let mut sums = vec![0.0f32; s.n * s.m];
+        return filter_gradient_and_plane_sums(s, a, delta, df, accumulate, cols, ws, &mut sums);
+    }
     match filter_gradient_path(s) {
         Path::Direct => direct::filter_gradient(s, a, delta, df, accumulate),
         Path::DirectOnPaddedCopy => {
@@ -313,6 +317,48 @@ pub fn filter_gradient(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], 
             }
         }
         Path::Im2col => im2col::filter_gradient(s, a, delta, df, accumulate, cols, ws),
+    }
+}
+
+/// Whether the filter gradient of this shape runs on Δ laid out at the input's row stride
+/// (`direct::filter_gradient_wide`, the course's first layer): the fused pooling backward writes Δ so, other callers
+/// copy it so (`filter_gradient_and_plane_sums`), and the bias gradient takes the plane sums that kernel makes.
+pub fn wide_delta_applies(s: &ConvShape) -> bool {
+    filter_gradient_path(s) == Path::Direct && direct::filter_gradient_wide_applies(s)
+}
+
+/// `filter_gradient` from Δ at the input's row stride (`m` planes of `zh × w` an image, columns zw..w zero), and each
+/// plane's sum into `plane_sums` (`n × m`): see `wide_delta_applies`.
+pub fn filter_gradient_wide(s: &ConvShape, a: &[f32], delta_wide: &[f32], df: &mut [f32], accumulate: bool, plane_sums: &mut [f32]) {
+    assert!(wide_delta_applies(s));
+    direct::filter_gradient_wide(s, a, delta_wide, df, accumulate, plane_sums)
+}
+
+/// `filter_gradient` and each plane of Δ's sum (`plane_sums[i·m + j]`, as `bias_gradient` takes them), from Δ in the
+/// usual layout: where `wide_delta_applies`, each image's Δ copied to the input's row stride for that kernel.
+#[allow(clippy::too_many_arguments)]
+pub fn filter_gradient_and_plane_sums(s: &ConvShape, a: &[f32], delta: &[f32], df: &mut [f32], accumulate: bool, cols: &mut [f32], ws: &mut [f32], plane_sums: &mut [f32]) {
+    let p = s.out_pixels();
+    assert!(delta.len() >= s.n * s.m * p && plane_sums.len() >= s.n * s.m);
+    if !wide_delta_applies(s) {
+        filter_gradient(s, a, delta, df, accumulate, cols, ws);
+        for (q, sum) in plane_sums[..s.n * s.m].iter_mut().enumerate() {
+            *sum = plane_sum(&delta[q * p..(q + 1) * p]);
+        }
+        return;
+    }
+    let (img, zw, w) = (s.c * s.h * s.w, s.zw(), s.w);
+    let one = ConvShape { n: 1, ..*s };
+    // One image of Δ at row stride w; its columns zw..w stay zero.
+    let mut wide = vec![0.0f32; s.m * s.zh() * w];
+    if s.n == 0 && !accumulate {
+        df[..s.m * s.col_rows()].iter_mut().for_each(|x| *x = 0.0);
+    }
+    for i in 0..s.n {
+        for (to, from) in wide.chunks_exact_mut(w).zip(delta[i * s.m * p..(i + 1) * s.m * p].chunks_exact(zw)) {
+            to[..zw].copy_from_slice(from);
+        }
+        direct::filter_gradient_wide(&one, &a[i * img..(i + 1) * img], &wide, df, accumulate || i > 0, &mut plane_sums[i * s.m..(i + 1) * s.m]);
     }
 }
 

@@ -125,6 +125,10 @@ fn unpadded_matches_the_definition() {
         ConvShape::unpadded(2, 3, 10, 13, 6, 2, 2),
         // 5×5 through the direct filter gradient (2-filter blocks): 5 filters, rows of 7 outputs.
         ConvShape::unpadded(2, 2, 9, 11, 5, 5, 5),
+        // Input rows that fill whole vectors of Δ (w = 4·⌈zw/4⌉): the row's last vector starts at a multiple of 4 and
+        // its taps reach past the last row (3×3: zw = 10 of w = 12; 2×2: zw = 11 of w = 12).
+        ConvShape::unpadded(2, 2, 9, 12, 5, 3, 3),
+        ConvShape::unpadded(2, 1, 6, 12, 3, 2, 2),
     ]
     .into_iter()
     .enumerate()
@@ -312,4 +316,44 @@ fn lengths_refuse_bad_geometry_and_overflow() {
         padded(2, 3, 11, 10, 4, 3, 2, [1, 2, 0, 3], [2, 3]).lengths(),
         Some(ConvLengths { input: 2 * 3 * 11 * 10, filter: 4 * 3 * 3 * 2, output: 2 * 4 * 6 * 4, cols: 3 * 3 * 2 * 6 * 4 })
     );
+}
+
+#[test]
+fn wide_delta_gives_the_filter_and_bias_gradients_of_the_usual_layout_bit_for_bit() {
+    // Every path of these shapes runs the wide kernel (Δ copied where it comes in the usual layout): the floats
+    // agree bit for bit whichever way Δ arrives, and the plane sums and the row-by-row kernel agree to rounding.
+    // (n, c, h, w, m): the course's first layer, two channels with an odd filter count (a last block of one filter).
+    for (seed, [n, c, h, w, m]) in [[2, 1, 28, 28, 32], [3, 2, 9, 12, 5], [2, 1, 6, 8, 2]].into_iter().enumerate() {
+        let s = ConvShape::unpadded(n, c, h, w, m, 3, 3);
+        assert!(super::wide_delta_applies(&s), "{s:?}");
+        let t = case(s, 100 + seed as u64);
+        let (zh, zw) = (s.zh(), s.zw());
+        let mut wide = vec![f32::NAN; n * m * zh * w];
+        for (q, row) in wide.chunks_exact_mut(w).enumerate() {
+            row[..zw].copy_from_slice(&t.delta[q * zw..(q + 1) * zw]);
+            row[zw..].iter_mut().for_each(|x| *x = 0.0);
+        }
+        let len = s.lengths().unwrap();
+        let (mut cols, mut ws) = (vec![0.0; len.cols], vec![0.0; WORKSPACE_LEN]);
+        let mut sums = vec![f32::NAN; n * m];
+        for accumulate in [false, true] {
+            let (mut df, mut df_wide) = (vec![0.5; len.filter], vec![0.5; len.filter]);
+            super::filter_gradient(&s, &t.a, &t.delta, &mut df, accumulate, &mut cols, &mut ws);
+            super::filter_gradient_wide(&s, &t.a, &wide, &mut df_wide, accumulate, &mut sums);
+            assert!(df.iter().zip(&df_wide).all(|(x, y)| x.to_bits() == y.to_bits()), "df {s:?}");
+        }
+        let (mut df, mut narrow_sums) = (vec![0.5; len.filter], vec![f32::NAN; n * m]);
+        super::filter_gradient_and_plane_sums(&s, &t.a, &t.delta, &mut df, false, &mut cols, &mut ws, &mut narrow_sums);
+        for q in 0..n * m {
+            assert_eq!(narrow_sums[q].to_bits(), sums[q].to_bits(), "plane {q} of {s:?}");
+            let exact: f64 = t.delta[q * zh * zw..(q + 1) * zh * zw].iter().map(|&x| x as f64).sum();
+            assert!((sums[q] as f64 - exact).abs() <= 1e-5 * (1.0 + exact.abs()), "plane {q}: {} against {exact}", sums[q]);
+        }
+        // The usual kernel on Δ as it is (another order of the same sums), against the wide one.
+        let mut df_rows = vec![0.0; len.filter];
+        direct::filter_gradient(&s, &t.a, &t.delta, &mut df_rows, false);
+        for (x, y) in df_rows.iter().zip(&df) {
+            assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} against {y}");
+        }
+    }
 }
