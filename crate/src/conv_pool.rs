@@ -144,11 +144,13 @@ mod tests {
     fn image_by_image_gives_the_separate_kernels_floats() {
         // (conv n, c, h, w, m, fh, fw, pad, stride; pool ph, pw, sh, sw): the direct kernel, its padded copy, im2col
         // (stride 2, and c ≥ 8 for the filter gradient), tiling 2×2 cropped, tiling 3×2, overlapping windows.
-        let cases: [([usize; 9], [usize; 4]); 8] = [
+        let cases: [([usize; 9], [usize; 4]); 9] = [
             ([3, 1, 9, 10, 5, 3, 3, 0, 1], [2, 2, 2, 2]),
-            // Rows that fill whole vectors (w = 4·⌈zw/4⌉): a first layer's ∂C/∂z at the input's row stride.
+            // Rows that fill whole vectors (w = 4·⌈zw/4⌉): a first layer's ∂C/∂z at the input's row stride (the last
+            // with three channels and an odd filter count).
             ([2, 1, 10, 12, 5, 3, 3, 0, 1], [2, 2, 2, 2]),
             ([2, 1, 28, 28, 32, 3, 3, 0, 1], [2, 2, 2, 2]),
+            ([3, 3, 10, 8, 3, 3, 3, 0, 1], [2, 2, 2, 2]),
             ([2, 2, 8, 9, 4, 3, 3, 1, 1], [3, 2, 3, 2]),
             ([2, 3, 11, 12, 3, 3, 3, 1, 2], [2, 2, 2, 2]),
             ([2, 9, 7, 8, 4, 3, 3, 1, 1], [2, 2, 2, 2]),
@@ -156,7 +158,7 @@ mod tests {
             ([3, 2, 10, 10, 2, 3, 3, 0, 1], [2, 2, 3, 3]),
         ];
         for (seed, (cv, pv)) in cases.iter().enumerate() {
-            let expect_wide = seed == 1 || seed == 2;
+            let expect_wide = (1..=3).contains(&seed);
             let [n, c, h, w, m, fh, fw, pad, st] = *cv;
             let cs = ConvShape { n, c, h, w, m, fh, fw, pt: pad, pb: pad, pl: pad, pr: pad, sh: st, sw: st };
             let len = cs.lengths().unwrap();
@@ -211,6 +213,21 @@ mod tests {
                     assert_eq!(writes_wide_delta(&cs, &ps, dz4.len()), expect_wide, "{cv:?}");
                     same_bits("df from wide dz", &df, &df4);
                     same_bits("db from wide dz", &db, &db4);
+                    // The last image's ∂C/∂z in the first image's place, at the input's row stride with zero columns
+                    // zw..w where it is wide.
+                    let (zw, stride) = (cs.zw(), if expect_wide { w } else { cs.zw() });
+                    for (r, row) in dz4[..m * cs.zh() * stride].chunks_exact(stride).enumerate() {
+                        same_bits("a row of the wide dz", &row[..zw], &dz3[r * zw..(r + 1) * zw]);
+                        assert!(row[zw..].iter().all(|x| x.to_bits() == 0), "{cv:?}: row {r} of dz past zw");
+                    }
+                    // Overwriting df and db (the first image's call overwrites, the later ones add), in a dz that
+                    // holds other floats from a call before (the whole batch's ∂C/∂z, in the usual layout).
+                    let (mut df5, mut db5) = (vec![f32::NAN; len.filter], vec![f32::NAN; m]);
+                    conv::conv2d_backward(&cs, &a, &f, &dz, &mut df5, &mut db5, None, &mut cols, &mut dcols, &mut ws, false);
+                    let (mut df6, mut db6) = (vec![f32::NAN; len.filter], vec![f32::NAN; m]);
+                    backward(&cs, &ps, &a, &f, &z, &out, &delta, strict, relu, &mut dz2, &mut df6, &mut db6, None, &mut cols, &mut dcols, &mut ws, false);
+                    same_bits("df overwritten", &df5, &df6);
+                    same_bits("db overwritten", &db5, &db6);
                 }
             }
         }

@@ -330,8 +330,8 @@ pub unsafe extern "C" fn wn_conv2d_maxpool_forward(
 /// pooling (with `relu_gate`, through the ReLU fused into the convolution), then the convolution's parameter
 /// gradients, image by image (see conv_pool.rs); `dz` is scratch of the convolution's
 /// output size that ends up holding ∂C/∂z when `da` is given (without it, only the last image's, in the first
-/// image's place, and for the course's shape at the input's row stride); `da` (or null) gets ∂C/∂A. The same floats
-/// as the separate kernels.
+/// image's place, and for the course's shape with n ≥ 2 at the input's row stride); `da` (or null) gets ∂C/∂A. The
+/// same floats as the separate kernels.
 ///
 /// # Safety
 /// As `wn_conv2d_backward` and `wn_maxpool_backward` (z, out and pooled_delta as a, out and delta there).

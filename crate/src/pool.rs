@@ -203,8 +203,8 @@ pub fn maxpool_backward_gated(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f3
 }
 
 /// `maxpool_backward_gated` writing each row of ∂C/∂z at row stride `da_stride` ≥ w (planes of `h × da_stride`;
-/// columns w..da_stride left as they are), for the 2×2 tiling of an even-sized input, which writes every other
-/// column: the layout `conv::filter_gradient_wide` reads. Other shapes take `da_stride == w`.
+/// columns w..da_stride left as they are), for the 2×2 tiling of an even-sized input, which writes every column
+/// below w: the layout `conv::filter_gradient_wide` reads. Other shapes take `da_stride == w`.
 #[allow(clippy::too_many_arguments)]
 pub fn maxpool_backward_gated_strided(s: &PoolShape, a: &[f32], out: &[f32], delta: &[f32], strict: bool, relu_gate: bool, da: &mut [f32], da_stride: usize) {
     let (in_len, out_len) = (s.input_len(), s.output_len());

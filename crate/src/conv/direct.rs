@@ -274,7 +274,8 @@ pub fn filter_gradient_wide_applies(s: &ConvShape) -> bool {
 /// instead of a loop per row with a partial last vector; and each plane's sum (image i, filter j at
 /// `plane_sums[i·m + j]`), taken as the first pass loads Δ. The backward pass of the course's first layer 1.11×
 /// faster with both (DEVELOPERS.md, session 22). Its lanes sum in another order than `filter_gradient`'s, so every
-/// caller of a shape it applies to goes through it (`conv::wide_delta_applies`).
+/// caller of a shape `conv::wide_delta_applies` to (this kernel's shapes that `conv::filter_gradient_path` gives the
+/// direct kernel) goes through it, and no other.
 pub fn filter_gradient_wide(s: &ConvShape, a: &[f32], delta_wide: &[f32], df: &mut [f32], accumulate: bool, plane_sums: &mut [f32]) {
     assert!(filter_gradient_wide_applies(s));
     let (img, wide) = (s.c * s.h * s.w, s.m * s.zh() * s.w);
@@ -305,7 +306,7 @@ fn inputs_at(plane: &[f32], at: usize) -> F32x4 {
 }
 
 /// Filters j0 and j0 + 1 (or j0 alone, the last of an odd count) of one image from wide Δ (see
-/// `filter_gradient_wide`): `filter_block`'s sums in its order, and the planes' sums into `plane_sums[j0..]` (taken
+/// `filter_gradient_wide`): added into `df` in `filter_block`'s order (each lane's products in another), and the planes' sums into `plane_sums[j0..]` (taken
 /// in the first pass, which loads every vector of them once).
 #[inline(always)]
 fn filter_block_wide(s: &ConvShape, ai: &[f32], di: &[f32], j0: usize, df: &mut [f32], plane_sums: &mut [f32]) {
@@ -316,8 +317,9 @@ fn filter_block_wide(s: &ConvShape, ai: &[f32], di: &[f32], j0: usize, df: &mut 
     let count = (s.m - j0).min(2);
     let j1 = j0 + count - 1;
     // Every read below but the last vector's taps stays inside channel k's plane of `ai` (rows y+su < h; at flat
-    // position p of Δ, p + su·w + sv + 4 <= zh·w − 4 + su·w + 2 + 4 <= h·w for every vector before the last) and
-    // inside planes j0 and j1 of `di`.
+    // position p <= zh·w − 8 of Δ, every vector before the last, p + su·w + sv + 4 <= zh·w − 8 + 2·w + 2 + 4 < h·w)
+    // and inside planes j0 and j1 of `di`; the last vector's taps (p = zh·w − 4) go through `inputs_at`, which reads
+    // past the plane as +0.0. For su < 2 those taps read the next row's first two inputs (times Δ's zero columns).
     assert!(j1 < s.m && ai.len() >= s.c * plane && di.len() >= s.m * wide && wide >= 4 && wide % 4 == 0 && plane_sums.len() >= s.m);
     let planes = [&di[j0 * wide..(j0 + 1) * wide], &di[j1 * wide..(j1 + 1) * wide]];
     for k in 0..s.c {

@@ -381,7 +381,7 @@ pub fn bias_gradient(m: usize, n: usize, plane_sum: impl Fn(usize, usize) -> f32
     }
 }
 
-/// The sum of one output plane of Δ (`pub` for the fused convolution + pooling backward), in f32 over four lanes × two accumulators (the images'
+/// The sum of one output plane of Δ (for the shapes without a wide Δ: `filter_gradient_and_plane_sums`), in f32 over four lanes × two accumulators (the images'
 /// sums then add up in f64). A single f64 chain here cost a third of the course network's
 /// convolution backward: every add waited for the one before.
 pub fn plane_sum(plane: &[f32]) -> f32 {

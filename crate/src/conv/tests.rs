@@ -357,3 +357,21 @@ fn wide_delta_gives_the_filter_and_bias_gradients_of_the_usual_layout_bit_for_bi
         }
     }
 }
+
+#[test]
+fn wide_delta_without_images_overwrites_or_keeps_the_gradients() {
+    // n = 0 on a shape of the wide kernel: dF and db cleared without accumulate, left as they are with it.
+    let s = ConvShape::unpadded(0, 1, 28, 28, 3, 3, 3);
+    assert!(super::wide_delta_applies(&s));
+    let len = ConvShape { n: 1, ..s }.lengths().unwrap();
+    let (mut cols, mut dcols, mut ws) = (vec![0.0; len.cols], vec![0.0; len.cols], vec![0.0; WORKSPACE_LEN]);
+    for accumulate in [false, true] {
+        let (mut df, mut db) = (vec![0.5; len.filter], vec![0.5; 3]);
+        super::conv2d_backward(&s, &[], &vec![0.0; len.filter], &[], &mut df, &mut db, None, &mut cols, &mut dcols, &mut ws, accumulate);
+        let want = if accumulate { 0.5 } else { 0.0 };
+        assert!(df.iter().chain(&db).all(|&x| x == want), "accumulate {accumulate}");
+        let mut df = vec![0.5; len.filter];
+        super::filter_gradient(&s, &[], &[], &mut df, accumulate, &mut cols, &mut ws);
+        assert!(df.iter().all(|&x| x == want), "filter_gradient, accumulate {accumulate}");
+    }
+}
