@@ -125,8 +125,8 @@ fn unpadded_matches_the_definition() {
         ConvShape::unpadded(2, 3, 10, 13, 6, 2, 2),
         // 5×5 through the direct filter gradient (2-filter blocks): 5 filters, rows of 7 outputs.
         ConvShape::unpadded(2, 2, 9, 11, 5, 5, 5),
-        // Input rows that fill whole vectors of Δ (w = 4·⌈zw/4⌉): the row's last vector starts at a multiple of 4 and
-        // its taps reach past the last row (3×3: zw = 10 of w = 12; 2×2: zw = 11 of w = 12).
+        // Input rows that fill whole vectors of Δ (w = 4·⌈zw/4⌉): 3×3 (zw = 10 of w = 12) takes the wide kernel, whose
+        // last vector's taps reach past the last row; 2×2 (zw = 11 of w = 12) keeps the row kernel.
         ConvShape::unpadded(2, 2, 9, 12, 5, 3, 3),
         ConvShape::unpadded(2, 1, 6, 12, 3, 2, 2),
     ]
