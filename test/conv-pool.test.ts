@@ -4,7 +4,7 @@
 // folded into the pooling's (Pool2DLayer.backwardThroughReLU). Each must give the same floats, bit for bit, as the
 // separate passes, and leave the pooling the same winners to show.
 import { describe, expect, it } from 'vitest';
-import { BatchNormLayer, Conv2DLayer, DenseLayer, Identity, type Pool2DLayer, ReLU, Rng, SequentialNet, SoftMax, Tanh, Tensor } from 'wasmnet';
+import { BatchNormLayer, Conv2DLayer, DenseLayer, Identity, type Pool2DLayer, ReLU, Rng, SequentialNet, SoftMax, Tanh, Tensor, gradientCheck } from 'wasmnet';
 import { uniform } from './helpers/util.js';
 
 interface Case {
@@ -144,5 +144,51 @@ describe('ReLU + max pooling forward and backward in one pass', () => {
     expect((relu.layers[0] as Conv2DLayer).outputIsFusedReLU).toBe(true);
     net.dispose();
     relu.dispose();
+  });
+});
+
+// A first layer whose input rows fill whole vectors of ∂C/∂z (w = 4·⌈zw/4⌉: 12 = 4·⌈10/4⌉, the course's 28) with 3×3
+// filters takes its filter gradient from ∂C/∂z laid out at the input's row stride (crate/src/conv/direct.rs,
+// filter_gradient_wide): written so by the pooling's backward in a training step (no ∂C/∂x wanted), copied so
+// elsewhere (computeGradients, a convolution alone). These run it in the built .wasm.
+describe('the filter gradient from ∂C/∂z at the input\'s row stride, through the built wasm', () => {
+  const wide = (seed: number) => {
+    const net = new SequentialNet([1, 12, 12], { seed });
+    net.addConv2D([5, 3, 3], { afun: new ReLU() });
+    net.addPool2D([2, 2]);
+    net.addFlatten();
+    net.addDense(6, { afun: new SoftMax() });
+    return net;
+  };
+
+  it('agrees with central differences: a Tanh convolution alone and the course-shaped network', () => {
+    const conv = new Conv2DLayer([1, 12, 12], [5, 3, 3], { afun: new Tanh(), seed: 8 });
+    const alone = gradientCheck(conv, uniform([3, 1, 12, 12], new Rng(8)));
+    for (const [name, error] of Object.entries(alone.errors)) expect(error, name).toBeLessThan(1e-2);
+    const net = wide(9);
+    const x = uniform([4, 1, 12, 12], new Rng(9));
+    const result = gradientCheck(net, x, oneHot(4, 6, 2));
+    for (const [name, error] of Object.entries(result.errors)) expect(error, name).toBeLessThan(1e-2);
+    conv.dispose();
+    net.dispose();
+  });
+
+  it("a training step's gradient (∂C/∂z written at the row stride by the pooling) is computeGradients' (copied), bit for bit", async () => {
+    const n = 5;
+    const u = uniform([n, 1, 12, 12], new Rng(10));
+    const x = new Tensor(u.data.map((v) => Math.round(v * 3)), u.shape);
+    const y = oneHot(n, 6, 4);
+    const trained = wide(11);
+    const reference = wide(11);
+    // One batch of 5 (one shard): the gradient stays in the layers after the update, which moves only the weights.
+    await trained.train(x, y, { batchSize: n, epochs: 1, shuffle: false, workers: 1 });
+    const { loss } = reference.computeGradients(x, y);
+    expect(Number.isFinite(loss)).toBe(true);
+    const [a, b] = [trained.layers[0] as Conv2DLayer, reference.layers[0] as Conv2DLayer];
+    expect(a.df.some((v) => v !== 0)).toBe(true);
+    expect(bytes(a.df)).toEqual(bytes(b.df));
+    expect(bytes(a.db)).toEqual(bytes(b.db));
+    trained.dispose();
+    reference.dispose();
   });
 });
