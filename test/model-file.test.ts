@@ -155,6 +155,42 @@ describe('saving refuses', () => {
   });
 });
 
+describe('learning rates', () => {
+  it('a rate of 0 (a frozen layer: `lr` may be set to 0) saves and loads, with and without the training state', async () => {
+    const net = await trainedNet();
+    net.layers[0].optimizers()[0].lr = 0;
+    for (const trainingState of [true, false]) {
+      const back = SequentialNet.load(net.save({ trainingState }));
+      expect(back.layers[0].optimizers()[0].config()).toEqual(net.layers[0].optimizers()[0].config());
+      expect(back.layers[0].optimizers()[0].lr).toBe(0);
+      expect(back.layers[1].optimizers()[0].config()).toEqual({ type: 'SGD', lr: 0.1, momentum: 0.5, nesterov: false, weightDecay: 0 });
+      back.dispose();
+    }
+    net.dispose();
+  });
+
+  it('saving refuses a rate no file can hold (NaN would be written as null), naming the layer', async () => {
+    const net = await trainedNet();
+    for (const [lr, shown] of [[NaN, 'NaN'], [-1, '-1'], [Infinity, 'Infinity']] as const) {
+      net.layers[1].optimizers()[0].lr = lr;
+      expect(refusal(() => net.save())).toBe(`cannot save the network: layer 1 (Dense)'s SGD lr is ${shown}; a model file keeps each optimizer's base rate, a finite number ≥ 0`);
+    }
+    net.dispose();
+  });
+
+  it("loading refuses a damaged rate, naming the file's layer", async () => {
+    const net = await trainedNet();
+    const bytes = net.save({ trainingState: false });
+    net.dispose();
+    const before = wasmBytesInUse();
+    for (const [lr, shown] of [[null, 'null'], [-0.5, '-0.5'], ['fast', '"fast"']] as const) {
+      const damaged = rewriteModel(bytes, (h) => (h.layers[0].optim.lr = lr));
+      expect(refusal(() => SequentialNet.load(damaged))).toBe(`the model file's layer 0 (Dense): Adam config lr must be a finite number ≥ 0, got ${shown}`);
+    }
+    expect(wasmBytesInUse()).toBe(before);
+  });
+});
+
 describe('loading refuses', () => {
   const load = (bytes: Uint8Array) => refusal(() => SequentialNet.load(bytes));
 

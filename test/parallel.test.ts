@@ -352,6 +352,31 @@ describe('train({ workers }): faults', () => {
     expect(await trained(2)).toBe(await trained(1));
   }, 30_000);
 
+  it('a rate set before train(): 0 (a frozen layer) trains with the same bits, NaN or −1 stops with the same error, as with one worker', async () => {
+    const outcome = async (workers: number, lr: number) => {
+      const net = smallNet();
+      const initial = sha(net.save({ trainingState: false }));
+      const optim = net.layers[0].optimizers()[0];
+      optim.lr = lr;
+      const e = await net.train(x, y, { batchSize: 40, epochs: 1, workers }).catch((err: unknown) => err);
+      optim.lr = 0.01; // a rate a file holds, to compare the weights
+      const weights = sha(net.save({ trainingState: false }));
+      net.dispose();
+      return { error: e instanceof Error ? `${e.constructor.name}: ${e.message}` : null, weights, unchanged: weights === initial };
+    };
+    const frozen = await outcome(1, 0);
+    expect(frozen).toMatchObject({ error: null, unchanged: false });
+    expect(await outcome(2, 0)).toEqual(frozen);
+    for (const lr of [NaN, -1]) {
+      const one = await outcome(1, lr);
+      expect(one).toMatchObject({
+        error: `ValueError: training stopped: Adam lr must be a finite number ≥ 0, got ${lr} at epoch 1, batch 1 of 5; the network keeps the weights it had before this batch; lower the learning rate or check the data for huge values`,
+        unchanged: true,
+      });
+      expect(await outcome(2, lr)).toEqual(one);
+    }
+  }, 60_000);
+
   it('a callback that throws while a step is posted ahead ends the workers (none is left waiting), and the next train() works', async () => {
     const net = smallNet();
     const error = await net

@@ -278,7 +278,7 @@ export class SGD extends StatefulOptimizer {
   }
 
   clone(): SGD {
-    return new SGD(this.lr, { momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay });
+    return withRate(this.lr, (lr) => new SGD(lr, { momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay }));
   }
 }
 
@@ -356,7 +356,7 @@ export class Adam extends AdamFamily {
   }
 
   clone(): Adam {
-    return new Adam(this.lr, this.options());
+    return withRate(this.lr, (lr) => new Adam(lr, this.options()));
   }
 }
 
@@ -377,21 +377,30 @@ export class AdamW extends AdamFamily {
   }
 
   clone(): AdamW {
-    return new AdamW(this.lr, this.options());
+    return withRate(this.lr, (lr) => new AdamW(lr, this.options()));
   }
 }
 
-/** The optimizer a model file's settings describe; settings without the newer fields get their defaults. */
+/** The optimizer a model file's settings describe (newer fields missing: their defaults); lr may be 0, as `lr` may be set to. */
 export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
   if (!c || typeof c !== 'object') throw new ValueError(`optimizer config must be an object, got ${show(c)}`);
   if (c.type === 'SGD') {
     knownOptions('SGD config', c, ['type', 'lr', ...SGD_OPTIONS]);
-    return new SGD(c.lr, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
+    return withRate(checkPositive('SGD config lr', c.lr, true), (lr) => new SGD(lr, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay }));
   }
   if (c.type === 'Adam' || c.type === 'AdamW') {
     knownOptions(`${c.type} config`, c, ['type', 'lr', ...ADAM_OPTIONS]);
     const options = { beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay };
-    return c.type === 'Adam' ? new Adam(c.lr, options) : new AdamW(c.lr, options);
+    const make = (lr: number): Optimizer => (c.type === 'Adam' ? new Adam(lr, options) : new AdamW(lr, options));
+    return withRate(checkPositive(`${c.type} config lr`, c.lr, true), make);
   }
   throw new ValueError(`unknown optimizer type ${show((c as { type: unknown }).type)}: expected SGD, Adam or AdamW`);
+}
+
+/** `make(lr)`; constructors refuse lr 0, so it is set after. */
+function withRate<T extends Optimizer>(lr: number, make: (lr: number) => T): T {
+  if (lr > 0) return make(lr);
+  const opt = make(1);
+  opt.lr = 0;
+  return opt;
 }

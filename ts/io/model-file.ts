@@ -94,6 +94,15 @@ export function saveNetwork(net: SequentialNet, options: SaveOptions): Uint8Arra
     throw new ValueError(`save meta must be a plain object, got ${show(meta)}`);
   }
   if (meta !== undefined) checkJsonData(meta);
+  // A file with a rate it cannot hold (NaN) would never load.
+  net.layers.forEach((layer, i) => {
+    for (const opt of layer.optimizers()) {
+      const { type, lr } = opt.config();
+      if (!(Number.isFinite(lr) && lr >= 0)) {
+        throw new ValueError(`cannot save the network: layer ${i} (${layer.kind})'s ${type} lr is ${show(lr)}; a model file keeps each optimizer's base rate, a finite number ≥ 0`);
+      }
+    }
+  });
   const named: { name: string; values: Float32Array }[] = [];
   for (const p of net.parameters()) named.push({ name: p.name, values: p.value.view() });
   for (const b of net.buffers()) named.push({ name: b.name, values: b.value.view() });

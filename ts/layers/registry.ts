@@ -85,9 +85,23 @@ export function layerFromSpec(spec: { kind?: unknown; optim?: unknown }, ctx: Bu
     throw new ValueError(`${where}: unknown layer kind ${JSON.stringify(spec?.kind)} (known: ${Object.keys(layerKinds).join(', ')})`);
   }
   const cls = layerKinds[spec.kind] as unknown as { fromSpec(spec: unknown, ctx: BuildContext): Layer };
-  const layer = cls.fromSpec(spec, ctx);
+  const named = <T>(build: () => T): T => {
+    try {
+      return build();
+    } catch (e) {
+      if (e instanceof ValueError) throw new ValueError(`${where} (${spec.kind}): ${e.message}`);
+      throw e;
+    }
+  };
+  const layer = named(() => cls.fromSpec(spec, ctx));
   // Optimizer settings of files written before an option existed get its default (it did not exist then).
-  const given = canonical(spec.optim === undefined ? spec : { ...spec, optim: optimizerFromConfig(spec.optim as OptimizerConfig).config() });
+  let given: string;
+  try {
+    given = canonical(spec.optim === undefined ? spec : { ...spec, optim: named(() => optimizerFromConfig(spec.optim as OptimizerConfig)).config() });
+  } catch (e) {
+    layer.dispose();
+    throw e;
+  }
   const built = canonical(layer.toSpec());
   if (given !== built) {
     layer.dispose();
