@@ -188,6 +188,13 @@ describe('init() refuses', () => {
     expect(wasm.isInitialized()).toBe(false);
   });
 
+  it('a wasm option of the wrong kind, naming what it takes', async () => {
+    const said = "init options: wasm must be a URL or path, the file's bytes, a Response or a WebAssembly.Module, got";
+    expect(await initError(wasm.init({ wasm: 42 } as never))).toBe(`${said} 42`);
+    expect(await initError(wasm.init({ wasm: { href: wasmPath } } as never))).toMatch(said);
+    expect(wasm.isInitialized()).toBe(false);
+  });
+
   it('an unknown option, naming it and the known one', async () => {
     expect(await initError(wasm.init({ wsam: wasmPath } as never))).toBe('init options: unknown option "wsam" (known: wasm)');
   });

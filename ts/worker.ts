@@ -37,6 +37,10 @@ function networkFor(r: TrainRequest): SequentialNet {
   return modelZoo[name]({ seed: r.seed, lr: r.lr });
 }
 
+if (typeof self === 'undefined') {
+  throw new Error("wasmnet/worker is a module Web Worker for browsers: start it with new Worker(…, { type: 'module' }); in Node, train({ workers }) starts workers itself");
+}
+
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(message, transfer);
 
 // This worker is also a replica for data-parallel training (`train({ workers })` in a page): one request at a time, in order.

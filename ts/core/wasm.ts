@@ -5,7 +5,7 @@
  * table below is the whole binding. All pointers are byte offsets into the
  * module's memory, all sizes element counts; 0 is the null pointer.
  */
-import { InitError, WasmnetError } from './errors.js';
+import { InitError, WasmnetError, show } from './errors.js';
 import { fromViteDeps } from './vite-dev.js';
 import { readFileBytes } from './node-io.js';
 
@@ -179,12 +179,16 @@ export async function init(options: InitOptions = {}): Promise<void> {
 
 /** Loads the core once (what `init` does) and resolves to its export table. */
 export function load(options: InitOptions = {}): Promise<KernelExports> {
-  if (exportsTable) return Promise.resolve(exportsTable);
   if (options !== undefined && options !== null && typeof options !== 'object') {
     return Promise.reject(new InitError(`init options must be an object such as { wasm: url }, got ${typeof options}`));
   }
   const unknown = options ? Object.keys(options).find((k) => k !== 'wasm') : undefined;
   if (unknown !== undefined) return Promise.reject(new InitError(`init options: unknown option ${JSON.stringify(unknown)} (known: wasm)`));
+  const wasm: unknown = options?.wasm;
+  if (wasm !== undefined && !isWasmSource(wasm)) {
+    return Promise.reject(new InitError(`init options: wasm must be a URL or path, the file's bytes, a Response or a WebAssembly.Module, got ${show(wasm)}`));
+  }
+  if (exportsTable) return Promise.resolve(exportsTable);
   if (!loading) {
     loading = instantiate(options?.wasm).then(
       (k) => (exportsTable = k),
@@ -281,6 +285,17 @@ function guarded(raw: Record<string, unknown>): Record<string, unknown> {
     };
   }
   return table;
+}
+
+function isWasmSource(value: unknown): value is WasmSource {
+  return (
+    typeof value === 'string' ||
+    value instanceof URL ||
+    value instanceof ArrayBuffer ||
+    ArrayBuffer.isView(value) ||
+    (typeof Response !== 'undefined' && value instanceof Response) ||
+    value instanceof WebAssembly.Module
+  );
 }
 
 async function compile(source: WasmSource): Promise<WebAssembly.Module> {
