@@ -202,6 +202,15 @@ describe('optimizer options', () => {
       expect(o.clone().config()).toEqual(o.config());
       expect(o.clone().constructor).toBe(o.constructor);
     }
+    // A rate set to 0 (a frozen layer) clones and reads back; one that is not a number ≥ 0 is refused, named.
+    for (const o of optimizers) {
+      const type = o.config().type;
+      o.lr = 0;
+      expect(o.clone().config()).toEqual(o.config());
+      expect(optimizerFromConfig(o.config()).config()).toEqual(o.config());
+      o.lr = NaN;
+      expect(() => o.clone()).toThrow(new ValueError(`${type} lr must be a finite number ≥ 0, got NaN`));
+    }
   });
 
   it('optimizerFromConfig reads settings written before the new options existed, with their defaults', () => {
@@ -405,12 +414,14 @@ describe('learning-rate schedules', () => {
     expect(() => new CosineAnnealing({ tMax: 0 })).toThrow(/CosineAnnealing tMax must be an integer ≥ 1, got 0/);
     expect(() => new CosineAnnealing({ tMax: 5, etaMin: -1 })).toThrow(/CosineAnnealing etaMin must be a finite number ≥ 0, got -1/);
     expect(() => new StepDecay({ stepSize: 2 }).lrAt(-1, 0.1)).toThrow(/StepDecay epoch must be a finite number ≥ 0, got -1/);
-    expect(() => new CosineAnnealing({ tMax: 2 }).lrAt(1, 0)).toThrow(/CosineAnnealing baseLr must be a finite number > 0, got 0/);
+    expect(() => new CosineAnnealing({ tMax: 2 }).lrAt(1, -0.1)).toThrow(/CosineAnnealing baseLr must be a finite number ≥ 0, got -0.1/);
+    // A frozen layer's base rate of 0 stays 0 (etaMin 0).
+    for (const s of [new StepDecay({ stepSize: 1 }), new ExponentialDecay({ gamma: 0.5 }), new CosineAnnealing({ tMax: 2 })]) expect(s.lrAt(1, 0)).toBe(0);
     // Each schedule's own name in its messages (options and arguments).
     expect(() => new ExponentialDecay({ gamma: 0.9, tMax: 3 } as never)).toThrow(new ValueError('ExponentialDecay options: unknown option "tMax" (known: gamma)'));
     expect(() => new ExponentialDecay({ gamma: 0.9 }).lrAt(NaN, 0.1)).toThrow(/^ExponentialDecay epoch must be a finite number ≥ 0, got NaN$/);
     expect(() => new CosineAnnealing({ tMax: 3, gama: 1 } as never)).toThrow(/^CosineAnnealing options: unknown option "gama"/);
-    expect(() => new FunctionSchedule(() => 0.1).lrAt(1, -1)).toThrow(/^lr schedule baseLr must be a finite number > 0, got -1$/);
+    expect(() => new FunctionSchedule(() => 0.1).lrAt(1, -1)).toThrow(/^lr schedule baseLr must be a finite number ≥ 0, got -1$/);
   });
 
   it('a function schedule: only a function, and only rates that are finite numbers ≥ 0', () => {

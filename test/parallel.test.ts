@@ -352,9 +352,19 @@ describe('train({ workers }): faults', () => {
     expect(await trained(2)).toBe(await trained(1));
   }, 30_000);
 
-  it('a rate set before train(): 0 (a frozen layer) trains with the same bits, NaN or −1 stops with the same error, as with one worker', async () => {
+  /** With batch norm, whose shards run in copies of the network made from a model file even with one worker. */
+  const batchNormNet = () => {
+    const net = new SequentialNet([1, 12, 12], { seed: 3 });
+    net.addConv2D([4, 3, 3], { optim: new Adam(0.01) });
+    net.addBatchNorm({ afun: new ReLU(), optim: new Adam(0.01) });
+    net.addFlatten();
+    net.addDense(5, { afun: new SoftMax(), optim: new Adam(0.01) });
+    return net;
+  };
+
+  for (const [name, make] of [['', smallNet], [' (batch norm)', batchNormNet]] as const) it(`a rate set before train()${name}: 0 (a frozen layer) trains with the same bits, NaN or −1 stops with the same error, as with one worker`, async () => {
     const outcome = async (workers: number, lr: number) => {
-      const net = smallNet();
+      const net = make();
       const initial = sha(net.save({ trainingState: false }));
       const optim = net.layers[0].optimizers()[0];
       optim.lr = lr;

@@ -72,12 +72,15 @@ describe('WASM_FILE', () => {
 });
 
 describe('init() with no source', () => {
-  it('loads the default location, and so do init({}) and init(null)', async () => {
-    for (const args of [[], [{}], [null]]) {
+  it('loads the default location, and so do init({}), init(null) and a wasm option of undefined or null', async () => {
+    for (const args of [[], [{}], [null], [{ wasm: undefined }], [{ wasm: null }]]) {
       vi.resetModules();
       const fresh = await import('../ts/core/wasm.js');
       await (fresh.init as (...a: unknown[]) => Promise<void>)(...args);
       expect(fresh.isInitialized()).toBe(true);
+      // Once loaded, a later call's options are still checked.
+      const later = await fresh.init({ wasm: 42 } as never).catch((e: unknown) => e);
+      expect((later as Error).message).toMatch(/^init options: wasm must be a URL or path, .* got 42$/);
     }
   });
 

@@ -1,6 +1,7 @@
 // trainInWorker sends a worker only the values it trains on: a slice() view must not take the
 // whole buffer behind it along (1,000 MNIST digits used to ship all 188 MB of the 60,000).
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Tensor, ValueError, WasmnetError, trainInWorker } from 'wasmnet';
 
@@ -157,7 +158,7 @@ describe('trainInWorker: the request, the progress and the failures', () => {
 
 describe('wasmnet/worker outside a worker', () => {
   it('loaded in Node, it says what it is and what Node uses instead (no "self is not defined")', () => {
-    const run = spawnSync(process.execPath, ['-e', "import('./dist/worker.js').catch((e) => { console.error(e.message); process.exit(3); })"], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['-e', "import('./dist/worker.js').catch((e) => { console.error(e.message); process.exit(3); })"], { encoding: 'utf8', cwd: fileURLToPath(new URL('..', import.meta.url)) });
     expect(run.status).toBe(3);
     expect(run.stderr.trim()).toBe(
       "wasmnet/worker is a module Web Worker for browsers: start it with new Worker(…, { type: 'module' }); in Node, train({ workers }) starts workers itself",

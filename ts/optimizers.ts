@@ -278,7 +278,7 @@ export class SGD extends StatefulOptimizer {
   }
 
   clone(): SGD {
-    return withRate(this.lr, (lr) => new SGD(lr, { momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay }));
+    return withRate('SGD lr', this.lr, (lr) => new SGD(lr, { momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay }));
   }
 }
 
@@ -356,7 +356,7 @@ export class Adam extends AdamFamily {
   }
 
   clone(): Adam {
-    return withRate(this.lr, (lr) => new Adam(lr, this.options()));
+    return withRate('Adam lr', this.lr, (lr) => new Adam(lr, this.options()));
   }
 }
 
@@ -377,7 +377,7 @@ export class AdamW extends AdamFamily {
   }
 
   clone(): AdamW {
-    return withRate(this.lr, (lr) => new AdamW(lr, this.options()));
+    return withRate('AdamW lr', this.lr, (lr) => new AdamW(lr, this.options()));
   }
 }
 
@@ -386,20 +386,20 @@ export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
   if (!c || typeof c !== 'object') throw new ValueError(`optimizer config must be an object, got ${show(c)}`);
   if (c.type === 'SGD') {
     knownOptions('SGD config', c, ['type', 'lr', ...SGD_OPTIONS]);
-    return withRate(checkPositive('SGD config lr', c.lr, true), (lr) => new SGD(lr, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay }));
+    return withRate('SGD config lr', c.lr, (lr) => new SGD(lr, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay }));
   }
   if (c.type === 'Adam' || c.type === 'AdamW') {
     knownOptions(`${c.type} config`, c, ['type', 'lr', ...ADAM_OPTIONS]);
     const options = { beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay };
     const make = (lr: number): Optimizer => (c.type === 'Adam' ? new Adam(lr, options) : new AdamW(lr, options));
-    return withRate(checkPositive(`${c.type} config lr`, c.lr, true), make);
+    return withRate(`${c.type} config lr`, c.lr, make);
   }
   throw new ValueError(`unknown optimizer type ${show((c as { type: unknown }).type)}: expected SGD, Adam or AdamW`);
 }
 
-/** `make(lr)`; constructors refuse lr 0, so it is set after. */
-function withRate<T extends Optimizer>(lr: number, make: (lr: number) => T): T {
-  if (lr > 0) return make(lr);
+/** `make(lr)` for `lr` (named `name`) ≥ 0; constructors refuse 0, so it is set after. */
+function withRate<T extends Optimizer>(name: string, lr: unknown, make: (lr: number) => T): T {
+  if (checkPositive(name, lr, true) > 0) return make(lr as number);
   const opt = make(1);
   opt.lr = 0;
   return opt;

@@ -13,7 +13,7 @@
  */
 import { init } from './core/wasm.js';
 import { Tensor } from './core/tensor.js';
-import { ValueError, show } from './core/errors.js';
+import { ValueError, WasmnetError, show } from './core/errors.js';
 import { type ModelName, modelZoo } from './models.js';
 import { SequentialNet } from './network.js';
 import type { TrainRequest, WorkerMessage } from './worker-protocol.js';
@@ -38,7 +38,7 @@ function networkFor(r: TrainRequest): SequentialNet {
 }
 
 if (typeof self === 'undefined') {
-  throw new Error("wasmnet/worker is a module Web Worker for browsers: start it with new Worker(…, { type: 'module' }); in Node, train({ workers }) starts workers itself");
+  throw new WasmnetError("wasmnet/worker is a module Web Worker for browsers: start it with new Worker(…, { type: 'module' }); in Node, train({ workers }) starts workers itself");
 }
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(message, transfer);

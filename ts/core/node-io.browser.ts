@@ -36,7 +36,7 @@ export async function spawnReplicaWorker(): Promise<WorkerPort> {
   const failure = failureReport();
   worker.addEventListener('error', (e) => {
     e.preventDefault();
-    failure.fail(`threw ${e.message || "an error (the worker script may have failed to load: serve wasmnet's worker.js and its chunks beside wasmnet)"}`);
+    failure.fail(`threw ${e.message || "an error (the worker script may have failed to load: serve wasmnet's worker.js and its chunk files beside the bundle)"}`);
   });
   worker.addEventListener('messageerror', () => failure.fail('sent a message that could not be read'));
   return {

@@ -184,13 +184,13 @@ export function load(options: InitOptions = {}): Promise<KernelExports> {
   }
   const unknown = options ? Object.keys(options).find((k) => k !== 'wasm') : undefined;
   if (unknown !== undefined) return Promise.reject(new InitError(`init options: unknown option ${JSON.stringify(unknown)} (known: wasm)`));
-  const wasm: unknown = options?.wasm;
+  const wasm: unknown = options?.wasm ?? undefined;
   if (wasm !== undefined && !isWasmSource(wasm)) {
     return Promise.reject(new InitError(`init options: wasm must be a URL or path, the file's bytes, a Response or a WebAssembly.Module, got ${show(wasm)}`));
   }
   if (exportsTable) return Promise.resolve(exportsTable);
   if (!loading) {
-    loading = instantiate(options?.wasm).then(
+    loading = instantiate(wasm as WasmSource | undefined).then(
       (k) => (exportsTable = k),
       (err: unknown) => {
         loading = null;

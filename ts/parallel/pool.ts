@@ -14,6 +14,7 @@ import { wasmModule } from '../core/wasm.js';
 import type { SequentialNet } from '../network.js';
 import type { NextStep, StepEngine } from '../train/loop.js';
 import { MAX_SHARDS, maxNodesPerWorker, shardCount, shardSize, tailShards, workerShards } from '../train/shards.js';
+import { saveForCopies } from '../train/copies.js';
 import { maxExchangeFloats, trainsTogether } from '../train/together.js';
 import {
   CTRL_CONFIRMED,
@@ -126,7 +127,7 @@ export async function startWorkerPool(
         exchange: trainsTogether(net) ? new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS * maxExchangeFloats(net))) : null,
         exchangeSlot: maxExchangeFloats(net),
       };
-  const model = saveForReplicas(net);
+  const model = saveForCopies(net, true);
   const module = wasmModule();
   const { failAt, slowRank } = poolTestHooks;
   Object.assign(poolTestHooks, { failAt: null, messagesOnly: false, slowRank: null });
@@ -565,17 +566,5 @@ class WorkerPool implements StepEngine {
       return new ErrorClass(first.message);
     }
     return new WasmnetError(`training stopped: worker ${first.rank + 1} of ${this.ports.length} failed ${where}: ${first.name === 'WasmnetError' ? '' : `${first.name}: `}${first.message}; ${kept}`);
-  }
-}
-
-/** Replicas take each step's rates from the network: a base rate no file holds (NaN) goes as 0, and step 1 fails as with one worker. */
-function saveForReplicas(net: SequentialNet): Uint8Array {
-  const unstorable = [...new Set(net.layers.flatMap((l) => l.optimizers()))].filter((opt) => !(Number.isFinite(opt.lr) && opt.lr >= 0));
-  const rates = unstorable.map((opt) => opt.lr);
-  try {
-    unstorable.forEach((opt) => (opt.lr = 0));
-    return net.save({ trainingState: true });
-  } finally {
-    unstorable.forEach((opt, i) => (opt.lr = rates[i]));
   }
 }

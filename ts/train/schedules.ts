@@ -45,7 +45,8 @@ export interface LrSchedule {
 
 function checkArguments(what: string, epoch: number, baseLr: number): void {
   checkPositive(`${what} epoch`, epoch, true);
-  checkPositive(`${what} baseLr`, baseLr);
+  // 0: a frozen layer's optimizer (`lr` may be set to 0).
+  checkPositive(`${what} baseLr`, baseLr, true);
 }
 
 /** PyTorch's `StepLR`: lr = baseLr·gamma^⌊epoch/stepSize⌋ (default gamma 0.1). */

@@ -21,6 +21,7 @@ import { kernels } from '../core/wasm.js';
 import { ActivatedLayer } from '../layers/activated.js';
 import { BatchNormLayer } from '../layers/batchnorm.js';
 import type { SequentialNet, ShardExchange } from '../network.js';
+import { saveForCopies } from './copies.js';
 import type { GradientTree } from './shards.js';
 import type { GatherRows, ShardPlan } from './step.js';
 
@@ -95,7 +96,7 @@ export class ShardNets {
 
   private copy(): SequentialNet {
     const Net = this.net.constructor as typeof SequentialNet;
-    const copy = Net.load(this.net.save({ trainingState: false }));
+    const copy = Net.load(saveForCopies(this.net, false));
     copy.layers.forEach((l, i) => {
       l.training = true;
       if (l instanceof ActivatedLayer) l.borrowParametersOf(this.net.layers[i] as ActivatedLayer);
