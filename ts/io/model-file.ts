@@ -87,6 +87,11 @@ export interface SaveOptions {
   meta?: Record<string, unknown>;
 }
 
+/** Whether a model file holds an optimizer's base rate `lr` (JSON writes NaN and ±∞ as null; a rate is ≥ 0). */
+export function isStorableRate(lr: number): boolean {
+  return Number.isFinite(lr) && lr >= 0;
+}
+
 export function saveNetwork(net: SequentialNet, options: SaveOptions): Uint8Array {
   const { trainingState = true, meta } = optionsObject('save options', options, ['trainingState', 'meta']);
   if (typeof trainingState !== 'boolean') throw new ValueError(`save trainingState must be true or false, got ${show(trainingState)}`);
@@ -98,7 +103,7 @@ export function saveNetwork(net: SequentialNet, options: SaveOptions): Uint8Arra
   net.layers.forEach((layer, i) => {
     for (const opt of layer.optimizers()) {
       const { type, lr } = opt.config();
-      if (!(Number.isFinite(lr) && lr >= 0)) {
+      if (!isStorableRate(lr)) {
         throw new ValueError(`cannot save the network: layer ${i} (${layer.kind})'s ${type} lr is ${show(lr)}; a model file keeps each optimizer's base rate, a finite number ≥ 0`);
       }
     }
