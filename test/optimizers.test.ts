@@ -231,6 +231,82 @@ describe('optimizer options', () => {
   });
 });
 
+describe("Adam's m and SGD's velocity flush subnormals to zero (crate/src/optim.rs)", () => {
+  const f = Math.fround;
+  const MIN_NORMAL = 1.1754943508222875e-38;
+  const flush = (x: number) => (Math.abs(x) < MIN_NORMAL ? 0 : x);
+  const subnormals = (a: ArrayLike<number>) => Array.from(a).filter((x) => x !== 0 && Math.abs(x) < MIN_NORMAL).length;
+
+  // The kernels' arithmetic, one float32 rounding per operation (a double result rounded by Math.fround is the
+  // float32 result for + − × ÷ √), with or without the flush of Adam's m or SGD's velocity (to +0).
+  type Emulated = { p: Float64Array; s: Float64Array[] };
+  const emulate = {
+    Adam(p: Float64Array, s: Float64Array[], g: ArrayLike<number>, t: number, flushing: boolean): void {
+      const [b1, b2, lr, eps] = [f(0.9), f(0.999), f(0.01), f(1e-8)];
+      const [c1, c2] = [f(1 - b1), f(1 - b2)];
+      const step = f(lr / f(1 - Math.pow(0.9, t)));
+      const inv = f(1 / f(Math.sqrt(f(1 - Math.pow(0.999, t)))));
+      const keep = flushing ? flush : (x: number) => x;
+      const [m, v] = s;
+      for (let i = 0; i < p.length; i++) {
+        m[i] = keep(f(f(b1 * m[i]) + f(c1 * g[i])));
+        v[i] = f(f(b2 * v[i]) + f(c2 * f(g[i] * g[i])));
+        const denom = f(f(f(Math.sqrt(v[i])) * inv) + eps);
+        p[i] = f(p[i] - f(f(step * m[i]) / denom));
+      }
+    },
+    SGD(p: Float64Array, s: Float64Array[], g: ArrayLike<number>, _t: number, flushing: boolean): void {
+      const [mu, lr] = [f(0.9), f(0.01)];
+      const [v] = s;
+      for (let i = 0; i < p.length; i++) {
+        const vi = f(f(mu * v[i]) + g[i]);
+        v[i] = flushing ? flush(vi) : vi;
+        p[i] = f(p[i] - f(lr * v[i]));
+      }
+    },
+  };
+
+  for (const [name, make] of [['Adam', () => new Adam(0.01)], ['SGD', () => new SGD(0.01, { momentum: 0.9 })]] as const) {
+    it(`${name}: a state decaying below 1.2e-38 becomes 0 instead of staying subnormal, and the weights keep the bits of unflushed arithmetic`, () => {
+      const optim = make();
+      // 7·13 = 91 weights and 13 biases: whole vectors and a tail. Every other weight and every bias sees a gradient
+      // of 0 after the first step (a dead unit's), so its state decays by 0.9 a step: subnormal after about 790.
+      const dense = layerWith(optim, 7, 13);
+      const [wParam, bParam] = dense.parameters();
+      const start = (x: Float32Array): [Emulated, Emulated] => {
+        const states = () => optim.stateOf(wParam).arrays.map(() => new Float64Array(x.length));
+        return [{ p: Float64Array.from(x), s: states() }, { p: Float64Array.from(x), s: states() }];
+      };
+      const [wFlushed, wPlain] = start(dense.w);
+      const [bFlushed, bPlain] = start(dense.b);
+      const rng = new Rng(5);
+      let flushedAtSomeStep = false;
+      for (let t = 1; t <= 900; t++) {
+        const gw = values(91, rng).map((x, i) => (t === 1 || i % 2 === 1 ? x : 0));
+        const gb = t === 1 ? values(13, rng) : new Float32Array(13);
+        stepWith(dense, gw, gb, rng);
+        for (const [e, g] of [[wFlushed, gw], [bFlushed, gb]] as const) emulate[name](e.p, e.s, g, t, true);
+        for (const [e, g] of [[wPlain, gw], [bPlain, gb]] as const) emulate[name](e.p, e.s, g, t, false);
+        // m or the velocity: the first array of either optimizer's state.
+        const state = [optim.stateOf(wParam).arrays[0], optim.stateOf(bParam).arrays[0]];
+        expect(state.map(subnormals)).toEqual([0, 0]);
+        flushedAtSomeStep ||= subnormals(wPlain.s[0]) > 0;
+      }
+      // The run reaches the subnormal range (else this test checks nothing), and the kernel is the flushing arithmetic.
+      expect(flushedAtSomeStep).toBe(true);
+      expect(optim.stateOf(wParam).arrays.map((a) => Array.from(a))).toEqual(wFlushed.s.map((a) => Array.from(a)));
+      expect(optim.stateOf(bParam).arrays.map((a) => Array.from(a))).toEqual(bFlushed.s.map((a) => Array.from(a)));
+      expect(Array.from(optim.stateOf(bParam).arrays[0])).toEqual(new Array(13).fill(0));
+      // Weights and biases: the same floats as without the flush, the same as the kernel's.
+      expect(Array.from(dense.w)).toEqual(Array.from(wFlushed.p));
+      expect(Array.from(dense.b)).toEqual(Array.from(bFlushed.p));
+      expect(Array.from(wPlain.p)).toEqual(Array.from(wFlushed.p));
+      expect(Array.from(bPlain.p)).toEqual(Array.from(bFlushed.p));
+      dense.dispose();
+    });
+  }
+});
+
 describe('optimizer state, for resumable training', () => {
   const makers: [string, () => Optimizer, string[]][] = [
     ['SGD', () => new SGD(0.05), []],

@@ -4,8 +4,19 @@
 //! decay) is a const generic, chosen once outside the loop: with the options
 //! off, the loop is the plain one, so its float operations and their order
 //! (and so its results, bit for bit) do not depend on options that exist.
+//!
+//! SGD's velocity and Adam's first moment m are flushed to +0 where they fall below the smallest normal float
+//! (1.18e-38). A weight whose gradient has become exactly 0 (a dead ReLU's inputs) has its m multiplied by β1 every
+//! step until it reaches a few subnormal units, where rounding keeps it for ever (0.9·k·2⁻¹⁴⁹ rounds back to k·2⁻¹⁴⁹
+//! for k ≤ 4); subnormal arithmetic is microcoded on x86, and V8 cannot turn on flush-to-zero for wasm. After about
+//! 800 steps at batch 64, 10 % of the course network's dense m were subnormal and its Adam took 2.1× the time.
+//! A flushed m would have moved its weight by less than lr·1.2e-37/ε (under 1e-32 with Adam's defaults), a flushed
+//! velocity by less than lr·1.2e-38: below half an ulp of any weight larger than about 1e-25, so such weights keep
+//! their bits. The flush is integer arithmetic on the float's bits, the same in Node, browsers and every worker.
+//! Adam's v is not flushed: flushing it too made the pass 1.25× slower, and v decays by only β2 = 0.999 a step, so
+//! it takes some 50,000 steps of a gradient that stays exactly 0 to reach the subnormals.
 
-use crate::simd::{F32x4, LANES};
+use crate::simd::{flush_subnormal, F32x4, LANES};
 
 /// SGD, as PyTorch's `SGD` with dampening 0:
 /// `g ← grad + wd·p`; with momentum μ: `v ← μ·v + g`, then `g ← g + μ·v` (Nesterov) or `g ← v`;
@@ -93,7 +104,7 @@ fn sgd_momentum<const WD: bool, const NESTEROV: bool>(
             if WD {
                 gi = gi.add(vwd.mul(pi));
             }
-            let vi = vmu.mul_add(F32x4::load(v.as_ptr().add(i)), gi);
+            let vi = vmu.mul_add(F32x4::load(v.as_ptr().add(i)), gi).flush_subnormal();
             let step = if NESTEROV { gi.add(vmu.mul(vi)) } else { vi };
             vi.store(v.as_mut_ptr().add(i));
             pi.sub(vlr.mul(step)).store(p.as_mut_ptr().add(i));
@@ -105,7 +116,7 @@ fn sgd_momentum<const WD: bool, const NESTEROV: bool>(
         if WD {
             d += weight_decay * p[j];
         }
-        v[j] = momentum * v[j] + d;
+        v[j] = flush_subnormal(momentum * v[j] + d);
         let step = if NESTEROV { d + momentum * v[j] } else { v[j] };
         p[j] -= lr * step;
     }
@@ -166,7 +177,7 @@ fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mu
             if DECAY {
                 pi = pi.mul(vdecay);
             }
-            let mi = b1.mul_add(F32x4::load(m.as_ptr().add(i)), c1.mul(gi));
+            let mi = b1.mul_add(F32x4::load(m.as_ptr().add(i)), c1.mul(gi)).flush_subnormal();
             let vi = b2.mul_add(F32x4::load(v.as_ptr().add(i)), c2.mul(gi.mul(gi)));
             let denom = vi.sqrt().mul(vinv).add(veps);
             let pi = pi.sub(vstep.mul(mi).div(denom));
@@ -186,7 +197,7 @@ fn adam_loop<const L2: bool, const DECAY: bool>(p: &mut [f32], g: &[f32], m: &mu
         if DECAY {
             p[j] *= decay;
         }
-        m[j] = beta1 * m[j] + (1.0 - beta1) * gj;
+        m[j] = flush_subnormal(beta1 * m[j] + (1.0 - beta1) * gj);
         v[j] = beta2 * v[j] + (1.0 - beta2) * gj * gj;
         p[j] -= step * m[j] / (v[j].sqrt() * inv_sqrt_bc2 + eps);
         tail += p[j] * 0.0;
@@ -237,6 +248,38 @@ mod tests {
         for (x, d) in p.iter().zip(g) {
             assert!((x + 0.1 * d.signum()).abs() < 1e-5, "{x}");
         }
+    }
+
+    #[test]
+    fn state_below_the_smallest_normal_float_is_flushed_to_plus_zero() {
+        let tiny = f32::MIN_POSITIVE;
+        let cases = [(tiny, tiny), (-tiny, -tiny), (tiny / 2.0, 0.0), (-tiny / 2.0, 0.0), (f32::from_bits(1), 0.0), (0.0, 0.0), (-0.0, 0.0), (1.5, 1.5), (f32::INFINITY, f32::INFINITY), (f32::NEG_INFINITY, f32::NEG_INFINITY)];
+        for (x, want) in cases {
+            assert_eq!(flush_subnormal(x).to_bits(), f32::to_bits(want), "{:e}", x);
+            let mut out = [0.0f32; 4];
+            // SAFETY: `out` holds four floats.
+            unsafe { F32x4::splat(x).flush_subnormal().store(out.as_mut_ptr()) };
+            assert!(out.iter().all(|o| o.to_bits() == f32::to_bits(want)), "{:e}", x);
+        }
+        assert!(flush_subnormal(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn moments_of_a_dead_weight_reach_zero_instead_of_staying_subnormal() {
+        // A gradient, then zeros for ever: m (and SGD's velocity) decays by 0.9 a step and, unflushed, would stop at a
+        // few subnormal units. 7 = a vector and a tail of 3.
+        let (mut p, mut m, mut v) = ([0.5f32; 7], [0.0f32; 7], [0.0f32; 7]);
+        let (mut ps, mut vel) = ([0.5f32; 7], [0.0f32; 7]);
+        for t in 1..=1000 {
+            let g = [if t == 1 { 0.25 } else { 0.0 }; 7];
+            let (bc1, bc2) = (1.0 - 0.9f32.powi(t), 1.0 - 0.999f32.powi(t));
+            assert!(adam(&mut p, &g, &mut m, &mut v, adam_step(0.01, bc1, bc2)));
+            sgd(&mut ps, &g, Some(&mut vel), 0.01, 0.9, 0.0, false);
+            for x in m.iter().chain(&vel) {
+                assert!(*x == 0.0 || x.is_normal(), "step {}: {:e}", t, x);
+            }
+        }
+        assert!(m.iter().chain(&vel).all(|x| *x == 0.0));
     }
 
     #[test]
