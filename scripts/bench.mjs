@@ -162,6 +162,25 @@ async function wasmnetTrainRate(batchSize, batches) {
 }
 
 /**
+ * One network trained for `epochs` epochs of 125 batches of 64 (1,000 steps) on this thread: images per second over
+ * its second epoch and over its last. Every other figure here comes from networks a few hundred steps old; a
+ * slowdown that comes only with training shows as a ratio below 1 (session 24: a dead unit's Adam m went subnormal
+ * after about 800 steps and the update took twice its time, unseen by the rest of this bench).
+ */
+async function wasmnetLongRun(epochs) {
+  const perEpoch = 125;
+  const n = Math.min(x.shape[0], 64 * perEpoch);
+  const ends = [];
+  const net = wasmnet.courseCnn({ seed: 1 });
+  await net.train(x.slice(0, n), y.slice(0, n), { batchSize: 64, epochs, workers: 1, onBatch: () => ends.push(performance.now()) });
+  net.dispose();
+  const steps = n / 64;
+  // Each epoch from the end of the one before's last batch: the same per-epoch work in both.
+  const epochRate = (e) => (64 * steps) / ((ends[(e + 1) * steps - 1] - ends[e * steps - 1]) / 1000);
+  return { steps: ends.length, second: epochRate(1), last: epochRate(epochs - 1) };
+}
+
+/**
  * Throughput with each worker count in `counts` (1 first). The counts take turns within each repetition and a
  * count's speed-up is the median of its ratios to the 1-worker run beside it: this VM's speed drifts by tens of
  * percent over minutes, which would bias ratios of runs made minutes apart. Per count, the repetition with the
@@ -584,6 +603,10 @@ const zooProfiles = {
   vggMini: await wasmnetProfile(() => wasmnet.vggMini({ seed: 1 }), 64, quick ? 2 : 8),
 };
 
+log('wasmnet, a longer run…');
+const longRun = quick ? null : await wasmnetLongRun(8);
+if (longRun) results.wasmnet.longRun = longRun;
+
 log('TensorFlow.js cpu…');
 await tf.setBackend('cpu');
 await tf.ready();
@@ -680,6 +703,12 @@ out.push(
     `The run's longer probes, for the per-layer tables below: ${peak.toFixed(1)} GFLOP/s, the higher of ${firstPeak.toFixed(1)} first and ${lastPeak.toFixed(1)} last`,
 );
 
+out.push(
+  longRun
+    ? `wasmnet over a longer run (one network, ${longRun.steps} steps of batch 64 on one thread, vCPU ${pinnedCpu ?? 'any'}): ` +
+        `${fmt(longRun.second)} images/s in its second epoch, ${fmt(longRun.last)} in its last (${(longRun.last / longRun.second).toFixed(2)}×)`
+    : 'wasmnet over a longer run: skipped in --quick',
+);
 out.push(`\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here`);
 /** "1.45× (1.18–1.60)": the median ratio and the range of the repetitions' ratios (none for 1 worker). */
 const speedupCell = (r) => `${r.speedup.toFixed(2)}×${r.workers === 1 ? '' : ` (${r.speedupRange[0].toFixed(2)}–${r.speedupRange[1].toFixed(2)})`}`;
