@@ -165,7 +165,7 @@ async function wasmnetTrainRate(batchSize, batches) {
  * One network trained for `epochs` epochs of 125 batches of 64 (1,000 steps) on this thread: images per second over
  * its second epoch and over its last. Every other figure here comes from networks a few hundred steps old; a
  * slowdown that comes only with training shows as a ratio below 1 (session 24: a dead unit's Adam m went subnormal
- * after about 800 steps and the update took twice its time, unseen by the rest of this bench).
+ * between steps 600 and 900 and the update took twice its time, unseen by the rest of this bench).
  */
 async function wasmnetLongRun(epochs) {
   const perEpoch = 125;
@@ -174,9 +174,10 @@ async function wasmnetLongRun(epochs) {
   const net = wasmnet.courseCnn({ seed: 1 });
   await net.train(x.slice(0, n), y.slice(0, n), { batchSize: 64, epochs, workers: 1, onBatch: () => ends.push(performance.now()) });
   net.dispose();
-  const steps = n / 64;
+  const steps = Math.ceil(n / 64);
+  if (ends.length !== epochs * steps) throw new Error(`bench: the longer run made ${ends.length} steps, not ${epochs * steps}`);
   // Each epoch from the end of the one before's last batch: the same per-epoch work in both.
-  const epochRate = (e) => (64 * steps) / ((ends[(e + 1) * steps - 1] - ends[e * steps - 1]) / 1000);
+  const epochRate = (e) => n / ((ends[(e + 1) * steps - 1] - ends[e * steps - 1]) / 1000);
   return { steps: ends.length, second: epochRate(1), last: epochRate(epochs - 1) };
 }
 

@@ -266,6 +266,23 @@ describe("Adam's m and SGD's velocity flush subnormals to zero (crate/src/optim.
     },
   };
 
+  it('the flush in the wasm SIMD lanes and the scalar tail: subnormals and −0 become +0; NaN, ±∞ and normal numbers pass', () => {
+    // SGD's velocity after one step is 0.9·v + g, flushed: 9 values = two vectors and a tail of one. The state must
+    // be finite (setState), so NaN and ±∞ come in through the gradient.
+    const optim = new SGD(0.01, { momentum: 0.9 });
+    const dense = layerWith(optim, 3, 3);
+    const [wParam] = dense.parameters();
+    const v0 = [0, 0, 0, 1e-39, -1e-39, 2e-38, 0.5, 1.05 * MIN_NORMAL, -2e-39].map(f);
+    const g = Float32Array.from([NaN, Infinity, -Infinity, 0, 0, 0, 0, 0, 0]);
+    optim.setState(wParam, { step: 0, arrays: [Float32Array.from(v0)] });
+    stepWith(dense, g, new Float32Array(3), new Rng(1));
+    const want = v0.map((x, i) => flush(f(f(f(0.9) * x) + g[i])));
+    expect(Array.from(optim.stateOf(wParam).arrays[0])).toEqual(want);
+    // Spelled out: NaN, ∞, −∞ kept; 0.9·1e-39 and 0.9·(−1e-39) are subnormal, so +0; 0.9·2e-38 is normal; 0.9·1.05·2⁻¹²⁶ is not.
+    expect(want.map((x) => (Number.isNaN(x) ? 'NaN' : Object.is(x, 0) ? '+0' : x > 0 ? '>0' : '<0'))).toEqual(['NaN', '>0', '<0', '+0', '+0', '>0', '>0', '+0', '+0']);
+    dense.dispose();
+  });
+
   for (const [name, make] of [['Adam', () => new Adam(0.01)], ['SGD', () => new SGD(0.01, { momentum: 0.9 })]] as const) {
     it(`${name}: a state decaying below 1.2e-38 becomes 0 instead of staying subnormal, and the weights keep the bits of unflushed arithmetic`, () => {
       const optim = make();

@@ -8,11 +8,13 @@
 //! SGD's velocity and Adam's first moment m are flushed to +0 where they fall below the smallest normal float
 //! (1.18e-38). A weight whose gradient has become exactly 0 (a dead ReLU's inputs) has its m multiplied by β1 every
 //! step until it reaches a few subnormal units, where rounding keeps it for ever (0.9·k·2⁻¹⁴⁹ rounds back to k·2⁻¹⁴⁹
-//! for k ≤ 4); subnormal arithmetic is microcoded on x86, and V8 cannot turn on flush-to-zero for wasm. After about
-//! 800 steps at batch 64, 10 % of the course network's dense m were subnormal and its Adam took 2.1× the time.
-//! A flushed m would have moved its weight by less than lr·1.2e-37/ε (under 1e-32 with Adam's defaults), a flushed
-//! velocity by less than lr·1.2e-38: below half an ulp of any weight larger than about 1e-25, so such weights keep
-//! their bits. The flush is integer arithmetic on the float's bits, the same in Node, browsers and every worker.
+//! for k ≤ 4); subnormal arithmetic is microcoded on x86, and V8 cannot turn on flush-to-zero for wasm. Between 600
+//! and 900 steps at batch 64, 10 % of the course network's dense m became subnormal and its Adam took 2.1–2.5× the
+//! time. A flushed m would have moved its weight by less than lr·1.2e-38/(ε·(1 − β1ᵗ)), and m gets that small only
+//! hundreds of steps in, when 1 − β1ᵗ ≈ 1: about 1.2e-33 at lr 1e-3, below half an ulp of any weight larger than
+//! about 2e-26 (2e-25 at lr 0.01); a flushed velocity by less than lr·1.2e-38. So while the gradient stays 0, such
+//! weights keep their bits (a gradient that comes back below ~1e-30 may differ in m's last bits). The flush is
+//! integer arithmetic on the float's bits, the same in Node, browsers and every worker.
 //! Adam's v is not flushed: flushing it too made the pass 1.25× slower, and v decays by only β2 = 0.999 a step, so
 //! it takes some 50,000 steps of a gradient that stays exactly 0 to reach the subnormals.
 
