@@ -7,7 +7,7 @@ import {
   Adam, AdamW, CosineAnnealing, DenseLayer, ExponentialDecay, FunctionSchedule, Identity, Rng, SGD, ShapeError, StepDecay,
   ValueError, asLrSchedule, optimizerFromConfig, scheduleFromConfig, type Optimizer, type OptimizerConfig,
 } from 'wasmnet';
-import { adamSteps, adamWithOptions, sgdSteps } from './reference/optimizers.js';
+import { MIN_NORMAL, adamSteps, adamStepFloat32, adamWithOptions, flushSubnormal as flush, sgdMomentumStepFloat32, sgdSteps } from './reference/optimizers.js';
 import { expectClose, uniform, values } from './helpers/util.js';
 
 /** Runs `steps` updates on a dense layer whose gradients are set directly, returning w and the gradients used. */
@@ -233,37 +233,12 @@ describe('optimizer options', () => {
 
 describe("Adam's m and SGD's velocity flush subnormals to zero (crate/src/optim.rs)", () => {
   const f = Math.fround;
-  const MIN_NORMAL = 1.1754943508222875e-38;
-  const flush = (x: number) => (Math.abs(x) < MIN_NORMAL ? 0 : x);
   const subnormals = (a: ArrayLike<number>) => Array.from(a).filter((x) => x !== 0 && Math.abs(x) < MIN_NORMAL).length;
-
-  // The kernels' arithmetic, one float32 rounding per operation (a double result rounded by Math.fround is the
-  // float32 result for + − × ÷ √), with or without the flush of Adam's m or SGD's velocity (to +0).
   type Emulated = { p: Float64Array; s: Float64Array[] };
+  // The kernels' float32 arithmetic (test/reference/optimizers.ts), with or without the flush.
   const emulate = {
-    Adam(p: Float64Array, s: Float64Array[], g: ArrayLike<number>, t: number, flushing: boolean): void {
-      const [b1, b2, lr, eps] = [f(0.9), f(0.999), f(0.01), f(1e-8)];
-      const [c1, c2] = [f(1 - b1), f(1 - b2)];
-      const step = f(lr / f(1 - Math.pow(0.9, t)));
-      const inv = f(1 / f(Math.sqrt(f(1 - Math.pow(0.999, t)))));
-      const keep = flushing ? flush : (x: number) => x;
-      const [m, v] = s;
-      for (let i = 0; i < p.length; i++) {
-        m[i] = keep(f(f(b1 * m[i]) + f(c1 * g[i])));
-        v[i] = f(f(b2 * v[i]) + f(c2 * f(g[i] * g[i])));
-        const denom = f(f(f(Math.sqrt(v[i])) * inv) + eps);
-        p[i] = f(p[i] - f(f(step * m[i]) / denom));
-      }
-    },
-    SGD(p: Float64Array, s: Float64Array[], g: ArrayLike<number>, _t: number, flushing: boolean): void {
-      const [mu, lr] = [f(0.9), f(0.01)];
-      const [v] = s;
-      for (let i = 0; i < p.length; i++) {
-        const vi = f(f(mu * v[i]) + g[i]);
-        v[i] = flushing ? flush(vi) : vi;
-        p[i] = f(p[i] - f(lr * v[i]));
-      }
-    },
+    Adam: (p: Float64Array, s: Float64Array[], g: ArrayLike<number>, t: number, flushing: boolean) => adamStepFloat32(p, s[0], s[1], g, t, flushing),
+    SGD: (p: Float64Array, s: Float64Array[], g: ArrayLike<number>, _t: number, flushing: boolean) => sgdMomentumStepFloat32(p, s[0], g, flushing),
   };
 
   it('the flush in the wasm SIMD lanes and the scalar tail: subnormals and −0 become +0; NaN, ±∞ and normal numbers pass', () => {

@@ -70,3 +70,40 @@ export function adamWithOptions(p0: ArrayLike<number>, grads: ArrayLike<number>[
 export function adamSteps(p0: ArrayLike<number>, grads: ArrayLike<number>[], lr: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8): Float64Array {
   return adamWithOptions(p0, grads, lr, { beta1, beta2, eps });
 }
+
+/** The smallest normal float32, 2⁻¹²⁶: optimizer state below it is flushed (crate/src/optim.rs). */
+export const MIN_NORMAL = 1.1754943508222875e-38;
+
+/** The kernels' flush: a subnormal (or −0) becomes +0; NaN, ±∞ and normal numbers stay. */
+export function flushSubnormal(x: number): number {
+  return Math.abs(x) < MIN_NORMAL ? 0 : x;
+}
+
+// The kernels' own float32 arithmetic, one rounding per operation (a double result rounded by Math.fround is the
+// float32 result for + − × ÷ √), to compare bit for bit — unlike the float64 references above. In place, one step.
+const f = Math.fround;
+
+/** One step of wn_adam (lr 0.01, defaults otherwise, no decay) on p, m, v; `flushing`: m flushed as the kernel does. */
+export function adamStepFloat32(p: Float64Array, m: Float64Array, v: Float64Array, g: ArrayLike<number>, t: number, flushing: boolean): void {
+  const [b1, b2, lr, eps] = [f(0.9), f(0.999), f(0.01), f(1e-8)];
+  const [c1, c2] = [f(1 - b1), f(1 - b2)];
+  const step = f(lr / f(1 - Math.pow(0.9, t)));
+  const inv = f(1 / f(Math.sqrt(f(1 - Math.pow(0.999, t)))));
+  for (let i = 0; i < p.length; i++) {
+    const mi = f(f(b1 * m[i]) + f(c1 * g[i]));
+    m[i] = flushing ? flushSubnormal(mi) : mi;
+    v[i] = f(f(b2 * v[i]) + f(c2 * f(g[i] * g[i])));
+    const denom = f(f(f(Math.sqrt(v[i])) * inv) + eps);
+    p[i] = f(p[i] - f(f(step * m[i]) / denom));
+  }
+}
+
+/** One step of wn_sgd with momentum 0.9 (lr 0.01) on p and its velocity; `flushing`: the velocity flushed as the kernel does. */
+export function sgdMomentumStepFloat32(p: Float64Array, velocity: Float64Array, g: ArrayLike<number>, flushing: boolean): void {
+  const [mu, lr] = [f(0.9), f(0.01)];
+  for (let i = 0; i < p.length; i++) {
+    const vi = f(f(mu * velocity[i]) + g[i]);
+    velocity[i] = flushing ? flushSubnormal(vi) : vi;
+    p[i] = f(p[i] - f(lr * velocity[i]));
+  }
+}
