@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchNormLayer, type NamedParameter, ReLU, SGD, SequentialNet, ShapeError, SoftMax, Tensor, wasmBytesInUse } from 'wasmnet';
 import { pictures } from './helpers/pictures.js';
-import { GradientTree, MAX_SHARDS, gemmWorkspace, MAX_TAIL_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, ownShards, shardCount, shardSize, tailShards, workerShards } from 'wasmnet/internal';
+import { GradientTree, MAX_SHARDS, type StackNode, gemmWorkspace, MAX_TAIL_SHARDS, MIN_SHARD, allocF32, maxNodesPerWorker, ownShards, shardCount, shardSize, tailShards, workerShards } from 'wasmnet/internal';
 
 describe('shards of a batch', () => {
   it('are at least 32 samples, and at most 16 per batch', () => {
@@ -276,21 +276,37 @@ describe('GradientTree', () => {
   /** Values whose sums depend on the order they are added in (1e8 swallows the small ones unless they meet first). */
   const orderSensitive = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
   /**
-   * A step's gradient as the worker pool sums it (pool.ts): each of `workers` runs its own shards into `own`
-   * (`runOwn(first, end)`), whose complete nodes go to `reducer` in rank order; then the tail shards, claimed by
-   * whoever freed up, as level-0 nodes. Returns the sum `reducer.finish()` leaves in the (one-value) gradient.
+   * A step's gradient as the worker pool sums it (pool.ts, replica.ts): each of `workers` runs its own shards into
+   * `own` (`runOwn(first, end)`), whose complete nodes go to `reducer` in rank order; then the tail shards, claimed
+   * by whoever freed up, as level-0 nodes: every other one by the reducer itself (kept in its tree, `pushOwn`), the
+   * rest by another worker (copied in). Returns the sum `reducer.finish()` leaves in the (one-value) gradient.
    */
   const poolSum = (p: NamedParameter[], values: number[], shards: number, workers: number, countTold: boolean, own: GradientTree, reducer: GradientTree, runOwn: (first: number, end: number) => void): number => {
-    const node = new Float32Array(1);
+    const tailStart = shards - tailShards(shards, workers);
+    // The tail shards the reducer claims run before it sums (their gradients written into its tree's buffers).
+    const claimed = new Map<number, StackNode>();
+    for (let i = tailStart; i < shards; i += 2) {
+      reducer.prepareTail(i);
+      backward(p[0], [values[i]]);
+      claimed.set(i, reducer.takeTail(i));
+    }
     reducer.reset(countTold ? shards : 0);
     for (let w = 0; w < workers; w++) {
       runOwn(...ownShards(shards, workers, w));
       for (const n of own.nodes()) reducer.pushNode(n.node, n.values.slice());
     }
-    for (let i = shards - tailShards(shards, workers); i < shards; i++) {
+    for (let i = tailStart; i < shards; i++) {
+      const mine = claimed.get(i);
+      if (mine) {
+        reducer.pushOwn(mine);
+        continue;
+      }
+      own.prepareTail(i);
       backward(p[0], [values[i]]);
-      own.copyShardInto(node);
-      reducer.pushNode({ level: 0, index: i }, node);
+      const node = own.takeTail(i);
+      reducer.pushNode(node, node.store.view().slice());
+      own.pushOwn(node); // back into its tree, to be reused
+      own.reset();
     }
     reducer.finish();
     return p[0].grad.view()[0];
@@ -471,7 +487,7 @@ describe('GradientTree', () => {
         expect(got, `${shards} shards, ${workers} workers`).toBe(want);
       }
     }
-    expect(() => own.copyShardInto(new Float32Array(2))).toThrow(new ShapeError('a gradient tree node holds 1 values, got 2'));
+    expect(() => own.takeTail(0)).toThrow(new ShapeError("tail shard 0's gradient was taken unprepared (a wasmnet bug)"));
     for (const t of [one, own, reducer]) t.free();
     p[0].value.free();
     p[0].grad.free();

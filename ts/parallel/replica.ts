@@ -12,7 +12,7 @@ import { product } from '../core/tensor.js';
 import { init } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
-import { GradientTree, MAX_SHARDS, ownShards, shardSize, tailShards, workerShards } from '../train/shards.js';
+import { GradientTree, MAX_SHARDS, type StackNode, ownShards, shardSize, tailShards, workerShards } from '../train/shards.js';
 import { type LocalSums, ShardNets, runShardsTogether, trainsTogether } from '../train/together.js';
 import { type GatherRows, applyUpdate, runShards, shardRange } from '../train/step.js';
 import {
@@ -212,7 +212,15 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
 function computeShards(
   r: Replica,
   m: ReplicaStep,
-): { first: number; end: number; shards: number; tailStart: number; claimed: number; steps: Generator<LocalSums, void, Float64Array[]> | null } {
+): {
+  first: number;
+  end: number;
+  shards: number;
+  tailStart: number;
+  /** The tail shards this worker claimed, by shard index: their gradients, still in its wasm memory (`GradientTree.takeTail`). */
+  tails: Map<number, StackNode>;
+  steps: Generator<LocalSums, void, Float64Array[]> | null;
+} {
   const { net, checkpoint, tree, losses, correct } = r;
   const { workers, rank } = r.init;
   const inLen = product(net.inputShape);
@@ -249,9 +257,9 @@ function computeShards(
   const plan = { m: m.m, start: m.start, size };
   if (r.shardNets) {
     const steps = runShardsTogether(net, r.shardNets, plan, first, end, gather, r.init.labelsAreDistributions, tree, losses, correct);
-    return { first, end, shards, tailStart, claimed: 0, steps };
+    return { first, end, shards, tailStart, tails: new Map(), steps };
   }
-  let claimed = 0;
+  const tails = new Map<number, StackNode>();
   const floats = tree.length;
   if (shared && r.init.waitsForTail) waitForTailClaims(shared.ctrl, shards - tailStart);
   const own = shardRange(first, end);
@@ -260,17 +268,20 @@ function computeShards(
     before(i: number, rows: number) {
       // Own shards run first and in order, so i + 1 follows i in this tree when it is also this worker's own.
       if (i < tailStart) tree.prepareShard(i, rows, i + 1 < end);
+      else tree.prepareTail(i);
     },
     took(i: number) {
       if (i < tailStart) return tree.pushShard(i);
-      // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes.
-      tree.copyShardInto(region!.tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+      // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes. The others
+      // take it from the step's tail slot; this worker keeps it where it is.
+      const node = tree.takeTail(i);
+      region!.tail.set(node.store.view(), (i - tailStart) * floats);
+      tails.set(i, node);
       publishStats(region!.stats, i, losses[i], correct[i]);
-      claimed++;
     },
   };
   runShards(net, plan, work, gather, r.init.labelsAreDistributions, sink, losses, correct);
-  return { first, end, shards, tailStart, claimed, steps: null };
+  return { first, end, shards, tailStart, tails, steps: null };
 }
 
 /** Shard i's loss and right answers, where every replica reads them: losses first, then right answers. */
@@ -333,7 +344,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   // A step posted ahead of one that failed: nothing of it runs.
   const failed = Atomics.load(ctrl, CTRL_ABORT);
   if (failed !== 0 && failed < m.step) throw new StepAborted('stopped: another worker failed');
-  const { first, end, shards, tailStart, claimed, steps } = computeShards(r, m);
+  const { first, end, shards, tailStart, tails, steps } = computeShards(r, m);
   if (steps) meetShared(r, m.step, steps, first, shards);
   const half = stats.length / 2;
   for (let i = first; i < end; i++) publishStats(stats, i, losses[i], correct[i]);
@@ -365,7 +376,11 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
       tree.pushNode({ level: ctrl[at + 1 + 2 * j], index: ctrl[at + 2 + 2 * j] }, grads.subarray(from, from + floats));
     }
   }
-  for (let i = tailStart; i < shards; i++) tree.pushNode({ level: 0, index: i }, tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+  for (let i = tailStart; i < shards; i++) {
+    const claimed = tails.get(i);
+    if (claimed) tree.pushOwn(claimed);
+    else tree.pushNode({ level: 0, index: i }, tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+  }
   let loss = 0;
   let right = 0;
   for (let i = 0; i < shards; i++) {
@@ -376,7 +391,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   takeConfirmedRates(r, m.step);
   const t4 = performance.now();
   finishStep(r, loss, m.where);
-  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1 + (t4 - t3), reduce: performance.now() - t2 - (t4 - t3), claimed } };
+  return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1 + (t4 - t3), reduce: performance.now() - t2 - (t4 - t3), claimed: tails.size } };
 }
 
 /**

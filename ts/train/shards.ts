@@ -288,10 +288,25 @@ export class GradientTree {
     this.push({ ...node, store });
   }
 
-  /** Copies the gradients the last backward pass left in the parameters into `values`, in `params` order: one shard's node. */
-  copyShardInto(values: Float32Array): void {
-    if (values.length !== this.length) throw new ShapeError(`a gradient tree node holds ${this.length} values, got ${values.length}`);
-    this.params.forEach((p, i) => values.set(p.grad.view(), this.offsets[i]));
+  /**
+   * Before tail shard `index`'s backward pass (`parallel/replica.ts`): its gradient is written straight into a buffer
+   * of the tree's, a level-0 node of its own, which `takeTail` hands back without pushing it (the reducers push every
+   * worker's own nodes first, then the tail shards in order: this worker's own with `pushOwn`, without a copy).
+   */
+  prepareTail(index: number): void {
+    this.restoreGradients();
+    const store = this.buffer();
+    const views = this.views(store);
+    this.redirect = { index, store, own: this.params.map((p) => p.grad), summed: null };
+    this.params.forEach((p, i) => (p.grad = views[i]));
+  }
+
+  /** Tail shard `index`'s gradient after its backward pass (`prepareTail`), out of the tree until `pushOwn`. */
+  takeTail(index: number): StackNode {
+    const r = this.redirect;
+    if (!r || r.index !== index || !r.store) throw new ShapeError(`tail shard ${index}'s gradient was taken unprepared (a wasmnet bug)`);
+    this.endRedirect(r);
+    return { level: 0, index, store: r.store };
   }
 
   /** Pushes a complete node computed elsewhere (another worker's), its values in `params` order. */
@@ -312,7 +327,7 @@ export class GradientTree {
     return this.stack.splice(0, this.stack.length);
   }
 
-  /** Pushes a node that `takeNodes` took from this tree. */
+  /** Pushes a node that `takeNodes` or `takeTail` took from this tree. */
   pushOwn(node: StackNode): void {
     this.push(node);
   }
