@@ -2,8 +2,11 @@
 // scripts/bench-thread.mjs): one `net.train` epoch over the first (warm + batches) batches of x, y, the clock
 // started when batch warm − 1 ends, so that warm-up batches never count.
 
-/** Images per second of the timed batches; `onTimedStart` runs when the clock starts (e.g. to reset counters). */
-export async function timedEpoch(net, x, y, { batchSize, batches, warm, workers, onTimedStart = () => {} }) {
+/**
+ * Images per second of the timed batches; `onTimedStart` runs when the clock starts (e.g. to reset counters),
+ * `afterBatch` after every batch (e.g. a barrier with other threads).
+ */
+export async function timedEpoch(net, x, y, { batchSize, batches, warm, workers, onTimedStart = () => {}, afterBatch = () => {} }) {
   const n = Math.min(x.shape[0], batchSize * (batches + warm));
   let first = 0;
   let last = 0;
@@ -19,6 +22,7 @@ export async function timedEpoch(net, x, y, { batchSize, batches, warm, workers,
         onTimedStart();
       } else if (b.batch >= warm) timed += b.size;
       last = now;
+      afterBatch();
     },
   });
   return timed / ((last - first) / 1000);

@@ -191,10 +191,15 @@ async function workerRows(batchSize, batches, counts, make, warm = null, reps = 
   const nets = counts.map(() => make());
   const runs = counts.map(() => []);
   const aloneRuns = [];
+  const inStepRuns = [];
+  // In step only where each thread's share is what a worker's is (batch 64 on 2 threads: one shard of 32 each; a
+  // thread's 500 of batch 1000 would be 16 shards of 32, not a worker's 8 of 63).
+  const inStep = alone && batchSize === 64 && alone.threads === 2;
   for (let r = 0; r < reps; r++) {
     if (alone) {
       unpin();
       aloneRuns.push(await alone.run(batchSize, batches, warm ?? 1));
+      if (inStep) inStepRuns.push(await alone.run(batchSize, batches, warm ?? 1, true));
     }
     for (let i = 0; i < counts.length; i++) {
       if (counts[i] > 1) {
@@ -219,12 +224,14 @@ async function workerRows(batchSize, batches, counts, make, warm = null, reps = 
     const ratios = runs[i].map((run, r) => run.rate / runs[0][r].rate);
     return { batchSize, workers, ...byRate[Math.floor(byRate.length / 2)], speedup: median(ratios), speedupRange: [Math.min(...ratios), Math.max(...ratios)] };
   });
-  if (alone) {
-    // The same statistics for the independent trainers, against the 1-worker run of the same repetition.
-    const ratios = aloneRuns.map((rate, r) => rate / runs[0][r].rate);
-    const byRate = [...aloneRuns].sort((a, b) => a - b);
-    rows.push({ batchSize, workers: alone.threads, alone: true, rate: byRate[Math.floor(byRate.length / 2)], speedup: median(ratios), speedupRange: [Math.min(...ratios), Math.max(...ratios)] });
-  }
+  // The same statistics for the independent trainers, against the 1-worker run of the same repetition.
+  const threadRow = (rates, label) => {
+    const ratios = rates.map((rate, r) => rate / runs[0][r].rate);
+    const byRate = [...rates].sort((a, b) => a - b);
+    return { batchSize, workers: alone.threads, alone: label, rate: byRate[Math.floor(byRate.length / 2)], speedup: median(ratios), speedupRange: [Math.min(...ratios), Math.max(...ratios)] };
+  };
+  if (alone) rows.push(threadRow(aloneRuns, 'alone'));
+  if (inStep) rows.push(threadRow(inStepRuns, 'in step'));
   return rows;
 }
 
@@ -253,15 +260,18 @@ async function independentTrainers(threads) {
     trainers.push({ worker, next });
   }
   await Promise.all(trainers.map((t) => t.next())); // ready
-  const run = async (batchSize, batches, warm) => {
+  // In step: each thread on batchSize / threads samples a step, all meeting at a barrier after each (a fresh one per run).
+  const run = async (batchSize, batches, warm, inStep = false) => {
+    const barrier = inStep ? new SharedArrayBuffer(8) : null;
     const rates = trainers.map((t) => {
-      t.worker.postMessage({ type: 'go', batchSize, batches, warm });
+      t.worker.postMessage({ type: 'go', batchSize: inStep ? batchSize / threads : batchSize, batches, warm, barrier, threads });
       return t.next();
     });
     return (await Promise.all(rates)).reduce((s, m) => s + m.rate, 0);
   };
   // Each trainer's kernels reach V8's optimised code before anything is timed.
   for (const batchSize of [64, 1000]) await run(batchSize, batchSize === 64 ? 25 : 2, 1);
+  if (64 % threads === 0) await run(64, 25, 1, true);
   const end = () => {
     ending = true;
     return Promise.all(trainers.map((t) => new Promise((resolve) => {
@@ -717,7 +727,7 @@ out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)
 for (const r of scaling.rows) {
   const ms = (v) => (v === undefined ? '' : v.toFixed(2));
   if (r.alone) {
-    out.push(`${pad(r.batchSize, 7)}${padStart(`${r.workers} alone`, 10)}${padStart(fmt(r.rate), 10)}${padStart(speedupCell(r), 22)}`);
+    out.push(`${pad(r.batchSize, 7)}${padStart(`${r.workers} ${r.alone}`, 10)}${padStart(fmt(r.rate), 10)}${padStart(speedupCell(r), 22)}`);
     continue;
   }
   const messages = r.stepMs === undefined ? undefined : Math.max(0, r.stepMs - r.busyMs);
@@ -733,7 +743,7 @@ for (const r of scaling.batchNorm) {
 for (const r of scaling.rows.filter((row) => row.torch)) {
   out.push(`  PyTorch (tuned) on ${scaling.cores} threads, batch ${r.batchSize}: ${fmt(r.torch)} images/s (wasmnet with ${r.workers} workers ${(r.rate / r.torch).toFixed(2)}×)`);
 }
-out.push('  (× 1 worker: the median of each repetition\'s ratio to its 1-worker run (made just before the workers\' run, just after the alone threads\'), so that the VM\'s drift between minutes cancels, and in brackets the lowest and highest of those ratios; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers; each worker = each worker\'s own compute per step, ms; "N alone" = N threads each training its own copy of the network with one worker at the same time, nothing exchanged: what N threads of this machine give side by side, the ceiling for N workers)');
+out.push('  (× 1 worker: the median of each repetition\'s ratio to its 1-worker run (made just before the workers\' run, just after the alone threads\'), so that the VM\'s drift between minutes cancels, and in brackets the lowest and highest of those ratios; per step, over the timed steps only: compute = the slowest worker\'s shards; wait = mean time at the barrier and for the network to confirm the step; sum+update = summing every worker\'s gradient nodes and applying Adam, in each replica; messages = the step as the network sees it less the longest worker\'s step (each step is posted while the one before runs, so a worker seldom waits for a message: the column shows 0 where the worker began before the network asked); tail shards = how many of a step\'s last shards each worker claimed as it freed up, per step: 0 where a batch has no more shards than workers; each worker = each worker\'s own compute per step, ms; "N alone" = N threads each training its own copy of the network with one worker at the same time, nothing exchanged: what N threads of this machine give side by side, the ceiling for N workers; "N in step" = the same threads each on 1/N of every batch (at batch 64 on 2 threads: one shard of 32, a worker\'s share, and its own update), meeting at a barrier after each step, still nothing exchanged: the ceiling for workers that wait for the slowest every step, so that the gap left to the workers\' row is the exchange\'s own cost)');
 
 /** The per-layer table of one profile: ms per batch and, for layers with products, GFLOP/s and % of the peak. */
 function layerTable(title, p) {
