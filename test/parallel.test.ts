@@ -362,7 +362,7 @@ describe('train({ workers }): faults', () => {
     return net;
   };
 
-  for (const [name, make] of [['', smallNet], [' (batch norm)', batchNormNet]] as const) it(`a rate set before train()${name}: 0 (a frozen layer) trains with the same bits, NaN or −1 stops with the same error, as with one worker`, async () => {
+  for (const [name, make] of [['', smallNet], [' (batch norm)', batchNormNet]] as const) it(`a rate set before train()${name}: 0 (a frozen layer) trains with the same bits, NaN, −1 or text (even "0.01") stops with the same error, as with one worker`, async () => {
     const outcome = async (workers: number, lr: number) => {
       const net = make();
       const initial = sha(net.save({ trainingState: false }));
@@ -384,6 +384,15 @@ describe('train({ workers }): faults', () => {
         unchanged: true,
       });
       expect(await outcome(2, lr)).toEqual(one);
+    }
+    // A rate that is not a number (a form field's text): refused, and shown as it is, as with one worker, by
+    // shared memory and by message alike ('0.01' too, which a Float64Array would have taken for 0.01).
+    for (const lr of ['abc', '0.01'] as unknown as number[]) {
+      const one = await outcome(1, lr);
+      expect(one).toMatchObject({ error: expect.stringContaining(`Adam lr must be a finite number ≥ 0, got ${JSON.stringify(lr)} at epoch 1, batch 1 of 5;`), unchanged: true });
+      expect(await outcome(2, lr), `lr ${JSON.stringify(lr)}`).toEqual(one);
+      poolTestHooks.messagesOnly = true;
+      expect(await outcome(2, lr), `lr ${JSON.stringify(lr)}, by message`).toEqual(one);
     }
   }, 60_000);
 

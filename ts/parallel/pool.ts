@@ -313,7 +313,9 @@ class WorkerPool implements StepEngine {
   async step(start: number, m: number, where: string, next?: NextStep): Promise<{ loss: number; correct: number }> {
     const step = ++this.stepNumber;
     this.midStep = true;
-    const lrs = this.net.layers.map((l) => l.optimizers().map((o) => o.effectiveLr));
+    // A rate that is not a number ('0.01' from a form's field) crosses as NaN, so that the workers refuse it as one
+    // worker does (a Float64Array would take '0.01' as 0.01); `rateShown` puts the value back into their error.
+    const lrs = this.net.layers.map((l) => l.optimizers().map((o) => (typeof o.effectiveLr === 'number' ? o.effectiveLr : NaN)));
     const began = performance.now();
     const replies = this.shared ? await this.sharedStep(step, start, m, lrs, where, next) : await this.stepByMessages(step, start, m, lrs, where);
     if (this.failures.some((f) => f.step <= step)) {
@@ -555,6 +557,25 @@ class WorkerPool implements StepEngine {
   private midStep = false;
 
   /** The error a failed step throws: a deterministic error (all replicas agree) keeps its class; a worker's own failure names it. */
+  /**
+   * The workers' error with the rate as the network holds it: the first optimizer, in layer order, whose rate one
+   * worker would refuse (the order the workers check in) said "got NaN" in the workers if its rate is not a number.
+   */
+  private rateShown(message: string): string {
+    for (const layer of this.net.layers) {
+      for (const o of layer.optimizers()) {
+        try {
+          o.checkedLr();
+        } catch (e) {
+          if (typeof o.effectiveLr === 'number' || !(e instanceof ValueError)) return message;
+          const asNaN = `${e.message.slice(0, e.message.lastIndexOf('got '))}got NaN`;
+          return message.replace(asNaN, e.message);
+        }
+      }
+    }
+    return message;
+  }
+
   private error(where: string, kept?: string): WasmnetError {
     const first = this.failures.find((f) => f.died) ?? this.failures.find((f) => f.name !== 'StepAborted') ?? this.failures[0];
     kept ??= this.unrecovered
@@ -563,7 +584,7 @@ class WorkerPool implements StepEngine {
     const agreed = this.failures.length === this.ports.length && this.failures.every((f) => !f.died && f.message === first.message);
     if (agreed) {
       const ErrorClass = ERROR_CLASSES[first.name] ?? WasmnetError;
-      return new ErrorClass(first.message);
+      return new ErrorClass(this.rateShown(first.message));
     }
     return new WasmnetError(`training stopped: worker ${first.rank + 1} of ${this.ports.length} failed ${where}: ${first.name === 'WasmnetError' ? '' : `${first.name}: `}${first.message}; ${kept}`);
   }
