@@ -386,8 +386,9 @@ describe('train({ workers }): faults', () => {
       expect(await outcome(2, lr)).toEqual(one);
     }
     // A rate that is not a number (a form field's text): refused, and shown as it is, as with one worker, by
-    // shared memory and by message alike ('0.01' too, which a Float64Array would have taken for 0.01).
-    for (const lr of ['abc', '0.01'] as unknown as number[]) {
+    // shared memory and by message alike ('0.01' too, which a Float64Array would have taken for 0.01; '$&' and
+    // 'got ' in it stay as they are).
+    for (const lr of ['abc', '0.01', '$& got 1'] as unknown as number[]) {
       const one = await outcome(1, lr);
       expect(one).toMatchObject({ error: expect.stringContaining(`Adam lr must be a finite number ≥ 0, got ${JSON.stringify(lr)} at epoch 1, batch 1 of 5;`), unchanged: true });
       expect(await outcome(2, lr), `lr ${JSON.stringify(lr)}`).toEqual(one);

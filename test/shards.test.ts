@@ -276,23 +276,25 @@ describe('GradientTree', () => {
   /** Values whose sums depend on the order they are added in (1e8 swallows the small ones unless they meet first). */
   const orderSensitive = Array.from({ length: MAX_SHARDS }, (_, i) => [1e8, 1, -1e8, 3, 0.5, 7, -1, 1e-3][i % 8] * (1 + i / 7));
   /**
-   * A step's gradient as the worker pool sums it (pool.ts, replica.ts): each of `workers` runs its own shards into
-   * `own` (`runOwn(first, end)`), whose complete nodes go to `reducer` in rank order; then the tail shards, claimed
-   * by whoever freed up, as level-0 nodes: every other one by the reducer itself (kept in its tree, `pushOwn`), the
-   * rest by another worker (copied in). Returns the sum `reducer.finish()` leaves in the (one-value) gradient.
+   * A step's gradient as the worker pool sums it (pool.ts, replica.ts). Worker 0 is the reducer, as every replica
+   * is: it runs its own shards into its tree (`runOwn(tree, first, end)`, which resets the tree first), claims every
+   * other tail shard (written into its tree's buffers while its own nodes are on the stack), takes its nodes out and
+   * pushes them back in place; each other worker runs its own shards into `own`, whose complete nodes are copied in,
+   * in rank order; then the tail shards as level-0 nodes: the reducer's own in place, the rest copied in. Returns the
+   * sum `reducer.finish()` leaves in the (one-value) gradient.
    */
-  const poolSum = (p: NamedParameter[], values: number[], shards: number, workers: number, countTold: boolean, own: GradientTree, reducer: GradientTree, runOwn: (first: number, end: number) => void): number => {
+  const poolSum = (p: NamedParameter[], values: number[], shards: number, workers: number, own: GradientTree, reducer: GradientTree, runOwn: (tree: GradientTree, first: number, end: number) => void): number => {
     const tailStart = shards - tailShards(shards, workers);
-    // The tail shards the reducer claims run before it sums (their gradients written into its tree's buffers).
+    runOwn(reducer, ...ownShards(shards, workers, 0));
     const claimed = new Map<number, StackNode>();
     for (let i = tailStart; i < shards; i += 2) {
       reducer.prepareTail(i);
       backward(p[0], [values[i]]);
       claimed.set(i, reducer.takeTail(i));
     }
-    reducer.reset(countTold ? shards : 0);
-    for (let w = 0; w < workers; w++) {
-      runOwn(...ownShards(shards, workers, w));
+    for (const n of reducer.takeNodes()) reducer.pushOwn(n);
+    for (let w = 1; w < workers; w++) {
+      runOwn(own, ...ownShards(shards, workers, w));
       for (const n of own.nodes()) reducer.pushNode(n.node, n.values.slice());
     }
     for (let i = tailStart; i < shards; i++) {
@@ -404,15 +406,15 @@ describe('GradientTree', () => {
     for (let shards = 1; shards <= MAX_SHARDS; shards++) {
       const want = treeSum(values.slice(0, shards));
       for (let workers = 2; workers <= 8; workers++) {
-        const got = poolSum(p, values, shards, workers, true, own, reducer, (first, end) => {
+        const got = poolSum(p, values, shards, workers, own, reducer, (tree, first, end) => {
           // As a replica does (replica.ts): told the count, each own shard prepared, its sibling following when also its own.
-          own.reset(shards);
+          tree.reset(shards);
           // A worker never holds both children of the root (that pair is summed by the tree's finish, not published).
           expect(shards === 2 && end - first === 2).toBe(false);
           for (let i = first; i < end; i++) {
-            own.prepareShard(i, 32, i + 1 < end);
+            tree.prepareShard(i, 32, i + 1 < end);
             backward(p[0], [values[i]]);
-            own.pushShard(i);
+            tree.pushShard(i);
           }
         });
         expect(got, `${shards} shards, ${workers} workers`).toBe(want);
@@ -477,17 +479,26 @@ describe('GradientTree', () => {
       one.finish();
       expect(p[0].grad.view()[0], `${shards} shards, the count told`).toBe(want);
       for (let workers = 1; workers <= 8; workers++) {
-        const got = poolSum(p, values, shards, workers, workers % 2 === 0, own, reducer, (first, end) => {
-          own.reset();
+        // The count told to every other run (the reducer's tree then keeps the root's children apart), or never.
+        const got = poolSum(p, values, shards, workers, own, reducer, (tree, first, end) => {
+          tree.reset(workers % 2 === 0 ? shards : 0);
           for (let i = first; i < end; i++) {
             p[0].grad.set([values[i]]);
-            own.pushShard(i);
+            tree.pushShard(i);
           }
         });
         expect(got, `${shards} shards, ${workers} workers`).toBe(want);
       }
     }
     expect(() => own.takeTail(0)).toThrow(new ShapeError("tail shard 0's gradient was taken unprepared (a wasmnet bug)"));
+    // A step abandoned with a tail shard taken and never pushed back (a worker failed): reset takes its buffer back.
+    own.reset(4);
+    own.prepareTail(3);
+    const taken = own.takeTail(3).store;
+    own.reset(4);
+    own.prepareTail(3);
+    expect(own.takeTail(3).store, 'the abandoned tail shard\'s buffer, reused').toBe(taken);
+    own.reset();
     for (const t of [one, own, reducer]) t.free();
     p[0].value.free();
     p[0].grad.free();

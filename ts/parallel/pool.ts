@@ -556,7 +556,6 @@ class WorkerPool implements StepEngine {
   /** A step began and did not return (it threw): its workers are not known to be between steps. */
   private midStep = false;
 
-  /** The error a failed step throws: a deterministic error (all replicas agree) keeps its class; a worker's own failure names it. */
   /**
    * The workers' error with the rate as the network holds it: the first optimizer, in layer order, whose rate one
    * worker would refuse (the order the workers check in) said "got NaN" in the workers if its rate is not a number.
@@ -568,14 +567,16 @@ class WorkerPool implements StepEngine {
           o.checkedLr();
         } catch (e) {
           if (typeof o.effectiveLr === 'number' || !(e instanceof ValueError)) return message;
-          const asNaN = `${e.message.slice(0, e.message.lastIndexOf('got '))}got NaN`;
-          return message.replace(asNaN, e.message);
+          // The shown value may hold 'got ' or '$&': cut at the first 'got ', and replace with a function (no patterns).
+          const asNaN = `${e.message.slice(0, e.message.indexOf('got '))}got NaN`;
+          return message.replace(asNaN, () => e.message);
         }
       }
     }
     return message;
   }
 
+  /** The error a failed step throws: a deterministic error (all replicas agree) keeps its class; a worker's own failure names it. */
   private error(where: string, kept?: string): WasmnetError {
     const first = this.failures.find((f) => f.died) ?? this.failures.find((f) => f.name !== 'StepAborted') ?? this.failures[0];
     kept ??= this.unrecovered

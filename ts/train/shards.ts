@@ -120,6 +120,8 @@ export class GradientTree {
   private readonly stack: StackNode[] = [];
   private readonly spare: F32Array[] = [];
   private readonly owned: F32Array[] = [];
+  /** Tail shards' buffers handed out by `takeTail` and not yet pushed back: `reset` takes them back (a step abandoned). */
+  private readonly taken = new Set<F32Array>();
   /** The batch's shard count (0: not known, every merge is made when its sibling arrives). */
   private shards = 0;
   /** The root's right child is the last shard's gradient, still in the parameters' `grad` (see `pushShard`). */
@@ -161,6 +163,8 @@ export class GradientTree {
   reset(shards = 0): void {
     this.restoreGradients();
     while (this.stack.length > 0) this.spare.push(this.stack.pop()!.store);
+    for (const store of this.taken) this.spare.push(store);
+    this.taken.clear();
     this.shards = shards;
     this.rightInGrads = false;
     this.pair = null;
@@ -306,6 +310,7 @@ export class GradientTree {
     const r = this.redirect;
     if (!r || r.index !== index || !r.store) throw new ShapeError(`tail shard ${index}'s gradient was taken unprepared (a wasmnet bug)`);
     this.endRedirect(r);
+    this.taken.add(r.store);
     return { level: 0, index, store: r.store };
   }
 
@@ -329,6 +334,7 @@ export class GradientTree {
 
   /** Pushes a node that `takeNodes` or `takeTail` took from this tree. */
   pushOwn(node: StackNode): void {
+    this.taken.delete(node.store);
     this.push(node);
   }
 
