@@ -40,9 +40,11 @@ const log = (s = '') => process.stderr.write(`${s}\n`);
 const pad = (s, n) => String(s).padEnd(n);
 const padStart = (s, n) => String(s).padStart(n);
 
+// workerBatches64: the workers table's timed batches of 64 per run (after 25 warm-up ones: the 8,000 images once).
+// 20, as the one-thread runs, was 0.1 s a run with 2 workers, and a few tens of ms of one vCPU slowed moved its ratio.
 const sizes = quick
-  ? { trainImages: 1200, reps: 3, batches64: 4, batches1000: 1, inferImages: 2000, tfCpu64: 64, tfCpu1000: 0, tfCpuInfer: 200, convnet: 64, convnetInfer: 100 }
-  : { trainImages: 8000, reps: 5, batches64: 20, batches1000: 3, inferImages: 5000, tfCpu64: 128, tfCpu1000: 1000, tfCpuInfer: 1000, convnet: 400, convnetInfer: 500 };
+  ? { trainImages: 1200, reps: 3, batches64: 4, workerBatches64: 4, batches1000: 1, inferImages: 2000, tfCpu64: 64, tfCpu1000: 0, tfCpuInfer: 200, convnet: 64, convnetInfer: 100 }
+  : { trainImages: 8000, reps: 5, batches64: 20, workerBatches64: 100, batches1000: 3, inferImages: 5000, tfCpu64: 128, tfCpu1000: 1000, tfCpuInfer: 1000, convnet: 400, convnetInfer: 500 };
 
 log(`loading MNIST (${sizes.trainImages} digits)…`);
 const data = await wasmnet.loadMnist({ limit: sizes.trainImages, testLimit: sizes.inferImages });
@@ -289,7 +291,7 @@ async function wasmnetWorkerScaling() {
   const make = () => wasmnet.courseCnn({ seed: 1 });
   const rows = [];
   const alone = cores > 1 ? await independentTrainers(cores) : null;
-  for (const batchSize of [64, 1000]) rows.push(...(await workerRows(batchSize, batchSize === 64 ? sizes.batches64 : sizes.batches1000, counts, make, null, sizes.reps, alone)));
+  for (const batchSize of [64, 1000]) rows.push(...(await workerRows(batchSize, batchSize === 64 ? sizes.workerBatches64 : sizes.batches1000, counts, make, null, sizes.reps, alone)));
   await alone?.end();
   return { cores, rows, batchNorm: await batchNormScaling(cores) };
 }
