@@ -211,13 +211,18 @@ export class GradientTree {
     const pairs = index % 2 === 0 && siblingFollows;
     const exact = this.params.map((p) => pairs && p.addsExactly?.(rows) === true);
     const root = pairs && this.isRoot(1, index >> 1);
+    this.redirectIntoBuffer(index, (i) => root && exact[i]);
+    if (exact.some((e) => e)) this.pair = { index, exact, root };
+  }
+
+  /** Points the parameters' `grad` (all but those `keep` names) into a buffer of the tree's for shard `index`'s backward pass. */
+  private redirectIntoBuffer(index: number, keep: (i: number) => boolean = () => false): void {
     const store = this.buffer();
     const views = this.views(store);
     this.redirect = { index, store, own: this.params.map((p) => p.grad), summed: null };
     this.params.forEach((p, i) => {
-      if (!(root && exact[i])) p.grad = views[i];
+      if (!keep(i)) p.grad = views[i];
     });
-    if (exact.some((e) => e)) this.pair = { index, exact, root };
   }
 
   /** Per-parameter views of one of the tree's buffers, made once. */
@@ -299,10 +304,7 @@ export class GradientTree {
    */
   prepareTail(index: number): void {
     this.restoreGradients();
-    const store = this.buffer();
-    const views = this.views(store);
-    this.redirect = { index, store, own: this.params.map((p) => p.grad), summed: null };
-    this.params.forEach((p, i) => (p.grad = views[i]));
+    this.redirectIntoBuffer(index);
   }
 
   /** Tail shard `index`'s gradient after its backward pass (`prepareTail`), out of the tree until `pushOwn`. */
