@@ -10,5 +10,7 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_ARCH").map_or(false, |arch| arch == "wasm32") {
         println!("cargo:rustc-link-arg=--export=__stack_pointer");
     }
+    // The threads core's own cfg (scripts/build-wasm.sh), declared so that newer compilers do not warn about it.
+    println!("cargo:rustc-check-cfg=cfg(wasmnet_threads)");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -9,6 +9,9 @@
 //! instead of becoming a short slice. A null (0) pointer marks an optional
 //! output as absent.
 
+// The threads core only (`--cfg wasmnet_threads`, scripts/build-wasm.sh): the plain core keeps std's allocator as is.
+#[cfg(wasmnet_threads)]
+mod locked_alloc;
 pub mod activation;
 pub mod avgpool;
 pub mod batchnorm;
