@@ -84,16 +84,24 @@ export class WasmArray<T extends TypedArray> {
   private readonly ctor: TypedArrayCtor<T>;
   private cached: T | null = null;
   private freed = false;
-  /** A view of memory another array owns (`borrowF32`): freeing it frees nothing. */
+  /** A view of memory another array owns (`borrowF32`, `foreignF32`): freeing it frees nothing. */
   private readonly borrowed: boolean;
 
-  constructor(ctor: TypedArrayCtor<T>, length: number, within?: { owner: WasmArray<T>; offset: number }) {
+  constructor(ctor: TypedArrayCtor<T>, length: number, within?: { owner: WasmArray<T>; offset: number } | { address: number }) {
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
       throw new ShapeError(`a wasm array's length must be an integer ≥ 0, got ${show(length)} (an overflowed size computation)`);
     }
     this.ctor = ctor;
     this.length = length;
     this.borrowed = within !== undefined;
+    if (within && 'address' in within) {
+      // Another thread's array in a memory this one shares: its address is all this thread knows of it.
+      if (!Number.isSafeInteger(within.address) || within.address <= 0 || within.address % ctor.BYTES_PER_ELEMENT !== 0) {
+        throw new ShapeError(`a view of another thread's array at ${show(within.address)} is no aligned address (a wasmnet bug)`);
+      }
+      this.ptr = length === 0 ? 0 : within.address;
+      return;
+    }
     if (within) {
       const { owner, offset } = within;
       if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > owner.length) {
@@ -157,6 +165,11 @@ export type U32Array = WasmArray<Uint32Array>;
 export const allocF32 = (length: number): F32Array => new WasmArray(Float32Array, length);
 /** Elements `offset` … `offset + length − 1` of `owner`, in place: valid while `owner` is, and never freed on its own. */
 export const borrowF32 = (owner: F32Array, offset: number, length: number): F32Array => new WasmArray(Float32Array, length, { owner, offset });
+/**
+ * `length` floats at byte address `address` of this thread's wasm memory that another thread owns (the threads core:
+ * the workers of a training run share one memory): valid while the owner keeps them, never freed from here.
+ */
+export const foreignF32 = (address: number, length: number): F32Array => new WasmArray(Float32Array, length, { address });
 export const allocU8 = (length: number): WasmArray<Uint8Array> => new WasmArray(Uint8Array, length);
 export const allocU32 = (length: number): WasmArray<Uint32Array> => new WasmArray(Uint32Array, length);
 

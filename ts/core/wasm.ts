@@ -232,7 +232,54 @@ export function wasmModule(): WebAssembly.Module {
   return compiledModule!;
 }
 
+/** Whether `init()` loaded the core from its default place (beside this module): the threads core is beside it. */
+let loadedFromDefault = false;
+let threadsCompiled: Promise<WebAssembly.Module | null> | null = null;
+
+/**
+ * @internal The threads core (`scripts/build-wasm.sh`: the same kernels, with a shared memory that it imports),
+ * compiled once, for the workers of a training run to share one memory (`threadMemory`); null where it cannot be had:
+ * `init()` was given a core of the caller's (where the threads core is, is then unknown), its file is missing, or
+ * the engine refuses it. The workers then copy their gradients through shared buffers instead.
+ */
+export function threadsModule(): Promise<WebAssembly.Module | null> {
+  kernels();
+  threadsCompiled ??= loadedFromDefault ? compile(fromViteDeps('wasmnet-threads.wasm') ?? new URL('./wasmnet-threads.wasm', import.meta.url)).catch(() => null) : Promise.resolve(null);
+  return threadsCompiled;
+}
+
+/** Each instance's shadow stack in a shared memory: 1 MiB, as the module's own. */
+const THREAD_STACK_BYTES = 1 << 20;
+/** Where the stacks start at the latest: above the threads core's data and its own stack (`__heap_base`, 1.1 MB now). */
+const THREAD_STACKS_AT = 2 << 20;
+
+/**
+ * @internal A shared memory for `slots` instances of the threads core. Its initial size holds the module's data and
+ * one shadow stack per instance above it; the allocator never uses those pages (dlmalloc takes only pages it grows
+ * the memory by), so the stacks are out of its way.
+ */
+export function threadMemory(slots: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.ceil((THREAD_STACKS_AT + slots * THREAD_STACK_BYTES) / 65536), maximum: 65536, shared: true });
+}
+
+/** The shared memory this thread's core is to join, and its stack slot there (`joinThreadMemory`). */
+let joining: { memory: WebAssembly.Memory; slot: number } | null = null;
+
+/** @internal In a worker, before `init()`: instantiate the threads core in `memory` (`threadMemory`), with stack slot `slot`. */
+export function joinThreadMemory(memory: WebAssembly.Memory, slot: number): void {
+  if (!exportsTable) joining = { memory, slot };
+}
+
+/** Whether this thread's core is the threads core, in the memory `joinThreadMemory` named. */
+let joined = false;
+
+/** @internal Whether this thread's core is an instance of the threads core in a pool's shared memory. */
+export function inThreadMemory(): boolean {
+  return joined;
+}
+
 async function instantiate(source: WasmSource | undefined): Promise<KernelExports> {
+  loadedFromDefault = source === undefined;
   const module = await compile(source ?? defaultLocation()).catch((err: unknown) => {
     if (source !== undefined || isNode()) throw err;
     // The default location failed in a browser: say how to point init() at the file.
@@ -243,12 +290,33 @@ async function instantiate(source: WasmSource | undefined): Promise<KernelExport
     );
   });
   compiledModule = module;
-  const instance = await WebAssembly.instantiate(module, {});
-  const raw = instance.exports as Record<string, unknown>;
+  const importsMemory = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+  if (importsMemory && !joining) throw new InitError('the loaded WebAssembly module is the threads core (wasmnet-threads.wasm, for workers): init() takes wasmnet.wasm');
+  const memory = importsMemory ? joining!.memory : null;
+  const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
+  const raw = { ...(instance.exports as Record<string, unknown>) };
+  if (memory) {
+    raw.memory = memory;
+    useOwnStack(raw, joining!.slot);
+    joined = true;
+  }
   if (typeof raw.wn_alloc !== 'function' || !(raw.memory instanceof WebAssembly.Memory)) {
     throw new InitError('the loaded WebAssembly module is not the wasmnet core (wn_alloc or memory missing)');
   }
   return guarded(raw) as unknown as KernelExports;
+}
+
+/**
+ * Points an instance of the threads core at its own shadow stack, slot `slot` above the module's data: every instance
+ * in a shared memory starts with the same stack pointer, and two threads must not share a stack.
+ */
+function useOwnStack(raw: Record<string, unknown>, slot: number): void {
+  const heapBase = (raw.__heap_base as WebAssembly.Global | undefined)?.value as number | undefined;
+  const stack = raw.__stack_pointer as WebAssembly.Global | undefined;
+  if (heapBase === undefined || !stack || heapBase > THREAD_STACKS_AT) {
+    throw new InitError(`the threads core has no room for its stacks (__heap_base ${heapBase} past ${THREAD_STACKS_AT}): a wasmnet bug`);
+  }
+  stack.value = THREAD_STACKS_AT + (slot + 1) * THREAD_STACK_BYTES;
 }
 
 /**
