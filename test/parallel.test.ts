@@ -124,6 +124,51 @@ describe('train({ workers }): the same bits for any number of workers', () => {
   });
 });
 
+describe('train({ workers }): one wasm memory for all workers (the threads core)', () => {
+  /** The model file and whether the pool's workers shared one memory, training smallNet with `workers`. */
+  async function run(workers: number, batchSize: number, n: number, hooks: Partial<typeof poolTestHooks> = {}) {
+    const [x, y] = data(n, 11);
+    const net = smallNet();
+    Object.assign(poolTestHooks, hooks);
+    try {
+      await net.train(x, y, { batchSize, epochs: 2, workers });
+      return { model: sha(net.save({ trainingState: true })), inPlace: workers > 1 && poolStats.inPlace };
+    } finally {
+      net.dispose(); // its workers end with it: the next run starts a pool of its own kind
+    }
+  }
+
+  // Batch 64: two shards, one node each; 300 with 3 workers: own nodes and a tail of claimed shards; 100 with 4: a
+  // short last shard and a last batch of 50.
+  for (const [workers, batchSize, n] of [
+    [2, 64, 256],
+    [3, 300, 600],
+    [4, 100, 250],
+  ]) {
+    it(`${workers} workers at batch ${batchSize}: nodes read where they are give the bits of copied nodes and of one worker`, async () => {
+      const one = await run(1, batchSize, n);
+      const inPlace = await run(workers, batchSize, n);
+      const copied = await run(workers, batchSize, n, { separateMemories: true });
+      expect(inPlace.inPlace, 'Node has SharedArrayBuffer and the threads core is built: the workers share one memory').toBe(true);
+      expect(copied.inPlace, 'separateMemories: each worker its own memory').toBe(false);
+      expect(inPlace.model).toBe(one.model);
+      expect(copied.model).toBe(one.model);
+    });
+  }
+
+  it('a worker that sums late, while the others run a step ahead, still gets the bits: what they published stays until it has read it', async () => {
+    // Worker 2 of 3 sleeps after each step's barrier before it sums: the others sum, update and compute the next
+    // step's gradients meanwhile, in buffers of their trees. Were a published buffer reused before worker 2 read it,
+    // worker 2 would sum the next step's gradient into this one and its weights would leave the others'.
+    const one = await run(1, 300, 600);
+    for (const ms of [5, 40]) {
+      const late = await run(3, 300, 600, { lateReader: { rank: 1, ms } });
+      expect(late.inPlace).toBe(true);
+      expect(late.model, `worker 2 late by ${ms} ms`).toBe(one.model);
+    }
+  });
+});
+
 describe('train({ workers }): workers are kept between calls', () => {
   const [x, y] = data(128, 5);
 

@@ -456,6 +456,49 @@ describe('GradientTree', () => {
     p[0].grad.free();
   });
 
+  it('in one memory: nodes pushed by address (pushAt) are read in place and never written or kept; frozen nodes are never written until released', () => {
+    // Worker a's tree publishes its nodes and freezes them; the reducer b pushes a's nodes by address and its own,
+    // then sums: the bits of one tree, and a's published values untouched (b merged into other buffers).
+    const shards = [1e8, 1, -1e8, 3, 0.5, 7, -1];
+    const p = [param([0, 0])];
+    const run = (from: number, to: number, tree: GradientTree) => {
+      for (let i = from; i < to; i++) {
+        p[0].grad.set([shards[i], -shards[i]]);
+        tree.pushShard(i);
+      }
+    };
+    const whole = new GradientTree(p);
+    run(0, 7, whole);
+    whole.finish();
+    const want = Array.from(p[0].grad.view());
+
+    const [a, b] = [new GradientTree(p), new GradientTree(p)];
+    run(0, 3, a);
+    const published = a.takeNodes();
+    a.freeze(published.map((n) => n.store));
+    const before = published.map((n) => Array.from(n.store.view()));
+    run(3, 7, b);
+    const own = b.takeNodes();
+    b.freeze(own.map((n) => n.store)); // b published its own too: it sums them without writing into them
+    const ownBefore = own.map((n) => Array.from(n.store.view()));
+    for (const n of published) b.pushAt(n, n.store.ptr);
+    for (const n of own) b.pushOwn(n);
+    b.finish();
+    expect(Array.from(p[0].grad.view())).toEqual(want);
+    expect(published.map((n) => Array.from(n.store.view())), "a's published nodes, as b read them").toEqual(before);
+    expect(own.map((n) => Array.from(n.store.view())), "b's own published nodes").toEqual(ownBefore);
+    // Released, b's buffers are spares again: the next batch of b writes into them (no new memory).
+    const inUse = wasmBytesInUse();
+    b.release(own.map((n) => n.store));
+    b.reset(7);
+    run(3, 7, b);
+    expect(wasmBytesInUse(), 'the released buffers were reused').toBe(inUse);
+    for (const n of published) a.pushOwn(n);
+    for (const t of [whole, a, b]) t.free();
+    p[0].value.free();
+    p[0].grad.free();
+  });
+
   it('every worker\'s own nodes in rank order, then the tail shards as level-0 nodes: the bits of one tree, for 1–16 shards and 1–8 workers, told the count or not', () => {
     const values = orderSensitive;
     const p = [param([0])];

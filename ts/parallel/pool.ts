@@ -10,7 +10,7 @@
 import { DisposedError, InitError, OutOfMemoryError, ShapeError, ValueError, WasmnetError, show } from '../core/errors.js';
 import { cpuCount, spawnReplicaWorker } from '../core/node-io.js';
 import type { Tensor } from '../core/tensor.js';
-import { wasmModule } from '../core/wasm.js';
+import { threadMemory, threadsModule, wasmModule } from '../core/wasm.js';
 import type { SequentialNet } from '../network.js';
 import type { NextStep, StepEngine } from '../train/loop.js';
 import { MAX_SHARDS, maxNodesPerWorker, shardCount, shardSize, tailShards, workerShards } from '../train/shards.js';
@@ -48,7 +48,11 @@ export const poolTestHooks: {
   idleMs: number | null;
   /** The most idle workers kept, instead of one per core (stays until changed). */
   maxIdleWorkers: number | null;
-} = { failAt: null, messagesOnly: false, slowRank: null, idleMs: null, maxIdleWorkers: null };
+  /** The next pool started gives each worker a wasm memory of its own (the plain core): the nodes are then copied. */
+  separateMemories: boolean;
+  /** Make worker `rank` sleep `ms` after each step's barrier before it sums the others' nodes (they run ahead meanwhile). */
+  lateReader: { rank: number; ms: number } | null;
+} = { failAt: null, messagesOnly: false, slowRank: null, idleMs: null, maxIdleWorkers: null, separateMemories: false, lateReader: null };
 
 /** Whether this thread can share memory with its workers (Node; a cross-origin isolated page). */
 function canShareMemory(): boolean {
@@ -63,9 +67,10 @@ function canShareMemory(): boolean {
  * updating, `busy` the longest worker's whole step, `step` the whole step as
  * the network saw it (`step − busy` is messaging, below 0 when a step posted
  * ahead began before the network asked for it); `claimed[rank]` counts the
- * tail shards each worker claimed.
+ * tail shards each worker claimed. `inPlace`: the last pool started shares one wasm memory (the threads core), so
+ * its workers read each other's nodes where they are.
  */
-export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] as number[], computeByRank: [] as number[] };
+export const poolStats = { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [] as number[], computeByRank: [] as number[], inPlace: false };
 
 /** Workers started and ended over this process's life (tests check that a network's next run reuses its workers). */
 export const workerLife = { started: 0, ended: 0 };
@@ -73,6 +78,7 @@ export const workerLife = { started: 0, ended: 0 };
 /** Starts `poolStats` over (a new pool does; the benchmark does after its warm-up steps). */
 export function resetPoolStats(): void {
   Object.assign(poolStats, { steps: 0, step: 0, compute: 0, wait: 0, reduce: 0, busy: 0, claimed: [], computeByRank: [] });
+  // inPlace stays: it is the pool's, not its steps'.
 }
 
 /** `workers` as a count: 1 when absent, the available cores for 'auto'. */
@@ -109,6 +115,28 @@ export async function startWorkerPool(
   const tailSlots = trainsTogether(net) ? 0 : Math.max(...[Math.min(n, batchSize), n % batchSize || batchSize].map((m) => tailShards(shardCount(m), workers)));
   const floats = net.parameters().reduce((s, p) => s + p.value.length, 0);
   const messagesOnly = poolTestHooks.messagesOnly || !canShareMemory();
+  const { failAt, slowRank, separateMemories, lateReader } = poolTestHooks;
+  Object.assign(poolTestHooks, { failAt: null, messagesOnly: false, slowRank: null, separateMemories: false, lateReader: null });
+  let pool = takeIdlePool(workers);
+  if (!pool) {
+    // Where memory can be shared, every worker an instance of the threads core in one memory: they read each other's
+    // gradients where they were computed. Else (or without the threads core) each has the plain core and its memory.
+    const threadsCore = !separateMemories && canShareMemory() ? await threadsModule() : null;
+    const threads = threadsCore ? { module: threadsCore, memory: threadMemory(workers) } : null;
+    const ports: WorkerPort[] = [];
+    try {
+      for (let rank = 0; rank < workers; rank++) {
+        ports.push(await spawnReplicaWorker());
+        workerLife.started++;
+      }
+    } catch (e) {
+      await Promise.all(ports.map((p) => p.terminate()));
+      throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
+    }
+    pool = new WorkerPool(ports, threads);
+  }
+  // With one wasm memory, the workers publish their nodes' addresses: no buffers to copy them through.
+  const inPlace = pool.threads !== null;
   const nodeSlots = maxNodesPerWorker(workers);
   // One copy of the dataset for all workers, where memory can be shared; else each step sends each worker its rows.
   const memory: SharedMemory | null = messagesOnly
@@ -120,33 +148,19 @@ export async function startWorkerPool(
         ctrl: new Int32Array(new SharedArrayBuffer(4 * ctrlLength(workers, nodeSlots))),
         // Each twice: steps use the halves in turn (`stepRegion`).
         stats: new Float64Array(new SharedArrayBuffer(2 * 8 * 2 * MAX_SHARDS)),
-        grads: new Float32Array(new SharedArrayBuffer(2 * 4 * workers * nodeSlots * floats)),
+        grads: new Float32Array(new SharedArrayBuffer(inPlace ? 0 : 2 * 4 * workers * nodeSlots * floats)),
         nodeSlots,
         lrs: new Float64Array(new SharedArrayBuffer(8 * Math.max(1, net.layers.reduce((s, l) => s + l.optimizers().length, 0)))),
-        tail: new Float32Array(new SharedArrayBuffer(2 * 4 * tailSlots * floats)),
+        tail: new Float32Array(new SharedArrayBuffer(inPlace ? 0 : 2 * 4 * tailSlots * floats)),
         exchange: trainsTogether(net) ? new Float64Array(new SharedArrayBuffer(8 * 2 * MAX_SHARDS * maxExchangeFloats(net))) : null,
         exchangeSlot: maxExchangeFloats(net),
       };
   const model = saveForCopies(net, true);
-  const module = wasmModule();
-  const { failAt, slowRank } = poolTestHooks;
-  Object.assign(poolTestHooks, { failAt: null, messagesOnly: false, slowRank: null });
-  let pool = takeIdlePool(workers);
-  if (!pool) {
-    const ports: WorkerPort[] = [];
-    try {
-      for (let rank = 0; rank < workers; rank++) {
-        ports.push(await spawnReplicaWorker());
-        workerLife.started++;
-      }
-    } catch (e) {
-      await Promise.all(ports.map((p) => p.terminate()));
-      throw new WasmnetError(`starting ${workers} training workers failed: ${(e as Error)?.message ?? String(e)}`);
-    }
-    pool = new WorkerPool(ports);
-  }
+  const threads = pool.threads;
+  const module = threads?.module ?? wasmModule();
   pool.begin(net, memory, x, y);
   resetPoolStats();
+  poolStats.inPlace = inPlace && memory !== null;
   try {
     // A kept worker drops its last run's replica and takes this one: every run starts from the network's bits.
     await pool.all('replica-ready', (rank) => ({
@@ -159,6 +173,8 @@ export async function startWorkerPool(
       labelsAreDistributions,
       failAt: failAt && failAt.rank === rank ? { step: failAt.step, how: failAt.how } : null,
       waitsForTail: slowRank === rank,
+      readsLate: lateReader?.rank === rank ? lateReader.ms : 0,
+      threads: threads ? { memory: threads.memory, slot: rank } : null,
     }));
     pool.throwIfFailed('while starting', 'the network is unchanged');
   } catch (e) {
@@ -260,7 +276,14 @@ class WorkerPool implements StepEngine {
   /** The network of this run, or of the last one while idle (its `dispose()` ends the pool). */
   private net!: SequentialNet;
 
-  constructor(private readonly ports: WorkerPort[]) {
+  /**
+   * @param threads Where every worker is an instance of the threads core: the core and the one memory they share
+   * (each worker's stack slot is its rank). Fixed for the pool's life: a kept worker keeps its core.
+   */
+  constructor(
+    private readonly ports: WorkerPort[],
+    readonly threads: { module: WebAssembly.Module; memory: WebAssembly.Memory } | null,
+  ) {
     ports.forEach((port, rank) => {
       port.onMessage((m) => this.receive(m));
       port.onFailure((reason) => {

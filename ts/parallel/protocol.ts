@@ -6,17 +6,24 @@
  * they exist; else the same data travels by message, `ReplicaReduce`):
  *   - `x`, `y`: the dataset, once for all workers; `order`: the epoch's order;
  *   - `ctrl`: the barrier (arrived, generation, abort), the count of the step's
- *     tail shards claimed so far, the last step the network confirmed, and
- *     each worker's list of gradient-tree nodes (count, then level and index
- *     per node);
+ *     tail shards claimed so far, the last step the network confirmed, each
+ *     worker's list of gradient-tree nodes (count, then level, index and
+ *     address per node) and the address of each claimed tail shard's gradient;
  *   - `lrs`: the confirmed step's learning rates, per layer per optimizer;
  *   - `stats`: each shard's loss (float64) and right answers;
  *   - `grads`: each worker's nodes, `nodeSlots` of `params` floats each;
  *   - `tail`: the gradients of the step's tail shards (`tailShards`), one
  *     `params`-sized slot each, whoever claimed them;
- *   (these three and the node lists twice: steps use the halves in turn, `stepRegion`)
+ *   (these three and the node and tail tables twice: steps use the halves in turn, `stepRegion`)
  *   - `exchange`: with batch norm, each shard's sums at each meeting.
+ *
+ * Where the workers share one wasm memory (`ReplicaInit.threads`: every worker
+ * an instance of the threads core), `grads` and `tail` are empty: a worker
+ * publishes the addresses of its nodes and tail shards in that memory, and the
+ * others add them from there. Copied or not, a worker leaves what it published
+ * untouched until it has passed the next step's barrier.
  */
+import { MAX_TAIL_SHARDS } from '../train/shards.js';
 import type { ReplicaState } from './state.js';
 
 export const CTRL_ARRIVED = 0;
@@ -33,6 +40,9 @@ export const CTRL_NEXT_TAIL = 3;
 export const CTRL_CONFIRMED = 4;
 export const CTRL_HEADER = 5;
 
+/** Int32s per node in a worker's node list: level, index, and its address where the workers share one wasm memory. */
+export const NODE_ENTRY = 3;
+
 /**
  * Stops every worker's steps (the pool, or a worker whose step failed): those at a barrier or waiting for a
  * confirmation wake and throw, steps after `failed` do not begin. `CTRL_ABORT` keeps the first failed step: a
@@ -47,12 +57,12 @@ export function abortSteps(ctrl: Int32Array, failed: number): void {
 
 /** Where worker `rank`'s node list starts in `ctrl`, in the first of the two regions (`stepRegion`). */
 function nodeTableAt(rank: number, nodeSlots: number): number {
-  return CTRL_HEADER + rank * (1 + 2 * nodeSlots);
+  return CTRL_HEADER + rank * (1 + NODE_ENTRY * nodeSlots);
 }
 
-/** Two node lists per worker: one for each of the two regions steps use in turn. */
+/** Two node lists per worker and two tail tables (the address of each tail shard's gradient): one for each region. */
 export function ctrlLength(workers: number, nodeSlots: number): number {
-  return nodeTableAt(2 * workers, nodeSlots);
+  return nodeTableAt(2 * workers, nodeSlots) + 2 * MAX_TAIL_SHARDS;
 }
 
 /** What one step publishes: its shards' losses and right answers, every worker's nodes and the claimed tail shards' gradients. */
@@ -60,8 +70,10 @@ export interface StepRegion {
   stats: Float64Array;
   grads: Float32Array;
   tail: Float32Array;
-  /** Where worker `rank`'s node list (count, then level and index per node) starts in `ctrl`. */
+  /** Where worker `rank`'s node list (count, then `NODE_ENTRY` int32s per node) starts in `ctrl`. */
   tableAt(rank: number): number;
+  /** Where the address of tail shard `slot`'s gradient is in `ctrl` (in one shared wasm memory). */
+  tailAt(slot: number): number;
 }
 
 /**
@@ -77,6 +89,7 @@ export function stepRegion(shared: SharedMemory, workers: number, step: number):
     grads: part(shared.grads),
     tail: part(shared.tail),
     tableAt: (rank) => nodeTableAt(half * workers + rank, shared.nodeSlots),
+    tailAt: (slot) => nodeTableAt(2 * workers, shared.nodeSlots) + half * MAX_TAIL_SHARDS + slot,
   };
 }
 
@@ -133,11 +146,19 @@ export interface ReplicaInit {
   model: Uint8Array;
   /** Shared memory, or null: then each step's rows and the gradient nodes travel by message. */
   shared: SharedMemory | null;
+  /**
+   * With shared memory, where the threads core could be had (`threadsModule`): the one wasm memory every worker of
+   * the pool shares (`module` is then the threads core), and this worker's stack slot in it. Null: each worker has
+   * a memory of its own, and the nodes are copied through `grads` and `tail`.
+   */
+  threads: { memory: WebAssembly.Memory; slot: number } | null;
   labelsAreDistributions: boolean;
   /** Test hook: fail at this step ('throw' an error, or 'exit' the thread). */
   failAt?: { step: number; how: FailHow } | null;
   /** Test hook: start this worker's own shards only once the others have claimed every tail shard (a far slower core). */
   waitsForTail?: boolean;
+  /** Test hook: sleep this many ms after each step's barrier before summing the others' nodes (they run ahead meanwhile). */
+  readsLate?: number;
 }
 
 export interface ReplicaStep {

@@ -6,10 +6,17 @@
  * at a barrier, sums every worker's nodes and then the tail shards in shard
  * order (the same tree as one process would build), and applies the update,
  * like every other replica.
+ *
+ * Where the pool's workers are instances of the threads core in one wasm
+ * memory, publishing a node is giving its address there, and the others add
+ * it from where it is; else it is copied into shared buffers and out again.
+ * Either way a worker leaves what it published untouched until it has passed
+ * the next step's barrier, by which time every other worker has summed it.
  */
 import { WasmnetError } from '../core/errors.js';
 import { product } from '../core/tensor.js';
-import { init } from '../core/wasm.js';
+import type { F32Array } from '../core/memory.js';
+import { inThreadMemory, init, joinThreadMemory } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
 import { GradientTree, MAX_SHARDS, type StackNode, ownShards, shardSize, tailShards, workerShards } from '../train/shards.js';
@@ -21,6 +28,7 @@ import {
   CTRL_CONFIRMED,
   CTRL_GENERATION,
   CTRL_NEXT_TAIL,
+  NODE_ENTRY,
   type ReplicaInit,
   type ReplicaReply,
   type ReplicaRequest,
@@ -57,6 +65,10 @@ interface Replica {
   begun: boolean;
   /** Message mode with batch norm: the step whose shards wait for a meeting's sums. */
   pending: { steps: Generator<LocalSums, void, Float64Array[]>; first: number; end: number } | null;
+  /** With shared memory, in the one wasm memory of the threads core: nodes are published by address, not copied. */
+  inPlace: boolean;
+  /** In place: the buffers this worker published last step, frozen in its tree until it passes this step's barrier. */
+  published: F32Array[];
 }
 
 /**
@@ -124,6 +136,8 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         if (replica) freeReplica(replica);
         replica = null;
         rank = m.rank;
+        // The first run of this worker: the threads core joins the pool's memory (later runs keep the instance).
+        if (m.threads) joinThreadMemory(m.threads.memory, m.threads.slot);
         await init({ wasm: m.module });
         const net = SequentialNet.load(m.model);
         for (const l of net.layers) l.training = true;
@@ -142,6 +156,8 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
           meetings: 0,
           begun: false,
           pending: null,
+          inPlace: m.threads !== null && m.shared !== null && inThreadMemory(),
+          published: [],
         };
         post({ type: 'replica-ready', rank });
       } else if (m.type === 'replica-step') {
@@ -275,7 +291,8 @@ function computeShards(
       // A tail shard is a level-0 node of its own: the reducers push it after every worker's own nodes. The others
       // take it from the step's tail slot; this worker keeps it where it is.
       const node = tree.takeTail(i);
-      region!.tail.set(node.store.view(), (i - tailStart) * floats);
+      if (r.inPlace) shared!.ctrl[region!.tailAt(i - tailStart)] = node.store.ptr;
+      else region!.tail.set(node.store.view(), (i - tailStart) * floats);
       tails.set(i, node);
       publishStats(region!.stats, i, losses[i], correct[i]);
     },
@@ -340,7 +357,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   const shared = r.init.shared!;
   const { ctrl, nodeSlots } = shared;
   const { workers, rank } = r.init;
-  const { stats, grads, tail, tableAt } = stepRegion(shared, workers, m.step);
+  const { stats, grads, tail, tableAt, tailAt } = stepRegion(shared, workers, m.step);
   // A step posted ahead of one that failed: nothing of it runs.
   const failed = Atomics.load(ctrl, CTRL_ABORT);
   if (failed !== 0 && failed < m.step) throw new StepAborted('stopped: another worker failed');
@@ -348,22 +365,33 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   if (steps) meetShared(r, m.step, steps, first, shards);
   const half = stats.length / 2;
   for (let i = first; i < end; i++) publishStats(stats, i, losses[i], correct[i]);
-  const nodes = tree.nodes();
-  if (nodes.length > nodeSlots) throw new WasmnetError(`worker ${rank} has ${nodes.length} gradient nodes for ${nodeSlots} slots (a wasmnet bug)`);
+  // Publish this worker's complete nodes: their addresses in the one memory, or copies in `grads`. They stay in the
+  // tree until the barrier is passed (a step aborted there gives them back at `reset`).
+  const held = tree.heldNodes();
+  if (held.length > nodeSlots) throw new WasmnetError(`worker ${rank} has ${held.length} gradient nodes for ${nodeSlots} slots (a wasmnet bug)`);
   const table = tableAt(rank);
   const floats = tree.length;
-  ctrl[table] = nodes.length;
-  nodes.forEach((n, j) => {
-    ctrl[table + 1 + 2 * j] = n.node.level;
-    ctrl[table + 2 + 2 * j] = n.node.index;
-    grads.set(n.values, (rank * nodeSlots + j) * floats);
+  ctrl[table] = held.length;
+  held.forEach((n, j) => {
+    const entry = table + 1 + NODE_ENTRY * j;
+    ctrl[entry] = n.level;
+    ctrl[entry + 1] = n.index;
+    if (r.inPlace) ctrl[entry + 2] = n.store.ptr;
+    else grads.set(n.store.view(), (rank * nodeSlots + j) * floats);
   });
+  // In place, what the others read stays as it is until this worker passes the next step's barrier.
+  const mine = r.inPlace ? [...held.map((n) => n.store), ...[...tails.values()].map((n) => n.store)] : [];
+  tree.freeze(mine);
   const t1 = performance.now();
   // Every worker has claimed its last tail shard of this step: the count starts over for the next.
   barrier(ctrl, workers, (r.generation = (r.generation + 1) | 0), () => Atomics.store(ctrl, CTRL_NEXT_TAIL, 0));
   const t2 = performance.now();
+  // Every other worker has passed this barrier, so it has summed what this one published the step before.
+  tree.release(r.published);
+  r.published = mine;
+  if (r.init.readsLate) sleep(r.init.readsLate);
   // Every worker sums every node in shard order: the same tree, the same bits, in each replica.
-  // Its own nodes are still in its wasm memory: only the others' are copied in.
+  // Its own nodes are still in its wasm memory; the others' are read where they are (in place) or copied in.
   const own = tree.takeNodes();
   for (let w = 0; w < workers; w++) {
     if (w === rank) {
@@ -372,14 +400,18 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
     }
     const at = tableAt(w);
     for (let j = 0; j < ctrl[at]; j++) {
-      const from = (w * nodeSlots + j) * floats;
-      tree.pushNode({ level: ctrl[at + 1 + 2 * j], index: ctrl[at + 2 + 2 * j] }, grads.subarray(from, from + floats));
+      const entry = at + 1 + NODE_ENTRY * j;
+      const node = { level: ctrl[entry], index: ctrl[entry + 1] };
+      if (r.inPlace) tree.pushAt(node, ctrl[entry + 2] >>> 0);
+      else tree.pushNode(node, grads.subarray((w * nodeSlots + j) * floats, (w * nodeSlots + j + 1) * floats));
     }
   }
   for (let i = tailStart; i < shards; i++) {
     const claimed = tails.get(i);
+    const slot = i - tailStart;
     if (claimed) tree.pushOwn(claimed);
-    else tree.pushNode({ level: 0, index: i }, tail.subarray((i - tailStart) * floats, (i - tailStart + 1) * floats));
+    else if (r.inPlace) tree.pushAt({ level: 0, index: i }, ctrl[tailAt(slot)] >>> 0);
+    else tree.pushNode({ level: 0, index: i }, tail.subarray(slot * floats, (slot + 1) * floats));
   }
   let loss = 0;
   let right = 0;
@@ -392,6 +424,11 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   const t4 = performance.now();
   finishStep(r, loss, m.where);
   return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1 + (t4 - t3), reduce: performance.now() - t2 - (t4 - t3), claimed: tails.size } };
+}
+
+/** Test hook (`poolTestHooks.lateReader`): blocks this thread for `ms`. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**

@@ -15,7 +15,7 @@
  * process pushing every shard.
  */
 import { ShapeError } from '../core/errors.js';
-import { type F32Array, allocF32, borrowF32 } from '../core/memory.js';
+import { type F32Array, allocF32, borrowF32, foreignF32 } from '../core/memory.js';
 import { kernels } from '../core/wasm.js';
 import type { NamedParameter } from '../layers/layer.js';
 
@@ -122,6 +122,14 @@ export class GradientTree {
   private readonly owned: F32Array[] = [];
   /** Tail shards' buffers handed out by `takeTail` and not yet pushed back: `reset` takes them back (a step abandoned). */
   private readonly taken = new Set<F32Array>();
+  /**
+   * Buffers that other workers may be reading where they are (`freeze`: the workers share one wasm memory): never
+   * written, merged into or reused until `release`. A merge with one of them as its left child writes the parent
+   * into another buffer (the same one addition of the same floats).
+   */
+  private readonly frozen = new Set<F32Array>();
+  /** Other workers' nodes in the memory this one shares (`pushAt`): read where they are, never written or kept. */
+  private readonly foreign = new Set<F32Array>();
   /** The batch's shard count (0: not known, every merge is made when its sibling arrives). */
   private shards = 0;
   /** The root's right child is the last shard's gradient, still in the parameters' `grad` (see `pushShard`). */
@@ -162,8 +170,8 @@ export class GradientTree {
    */
   reset(shards = 0): void {
     this.restoreGradients();
-    while (this.stack.length > 0) this.spare.push(this.stack.pop()!.store);
-    for (const store of this.taken) this.spare.push(store);
+    while (this.stack.length > 0) this.recycle(this.stack.pop()!.store);
+    for (const store of this.taken) this.recycle(store);
     this.taken.clear();
     this.shards = shards;
     this.rightInGrads = false;
@@ -284,6 +292,7 @@ export class GradientTree {
       return;
     }
     if (top && isLeftSibling(top, node) && !this.isRoot(1, index >> 1)) {
+      if (this.frozen.has(top.store) || this.foreign.has(top.store)) throw new ShapeError(`shard ${index}'s gradient was to be added into a published node (a wasmnet bug)`);
       // Add in place: the sibling's buffer becomes the parent.
       from.forEach((p, i) => summed?.[i] || k.wn_add_assign(top.store.ptr + 4 * this.offsets[i], p.grad.ptr, p.grad.length));
       this.stack.pop();
@@ -316,6 +325,26 @@ export class GradientTree {
     return { level: 0, index, store: r.store };
   }
 
+  /**
+   * Pushes a complete node that another worker computed in the wasm memory this one shares (the threads core), at
+   * byte address `address`: read where it is (no copy), never written, and forgotten once summed.
+   */
+  pushAt(node: TreeNode, address: number): void {
+    const store = foreignF32(address, this.length);
+    this.foreign.add(store);
+    this.push({ level: node.level, index: node.index, store });
+  }
+
+  /** Marks buffers that other workers read where they are from now on (see `frozen`). */
+  freeze(stores: Iterable<F32Array>): void {
+    for (const store of stores) this.frozen.add(store);
+  }
+
+  /** The buffers `freeze` marked are no one else's any more: they go back to the spares. */
+  release(stores: Iterable<F32Array>): void {
+    for (const store of stores) if (this.frozen.delete(store)) this.spare.push(store);
+  }
+
   /** Pushes a complete node computed elsewhere (another worker's), its values in `params` order. */
   pushNode(node: TreeNode, values: Float32Array): void {
     if (values.length !== this.length) throw new ShapeError(`a gradient tree node holds ${this.length} values, got ${values.length}`);
@@ -327,6 +356,11 @@ export class GradientTree {
   /** The complete nodes pushed so far, in shard order (what a worker hands over). */
   nodes(): { node: TreeNode; values: Float32Array }[] {
     return this.stack.map((s) => ({ node: { level: s.level, index: s.index }, values: s.store.view() }));
+  }
+
+  /** The complete nodes pushed so far, in shard order, left in the tree (what a worker publishes before the barrier). */
+  heldNodes(): readonly StackNode[] {
+    return [...this.stack];
   }
 
   /** Empties the tree but keeps its nodes' buffers for `pushOwn`: a worker's own nodes need no copy when it sums everyone's. */
@@ -358,7 +392,7 @@ export class GradientTree {
         if (this.summedAtRoot?.[i]) except.add(p.name);
         else finite = k.wn_add_assign(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], p.grad.length) === 1 && finite;
       });
-      this.spare.push(left.store);
+      this.recycle(left.store);
       this.rightInGrads = false;
       this.summedAtRoot = null;
       return finite && except.size > 0 ? { except } : finite;
@@ -366,9 +400,9 @@ export class GradientTree {
     let acc = this.stack.pop()!;
     while (this.stack.length > 1) {
       const left = this.stack.pop()!;
-      k.wn_add_assign(left.store.ptr, acc.store.ptr, this.length);
-      this.spare.push(acc.store);
-      acc = left;
+      const sum = this.sum(left.store, acc.store);
+      this.recycle(acc.store);
+      acc = { ...left, store: sum };
     }
     const left = this.stack.pop();
     let finite = false;
@@ -378,17 +412,18 @@ export class GradientTree {
       this.params.forEach(
         (p, i) => (finite = k.wn_add_to(p.grad.ptr, left.store.ptr + 4 * this.offsets[i], acc.store.ptr + 4 * this.offsets[i], p.grad.length) === 1 && finite),
       );
-      this.spare.push(left.store);
+      this.recycle(left.store);
     } else {
       const all = acc.store.view();
       this.params.forEach((p, i) => p.grad.view().set(all.subarray(this.offsets[i], this.offsets[i] + p.grad.length)));
     }
-    this.spare.push(acc.store);
+    this.recycle(acc.store);
     return finite;
   }
 
   free(): void {
     this.reset();
+    this.frozen.clear();
     this.slices.clear();
     for (const b of this.owned) b.free();
     this.owned.length = 0;
@@ -396,19 +431,36 @@ export class GradientTree {
   }
 
   private push(node: StackNode): void {
-    const k = kernels();
     // Merge with the left sibling while there is one: the binary counter over shard indices.
     for (
       let top = this.stack[this.stack.length - 1];
       top && isLeftSibling(top, node) && !this.isRoot(node.level + 1, node.index >> 1);
       top = this.stack[this.stack.length - 1]
     ) {
-      k.wn_add_assign(top.store.ptr, node.store.ptr, this.length);
-      this.spare.push(node.store);
+      const sum = this.sum(top.store, node.store);
+      this.recycle(node.store);
       this.stack.pop();
-      node = { level: node.level + 1, index: node.index >> 1, store: top.store };
+      node = { level: node.level + 1, index: node.index >> 1, store: sum };
     }
     this.stack.push(node);
+  }
+
+  /** left + right, in place in `left` unless others read it (frozen, foreign): then into another buffer. Where the sum is. */
+  private sum(left: F32Array, right: F32Array): F32Array {
+    const k = kernels();
+    if (!this.frozen.has(left) && !this.foreign.has(left)) {
+      k.wn_add_assign(left.ptr, right.ptr, this.length);
+      return left;
+    }
+    const out = this.buffer();
+    k.wn_add_to(out.ptr, left.ptr, right.ptr, this.length);
+    return out;
+  }
+
+  /** A buffer the tree is done with goes back to the spares, unless others may still read it (frozen) or it is theirs. */
+  private recycle(store: F32Array): void {
+    if (this.foreign.delete(store) || this.frozen.has(store)) return;
+    this.spare.push(store);
   }
 
   private buffer(): F32Array {
