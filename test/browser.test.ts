@@ -233,6 +233,10 @@ describe('the playground in Chromium', () => {
       return bytes;
     };
     const inNode = Buffer.from(await buildAndTrain(await import('wasmnet'), 1)).toString('base64');
+    // The page is cross-origin isolated: its workers share one memory, instances of the threads core it fetches.
+    const threadsCore: number[] = [];
+    const onResponse = (r: { url(): string; status(): number }) => r.url().endsWith('/wasmnet-threads.wasm') && threadsCore.push(r.status());
+    page.on('response', onResponse);
     const inPage: string = await page.evaluate(`(async () => {
       const w = await import(new URL('./wasmnet/browser.js', location.href).href);
       const bytes = await (${buildAndTrain.toString()})(w, 3);
@@ -240,7 +244,9 @@ describe('the playground in Chromium', () => {
       for (const b of bytes) s += String.fromCharCode(b);
       return btoa(s);
     })()`);
+    page.off('response', onResponse);
     expect(inPage === inNode, 'the model files trained in Node (1 worker) and in Chromium (3 workers) differ').toBe(true);
+    expect(threadsCore, 'the page fetched the threads core once, for its workers').toEqual([200]);
   }, 60_000);
 
   it('works through a bundler: esbuild resolves the browser build, with no Node built-in', async () => {

@@ -2,7 +2,7 @@
 // fresh project outside the repository, pages in Debian's Chromium. Vite (dev server and build) and
 // esbuild must find the .wasm by themselves (no plugin, no optimizeDeps setting, no init({ wasm })).
 import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -152,15 +152,25 @@ describe('bundlers, unaided', () => {
     const outDir = join(project, 'dist-esbuild');
     await build({ entryPoints: [join(project, 'main.js')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', outdir: outDir, logLevel: 'silent', absWorkingDir: project });
     cpSync(join(project, 'index.html'), join(outDir, 'index.html'));
-    // esbuild copies no assets: the .wasm, and for training with workers worker.js and the chunk it imports.
+    // esbuild copies no assets: the .wasm, and for training with workers worker.js and the chunk it imports, and the
+    // threads core (the workers' one memory, where the page is cross-origin isolated, as here).
     const dist = join(project, 'node_modules', 'wasmnet', 'dist');
     const workerChunks = [...readFileSync(join(dist, 'worker.js'), 'utf8').matchAll(/from ["']\.\/(chunk-[\w-]+\.js)["']/g)].map((m) => m[1]);
-    for (const f of ['wasmnet.wasm', 'worker.js', ...workerChunks]) cpSync(join(dist, f), join(outDir, f));
+    for (const f of ['wasmnet.wasm', 'wasmnet-threads.wasm', 'worker.js', ...workerChunks]) cpSync(join(dist, f), join(outDir, f));
     const bundle = readFileSync(join(outDir, 'main.js'), 'utf8');
     expect(bundle).not.toMatch(/from ["']node:/); // the browser build: no Node built-in reaches the bundle
     const run = await runExamplePage(browser, await served(outDir));
     expect(run.errors).toEqual([]);
     expect(run.state, run.result).toBe('done');
     expect(rightOf50(run.result)).toBeGreaterThanOrEqual(45);
+    expect(run.requests.some((u) => u.endsWith('/wasmnet-threads.wasm'))).toBe(true);
+    // Without the threads core the workers copy their gradients instead: the page trains all the same, the missing
+    // file's 404 the only complaint (the browser's own).
+    rmSync(join(outDir, 'wasmnet-threads.wasm'));
+    const without = await runExamplePage(browser, await served(outDir));
+    expect(without.state, without.result).toBe('done');
+    expect(without.result).toBe(run.result);
+    expect(without.errors.length).toBe(1);
+    expect(without.errors[0]).toMatch(/404/);
   }, 60_000);
 });

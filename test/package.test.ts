@@ -41,12 +41,18 @@ import { consumerProject, packedTarball, removeTemporary, repo } from './helpers
  * Raised on 2026-12-02 (session 23) for the browser bundle from 66 to 67 kB (65.6 → 66.0 kB) and the tarball from
  * 545 to 550 kB (543.4 → 546.0 kB): a learning rate of 0 that saves, loads and trains with workers, a model file
  * that refuses a rate it cannot hold, naming the layer, and init refusing a wasm option of the wrong kind.
+ * Raised on 2026-12-03 (session 26) for the tarball from 550 to 630 kB (547.2 → 621.8 kB): the threads core
+ * (dist/wasmnet-threads.wasm, 179.1 kB, 74.6 kB of the tarball), which the workers of a training run share one
+ * memory with. A page fetches it only when it trains with workers where memory can be shared. The wasm budgets
+ * hold for each of the two cores; the gzipped wasm's from 67 to 68 kB for it (67.1 kB: its lock and its once-only
+ * initialization of the data; the plain core is 66.9). And for the browser bundle from 67 to 69 kB (66.0 → 68.3 kB): the code and doc
+ * comments (the bundles are not minified) of loading the threads core and summing nodes where they are.
  */
 const BUDGET = {
-  browserGzip: 67_000,
+  browserGzip: 69_000,
   wasmBytes: 180_000,
-  wasmGzip: 67_000,
-  tarballBytes: 550_000,
+  wasmGzip: 68_000,
+  tarballBytes: 630_000,
 };
 
 /**
@@ -85,7 +91,7 @@ function browserBundle(): string[] {
 
 describe('the packed tarball', () => {
   it('holds the license, the README, the built library and its .wasm, and no source maps', () => {
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/browser.js', 'dist/worker.js', 'dist/worker.d.ts', 'dist/cli.js', 'dist/wasmnet.wasm']) {
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/browser.js', 'dist/worker.js', 'dist/worker.d.ts', 'dist/cli.js', 'dist/wasmnet.wasm', 'dist/wasmnet-threads.wasm']) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
@@ -132,8 +138,13 @@ describe('the packed tarball', () => {
     const bundle = browserBundle();
     expect(bundle[0]).toBe('browser.js');
     const browserGzip = bundle.reduce((sum, f) => sum + gzipped(readFileSync(join(repo, 'dist', f))), 0);
-    const wasm = readFileSync(join(repo, 'dist', 'wasmnet.wasm'));
-    const sizes = { browserGzip, wasmBytes: wasm.length, wasmGzip: gzipped(wasm), tarballBytes: statSync(tarball).size };
+    const cores = ['wasmnet.wasm', 'wasmnet-threads.wasm'].map((f) => readFileSync(join(repo, 'dist', f)));
+    const sizes = {
+      browserGzip,
+      wasmBytes: Math.max(...cores.map((c) => c.length)),
+      wasmGzip: Math.max(...cores.map(gzipped)),
+      tarballBytes: statSync(tarball).size,
+    };
     mkdirSync(join(repo, '.cache'), { recursive: true });
     writeFileSync(join(repo, '.cache', 'package-sizes.json'), JSON.stringify({ ...sizes, bundle }, null, 2));
     for (const key of Object.keys(BUDGET) as (keyof typeof BUDGET)[]) expect(sizes[key], key).toBeLessThanOrEqual(BUDGET[key]);
