@@ -133,6 +133,9 @@ function fasterCpu(runsByCpu, flops) {
  * where a step's time went. A new worker pool's first batches run at about half speed (measured: 1,788 images/s over
  * the first 25 batches of 64, then 4,150–4,280), so with workers the clock starts later, except in --quick.
  */
+/** Whether a run with workers had them share one wasm memory (the threads core: nodes summed where they are). */
+let workersSharedMemory = false;
+
 async function timedTrain(net, batchSize, batches, workers, warmBatches = null) {
   const warm = warmBatches ?? (workers > 1 && !quick ? (batchSize <= 64 ? 25 : 2) : 1);
   // The per-step overheads, like the rate, count only the timed steps (not the new pool's slow first ones).
@@ -142,6 +145,7 @@ async function timedTrain(net, batchSize, batches, workers, warmBatches = null) 
   const s = internal.poolStats;
   const tail = s.claimed.map((c) => (c / s.steps).toFixed(1)).join('/');
   const byWorker = s.computeByRank.map((c) => (c / s.steps).toFixed(1)).join('/');
+  if (s.inPlace) workersSharedMemory = true;
   return { rate, stepMs: s.step / s.steps, computeMs: s.compute / s.steps, waitMs: s.wait / s.steps, reduceMs: s.reduce / s.steps, busyMs: s.busy / s.steps, tail, byWorker };
 }
 
@@ -722,7 +726,10 @@ out.push(
         `${fmt(longRun.second)} images/s in its second epoch, ${fmt(longRun.last)} in its last (${(longRun.last / longRun.second).toFixed(2)}×)`
     : 'wasmnet over a longer run: skipped in --quick',
 );
-out.push(`\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here`);
+out.push(
+  `\nwasmnet with workers (train({ workers }), the same bits for any count): images per second, ${scaling.cores} cores here; ` +
+    (workersSharedMemory ? 'the workers share one wasm memory (the threads core) and sum each other\'s gradients where they are' : 'each worker has its own wasm memory (gradients copied through shared buffers)'),
+);
 /** "1.45× (1.18–1.60)": the median ratio and the range of the repetitions' ratios (none for 1 worker). */
 const speedupCell = (r) => `${r.speedup.toFixed(2)}×${r.workers === 1 ? '' : ` (${r.speedupRange[0].toFixed(2)}–${r.speedupRange[1].toFixed(2)})`}`;
 out.push(`${pad('batch', 7)}${padStart('workers', 10)}${padStart('images/s', 10)}${padStart('× 1 worker (range)', 22)}${padStart('step ms', 9)}${padStart('compute', 9)}${padStart('wait', 7)}${padStart('sum+update', 12)}${padStart('messages', 10)}${padStart('tail shards', 13)}${padStart('each worker', 13)}`);
