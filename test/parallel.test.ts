@@ -157,14 +157,18 @@ describe('train({ workers }): one wasm memory for all workers (the threads core)
   }
 
   it('a worker that sums late, while the others run a step ahead, still gets the bits: what they published stays until it has read it', async () => {
-    // Worker 2 of 3 sleeps after each step's barrier before it sums: the others sum, update and compute the next
-    // step's gradients meanwhile, in buffers of their trees. Were a published buffer reused before worker 2 read it,
-    // worker 2 would sum the next step's gradient into this one and its weights would leave the others'.
+    // One worker of 3 sleeps after each step's barrier before it sums: the others sum, update and compute the next
+    // step's gradients meanwhile, in buffers of their trees. Were a published buffer reused before the late one read
+    // it, it would sum the next step's gradient into this one and its weights would leave the others'. Worker 1's
+    // state is what the network takes at the end (the last step's corruption shows); worker 2's spreads to it.
     const one = await run(1, 300, 600);
-    for (const ms of [5, 40]) {
-      const late = await run(3, 300, 600, { lateReader: { rank: 1, ms } });
+    for (const [rank, ms] of [
+      [0, 40],
+      [1, 5],
+    ]) {
+      const late = await run(3, 300, 600, { lateReader: { rank, ms } });
       expect(late.inPlace).toBe(true);
-      expect(late.model, `worker 2 late by ${ms} ms`).toBe(one.model);
+      expect(late.model, `worker ${rank + 1} late by ${ms} ms`).toBe(one.model);
     }
   });
 });

@@ -244,22 +244,38 @@ let threadsCompiled: Promise<WebAssembly.Module | null> | null = null;
  */
 export function threadsModule(): Promise<WebAssembly.Module | null> {
   kernels();
-  threadsCompiled ??= loadedFromDefault ? compile(fromViteDeps('wasmnet-threads.wasm') ?? new URL('./wasmnet-threads.wasm', import.meta.url)).catch(() => null) : Promise.resolve(null);
+  threadsCompiled ??= loadedFromDefault
+    ? compile(fromViteDeps('wasmnet-threads.wasm') ?? new URL('./wasmnet-threads.wasm', import.meta.url)).catch(() => {
+        threadsCompiled = null; // a network's blip: the next pool tries again
+        return null;
+      })
+    : Promise.resolve(null);
   return threadsCompiled;
 }
 
 /** Each instance's shadow stack in a shared memory: 1 MiB, as the module's own. */
 const THREAD_STACK_BYTES = 1 << 20;
+/**
+ * Each stack has 1 MiB of its own below it, left empty: wasm has no guard pages, so a stack that overflowed would
+ * run on into whatever lies below it (another worker's stack, the module's data) without a trap. Into the gap, it
+ * harms no one.
+ */
+const THREAD_SLOT_BYTES = 2 * THREAD_STACK_BYTES;
 /** Where the stacks start at the latest: above the threads core's data and its own stack (`__heap_base`, 1.1 MB now). */
 const THREAD_STACKS_AT = 2 << 20;
 
 /**
- * @internal A shared memory for `slots` instances of the threads core. Its initial size holds the module's data and
- * one shadow stack per instance above it; the allocator never uses those pages (dlmalloc takes only pages it grows
- * the memory by), so the stacks are out of its way.
+ * @internal A shared memory for `slots` instances of the threads core, or null where the engine will not make one.
+ * Its initial size holds the module's data and one shadow stack per instance above it (each with an empty MiB
+ * below); the allocator never uses those pages (dlmalloc takes only pages it grows the memory by), so the stacks
+ * are out of its way. All the workers' replicas share its 4 GiB, where each had its own before.
  */
-export function threadMemory(slots: number): WebAssembly.Memory {
-  return new WebAssembly.Memory({ initial: Math.ceil((THREAD_STACKS_AT + slots * THREAD_STACK_BYTES) / 65536), maximum: 65536, shared: true });
+export function threadMemory(slots: number): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: Math.ceil((THREAD_STACKS_AT + slots * THREAD_SLOT_BYTES) / 65536), maximum: 65536, shared: true });
+  } catch {
+    return null; // an engine that cannot reserve 4 GiB of shared memory: the workers keep memories of their own
+  }
 }
 
 /** The shared memory this thread's core is to join, and its stack slot there (`joinThreadMemory`). */
@@ -316,7 +332,7 @@ function useOwnStack(raw: Record<string, unknown>, slot: number): void {
   if (heapBase === undefined || !stack || heapBase > THREAD_STACKS_AT) {
     throw new InitError(`the threads core has no room for its stacks (__heap_base ${heapBase} past ${THREAD_STACKS_AT}): a wasmnet bug`);
   }
-  stack.value = THREAD_STACKS_AT + (slot + 1) * THREAD_STACK_BYTES;
+  stack.value = THREAD_STACKS_AT + (slot + 1) * THREAD_SLOT_BYTES;
 }
 
 /**

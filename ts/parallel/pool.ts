@@ -122,7 +122,8 @@ export async function startWorkerPool(
     // Where memory can be shared, every worker an instance of the threads core in one memory: they read each other's
     // gradients where they were computed. Else (or without the threads core) each has the plain core and its memory.
     const threadsCore = !separateMemories && canShareMemory() ? await threadsModule() : null;
-    const threads = threadsCore ? { module: threadsCore, memory: threadMemory(workers) } : null;
+    const memory = threadsCore ? threadMemory(workers) : null;
+    const threads = threadsCore && memory ? { module: threadsCore, memory } : null;
     const ports: WorkerPort[] = [];
     try {
       for (let rank = 0; rank < workers; rank++) {
@@ -174,7 +175,7 @@ export async function startWorkerPool(
       failAt: failAt && failAt.rank === rank ? { step: failAt.step, how: failAt.how } : null,
       waitsForTail: slowRank === rank,
       readsLate: lateReader?.rank === rank ? lateReader.ms : 0,
-      threads: threads ? { memory: threads.memory, slot: rank } : null,
+      threads: threads ? { memory: threads.memory, slot: rank, inPlace } : null,
     }));
     pool.throwIfFailed('while starting', 'the network is unchanged');
   } catch (e) {

@@ -148,10 +148,11 @@ export interface ReplicaInit {
   shared: SharedMemory | null;
   /**
    * With shared memory, where the threads core could be had (`threadsModule`): the one wasm memory every worker of
-   * the pool shares (`module` is then the threads core), and this worker's stack slot in it. Null: each worker has
-   * a memory of its own, and the nodes are copied through `grads` and `tail`.
+   * the pool shares (`module` is then the threads core), this worker's stack slot in it, and whether the nodes are
+   * summed in place (the pool then gives `grads` and `tail` no room). Null: each worker has a memory of its own,
+   * and the nodes are copied through `grads` and `tail`.
    */
-  threads: { memory: WebAssembly.Memory; slot: number } | null;
+  threads: { memory: WebAssembly.Memory; slot: number; inPlace: boolean } | null;
   labelsAreDistributions: boolean;
   /** Test hook: fail at this step ('throw' an error, or 'exit' the thread). */
   failAt?: { step: number; how: FailHow } | null;

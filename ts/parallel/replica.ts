@@ -139,6 +139,8 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         // The first run of this worker: the threads core joins the pool's memory (later runs keep the instance).
         if (m.threads) joinThreadMemory(m.threads.memory, m.threads.slot);
         await init({ wasm: m.module });
+        // The pool counts on finding every node at its address in one memory: a core elsewhere would read garbage.
+        if (m.shared && m.threads?.inPlace && !inThreadMemory()) throw new WasmnetError(`worker ${m.rank + 1}'s core is not in the pool's shared memory (a wasmnet bug)`);
         const net = SequentialNet.load(m.model);
         for (const l of net.layers) l.training = true;
         const params = net.parameters();
@@ -156,7 +158,7 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
           meetings: 0,
           begun: false,
           pending: null,
-          inPlace: m.threads !== null && m.shared !== null && inThreadMemory(),
+          inPlace: m.shared !== null && m.threads?.inPlace === true,
           published: [],
         };
         post({ type: 'replica-ready', rank });
