@@ -345,6 +345,24 @@ describe('train({ workers }): faults', () => {
     });
   }
 
+  it('a worker whose core traps inside the allocator (its lock held, in the memory all workers share) stops training with a WasmnetError naming it: the others fail at the lock instead of waiting on it', async () => {
+    const before = smallNet();
+    const untrained = sha(before.save({ trainingState: false }));
+    before.dispose();
+    const net = smallNet();
+    // Step 1: the others allocate their step's buffers after the trap.
+    poolTestHooks.failAt = { rank: 1, step: 1, how: 'trap-in-allocator' };
+    const error = await net.train(x, y, { batchSize: 40, epochs: 1, workers: 3 }).catch((e) => e);
+    expect(poolStats.inPlace, 'the workers shared one memory (the threads core)').toBe(true);
+    expect(error).toBeInstanceOf(WasmnetError);
+    expect(error.message).toMatch(/worker 2 of 3 failed at epoch 1, batch 1 of 5: internal error in the wasm kernel wn_free \(memory access out of bounds\)/);
+    expect(sha(net.save({ trainingState: false }))).toBe(untrained);
+    expect(idleWorkerCount(net)).toBe(0);
+    // The network trains on afterwards, with new workers in a new memory.
+    await net.train(x, y, { batchSize: 40, epochs: 1, workers: 3 });
+    net.dispose();
+  }, 30_000);
+
   /** Keeps this thread busy for `ms` (a slow callback, or other work of the page or process). */
   const busy = (ms: number) => {
     for (const until = Date.now() + ms; Date.now() < until; );

@@ -5,20 +5,60 @@
 //! a no-op. This crate is compiled with atomics in that build, so a spin lock here is real: every call into the std
 //! allocator runs with it held. Held only for the allocator's own bookkeeping (and zeroing a new block), never
 //! across a kernel, so a thread that waits for it waits microseconds.
-use core::sync::atomic::{AtomicBool, Ordering};
+//!
+//! One more thing the instances must agree on is the memory's size. When one grows it, V8 tells the others' bounds
+//! checks only at their next interrupt check (a function's entry, a loop's back edge); an instance that takes the
+//! lock at its first try and is handed a block in the new pages would trap "memory access out of bounds" inside
+//! dlmalloc, the lock still held (seen: 2 in 40 runs of `wasmnet train` with 2 workers). So the lock also records
+//! the size the memory has reached, and an instance that sees less asks the engine with `memory.grow(0)`, which
+//! brings its own bounds up to date, before it touches the heap.
+use core::arch::wasm32::{memory_grow, memory_size, unreachable};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
 
 pub struct LockedSystem;
 
-static LOCKED: AtomicBool = AtomicBool::new(false);
+/// Free, or the holder's instance (`instance_id`), or `POISONED`.
+static LOCK: AtomicU32 = AtomicU32::new(FREE);
+const FREE: u32 = 0;
+/// The holder trapped inside the allocator (`wn_poison_allocator`): the heap's books may be half-written and the lock
+/// is never released, so whoever comes next traps too, instead of spinning for ever.
+const POISONED: u32 = u32::MAX;
+/// The memory's size in pages as the last holder of the lock left it (a grow happens only with the lock held).
+static PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// Which instance runs this: each has its own shadow stack, 2 MiB apart (ts/core/wasm.ts, `useOwnStack`), so a local's
+/// address tells them apart (1 for an instance on the module's own stack, below 1 MiB).
+fn instance_id() -> u32 {
+    let local = 0u8;
+    // SAFETY: reading a local through a pointer to it; the read only keeps the local on the shadow stack.
+    let address = unsafe { core::ptr::read_volatile(&&local) } as *const u8 as usize;
+    (address >> 21) as u32 + 1
+}
 
 fn with_lock<T>(f: impl FnOnce() -> T) -> T {
-    while LOCKED.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
-        core::hint::spin_loop();
+    let me = instance_id();
+    loop {
+        match LOCK.compare_exchange_weak(FREE, me, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => break,
+            Err(POISONED) => unreachable(),
+            Err(_) => core::hint::spin_loop(),
+        }
+    }
+    if memory_size(0) < PAGES.load(Ordering::Relaxed) {
+        memory_grow(0, 0);
     }
     let out = f();
-    LOCKED.store(false, Ordering::Release);
+    PAGES.store(memory_size(0), Ordering::Relaxed);
+    LOCK.store(FREE, Ordering::Release);
     out
+}
+
+/// After a trap in this instance (ts/core/wasm.ts, `guarded`): if it trapped holding the allocator's lock, the lock
+/// stays taken, marked so that every instance's next allocation traps rather than waits for it.
+#[no_mangle]
+pub extern "C" fn wn_poison_allocator() {
+    let _ = LOCK.compare_exchange(instance_id(), POISONED, Ordering::AcqRel, Ordering::Relaxed);
 }
 
 // SAFETY: each method forwards to `System` with the same arguments, one thread at a time (the lock), which is what

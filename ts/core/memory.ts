@@ -100,6 +100,14 @@ export class WasmArray<T extends TypedArray> {
         throw new ShapeError(`a view of another thread's array at ${show(within.address)} is no aligned address (a wasmnet bug)`);
       }
       this.ptr = length === 0 ? 0 : within.address;
+      const memory = kernels().memory;
+      const end = within.address + length * ctor.BYTES_PER_ELEMENT;
+      // The owner's thread may have grown the memory for it, and V8 tells this thread's instance of the size only at
+      // its next interrupt check: a kernel reading it before would trap. Growing by 0 brings the size up to date now.
+      if (end > memory.buffer.byteLength) memory.grow(0);
+      if (end > memory.buffer.byteLength) {
+        throw new ShapeError(`a view of another thread's array at ${within.address}, ${length} long, ends past the memory's ${memory.buffer.byteLength} bytes (a wasmnet bug)`);
+      }
       return;
     }
     if (within) {

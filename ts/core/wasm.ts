@@ -349,6 +349,8 @@ function useOwnStack(raw: Record<string, unknown>, slot: number): void {
 function guarded(raw: Record<string, unknown>): Record<string, unknown> {
   const stack = raw.__stack_pointer instanceof WebAssembly.Global ? raw.__stack_pointer : null;
   const stackTop = stack?.value as number | undefined;
+  // The threads core: a trap inside its allocator leaves the lock held, and every other worker would wait on it.
+  const poison = typeof raw.wn_poison_allocator === 'function' ? (raw.wn_poison_allocator as () => void) : null;
   const table: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (typeof value !== 'function') {
@@ -362,6 +364,7 @@ function guarded(raw: Record<string, unknown>): Record<string, unknown> {
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) {
           if (stack) stack.value = stackTop;
+          poison?.();
           throw new WasmnetError(`internal error in the wasm kernel ${name} (${e.message}); the arguments passed validation, so this is a wasmnet bug: please report it`);
         }
         throw e;

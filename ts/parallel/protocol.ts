@@ -134,7 +134,7 @@ export interface NodeMessage {
 }
 
 /** How a test makes a worker fail: throw or end its thread as a step begins, or throw after the step's first meeting (batch norm). */
-export type FailHow = 'throw' | 'exit' | 'throw-after-meeting';
+export type FailHow = 'throw' | 'exit' | 'throw-after-meeting' | 'trap-in-allocator';
 
 export interface ReplicaInit {
   type: 'replica-init';

@@ -16,7 +16,7 @@
 import { WasmnetError } from '../core/errors.js';
 import { product } from '../core/tensor.js';
 import type { F32Array } from '../core/memory.js';
-import { inThreadMemory, init, joinThreadMemory } from '../core/wasm.js';
+import { inThreadMemory, init, joinThreadMemory, kernels } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
 import { GradientTree, MAX_SHARDS, type StackNode, ownShards, shardSize, tailShards, workerShards } from '../train/shards.js';
@@ -169,6 +169,7 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         if (failAt && failAt.step === m.step) {
           if (failAt.how === 'exit') exit();
           else if (failAt.how === 'throw') throw new WasmnetError(`injected failure at step ${m.step}`);
+          else if (failAt.how === 'trap-in-allocator') trapInAllocator();
         }
         if (r.init.shared) {
           const { loss, correct, timing } = sharedStep(r, m);
@@ -214,7 +215,15 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
       }
     } catch (e) {
       // A step stopped half-way leaves nothing behind (its shards' passes end, the layers' step state with them).
-      if (replica) abandonStep(replica);
+      // Unless the core trapped: in the threads core a trap inside the allocator poisons it for every worker of the
+      // memory (crate/src/locked_alloc.rs), so what frees fails too. The pool ends this worker either way.
+      if (replica) {
+        try {
+          abandonStep(replica);
+        } catch {
+          // The trap is reported below; what this step held goes with the worker.
+        }
+      }
       // With shared memory, no replica goes on to the next step (already posted) before the pool hears of this one.
       if (step > 0 && replica?.init.shared) abortSteps(replica.init.shared.ctrl, step);
       const err = e as Error;
@@ -426,6 +435,15 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
   const t4 = performance.now();
   finishStep(r, loss, m.where);
   return { loss, correct: right, timing: { compute: t1 - t0, wait: t2 - t1 + (t4 - t3), reduce: performance.now() - t2 - (t4 - t3), claimed: tails.size } };
+}
+
+/**
+ * Test hook: traps inside the allocator, its lock held (in the threads core), as a wasmnet bug there would: freeing a
+ * block past the memory's end makes dlmalloc read its header out of bounds.
+ */
+function trapInAllocator(): void {
+  const k = kernels();
+  k.wn_free(k.memory.buffer.byteLength + (1 << 20), 4);
 }
 
 /** Test hook (`poolTestHooks.lateReader`): blocks this thread for `ms`. */
