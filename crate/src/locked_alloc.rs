@@ -6,12 +6,15 @@
 //! allocator runs with it held. Held only for the allocator's own bookkeeping (and zeroing a new block), never
 //! across a kernel, so a thread that waits for it waits microseconds.
 //!
-//! One more thing the instances must agree on is the memory's size. When one grows it, V8 tells the others' bounds
-//! checks only at their next interrupt check (a function's entry, a loop's back edge); an instance that takes the
-//! lock at its first try and is handed a block in the new pages would trap "memory access out of bounds" inside
-//! dlmalloc, the lock still held (seen: 2 in 40 runs of `wasmnet train` with 2 workers). So the lock also records
-//! the size the memory has reached, and an instance that sees less asks the engine with `memory.grow(0)`, which
-//! brings its own bounds up to date, before it touches the heap.
+//! One more thing the instances must agree on is the memory's size. When one grows it, V8 brings the other threads'
+//! instances up to date asynchronously, so an instance could take the lock, be handed a block in the new pages and
+//! trap "memory access out of bounds" inside dlmalloc with the lock held (2 of 40 runs of `wasmnet train` with 2
+//! workers, under load: the other worker then spun for ever). So the lock also records the size the memory has
+//! reached, and an instance whose own `memory.size` is less first grows it by 0 pages, which makes the engine
+//! bring its bounds up to date.
+//!
+//! And should an instance trap inside the allocator all the same (a wasmnet bug), the lock is poisoned rather than
+//! left held: see `wn_poison_allocator`.
 use core::arch::wasm32::{memory_grow, memory_size, unreachable};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};
