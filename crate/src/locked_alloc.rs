@@ -58,10 +58,16 @@ fn with_lock<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// After a trap in this instance (ts/core/wasm.ts, `guarded`): if it trapped holding the allocator's lock, the lock
-/// stays taken, marked so that every instance's next allocation traps rather than waits for it.
+/// stays taken, marked so that every instance's next allocation traps rather than waits for it. Returns 1 if this
+/// call poisoned the lock, 2 if it was poisoned already (the trap most likely that: another instance's came first),
+/// 0 otherwise.
 #[no_mangle]
-pub extern "C" fn wn_poison_allocator() {
-    let _ = LOCK.compare_exchange(instance_id(), POISONED, Ordering::AcqRel, Ordering::Relaxed);
+pub extern "C" fn wn_poison_allocator() -> u32 {
+    match LOCK.compare_exchange(instance_id(), POISONED, Ordering::AcqRel, Ordering::Relaxed) {
+        Ok(_) => 1,
+        Err(POISONED) => 2,
+        Err(_) => 0,
+    }
 }
 
 // SAFETY: each method forwards to `System` with the same arguments, one thread at a time (the lock), which is what

@@ -7,7 +7,7 @@
  * view only until your next call into wasmnet.
  */
 import { DisposedError, OutOfMemoryError, ShapeError, show } from './errors.js';
-import { kernels } from './wasm.js';
+import { PoisonedHeapError, kernels } from './wasm.js';
 
 type TypedArray = Float32Array | Uint8Array | Uint32Array;
 interface TypedArrayCtor<T extends TypedArray> {
@@ -19,7 +19,12 @@ interface TypedArrayCtor<T extends TypedArray> {
 /** Frees buffers whose owner forgot `dispose()`; a safety net, not the plan. */
 const leaked = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) => {
   liveBytes -= bytes;
-  kernels().wn_free(ptr, bytes);
+  try {
+    kernels().wn_free(ptr, bytes);
+  } catch (e) {
+    // A worker's heap that another worker's trap poisoned: nothing is freed there again, and the pool ends it.
+    if (!(e instanceof PoisonedHeapError)) throw e;
+  }
 });
 
 /**
@@ -102,11 +107,11 @@ export class WasmArray<T extends TypedArray> {
       this.ptr = length === 0 ? 0 : within.address;
       const memory = kernels().memory;
       const end = within.address + length * ctor.BYTES_PER_ELEMENT;
-      // The owner's thread may have grown the memory for it, and V8 tells this thread's instance of the size only at
-      // its next interrupt check: a kernel reading it before would trap. Growing by 0 brings the size up to date now.
+      // The owner's thread may have grown the memory for it, and V8 brings the other threads' instances up to date
+      // with a grow asynchronously: a kernel reading it before would trap. Growing by 0 brings this one up to date.
       if (end > memory.buffer.byteLength) memory.grow(0);
       if (end > memory.buffer.byteLength) {
-        throw new ShapeError(`a view of another thread's array at ${within.address}, ${length} long, ends past the memory's ${memory.buffer.byteLength} bytes (a wasmnet bug)`);
+        throw new ShapeError(`a view of another thread's array at ${show(within.address)}, ${length} long, ends past the memory's ${memory.buffer.byteLength} bytes (a wasmnet bug)`);
       }
       return;
     }

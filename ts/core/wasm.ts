@@ -336,6 +336,12 @@ function useOwnStack(raw: Record<string, unknown>, slot: number): void {
 }
 
 /**
+ * @internal A trap at the threads core's poisoned allocator lock: another worker of the memory trapped inside the
+ * allocator first (`wn_poison_allocator`), and this one only stopped because of it.
+ */
+export class PoisonedHeapError extends WasmnetError {}
+
+/**
  * The export table with every function wrapped so that a WebAssembly trap
  * (a kernel's internal check failing) surfaces as a WasmnetError naming the
  * kernel, never as a raw `RuntimeError: unreachable`. The TypeScript side
@@ -350,7 +356,7 @@ function guarded(raw: Record<string, unknown>): Record<string, unknown> {
   const stack = raw.__stack_pointer instanceof WebAssembly.Global ? raw.__stack_pointer : null;
   const stackTop = stack?.value as number | undefined;
   // The threads core: a trap inside its allocator leaves the lock held, and every other worker would wait on it.
-  const poison = typeof raw.wn_poison_allocator === 'function' ? (raw.wn_poison_allocator as () => void) : null;
+  const poison = typeof raw.wn_poison_allocator === 'function' ? (raw.wn_poison_allocator as () => number) : null;
   const table: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (typeof value !== 'function') {
@@ -364,7 +370,7 @@ function guarded(raw: Record<string, unknown>): Record<string, unknown> {
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) {
           if (stack) stack.value = stackTop;
-          poison?.();
+          if (poison?.() === 2) throw new PoisonedHeapError(`the wasm kernel ${name} stopped: another worker's core trapped inside the allocator`);
           throw new WasmnetError(`internal error in the wasm kernel ${name} (${e.message}); the arguments passed validation, so this is a wasmnet bug: please report it`);
         }
         throw e;

@@ -16,7 +16,7 @@
 import { WasmnetError } from '../core/errors.js';
 import { product } from '../core/tensor.js';
 import type { F32Array } from '../core/memory.js';
-import { inThreadMemory, init, joinThreadMemory, kernels } from '../core/wasm.js';
+import { PoisonedHeapError, inThreadMemory, init, joinThreadMemory, kernels } from '../core/wasm.js';
 import { SequentialNet } from '../network.js';
 import { Checkpoint } from '../train/guards.js';
 import { GradientTree, MAX_SHARDS, type StackNode, ownShards, shardSize, tailShards, workerShards } from '../train/shards.js';
@@ -220,13 +220,16 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
       if (replica) {
         try {
           abandonStep(replica);
-        } catch {
-          // The trap is reported below; what this step held goes with the worker.
+        } catch (e2) {
+          // A trap there (the allocator poisoned) is this failure's echo, reported below; the step's memory goes with
+          // the worker.
+          if (!(e2 instanceof WasmnetError)) throw e2;
         }
       }
       // With shared memory, no replica goes on to the next step (already posted) before the pool hears of this one.
       if (step > 0 && replica?.init.shared) abortSteps(replica.init.shared.ctrl, step);
-      const err = e as Error;
+      // Stopped by another worker's trap in the allocator: that worker's error is the one to report, not this echo.
+      const err = e instanceof PoisonedHeapError ? new StepAborted(e.message) : (e as Error);
       post({ type: 'replica-error', rank, step, name: err?.name ?? 'Error', message: err?.message ?? String(e) });
     }
   };
@@ -442,8 +445,7 @@ function sharedStep(r: Replica, m: ReplicaStep): { loss: number; correct: number
  * block past the memory's end makes dlmalloc read its header out of bounds.
  */
 function trapInAllocator(): void {
-  const k = kernels();
-  k.wn_free(k.memory.buffer.byteLength + (1 << 20), 4);
+  kernels().wn_free(0xffff_ff00, 4); // past any memory short of 4 GiB
 }
 
 /** Test hook (`poolTestHooks.lateReader`): blocks this thread for `ms`. */
