@@ -36,7 +36,7 @@ export const MAX_WORKERS = 256;
 /**
  * Test hooks (through `wasmnet/internal`), for the next pool only: make worker
  * `rank` fail at step `step` (with batch norm, 'throw-after-meeting' fails once
- * its shards have met the others' once); pass rows and gradients by message as a page
+ * its shards have met the others' once; 'trap-in-allocator' traps inside wn_free, its lock held); pass rows and gradients by message as a page
  * without cross-origin isolation must; make worker `slowRank` start its own shards of each step only once the
  * others have claimed every tail shard (with shared memory: a worker far slower than the others).
  */

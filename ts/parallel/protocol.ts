@@ -133,7 +133,7 @@ export interface NodeMessage {
   values: Float32Array;
 }
 
-/** How a test makes a worker fail: throw or end its thread as a step begins, or throw after the step's first meeting (batch norm). */
+/** How a test makes a worker fail: throw, end its thread or trap inside the allocator as a step begins, or throw after the step's first meeting (batch norm). */
 export type FailHow = 'throw' | 'exit' | 'throw-after-meeting' | 'trap-in-allocator';
 
 export interface ReplicaInit {
