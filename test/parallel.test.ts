@@ -363,6 +363,18 @@ describe('train({ workers }): faults', () => {
     net.dispose();
   }, 30_000);
 
+  it('a worker whose core traps inside the allocator while the replicas load stops training before it begins, naming that worker; the network is unchanged', async () => {
+    const net = smallNet();
+    const untrained = sha(net.save({ trainingState: true }));
+    poolTestHooks.failAt = { rank: 2, step: 0, how: 'trap-in-allocator' };
+    const error = await net.train(x, y, { batchSize: 40, epochs: 1, workers: 3 }).catch((e) => e);
+    expect(error).toBeInstanceOf(WasmnetError);
+    expect(error.message).toMatch(/^training stopped: worker 3 of 3 failed while starting: internal error in the wasm kernel wn_free \(memory access out of bounds\).*; the network is unchanged$/);
+    expect(sha(net.save({ trainingState: true }))).toBe(untrained);
+    await net.train(x, y, { batchSize: 40, epochs: 1, workers: 3 });
+    net.dispose();
+  }, 30_000);
+
   /** Keeps this thread busy for `ms` (a slow callback, or other work of the page or process). */
   const busy = (ms: number) => {
     for (const until = Date.now() + ms; Date.now() < until; );

@@ -21,12 +21,12 @@ use std::alloc::{GlobalAlloc, Layout, System};
 
 pub struct LockedSystem;
 
-/// Free, or the holder's instance (`instance_id`), or `POISONED`.
+/// Free, or the holder's instance (`instance_id`), or `POISONED` with the id of the instance that poisoned it.
 static LOCK: AtomicU32 = AtomicU32::new(FREE);
 const FREE: u32 = 0;
 /// The holder trapped inside the allocator (`wn_poison_allocator`): the heap's books may be half-written and the lock
 /// is never released, so whoever comes next traps too, instead of spinning for ever.
-const POISONED: u32 = u32::MAX;
+const POISONED: u32 = 1 << 31;
 /// The memory's size in pages as the last holder of the lock left it (a grow happens only with the lock held).
 static PAGES: AtomicUsize = AtomicUsize::new(0);
 
@@ -44,7 +44,7 @@ fn with_lock<T>(f: impl FnOnce() -> T) -> T {
     loop {
         match LOCK.compare_exchange_weak(FREE, me, Ordering::Acquire, Ordering::Relaxed) {
             Ok(_) => break,
-            Err(POISONED) => unreachable(),
+            Err(word) if word & POISONED != 0 => unreachable(),
             Err(_) => core::hint::spin_loop(),
         }
     }
@@ -59,13 +59,15 @@ fn with_lock<T>(f: impl FnOnce() -> T) -> T {
 
 /// After a trap in this instance (ts/core/wasm.ts, `guarded`): if it trapped holding the allocator's lock, the lock
 /// stays taken, marked so that every instance's next allocation traps rather than waits for it. Returns 1 if this
-/// call poisoned the lock, 2 if it was poisoned already (the trap most likely that: another instance's came first),
-/// 0 otherwise.
+/// instance poisoned the lock (now or at an earlier trap), 2 if another did (this trap most likely that one's
+/// echo), 0 otherwise.
 #[no_mangle]
 pub extern "C" fn wn_poison_allocator() -> u32 {
-    match LOCK.compare_exchange(instance_id(), POISONED, Ordering::AcqRel, Ordering::Relaxed) {
+    let me = instance_id();
+    match LOCK.compare_exchange(me, POISONED | me, Ordering::AcqRel, Ordering::Relaxed) {
         Ok(_) => 1,
-        Err(POISONED) => 2,
+        Err(word) if word == POISONED | me => 1,
+        Err(word) if word & POISONED != 0 => 2,
         Err(_) => 0,
     }
 }

@@ -16,6 +16,7 @@
  * version 1 files hold weights only.
  */
 import { OutOfMemoryError, ValueError, checkFiniteValues, optionsObject, show } from '../core/errors.js';
+import { PoisonedHeapError } from '../core/wasm.js';
 import { crc32 } from '../core/crc32.js';
 import { LITTLE_ENDIAN } from '../core/endian.js';
 import { lossByName } from '../losses.js';
@@ -204,8 +205,13 @@ export function loadNetwork(bytes: Uint8Array | ArrayBuffer, make: (inputShape: 
     if (byName.size > 0) throw new ValueError(`the model file's tensors ${[...byName.keys()].join(', ')} belong to no layer`);
     return net;
   } catch (e) {
-    net?.dispose();
-    if (e instanceof ValueError) throw e;
+    try {
+      net?.dispose();
+    } catch {
+      // Freeing fails only where the core has failed (a poisoned heap in a worker): `e` says more.
+    }
+    // Another worker's trap stopped this one (a worker's heap): that is no fault of the file.
+    if (e instanceof ValueError || e instanceof PoisonedHeapError) throw e;
     throw new ValueError(`the model file describes an invalid network: ${(e as Error).message}`);
   }
 }

@@ -141,6 +141,8 @@ export function serveReplica(post: (m: ReplicaReply, transfer?: Transferable[]) 
         await init({ wasm: m.module });
         // The pool counts on finding every node at its address in one memory: a core elsewhere would read garbage.
         if (m.shared && m.threads?.inPlace && !inThreadMemory()) throw new WasmnetError(`worker ${m.rank + 1}'s core is not in the pool's shared memory (a wasmnet bug)`);
+        // Test hook: a trap inside the allocator while the replicas load (the others allocating too).
+        if (m.failAt?.step === 0 && m.failAt.how === 'trap-in-allocator') trapInAllocator();
         const net = SequentialNet.load(m.model);
         for (const l of net.layers) l.training = true;
         const params = net.parameters();
