@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { exchangeCosts } from './bench-exchange.mjs';
 import { timedEpoch } from './bench-timing.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -297,7 +298,11 @@ async function wasmnetWorkerScaling() {
   const alone = cores > 1 ? await independentTrainers(cores) : null;
   for (const batchSize of [64, 1000]) rows.push(...(await workerRows(batchSize, batchSize === 64 ? sizes.workerBatches64 : sizes.batches1000, counts, make, null, sizes.reps, alone)));
   await alone?.end();
-  return { cores, rows, batchNorm: await batchNormScaling(cores) };
+  // Its two threads on both vCPUs (workerRows leaves this process pinned to one).
+  unpin();
+  const exchange = cores > 1 ? await exchangeCosts(root) : null;
+  pinOne();
+  return { cores, rows, exchange, batchNorm: await batchNormScaling(cores) };
 }
 
 /**
@@ -743,6 +748,15 @@ for (const r of scaling.rows) {
   out.push(
     `${pad(r.batchSize, 7)}${padStart(r.workers === scaling.cores ? `${r.workers} (auto)` : r.workers, 10)}${padStart(fmt(r.rate), 10)}${padStart(speedupCell(r), 22)}` +
       `${padStart(ms(r.stepMs), 9)}${padStart(ms(r.computeMs), 9)}${padStart(ms(r.waitMs), 7)}${padStart(ms(r.reduceMs), 12)}${padStart(ms(messages), 10)}${padStart(r.tail ?? '', 13)}${padStart(r.byWorker ?? '', 13)}`,
+  );
+}
+if (scaling.exchange) {
+  const e = scaling.exchange;
+  out.push(
+    `  the exchange's floor here (scripts/bench-exchange.mjs: two threads of the threads core in lockstep, a node of ${(e.floats * 4 / 2 ** 20).toFixed(1)} MiB): ` +
+      `a worker writes its node in ${e.writeAfterRead.toFixed(3)} ms where the other core read it the step before (${e.writePrivate.toFixed(3)} where none did), ` +
+      `and adds the other's to its own in ${e.addOthers.toFixed(3)} ms (${e.addOwn.toFixed(3)} from its own memory): ` +
+      `${(e.writeAfterRead - e.writePrivate + e.addOthers - e.addOwn).toFixed(2)} ms a step more than in private memory (at batch 64 within "compute" and "sum+update")`,
   );
 }
 out.push(`vggMini (batch norm: each step's shards meet at its 5 batch-norm layers, twice each; compute includes those meetings), batch 128:`);
