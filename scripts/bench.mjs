@@ -752,11 +752,14 @@ for (const r of scaling.rows) {
 }
 if (scaling.exchange) {
   const e = scaling.exchange;
+  const mb = ((e.floats * 4) / 1e6).toFixed(1);
   out.push(
-    `  the exchange's floor here (scripts/bench-exchange.mjs: two threads of the threads core in lockstep, a node of ${(e.floats * 4 / 2 ** 20).toFixed(1)} MiB): ` +
-      `a worker writes its node in ${e.writeAfterRead.toFixed(3)} ms where the other core read it the step before (${e.writePrivate.toFixed(3)} where none did), ` +
-      `and adds the other's to its own in ${e.addOthers.toFixed(3)} ms (${e.addOwn.toFixed(3)} from its own memory): ` +
-      `${(e.writeAfterRead - e.writePrivate + e.addOthers - e.addOwn).toFixed(2)} ms a step more than in private memory (at batch 64 within "compute" and "sum+update")`,
+    `  batch 64's exchange, probed apart (scripts/bench-exchange.mjs: two threads of the threads core in lockstep, a ${mb} MB node each, two buffers in turn): ` +
+      `a thread writes its node in ${e.writeAfterRead.toFixed(3)} ms where the other core read it two steps before (${e.writePrivate.toFixed(3)} where no other core did),`,
+  );
+  out.push(
+    `  and adds the other's node to its own in ${e.addOthers.toFixed(3)} ms (${e.addOwn.toFixed(3)} from its own memory): ` +
+      `a cross-core penalty of ${(e.writeAfterRead - e.writePrivate + e.addOthers - e.addOwn).toFixed(2)} ms a step, within "compute" and "sum+update" above`,
   );
 }
 out.push(`vggMini (batch norm: each step's shards meet at its 5 batch-norm layers, twice each; compute includes those meetings), batch 128:`);
